@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ProblemFilter } from './common/problem.filter';
+import { createValidationPipe, JsonObjectBodyPipe } from './common/validation';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { EventStoreModule } from './event-store.module';
+import { LeadsModule } from './leads/leads.module';
+import { RecordsModule } from './records/records.module';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [CqrsModule.forRoot(), EventStoreModule.register(config), RecordsModule, LeadsModule],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        // Pipes run in this order: the body must be a JSON object before it is validated.
+        { provide: APP_PIPE, useClass: JsonObjectBodyPipe },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

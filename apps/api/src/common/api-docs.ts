@@ -1,0 +1,26 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiResponse } from '@nestjs/swagger';
+
+const PROBLEM = { description: 'application/problem+json' };
+
+/** OpenAPI of the conventions every command route follows (API.md, "Conventions"). */
+export function CommandDocs(created = false) {
+  return applyDecorators(
+    ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 200 characters. The same key, route and body again returns the first response (header Idempotent-Replayed: true) and appends nothing; the same key with another route or body: 422.' }),
+    ApiHeader({ name: 'If-Match', required: false, description: 'The ETag of the revision the change is based on, e.g. "3"; 412 when the record has moved on.' }),
+    ApiHeader({ name: 'X-Actor-Id', required: false, description: 'Who sends the command (stored as actorId); default "anonymous".' }),
+    ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Stored as correlationId in the events; default: a new UUID.' }),
+    ApiResponse({ status: created ? 201 : 200, description: '{ id, revision, position }; ETag: "<revision>". A command that changes nothing appends nothing and answers the current revision.' }),
+    ApiResponse({ status: 400, ...PROBLEM }),
+    ApiResponse({ status: 404, ...PROBLEM }),
+    ApiResponse({ status: 409, ...PROBLEM }),
+    ApiResponse({ status: 412, ...PROBLEM }),
+    ApiResponse({ status: 413, ...PROBLEM }),
+    ApiResponse({ status: 415, ...PROBLEM }),
+    ApiResponse({ status: 422, ...PROBLEM }),
+  );
+}
+
+export function ReadDocs(description: string) {
+  return applyDecorators(ApiOkResponse({ description }), ApiResponse({ status: 404, ...PROBLEM }), ApiResponse({ status: 400, ...PROBLEM }));
+}

@@ -1,0 +1,79 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { invalidInput } from './problem';
+
+/** What the HTTP request says about a command beyond its body: who, which retry, which revision. */
+export interface CommandContext {
+  actorId: string;
+  correlationId: string;
+  /** Identifies this command; the causation of the events it appends. */
+  commandId: string;
+  /** Hash of the caller and its Idempotency-Key, when one was sent. */
+  idempotencyKey?: string;
+  /** Hash of method, path, query and body: a replay must match it exactly. */
+  requestFingerprint?: string;
+  /** The revision named by `If-Match`, when sent. */
+  expectedRevision?: number;
+}
+
+const MAX_IDEMPOTENCY_KEY = 200;
+const MAX_ACTOR_ID = 100;
+
+export function commandContextFrom(request: FastifyRequest): CommandContext {
+  const actorId = header(request, 'x-actor-id') ?? 'anonymous';
+  if (actorId.length === 0 || actorId.length > MAX_ACTOR_ID) {
+    throw invalidInput([{ field: 'X-Actor-Id', message: `must be 1 to ${MAX_ACTOR_ID} characters` }]);
+  }
+  const correlationId = header(request, 'x-correlation-id') ?? randomUUID();
+  if (correlationId.length > MAX_IDEMPOTENCY_KEY) {
+    throw invalidInput([{ field: 'X-Correlation-Id', message: `must be at most ${MAX_IDEMPOTENCY_KEY} characters` }]);
+  }
+  const context: CommandContext = { actorId, correlationId, commandId: randomUUID() };
+
+  const key = header(request, 'idempotency-key');
+  if (key !== undefined) {
+    if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
+      throw invalidInput([{ field: 'Idempotency-Key', message: `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
+    }
+    context.idempotencyKey = sha256(`${actorId}\n${key}`);
+    context.requestFingerprint = sha256(`${request.method} ${request.url}\n${canonicalJson(request.body ?? {})}`);
+  }
+
+  const ifMatch = header(request, 'if-match');
+  if (ifMatch !== undefined) context.expectedRevision = parseRevisionTag(ifMatch);
+  return context;
+}
+
+/** `@Command() context: CommandContext` in a controller method. */
+export const Command = createParamDecorator((_: unknown, ctx: ExecutionContext) =>
+  commandContextFrom(ctx.switchToHttp().getRequest<FastifyRequest>()),
+);
+
+/** `"3"` (as sent back in ETag), or `W/"3"`. */
+function parseRevisionTag(value: string): number {
+  const match = /^(?:W\/)?"(\d{1,15})"$/.exec(value.trim());
+  if (!match) throw invalidInput([{ field: 'If-Match', message: 'must be an ETag as returned by the service, e.g. "3"' }]);
+  return Number(match[1]);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** JSON with object keys sorted, so that the same body sent with another key order is the same body. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

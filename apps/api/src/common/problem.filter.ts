@@ -1,0 +1,63 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { DomainError } from '@crm/domain';
+import type { FastifyReply } from 'fastify';
+import { Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
+
+const DOMAIN_STATUS = { 'not-found': 404, conflict: 409 } as const;
+
+/**
+ * The one place where anything thrown becomes an HTTP answer: always problem+json, never a
+ * stack trace. Unknown errors are logged and answered 500 with nothing of their text.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const body = this.toProblem(exception);
+    void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+  }
+
+  private toProblem(exception: unknown): Problem {
+    if (exception instanceof ProblemException) return exception.problem;
+    if (exception instanceof DomainError) {
+      const status = DOMAIN_STATUS[exception.kind];
+      const errors = exception.field ? { errors: [{ field: exception.field, message: exception.message }] } : {};
+      return problem(status, exception.code, status === 404 ? 'Not found' : 'Refused by a business rule', exception.message, {
+        ...errors,
+        ...exception.extensions,
+      });
+    }
+    if (exception instanceof HttpException) return httpProblem(exception.getStatus(), messageOf(exception.getResponse()));
+    // Errors raised by Fastify before a route runs (malformed JSON, 413, 415) carry a 4xx statusCode.
+    const statusCode = (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return httpProblem(statusCode, (exception as Error).message);
+    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    return problem(500, 'internal-error', 'Internal error', 'The service failed to answer; nothing was changed by this request');
+  }
+}
+
+/** Problems the HTTP layer raises itself; those about the body name it as the field. */
+const HTTP_PROBLEMS: Record<number, [code: string, title: string]> = {
+  400: ['malformed-body', 'The body is not valid JSON'],
+  401: ['unauthorized', 'Unauthorized'],
+  403: ['forbidden', 'Forbidden'],
+  404: ['not-found', 'Not found'],
+  405: ['method-not-allowed', 'Method not allowed'],
+  406: ['not-acceptable', 'Not acceptable'],
+  413: ['body-too-large', 'The body is larger than 1 MiB'],
+  415: ['unsupported-media-type', 'The body must be application/json'],
+};
+const BODY_PROBLEMS = new Set([400, 413, 415]);
+
+function httpProblem(status: number, detail: string): Problem {
+  const [code, title] = HTTP_PROBLEMS[status] ?? ['http-error', 'Request refused'];
+  return problem(status, code, title, detail, BODY_PROBLEMS.has(status) ? { errors: [{ field: 'body', message: detail }] } : {});
+}
+
+function messageOf(response: string | object): string {
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  return Array.isArray(message) ? message.join('; ') : String(message ?? '');
+}

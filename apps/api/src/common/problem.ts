@@ -1,0 +1,52 @@
+import { HttpException } from '@nestjs/common';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Problem types are relative URIs under /problems/, one per kind of refusal. */
+export function problem(status: number, code: string, title: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  return { type: `/problems/${code}`, title, status, detail, ...extensions };
+}
+
+/** An HTTP refusal that already knows its problem document. */
+export class ProblemException extends HttpException {
+  constructor(readonly problem: Problem) {
+    super(problem, problem.status);
+  }
+}
+
+export function invalidInput(errors: FieldError[]): ProblemException {
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return new ProblemException(problem(400, 'validation-error', 'The request is not valid', detail, { errors }));
+}
+
+export function preconditionFailed(currentRevision: number, expected: number): ProblemException {
+  return new ProblemException(
+    problem(412, 'precondition-failed', 'The record has changed', `If-Match expected revision ${expected}; the record is at revision ${currentRevision}`, {
+      currentRevision,
+      errors: [{ field: 'If-Match', message: `the record is at revision ${currentRevision}` }],
+    }),
+  );
+}
+
+export function idempotencyKeyReused(): ProblemException {
+  return new ProblemException(
+    problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'This Idempotency-Key was already used for a different request', {
+      errors: [{ field: 'Idempotency-Key', message: 'already used with another route or body' }],
+    }),
+  );
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { assertOccurredInOrder, DomainEvent, fold, Occurred } from '@crm/domain';
+import {
+  deterministicUuid,
+  EVENT_STORE,
+  EventIdConflictError,
+  EventStore,
+  EventToAppend,
+  RecordedEvent,
+  WrongExpectedRevisionError,
+} from '@crm/event-store';
+import { randomUUID } from 'node:crypto';
+import { CommandContext } from '../common/command-context';
+import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
+import { AggregateType, streamIdOf } from './aggregate-type';
+
+export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
+  id: string;
+  /** Revision of the stream after the command (unchanged when the command changed nothing). */
+  revision: number;
+  /** Global position of the command's last event, or of the stream's last event when nothing was appended. */
+  position: bigint;
+  state: State;
+  /** The events this command appended, or for a replay the ones the first attempt appended. */
+  events: Event[];
+  /** True when an Idempotency-Key matched an earlier success and nothing was appended. */
+  replayed: boolean;
+}
+
+/** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
+const MAX_ATTEMPTS = 10;
+
+/**
+ * The write path of every aggregate: read the stream, fold, decide, append with the revision
+ * read. Applies the conventions of API.md: Idempotency-Key replays, If-Match (412), business
+ * time in order, and the actor / correlation / causation metadata on every event.
+ */
+@Injectable()
+export class CommandExecutor {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
+    aggregate: AggregateType<Command, Event, State>,
+    id: string,
+    command: Command,
+    context: CommandContext,
+  ): Promise<CommandOutcome<State, Event>> {
+    const streamId = streamIdOf(aggregate, id);
+    for (let attempt = 1; ; attempt++) {
+      const recorded = await this.store.readStream(streamId);
+      const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
+      if (replay) return replay;
+
+      const last = recorded[recorded.length - 1];
+      const revision = last?.revision ?? -1;
+      if (last && context.expectedRevision !== undefined && context.expectedRevision !== revision) {
+        throw preconditionFailed(revision, context.expectedRevision);
+      }
+      const state = fold(aggregate.decider, recorded.map((e) => toOccurred<Event>(e)));
+      assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
+      const events = aggregate.decider.decide(command, state);
+      if (events.length === 0) {
+        return { id, revision, position: last?.position ?? -1n, state, events, replayed: false };
+      }
+
+      try {
+        const result = await this.store.append(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
+        const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
+        return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
+      } catch (error) {
+        if (error instanceof EventIdConflictError) throw idempotencyKeyReused();
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (context.expectedRevision !== undefined) throw preconditionFailed(error.actual, context.expectedRevision);
+        if (attempt >= MAX_ATTEMPTS) throw concurrentModification(aggregate.name, id);
+      }
+    }
+  }
+
+  /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op. */
+  toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext, causationId = context.commandId): EventToAppend[] {
+    return events.map((event, index) => ({
+      id: context.idempotencyKey ? deterministicUuid(context.idempotencyKey, String(index)) : randomUUID(),
+      type: event.type,
+      data: event.data as Record<string, unknown>,
+      metadata: {
+        actorId: context.actorId,
+        occurredAt,
+        correlationId: context.correlationId,
+        causationId,
+        ...(context.idempotencyKey && { idempotencyKey: context.idempotencyKey, requestFingerprint: context.requestFingerprint }),
+      },
+    }));
+  }
+
+  /** The first response again when this Idempotency-Key already succeeded on this stream; 422 if the request differs. */
+  private replayOf<Event extends DomainEvent, State>(
+    aggregate: AggregateType<unknown, Event, State>,
+    id: string,
+    recorded: RecordedEvent[],
+    context: CommandContext,
+  ): CommandOutcome<State, Event> | undefined {
+    if (!context.idempotencyKey) return undefined;
+    const earlier = recorded.filter((e) => e.metadata.idempotencyKey === context.idempotencyKey);
+    if (earlier.length === 0) return undefined;
+    if (earlier.some((e) => e.metadata.requestFingerprint !== context.requestFingerprint)) throw idempotencyKeyReused();
+    const last = earlier[earlier.length - 1];
+    const state = fold(aggregate.decider, recorded.filter((e) => e.revision <= last.revision).map((e) => toOccurred<Event>(e)));
+    const events = earlier.map((e) => ({ type: e.type, data: e.data }) as Event);
+    return { id, revision: last.revision, position: last.position, state, events, replayed: true };
+  }
+}
+
+export function toOccurred<Event extends DomainEvent>(event: RecordedEvent): Occurred<Event> {
+  return { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<Event>;
+}
+
+function concurrentModification(name: string, id: string): ProblemException {
+  return new ProblemException(
+    problem(409, 'concurrent-modification', 'Too many concurrent changes', `${name} ${id} kept changing while this command was decided; retry it`),
+  );
+}

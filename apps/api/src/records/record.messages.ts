@@ -1,0 +1,67 @@
+import { Command, CommandHandler, ICommandHandler, IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
+import type { DomainEvent } from '@crm/domain';
+import type { CommandContext } from '../common/command-context';
+import type { AggregateType } from './aggregate-type';
+import { CommandExecutor, CommandOutcome } from './command-executor';
+import { HistoryEntry, PointInTime, RecordReader } from './record-reader';
+
+/** Any aggregate's command, sent over the CommandBus; one handler serves every aggregate. */
+export class ExecuteAggregateCommand<C extends { occurredAt: string }, E extends DomainEvent, S> extends Command<CommandOutcome<S, E>> {
+  constructor(
+    readonly aggregate: AggregateType<C, E, S>,
+    readonly id: string,
+    readonly command: C,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(ExecuteAggregateCommand)
+export class ExecuteAggregateCommandHandler implements ICommandHandler<ExecuteAggregateCommand<any, any, any>> {
+  constructor(private readonly executor: CommandExecutor) {}
+
+  execute({ aggregate, id, command, context }: ExecuteAggregateCommand<any, any, any>) {
+    return this.executor.execute(aggregate, id, command, context);
+  }
+}
+
+/** A record as it is now, or as it stood at a point in time, rebuilt from its events. */
+export class GetRecordStateQuery<S> extends Query<{ state: S; revision: number }> {
+  constructor(
+    readonly aggregate: AggregateType<any, any, S>,
+    readonly id: string,
+    readonly at: PointInTime = {},
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetRecordStateQuery)
+export class GetRecordStateHandler implements IQueryHandler<GetRecordStateQuery<unknown>> {
+  constructor(private readonly reader: RecordReader) {}
+
+  execute({ aggregate, id, at }: GetRecordStateQuery<unknown>) {
+    return this.reader.stateAt(aggregate, id, at);
+  }
+}
+
+export class GetRecordHistoryQuery extends Query<HistoryEntry[]> {
+  constructor(
+    readonly aggregate: AggregateType<any, any, any>,
+    readonly id: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetRecordHistoryQuery)
+export class GetRecordHistoryHandler implements IQueryHandler<GetRecordHistoryQuery> {
+  constructor(private readonly reader: RecordReader) {}
+
+  execute({ aggregate, id }: GetRecordHistoryQuery) {
+    return this.reader.history(aggregate, id);
+  }
+}
+
+export const RECORD_HANDLERS = [ExecuteAggregateCommandHandler, GetRecordStateHandler, GetRecordHistoryHandler];

@@ -1,0 +1,59 @@
+export const LEAD_STATUSES = ['New', 'Working', 'Nurturing', 'Qualified', 'Unqualified', 'Converted', 'Merged'] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+export const LEAD_SOURCES = [
+  'Web',
+  'Phone',
+  'Email',
+  'Event',
+  'Partner Referral',
+  'Advertisement',
+  'Purchased List',
+  'Other',
+] as const;
+export type LeadSource = (typeof LEAD_SOURCES)[number];
+
+export const LEAD_RATINGS = ['Hot', 'Warm', 'Cold'] as const;
+export type LeadRating = (typeof LEAD_RATINGS)[number];
+
+/** Statuses a lead may be worked into with `POST /leads/:id/work`. */
+export const WORK_STATUSES = ['Working', 'Nurturing'] as const;
+export type WorkStatus = (typeof WORK_STATUSES)[number];
+
+/** The fields set at capture and changed by `PATCH /leads/:id` (owner and status have their own events). */
+export interface LeadDetails {
+  lastName: string;
+  company: string;
+  firstName?: string;
+  email?: string;
+  phone?: string;
+  title?: string;
+  source: LeadSource;
+  industry?: string;
+  annualRevenue?: number;
+  numberOfEmployees?: number;
+  rating?: LeadRating;
+  description?: string;
+}
+
+/** BANT qualification notes. */
+export interface LeadQualification {
+  budget?: string;
+  authority?: string;
+  need?: string;
+  timeline?: string;
+  note?: string;
+}
+
+/** A lead as its events make it: the decider's state and the record auditors see. */
+export interface Lead extends LeadDetails {
+  id: string;
+  status: LeadStatus;
+  ownerId?: string;
+  capturedAt: string;
+  lastModifiedAt: string;
+  qualification?: LeadQualification;
+  qualifiedAt?: string;
+  disqualificationReason?: string;
+  isConverted: boolean;
+}

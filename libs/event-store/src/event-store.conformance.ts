@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { EventStore, EventToAppend, RecordedEvent, WrongExpectedRevisionError } from './event-store.port';
+
+/**
+ * The behaviour every EventStore adapter must have. Each adapter's spec calls this with its own
+ * factory. Streams get random names, so the suite also runs against a shared server.
+ */
+export function describeEventStoreConformance(name: string, makeStore: () => EventStore | Promise<EventStore>): void {
+  describe(`EventStore conformance: ${name}`, () => {
+    let store: EventStore;
+    beforeAll(async () => {
+      store = await makeStore();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    const stream = () => `conformance-${randomUUID()}`;
+    const event = (type = 'SomethingHappened', data: Record<string, unknown> = {}): EventToAppend => ({
+      id: randomUUID(),
+      type,
+      data,
+      metadata: { actorId: 'tester', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: randomUUID(), causationId: randomUUID() },
+    });
+    async function collect(iterable: AsyncIterable<RecordedEvent>, count: number, predicate: (e: RecordedEvent) => boolean) {
+      const seen: RecordedEvent[] = [];
+      for await (const e of iterable) {
+        if (predicate(e)) seen.push(e);
+        if (seen.length === count) break;
+      }
+      return seen;
+    }
+
+    it('appends to a new stream and reads back what it wrote, revision 0 first', async () => {
+      const id = stream();
+      const written = [event('A', { n: 1, nested: { s: 'x' } }), event('B', { n: 2 })];
+      const result = await store.append(id, written, 'no_stream');
+      expect(result.nextExpectedRevision).toBe(1);
+      const read = await store.readStream(id);
+      expect(read.map((e) => [e.id, e.type, e.revision, e.data])).toEqual([
+        [written[0].id, 'A', 0, { n: 1, nested: { s: 'x' } }],
+        [written[1].id, 'B', 1, { n: 2 }],
+      ]);
+      expect(read[0].metadata).toEqual(written[0].metadata);
+      expect(read.every((e) => e.streamId === id)).toBe(true);
+      expect(Number.isNaN(Date.parse(read[0].recordedAt))).toBe(false);
+      expect(result.position).toBe(read[1].position);
+    });
+
+    it('gives strictly increasing global positions, within and across appends', async () => {
+      const a = stream();
+      const b = stream();
+      await store.append(a, [event(), event()], 'no_stream');
+      await store.append(b, [event()], 'no_stream');
+      await store.append(a, [event()], 1);
+      const [a0, a1, a2] = (await store.readStream(a)).map((e) => e.position);
+      const [b0] = (await store.readStream(b)).map((e) => e.position);
+      expect(a0 < a1).toBe(true);
+      expect(a1 < b0).toBe(true);
+      expect(b0 < a2).toBe(true);
+    });
+
+    it.each([
+      ['no_stream on an existing stream', 'no_stream' as const, true],
+      ['a stale revision', 0, true],
+      ['a revision ahead of the stream', 5, true],
+      ['stream_exists on an existing stream', 'stream_exists' as const, false],
+      ['any on an existing stream', 'any' as const, false],
+      ['the current revision', 1, false],
+    ])('guards the expected revision: %s', async (_label, expected, refused) => {
+      const id = stream();
+      await store.append(id, [event(), event()], 'no_stream');
+      const attempt = store.append(id, [event()], expected);
+      if (refused) {
+        await expect(attempt).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(attempt).rejects.toMatchObject({ streamId: id, actual: 1 });
+        expect(await store.readStream(id)).toHaveLength(2);
+      } else {
+        await expect(attempt).resolves.toMatchObject({ nextExpectedRevision: 2 });
+      }
+    });
+
+    it('refuses stream_exists and a numeric revision on a stream that does not exist', async () => {
+      const id = stream();
+      await expect(store.append(id, [event()], 'stream_exists')).rejects.toMatchObject({ actual: -1 });
+      await expect(store.append(id, [event()], 0)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.readStream(id)).toEqual([]);
+    });
+
+    it('re-appending the same event ids returns the first result and writes nothing', async () => {
+      const id = stream();
+      const batch = [event(), event()];
+      const first = await store.append(id, batch, 'no_stream');
+      const headBefore = await store.headPosition();
+      const again = await store.append(id, batch, 'no_stream');
+      expect(again).toEqual(first);
+      expect(await store.readStream(id)).toHaveLength(2);
+      expect(await store.headPosition()).toBe(headBefore);
+    });
+
+    it('lets exactly one of several concurrent appends at the same revision win', async () => {
+      const id = stream();
+      await store.append(id, [event()], 'no_stream');
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => store.append(id, [event()], 0)));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const refusals = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(refusals.every((o) => o.reason instanceof WrongExpectedRevisionError)).toBe(true);
+      expect(await store.readStream(id)).toHaveLength(2);
+    });
+
+    it('reads a stream forwards and backwards from a revision, with a max count', async () => {
+      const id = stream();
+      await store.append(id, Array.from({ length: 5 }, (_, n) => event('E', { n })), 'no_stream');
+      const ns = (events: RecordedEvent[]) => events.map((e) => e.data.n);
+      expect(ns(await store.readStream(id, { fromRevision: 2 }))).toEqual([2, 3, 4]);
+      expect(ns(await store.readStream(id, { fromRevision: 1, maxCount: 2 }))).toEqual([1, 2]);
+      expect(ns(await store.readStream(id, { direction: 'backwards', maxCount: 2 }))).toEqual([4, 3]);
+      expect(ns(await store.readStream(id, { direction: 'backwards', fromRevision: 1 }))).toEqual([1, 0]);
+    });
+
+    it('reads an unknown stream as empty', async () => {
+      expect(await store.readStream(stream())).toEqual([]);
+    });
+
+    it('reads the global log in pages strictly after a position', async () => {
+      const id = stream();
+      const before = await store.headPosition();
+      await store.append(id, Array.from({ length: 5 }, (_, n) => event('E', { n })), 'no_stream');
+      const mine: RecordedEvent[] = [];
+      let after = before;
+      for (;;) {
+        const page = await store.readAll({ after, maxCount: 2 });
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        for (const e of page) expect(e.position > after).toBe(true);
+        mine.push(...page.filter((e) => e.streamId === id));
+        after = page[page.length - 1].position;
+      }
+      expect(mine.map((e) => e.data.n)).toEqual([0, 1, 2, 3, 4]);
+      expect(await store.headPosition()).toBe(mine[4].position);
+    });
+
+    it('subscribes to all events from a position, catches up, then follows live appends', async () => {
+      const id = stream();
+      await store.append(id, [event('E', { n: 0 })], 'no_stream');
+      const [first] = await store.readStream(id);
+      await store.append(id, [event('E', { n: 1 }), event('E', { n: 2 })], 0);
+      const subscription = store.subscribeToAll({ after: first.position });
+      const received = collect(subscription, 3, (e) => e.streamId === id);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await store.append(id, [event('E', { n: 3 })], 2);
+      const events = await received;
+      await subscription.close();
+      expect(events.map((e) => e.data.n)).toEqual([1, 2, 3]);
+      expect(events.map((e) => e.revision)).toEqual([1, 2, 3]);
+    });
+
+    it('ends a subscription when it is closed', async () => {
+      const subscription = store.subscribeToAll({ after: await store.headPosition() });
+      const iterating = (async () => {
+        let count = 0;
+        for await (const _ of subscription) count++;
+        return count;
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await subscription.close();
+      await expect(iterating).resolves.toBeGreaterThanOrEqual(0);
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

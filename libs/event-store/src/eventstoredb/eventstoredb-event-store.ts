@@ -1,0 +1,386 @@
+import {
+  ANY,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  NO_STREAM,
+  START,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  excludeSystemEvents,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type AppendExpectedRevision,
+  type AppendResult as EsdbAppendResult,
+  type Position as EsdbPosition,
+  type ReadRevision,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
+import {
+  EventIdConflictError,
+  WrongExpectedRevisionError,
+  type AllSubscription,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+} from '../event-store.port';
+
+/*
+ * EventStoreDB (20+, tested against the documented API of 24.10) adapter of the event store port.
+ *
+ * Positions. The port's bigint position is the event's $all *commit* position.
+ * gRPC appends (every append since 20.x; the TCP API with its explicit transactions is gone in 24.x)
+ * write each event as its own self-committed prepare record (PrepareFlags.IsCommitted), and the
+ * $all reader reports such a record at Position(commit = prepare = the record's log position):
+ * so every event of a multi-event append gets its own, strictly increasing commit position, equal
+ * to its prepare position. Only events written inside legacy explicit transactions (TCP client,
+ * pre-24 data) share the commit position of their commit record. The prepare position is not a
+ * safer choice: it is not monotonic in $all order for explicit transactions, and 20.6.0 reported
+ * the transaction position as the prepare position of batched events (EventStore/EventStore#2522).
+ * A port position `p` is turned back into Position { commit: p, prepare: p }, which is exactly the
+ * position of the event it came from.
+ * The append result's position is the last event's commit position too: the server acks an
+ * implicit transaction with the log position of its last (TransactionEnd) prepare.
+ * Stream reads carry $all positions only on servers >= 22.6 (EventStore/EventStore#3459).
+ */
+
+/** Events read per page while looking backwards for the newest user event. */
+const HEAD_PAGE_SIZE = 16;
+/** ping() fails when the server has not answered within this time. */
+const PING_TIMEOUT_MS = 5_000;
+
+export class EventStoreDbEventStore implements EventStore {
+  private readonly subscriptions = new Set<AllSubscription>();
+
+  constructor(private readonly client: EventStoreDBClient) {}
+
+  /** e.g. `esdb://127.0.0.1:2113?tls=false`. Connects lazily, on the first call. */
+  static connect(connectionString: string): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  }
+
+  /*
+   * Idempotent appends. EventStoreDB's documentation ("Optimistic concurrency and idempotence",
+   * EventStore/documentation docs/clients/dotnet/21.2/appending/optimistic-concurrency-and-idempotence.md;
+   * the same text is in the current KurrentDB docs) says: "If identical append operations occur,
+   * EventStoreDB treats them in a way which makes it idempotent. If a append is treated in this
+   * manner, EventStoreDB acknowledges it as successful, but duplicate events are not appended. The
+   * idempotence check is based on the EventId and stream." With an expected revision below the
+   * stream's current one: all events already committed -> success, nothing written; none -> wrong
+   * expected version; some -> "a bad request ... surfaces as a WrongExpectedVersionException".
+   * With ExpectedVersion.Any (also 'stream_exists'): "Idempotence is not guaranteed ... The chance
+   * of a duplicate event is small, but is possible" (the server then checks only a bounded cache of
+   * recently written event ids). The docs do not say what the acknowledgement contains; the server
+   * (StorageWriterService -> AlreadyCommitted -> RequestManagerBase.ReturnCommitAt) answers with
+   * the original last event number and the log position of the original last event, i.e. the
+   * first append's nextExpectedRevision and position. Older servers answered without a position;
+   * then we read the position of that event back.
+   */
+  async append(
+    streamId: string,
+    events: EventToAppend[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<AppendResult> {
+    if (events.length === 0) {
+      throw new RangeError(`append to ${streamId} needs at least one event`);
+    }
+    const proposed = events.map(({ id, type, data, metadata }) => jsonEvent({ id, type, data, metadata }));
+    let result: EsdbAppendResult;
+    try {
+      result = await this.client.appendToStream(streamId, proposed, {
+        expectedRevision: toClientExpectedRevision(expectedRevision),
+      });
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        throw await this.appendConflict(streamId, events, expectedRevision, error);
+      }
+      throw error;
+    }
+    if (!result.success) {
+      // Only reachable with a client built with throwOnAppendFailure: false.
+      throw new WrongExpectedRevisionError(streamId, expectedRevision, Number(result.nextExpectedRevision));
+    }
+    const nextExpectedRevision = Number(result.nextExpectedRevision);
+    const position = result.position?.commit ?? (await this.positionOfRevision(streamId, nextExpectedRevision));
+    return { nextExpectedRevision, position };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const { fromRevision, maxCount } = options;
+    if (maxCount !== undefined && maxCount <= 0) return [];
+    let from: ReadRevision = backwards ? END : START;
+    if (fromRevision !== undefined) {
+      if (fromRevision < 0) {
+        if (backwards) return [];
+      } else {
+        from = BigInt(fromRevision);
+      }
+    }
+    try {
+      const resolved = await collect(
+        this.client.readStream(streamId, {
+          direction: backwards ? BACKWARDS : FORWARDS,
+          fromRevision: from,
+          ...(maxCount === undefined ? {} : { maxCount }),
+        }),
+      );
+      return resolved.flatMap((r) => {
+        const event = toRecordedEvent(r);
+        return event === undefined ? [] : [event];
+      });
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
+  }
+
+  async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    if (!(maxCount > 0)) return events;
+    // fromPosition is inclusive: the event at the cursor comes back first and is skipped.
+    let cursor = after !== undefined && after >= 0n ? fromPortPosition(after) : undefined;
+    while (events.length < maxCount) {
+      // +1 for the inclusive start; further pages continue after system events were dropped.
+      const pageSize = maxCount - events.length + 1;
+      const page = await collect(
+        this.client.readAll({ direction: FORWARDS, fromPosition: cursor ?? START, maxCount: pageSize }),
+      );
+      let advanced = false;
+      for (const resolved of page) {
+        const position = esdbPositionOf(resolved);
+        if (position === undefined || (cursor !== undefined && comparePositions(position, cursor) <= 0)) continue;
+        cursor = position;
+        advanced = true;
+        const event = toUserEvent(resolved);
+        if (event !== undefined && events.length < maxCount) events.push(event);
+      }
+      if (page.length < pageSize || !advanced) break;
+    }
+    return events;
+  }
+
+  subscribeToAll(options: { after?: bigint } = {}): AllSubscription {
+    const after = options.after !== undefined && options.after >= 0n ? fromPortPosition(options.after) : undefined;
+    const source = this.client.subscribeToAll({
+      fromPosition: after ?? START,
+      filter: excludeSystemEvents(),
+    });
+    let closed = false;
+    let failure: unknown;
+    // Keep the first error even when it comes before anyone iterates (an 'error' event without a
+    // listener would crash the process), and end the stream so that the iteration does not hang.
+    source.on('error', (error: unknown) => {
+      failure ??= error;
+      if (!source.destroyed) source.destroy();
+    });
+
+    const subscription: AllSubscription = {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.subscriptions.delete(subscription);
+        // Cancels the gRPC call; destroying the Readable ends a pending `for await` right away.
+        await source.unsubscribe().catch(() => undefined);
+        source.destroy();
+      },
+    };
+
+    // `for await` pulls one event at a time from the client's Readable, so a slow consumer applies
+    // backpressure to the gRPC stream (a 'data' handler would not wait for an async consumer).
+    async function* iterate(): AsyncGenerator<RecordedEvent> {
+      try {
+        for await (const resolved of source as AsyncIterable<AllStreamResolvedEvent>) {
+          const event = toUserEvent(resolved);
+          if (event === undefined) continue;
+          const position = esdbPositionOf(resolved);
+          if (after !== undefined && position !== undefined && comparePositions(position, after) <= 0) continue;
+          yield event;
+        }
+        if (failure !== undefined && !closed) throw failure;
+      } catch (error) {
+        if (closed) return;
+        throw failure ?? error;
+      } finally {
+        await subscription.close();
+      }
+    }
+    const iterator = iterate();
+
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async headPosition(): Promise<bigint> {
+    let cursor: EsdbPosition | undefined;
+    for (;;) {
+      const page = await collect(
+        this.client.readAll({ direction: BACKWARDS, fromPosition: cursor ?? END, maxCount: HEAD_PAGE_SIZE }),
+      );
+      let advanced = false;
+      for (const resolved of page) {
+        const position = esdbPositionOf(resolved);
+        if (position === undefined || (cursor !== undefined && comparePositions(position, cursor) >= 0)) continue;
+        cursor = position;
+        advanced = true;
+        if (toUserEvent(resolved) !== undefined) return position.commit;
+      }
+      if (page.length < HEAD_PAGE_SIZE || !advanced) return -1n;
+    }
+  }
+
+  async ping(): Promise<void> {
+    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 });
+    await withTimeout(collect(read), PING_TIMEOUT_MS, () => {
+      read.cancel().catch(() => undefined);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.client.dispose();
+  }
+
+  /** Maps the client's wrong-expected-version error to the port's errors. */
+  private async appendConflict(
+    streamId: string,
+    events: EventToAppend[],
+    expected: ExpectedRevision,
+    error: WrongExpectedVersionError,
+  ): Promise<Error> {
+    // actualVersion is a bigint, or the string 'no_stream' when the stream does not exist.
+    const actual = typeof error.actualVersion === 'bigint' ? Number(error.actualVersion) : -1;
+    const conflict = new WrongExpectedRevisionError(streamId, expected, actual);
+    // The server also answers "wrong expected version" when an append repeats some but not all of
+    // the event ids of an earlier append to this stream (see the comment on append): that is the
+    // port's EventIdConflictError. With 'any' it is the only reason for the answer; with
+    // 'stream_exists' it is the only one once the stream exists; with a revision we look at the
+    // events that follow it, where a partly repeated append would have found its ids.
+    if (expected === 'any') return new EventIdConflictError(streamId);
+    if (actual < 0) return conflict;
+    if (expected === 'stream_exists') return new EventIdConflictError(streamId);
+    const expectedRevision = expected === 'no_stream' ? -1 : expected;
+    if (actual <= expectedRevision) return conflict;
+    const ids = new Set(events.map((event) => event.id));
+    const following = await this.readStream(streamId, { fromRevision: expectedRevision + 1, maxCount: events.length });
+    return following.some((event) => ids.has(event.id)) ? new EventIdConflictError(streamId) : conflict;
+  }
+
+  private async positionOfRevision(streamId: string, revision: number): Promise<bigint> {
+    const [event] = await this.readStream(streamId, { direction: 'backwards', fromRevision: revision, maxCount: 1 });
+    if (event === undefined || event.revision !== revision) {
+      throw new Error(`EventStoreDB did not report the position of ${streamId}@${revision}`);
+    }
+    return event.position;
+  }
+}
+
+function toClientExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {
+  switch (expected) {
+    case 'any':
+      return ANY;
+    case 'no_stream':
+      return NO_STREAM;
+    case 'stream_exists':
+      return STREAM_EXISTS;
+    default:
+      if (!Number.isSafeInteger(expected) || expected < -1) {
+        throw new RangeError(`Invalid expected revision ${String(expected)}`);
+      }
+      // -1 is how a revision-counting caller says "no stream yet".
+      return expected === -1 ? NO_STREAM : BigInt(expected);
+  }
+}
+
+function fromPortPosition(position: bigint): EsdbPosition {
+  return { commit: position, prepare: position };
+}
+
+function comparePositions(a: EsdbPosition, b: EsdbPosition): number {
+  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
+  if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
+  return 0;
+}
+
+function esdbPositionOf(resolved: ResolvedEvent | AllStreamResolvedEvent): EsdbPosition | undefined {
+  const position = resolved.event?.position;
+  if (position !== undefined) return position;
+  const commit = resolved.commitPosition;
+  return commit === undefined ? undefined : { commit, prepare: commit };
+}
+
+function isSystemEvent(streamId: string, type: string): boolean {
+  return streamId.startsWith('$') || type.startsWith('$');
+}
+
+/** A user event of $all, or undefined for system events (types or streams starting with '$'). */
+function toUserEvent(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
+  const event = resolved.event;
+  if (event === undefined || isSystemEvent(event.streamId, event.type)) return undefined;
+  return toRecordedEvent(resolved);
+}
+
+function toRecordedEvent(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
+  const event = resolved.event;
+  if (event === undefined) return undefined;
+  const position = esdbPositionOf(resolved);
+  if (position === undefined) {
+    throw new Error(`EventStoreDB returned ${event.streamId}@${event.revision} without a $all position`);
+  }
+  return {
+    id: event.id,
+    streamId: event.streamId,
+    revision: Number(event.revision),
+    position: position.commit,
+    type: event.type,
+    data: toObject(event.data),
+    metadata: toObject(event.metadata) as EventMetadata,
+    // `created` is a Date in @eventstore/db-client 6.x (converted from .NET ticks).
+    recordedAt: event.created.toISOString(),
+  };
+}
+
+/** The adapter writes JSON objects; anything else read back is wrapped rather than dropped. */
+function toObject(value: unknown): Record<string, unknown> {
+  if (value instanceof Uint8Array) {
+    if (value.length === 0) return {};
+    const text = Buffer.from(value).toString('utf8');
+    try {
+      return toObject(JSON.parse(text));
+    } catch {
+      return { value: text };
+    }
+  }
+  if (value === undefined || value === null) return {};
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  return { value };
+}
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of source) items.push(item);
+  return items;
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`EventStoreDB did not answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

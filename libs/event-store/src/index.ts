@@ -1,0 +1,5 @@
+export * from './event-store.port';
+export * from './event-id';
+export * from './sqlite/sqlite-event-store';
+export * from './sqlite/open-sqlite-database';
+export * from './eventstoredb/eventstoredb-event-store';
