@@ -16,6 +16,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: options.logger ?? ['log', 'warn', 'error'],
+    // Nest would add a form (urlencoded) parser; bodies here are JSON only, parsed by Fastify itself.
+    bodyParser: false,
   });
   acceptJsonBodiesOnly(app);
   const document = SwaggerModule.createDocument(
@@ -35,8 +37,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 }
 
 /**
- * JSON only: `application/json` and `application/*+json` bodies are parsed (rejecting
- * prototype poisoning); any other content type is answered 415 by Fastify.
+ * JSON only: `application/json` and `application/*+json` bodies are parsed by Fastify's own
+ * parser (rejecting prototype poisoning); any other content type is answered 415.
  */
 function acceptJsonBodiesOnly(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();

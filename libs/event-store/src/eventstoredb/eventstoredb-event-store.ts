@@ -33,15 +33,16 @@ import {
 } from '../event-store.port';
 
 /*
- * EventStoreDB (20+, tested against the documented API of 24.10) adapter of the event store port.
+ * EventStoreDB adapter of the event store port, written against @eventstore/db-client 6.2.1 for
+ * server 24.10 (any 22.6+ should do; see below).
  *
  * Positions. The port's bigint position is the event's $all *commit* position.
- * gRPC appends (every append since 20.x; the TCP API with its explicit transactions is gone in 24.x)
- * write each event as its own self-committed prepare record (PrepareFlags.IsCommitted), and the
+ * gRPC appends (all this client can do) write each event as its own self-committed prepare
+ * record (PrepareFlags.IsCommitted, see the server's StorageWriterService), and the
  * $all reader reports such a record at Position(commit = prepare = the record's log position):
  * so every event of a multi-event append gets its own, strictly increasing commit position, equal
- * to its prepare position. Only events written inside legacy explicit transactions (TCP client,
- * pre-24 data) share the commit position of their commit record. The prepare position is not a
+ * to its prepare position. Only events written inside explicit transactions (legacy TCP client API)
+ * share the commit position of their commit record. The prepare position is not a
  * safer choice: it is not monotonic in $all order for explicit transactions, and 20.6.0 reported
  * the transaction position as the prepare position of batched events (EventStore/EventStore#2522).
  * A port position `p` is turned back into Position { commit: p, prepare: p }, which is exactly the
@@ -76,8 +77,8 @@ export class EventStoreDbEventStore implements EventStore {
    * stream's current one: all events already committed -> success, nothing written; none -> wrong
    * expected version; some -> "a bad request ... surfaces as a WrongExpectedVersionException".
    * With ExpectedVersion.Any (also 'stream_exists'): "Idempotence is not guaranteed ... The chance
-   * of a duplicate event is small, but is possible" (the server then checks only a bounded cache of
-   * recently written event ids). The docs do not say what the acknowledgement contains; the server
+   * of a duplicate event is small, but is possible" (in the server's IndexWriter such retries are
+   * checked only against a bounded in-memory cache of recently committed event ids). The docs do not say what the acknowledgement contains; the server
    * (StorageWriterService -> AlreadyCommitted -> RequestManagerBase.ReturnCommitAt) answers with
    * the original last event number and the log position of the original last event, i.e. the
    * first append's nextExpectedRevision and position. Older servers answered without a position;
