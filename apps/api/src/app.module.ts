@@ -5,7 +5,7 @@ import { ProblemFilter } from './common/problem.filter';
 import { createValidationPipe, JsonObjectBodyPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { EventStoreModule } from './event-store.module';
-import { LeadsModule } from './leads/leads.module';
+import { RecordsHttpModule } from './records-http.module';
 import { RecordsModule } from './records/records.module';
 
 @Module({})
@@ -14,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), EventStoreModule.register(config), RecordsModule, LeadsModule],
+      imports: [CqrsModule.forRoot(), EventStoreModule.register(config), RecordsModule, RecordsHttpModule],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -6,3 +6,6 @@ export * from './lead/lead.events';
 export * from './lead/lead.commands';
 export * from './lead/lead.errors';
 export * from './lead/lead.decider';
+export * from './account/account.decider';
+export * from './contact/contact.decider';
+export * from './opportunity/opportunity.decider';

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import {
+  IsBoolean,
   IsEmail,
   IsIn,
   IsInt,
@@ -8,6 +9,7 @@ import {
   IsNumber,
   IsOptional,
   IsString,
+  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -134,4 +136,22 @@ export function occurredAtOrNow(occurredAt: string | undefined): string {
 /** Drops `null` members, for creates where null means "not given". */
 export function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as never;
+}
+
+/** A reference to another record: a UUID as the service hands them out. */
+export function IdField(mode: Presence, description?: string) {
+  return applyDecorators(...presence(mode, { type: String, format: 'uuid', description }), IsUUID('all'));
+}
+
+/** A calendar date, `YYYY-MM-DD`. */
+export function DateField(mode: Presence, description?: string) {
+  return applyDecorators(
+    ...presence(mode, { type: String, format: 'date', example: '2026-06-30', description }),
+    Matches(/^\d{4}-\d{2}-\d{2}$/, { message: '$property must be a date as YYYY-MM-DD' }),
+    IsISO8601({ strict: true }),
+  );
+}
+
+export function BooleanField(mode: Presence, description?: string) {
+  return applyDecorators(...presence(mode, { type: Boolean, description }), IsBoolean());
 }

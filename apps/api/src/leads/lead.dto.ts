@@ -1,6 +1,12 @@
-import { LEAD_RATINGS, LEAD_SOURCES, LeadRating, LeadSource, WORK_STATUSES, WorkStatus } from '@crm/domain';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { LEAD_RATINGS, LEAD_SOURCES, LeadRating, LeadSource, OPEN_STAGES, OpenStage, WORK_STATUSES, WorkStatus } from '@crm/domain';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsOptional, IsUUID, ValidateNested } from 'class-validator';
 import {
+  BooleanField,
   CountField,
+  DateField,
+  IdField,
   EmailField,
   EnumField,
   MoneyField,
@@ -75,3 +81,40 @@ export class DisqualifyLeadDto extends CommandDto {
 }
 
 export class ReopenLeadDto extends CommandDto {}
+
+/** The deal a conversion opens. */
+export class ConversionOpportunityDto {
+  @NameField('required') name: string;
+  @MoneyField('optional') amount?: number;
+  @DateField('required') closeDate: string;
+  @EnumField('required', OPEN_STAGES, 'An open stage; Closed Won / Closed Lost are reached only by /close') stage: OpenStage;
+}
+
+export class ConvertLeadDto extends CommandDto {
+  @IdField('optional', 'An existing account to convert into (only its blank fields are filled); omit to open a new account named after the lead\'s company')
+  accountId?: string;
+
+  @IdField('optional', 'An existing contact of that account; omit to add a new contact from the lead\'s person fields')
+  contactId?: string;
+
+  @ApiPropertyOptional({ type: ConversionOpportunityDto, nullable: true, description: 'null or omitted: no opportunity' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ConversionOpportunityDto)
+  opportunity?: ConversionOpportunityDto | null;
+
+  @OwnerIdField('optional') ownerId?: string;
+
+  @BooleanField('optional', 'Open a new account even when one of the same name exists')
+  allowDuplicateAccount?: boolean;
+}
+
+export class MergeLeadsDto extends CommandDto {
+  @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: 10, description: 'Leads (not converted) folded into this one and closed as Merged' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10)
+  @ArrayUnique()
+  @IsUUID('all', { each: true })
+  duplicateIds: string[];
+}

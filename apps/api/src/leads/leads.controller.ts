@@ -1,21 +1,23 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { Body, Controller, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Lead, LeadCommand } from '@crm/domain';
 import type { FastifyReply } from 'fastify';
-import { CommandDocs, ReadDocs } from '../common/api-docs';
+import { CommandDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
-import { commandResponse, recordResponse } from '../common/command-response';
+import { commandResponse } from '../common/command-response';
 import { occurredAtOrNow, withoutNulls } from '../common/fields';
+import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
+import { ConvertLeadCommand } from '../processes/lead-conversion';
+import { MergeLeadsCommand } from '../processes/lead-merge';
 import { LEAD } from '../records/aggregate-type';
-import { PointInTimeQueryDto, toPointInTime } from '../records/point-in-time.dto';
-import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordStateQuery } from '../records/record.messages';
+import { RecordController } from '../records/record-reads.controller';
 import {
   AssignLeadDto,
   CaptureLeadDto,
   ChangeLeadDetailsDto,
+  ConvertLeadDto,
   DisqualifyLeadDto,
+  MergeLeadsDto,
   QualifyLeadDto,
   ReopenLeadDto,
   WorkLeadDto,
@@ -23,24 +25,16 @@ import {
 
 const LeadId = new RecordIdPipe('Lead');
 
-/** Distributes Omit over the command union, so each command keeps its own fields. */
-type LeadCommandBody = LeadCommand extends infer C ? (C extends LeadCommand ? Omit<C, 'leadId' | 'occurredAt'> : never) : never;
-
 @ApiTags('leads')
 @Controller('leads')
-export class LeadsController {
-  constructor(
-    private readonly commandBus: CommandBus,
-    private readonly queryBus: QueryBus,
-  ) {}
-
+export class LeadsController extends RecordController(LEAD) {
   @Post()
   @ApiOperation({ summary: 'Capture a lead (status New)' })
   @CommandDocs(true)
   async capture(@Body() body: CaptureLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ownerId, ...details } = withoutNulls(body);
     const leadId = newRecordId(context, 'lead');
-    const outcome = await this.send(leadId, occurredAt, context, { type: 'CaptureLead', details: { ...details, source: details.source ?? 'Other' }, ownerId });
+    const outcome = await this.send(leadId, occurredAt, context, { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId });
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }
@@ -48,14 +42,9 @@ export class LeadsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change capture fields (not status); only fields that differ are recorded' })
   @CommandDocs()
-  async changeDetails(
-    @Param('id', LeadId) id: string,
-    @Body() body: ChangeLeadDetailsDto,
-    @Command() context: CommandContext,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  async changeDetails(@Param('id', LeadId) id: string, @Body() body: ChangeLeadDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ownerId, ...changes } = body;
-    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeLeadDetails', changes, ownerId }));
+    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeLeadDetails', leadId: id, changes, ownerId }));
   }
 
   @Post(':id/assign')
@@ -63,7 +52,7 @@ export class LeadsController {
   @ApiOperation({ summary: 'Assign the lead to an owner' })
   @CommandDocs()
   async assign(@Param('id', LeadId) id: string, @Body() body: AssignLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'AssignLead', ownerId: body.ownerId }));
+    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'AssignLead', leadId: id, ownerId: body.ownerId }));
   }
 
   @Post(':id/work')
@@ -71,7 +60,7 @@ export class LeadsController {
   @ApiOperation({ summary: 'Move an open lead to Working or Nurturing' })
   @CommandDocs()
   async work(@Param('id', LeadId) id: string, @Body() body: WorkLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'WorkLead', status: body.status }));
+    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'WorkLead', leadId: id, status: body.status }));
   }
 
   @Post(':id/qualify')
@@ -80,20 +69,15 @@ export class LeadsController {
   @CommandDocs()
   async qualify(@Param('id', LeadId) id: string, @Body() body: QualifyLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...bant } = body;
-    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'QualifyLead', ...bant }));
+    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'QualifyLead', leadId: id, ...bant }));
   }
 
   @Post(':id/disqualify')
   @HttpCode(200)
   @ApiOperation({ summary: 'Disqualify an open or qualified lead, with a reason' })
   @CommandDocs()
-  async disqualify(
-    @Param('id', LeadId) id: string,
-    @Body() body: DisqualifyLeadDto,
-    @Command() context: CommandContext,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'DisqualifyLead', reason: body.reason }));
+  async disqualify(@Param('id', LeadId) id: string, @Body() body: DisqualifyLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'DisqualifyLead', leadId: id, reason: body.reason }));
   }
 
   @Post(':id/reopen')
@@ -101,32 +85,37 @@ export class LeadsController {
   @ApiOperation({ summary: 'Reopen an Unqualified lead: it goes back to Working' })
   @CommandDocs()
   async reopen(@Param('id', LeadId) id: string, @Body() body: ReopenLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'ReopenLead' }));
+    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'ReopenLead', leadId: id }));
   }
 
-  @Get(':id')
-  @ApiOperation({ summary: 'The lead as it is now, with its revision (ETag)' })
-  @ReadDocs('The lead')
-  async get(@Param('id', LeadId) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<Lead | null>(LEAD, id)));
+  @Post(':id/convert')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Convert a Qualified lead into an account, a contact and optionally an opportunity',
+    description:
+      'All-or-nothing as seen by clients: the records the conversion names are opened with ids derived from the lead, and a recovery step on start and every 30 s finishes any conversion a crash interrupted. The response adds { accountId, contactId, opportunityId }; its position is that of the last record written.',
+  })
+  @CommandDocs()
+  async convert(@Param('id', LeadId) id: string, @Body() body: ConvertLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { occurredAt, allowDuplicateAccount: _allow, ...request } = body;
+    const outcome = await this.commandBus.execute(new ConvertLeadCommand(id, occurredAtOrNow(occurredAt), request, context));
+    const { accountId, contactId, opportunityId } = outcome;
+    return commandResponse(reply, outcome, { accountId, contactId, opportunityId });
   }
 
-  @Get(':id/history')
-  @ApiOperation({ summary: "The lead's events as recorded, oldest first" })
-  @ReadDocs('[{ id, revision, position, type, data, metadata: { actorId, occurredAt, recordedAt, correlationId, causationId } }]')
-  history(@Param('id', LeadId) id: string) {
-    return this.queryBus.execute(new GetRecordHistoryQuery(LEAD, id));
-  }
-
-  @Get(':id/state')
-  @ApiOperation({ summary: 'The lead as it stood at a business time (asOf) or a revision, rebuilt from its events' })
-  @ReadDocs('The lead then, with the revision it had; 404 when it did not exist yet')
-  async state(@Param('id', LeadId) id: string, @Query() query: PointInTimeQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
-    return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<Lead | null>(LEAD, id, toPointInTime(query))));
-  }
-
-  private send(leadId: string, occurredAt: string | undefined, context: CommandContext, body: LeadCommandBody) {
-    const command = { ...body, leadId, occurredAt: occurredAtOrNow(occurredAt) } as LeadCommand;
-    return this.commandBus.execute(new ExecuteAggregateCommand(LEAD, leadId, command, context));
+  @Post(':id/merge')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Merge duplicate leads into this one',
+    description: 'This lead keeps its own values and takes each blank field from the first duplicate that has it; each duplicate ends Merged (permanent). The response adds { mergedIds }.',
+  })
+  @CommandDocs()
+  async merge(@Param('id', LeadId) id: string, @Body() body: MergeLeadsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    if (body.duplicateIds.some((duplicateId) => duplicateId.toLowerCase() === id)) {
+      throw invalidInput([{ field: 'duplicateIds', message: 'a lead cannot be merged into itself' }]);
+    }
+    const duplicateIds = body.duplicateIds.map((d) => d.toLowerCase());
+    const outcome = await this.commandBus.execute(new MergeLeadsCommand(id, occurredAtOrNow(body.occurredAt), duplicateIds, context));
+    return commandResponse(reply, outcome, { mergedIds: duplicateIds });
   }
 }

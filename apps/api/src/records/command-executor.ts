@@ -12,7 +12,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
-import { AggregateType, streamIdOf } from './aggregate-type';
+import { AggregateType, LoadState, streamIdOf } from './aggregate-type';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -25,6 +25,15 @@ export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> 
   events: Event[];
   /** True when an Idempotency-Key matched an earlier success and nothing was appended. */
   replayed: boolean;
+}
+
+export interface ExecuteOptions {
+  /**
+   * For steps the system completes on the user's behalf (the records a conversion opens):
+   * when the record's last event is later in business time than the command, the command
+   * takes that later time instead of being refused.
+   */
+  catchUpBusinessTime?: boolean;
 }
 
 /** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
@@ -42,10 +51,12 @@ export class CommandExecutor {
   async execute<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
     aggregate: AggregateType<Command, Event, State>,
     id: string,
-    command: Command,
+    requested: Command,
     context: CommandContext,
+    options: ExecuteOptions = {},
   ): Promise<CommandOutcome<State, Event>> {
     const streamId = streamIdOf(aggregate, id);
+    const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.load) : requested;
     for (let attempt = 1; ; attempt++) {
       const recorded = await this.store.readStream(streamId);
       const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
@@ -57,6 +68,7 @@ export class CommandExecutor {
         throw preconditionFailed(revision, context.expectedRevision);
       }
       const state = fold(aggregate.decider, recorded.map((e) => toOccurred<Event>(e)));
+      const command = options.catchUpBusinessTime ? withBusinessTimeAtLeast(resolved, last?.metadata.occurredAt) : resolved;
       assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
       const events = aggregate.decider.decide(command, state);
       if (events.length === 0) {
@@ -75,6 +87,12 @@ export class CommandExecutor {
       }
     }
   }
+
+  /** A record's current state; the decider's initial state when it does not exist. */
+  readonly load: LoadState = async (aggregate, id) => {
+    const recorded = await this.store.readStream(streamIdOf(aggregate, id));
+    return fold(aggregate.decider, recorded.map((e) => toOccurred(e)));
+  };
 
   /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op. */
   toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext, causationId = context.commandId): EventToAppend[] {
@@ -108,6 +126,10 @@ export class CommandExecutor {
     const events = earlier.map((e) => ({ type: e.type, data: e.data }) as Event);
     return { id, revision: last.revision, position: last.position, state, events, replayed: true };
   }
+}
+
+function withBusinessTimeAtLeast<C extends { occurredAt: string }>(command: C, lastOccurredAt: string | undefined): C {
+  return lastOccurredAt && Date.parse(lastOccurredAt) > Date.parse(command.occurredAt) ? { ...command, occurredAt: lastOccurredAt } : command;
 }
 
 export function toOccurred<Event extends DomainEvent>(event: RecordedEvent): Occurred<Event> {

@@ -1,5 +1,8 @@
 import type { FieldChanges } from '../shared/record-fields';
-import type { LeadDetails, LeadQualification, WorkStatus } from './lead.types';
+import type { Account } from '../account/account.decider';
+import type { Contact } from '../contact/contact.decider';
+import type { ConvertedOpportunity } from './lead.events';
+import type { Lead, LeadDetails, LeadQualification, WorkStatus } from './lead.types';
 
 /** Every command carries its business time; the domain never reads a clock. */
 interface LeadCommandBase {
@@ -37,4 +40,37 @@ export interface ReopenLead extends LeadCommandBase {
   type: 'ReopenLead';
 }
 
-export type LeadCommand = CaptureLead | ChangeLeadDetails | AssignLead | WorkLead | QualifyLead | DisqualifyLead | ReopenLead;
+/**
+ * Convert a qualified lead. The handler has loaded the existing account and contact when the
+ * body named them (null when it asked for new ones) and chosen the ids of the new records.
+ */
+export interface ConvertLead extends LeadCommandBase {
+  type: 'ConvertLead';
+  account: { id: string; existing: Account | null };
+  contact: { id: string; existing: Contact | null };
+  opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId'>) | null;
+  /** Owner of the new records; default: the lead's owner. */
+  ownerId?: string;
+}
+/** Fold duplicates (their current states, loaded by the handler) into this lead. */
+export interface MergeLeads extends LeadCommandBase {
+  type: 'MergeLeads';
+  duplicates: Lead[];
+}
+/** Close this lead as merged into the survivor (the second half of a merge). */
+export interface MarkLeadMergedInto extends LeadCommandBase {
+  type: 'MarkLeadMergedInto';
+  survivorId: string;
+}
+
+export type LeadCommand =
+  | CaptureLead
+  | ChangeLeadDetails
+  | AssignLead
+  | WorkLead
+  | QualifyLead
+  | DisqualifyLead
+  | ReopenLead
+  | ConvertLead
+  | MergeLeads
+  | MarkLeadMergedInto;

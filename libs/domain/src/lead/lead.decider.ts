@@ -1,10 +1,10 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import type { Decider, Occurred } from '../shared/decider';
-import { applyFieldChanges, changedFields } from '../shared/record-fields';
-import type { LeadCommand } from './lead.commands';
-import { LeadIsClosed, LeadTransitionRefused } from './lead.errors';
-import type { LeadEvent } from './lead.events';
-import type { Lead, LeadStatus } from './lead.types';
+import { applyFieldChanges, changedFields, withoutUndefined } from '../shared/record-fields';
+import type { ConvertLead, LeadCommand, MergeLeads } from './lead.commands';
+import { ContactNotInAccount, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
+import type { LeadConverted, LeadEvent, LeadMerged } from './lead.events';
+import { Lead, LeadDetails, LeadStatus, MERGE_FILLABLE_FIELDS } from './lead.types';
 
 /** Null until the lead is captured. */
 export type LeadState = Lead | null;
@@ -37,6 +37,20 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
       return { ...lead, status: 'Unqualified', disqualificationReason: event.data.reason };
     case 'LeadReopened':
       return { ...lead, status: 'Working' };
+    case 'LeadConverted':
+      return {
+        ...lead,
+        status: 'Converted',
+        isConverted: true,
+        convertedAt: event.occurredAt,
+        convertedAccountId: event.data.accountId,
+        convertedContactId: event.data.contactId,
+        convertedOpportunityId: event.data.opportunityId,
+      };
+    case 'LeadMerged':
+      return applyFieldChanges<Lead, LeadDetails>(lead, event.data.filled);
+    case 'LeadMergedInto':
+      return { ...lead, status: 'Merged', mergedIntoId: event.data.survivorId };
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -49,6 +63,7 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
     return [{ type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } }];
   }
+  if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
   const lead = requireOpenLead(state, command.leadId);
   const leadId = lead.id;
   switch (command.type) {
@@ -78,11 +93,60 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     case 'ReopenLead':
       if (lead.status !== 'Unqualified') throw new LeadTransitionRefused(leadId, lead.status, 'be reopened (only an Unqualified lead can)');
       return [{ type: 'LeadReopened', data: { leadId } }];
+    case 'ConvertLead':
+      return [decideConvertLead(command, lead)];
+    case 'MergeLeads':
+      return [decideMergeLeads(command, lead)];
+    case 'MarkLeadMergedInto':
+      return [{ type: 'LeadMergedInto', data: { leadId, survivorId: command.survivorId } }];
     default: {
       const unreachable: never = command;
       return unreachable;
     }
   }
+}
+
+/**
+ * Conversion maps company fields to the account, person fields to the contact, and the lead
+ * source to all three records (API.md, "Conversion").
+ */
+function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
+  if (lead.status !== 'Qualified') throw new LeadTransitionRefused(lead.id, lead.status, 'be converted (only a Qualified lead can)');
+  const { account, contact, opportunity } = command;
+  if (contact.existing && contact.existing.accountId !== account.id) throw new ContactNotInAccount(contact.id, account.id);
+  const ownerId = command.ownerId ?? lead.ownerId;
+  const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees });
+  return {
+    type: 'LeadConverted',
+    data: {
+      leadId: lead.id,
+      leadSource: lead.source,
+      accountId: account.id,
+      newAccount: account.existing ? null : withoutUndefined({ name: lead.company, ...companyFields, ownerId }),
+      accountFill: account.existing ? companyFields : null,
+      contactId: contact.id,
+      newContact: contact.existing
+        ? null
+        : withoutUndefined({ lastName: lead.lastName, firstName: lead.firstName, email: lead.email, phone: lead.phone, title: lead.title, ownerId }),
+      opportunityId: opportunity?.id ?? null,
+      opportunity: opportunity && withoutUndefined({ name: opportunity.name, closeDate: opportunity.closeDate, stage: opportunity.stage, amount: opportunity.amount, ownerId }),
+    },
+  };
+}
+
+/** The survivor keeps its own values and takes each blank field from the first duplicate that has it. */
+function decideMergeLeads(command: MergeLeads, survivor: Lead): LeadMerged {
+  for (const duplicate of command.duplicates) {
+    if (duplicate.id === survivor.id) throw new DuplicateNotMergeable(duplicate.id, 'it is the lead the others are merged into');
+    if (PERMANENT_STATUSES.includes(duplicate.status)) throw new DuplicateNotMergeable(duplicate.id, `it is ${duplicate.status}`);
+  }
+  const filled: Partial<LeadDetails> = {};
+  for (const field of MERGE_FILLABLE_FIELDS) {
+    if (survivor[field] !== undefined) continue;
+    const donor = command.duplicates.find((d) => d[field] !== undefined);
+    if (donor) Object.assign(filled, { [field]: donor[field] });
+  }
+  return { type: 'LeadMerged', data: { leadId: survivor.id, duplicateIds: command.duplicates.map((d) => d.id), filled } };
 }
 
 function requireOpenLead(state: LeadState, leadId: string): Lead {
@@ -97,10 +161,6 @@ function assigned(lead: Lead, ownerId: string): LeadEvent {
 
 function ownerOf(ownerId: string | undefined): { ownerId?: string } {
   return ownerId === undefined ? {} : { ownerId };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 export const leadDecider: Decider<LeadCommand, LeadEvent, LeadState> = { initialState, evolve, decide };

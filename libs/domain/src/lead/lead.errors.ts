@@ -25,3 +25,23 @@ export class LeadIsClosed extends DomainError {
     super(`Lead ${leadId} is ${status}, which is permanent; it accepts no further commands`);
   }
 }
+
+/** A contact named in a conversion must belong to the account the lead converts into. */
+export class ContactNotInAccount extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'contact-not-in-account';
+  override readonly field = 'contactId';
+  constructor(contactId: string, accountId: string) {
+    super(`Contact ${contactId} does not belong to account ${accountId}`);
+  }
+}
+
+/** A duplicate named in a merge that cannot be merged (converted, merged, or the survivor itself). */
+export class DuplicateNotMergeable extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'duplicate-not-mergeable';
+  override readonly field = 'duplicateIds';
+  constructor(duplicateId: string, why: string) {
+    super(`Lead ${duplicateId} cannot be merged: ${why}`);
+  }
+}

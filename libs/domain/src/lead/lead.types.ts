@@ -56,4 +56,24 @@ export interface Lead extends LeadDetails {
   qualifiedAt?: string;
   disqualificationReason?: string;
   isConverted: boolean;
+  convertedAt?: string;
+  convertedAccountId?: string;
+  convertedContactId?: string;
+  /** null when the conversion opened no opportunity. */
+  convertedOpportunityId?: string | null;
+  /** The lead this one was merged into. */
+  mergedIntoId?: string;
 }
+
+/** Lead fields that a merge fills on the survivor when they are blank there. */
+export const MERGE_FILLABLE_FIELDS = [
+  'firstName',
+  'email',
+  'phone',
+  'title',
+  'industry',
+  'annualRevenue',
+  'numberOfEmployees',
+  'rating',
+  'description',
+] as const satisfies readonly (keyof LeadDetails)[];

@@ -25,6 +25,8 @@ export class AggregateNotFound extends DomainError {
   constructor(
     readonly aggregate: string,
     readonly id: string,
+    /** The body field that named the missing record (e.g. `accountId`); absent for the route's own id. */
+    override readonly field?: string,
   ) {
     super(`${aggregate} ${id} does not exist`);
   }

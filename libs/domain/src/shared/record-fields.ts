@@ -24,3 +24,8 @@ export function applyFieldChanges<T extends Fields, Fields extends object>(curre
   }
   return next as T;
 }
+
+/** Drops members whose value is `undefined`, so that events never carry empty keys. */
+export function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

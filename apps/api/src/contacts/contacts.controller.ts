@@ -1,0 +1,59 @@
+import { Body, Controller, Param, Patch, Post, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CommandDocs } from '../common/api-docs';
+import { Command, CommandContext } from '../common/command-context';
+import { commandResponse } from '../common/command-response';
+import { EmailField, IdField, NameField, OwnerIdField, PhoneField, Presence, withoutNulls } from '../common/fields';
+import { newRecordId, RecordIdPipe } from '../common/record-id';
+import { CommandDto } from '../leads/lead.dto';
+import { CONTACT } from '../records/aggregate-type';
+import { RecordController } from '../records/record-reads.controller';
+
+export class AddContactDto extends CommandDto {
+  @IdField('required', 'The account the contact belongs to (it must exist)') accountId: string;
+  @NameField('required') lastName: string;
+  @NameField('optional') firstName?: string;
+  @EmailField('optional') email?: string;
+  @PhoneField('optional') phone?: string;
+  @NameField('optional') title?: string;
+  @OwnerIdField('optional') ownerId?: string;
+}
+
+const CLEAR: Presence = 'clearable';
+
+/** The same fields but accountId: a contact stays under its account. */
+export class ChangeContactDetailsDto extends CommandDto {
+  @NameField('patchable') lastName?: string;
+  @NameField(CLEAR) firstName?: string | null;
+  @EmailField(CLEAR) email?: string | null;
+  @PhoneField(CLEAR) phone?: string | null;
+  @NameField(CLEAR) title?: string | null;
+  @OwnerIdField(CLEAR) ownerId?: string | null;
+}
+
+const ContactId = new RecordIdPipe('Contact');
+
+@ApiTags('contacts')
+@Controller('contacts')
+export class ContactsController extends RecordController(CONTACT) {
+  @Post()
+  @ApiOperation({ summary: 'Add a contact under an existing account' })
+  @CommandDocs(true)
+  async add(@Body() body: AddContactDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { occurredAt, accountId, ...details } = withoutNulls(body);
+    const contactId = newRecordId(context, 'contact');
+    const command = { type: 'AddContact', contactId, accountId: accountId.toLowerCase(), accountExists: false, details } as const;
+    const outcome = await this.send(contactId, occurredAt, context, command);
+    void reply.header('Location', `/contacts/${contactId}`);
+    return commandResponse(reply, outcome);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change contact fields (not its account); only fields that differ are recorded, null clears one' })
+  @CommandDocs()
+  async change(@Param('id', ContactId) id: string, @Body() body: ChangeContactDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { occurredAt, ...changes } = body;
+    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeContactDetails', contactId: id, changes }));
+  }
+}

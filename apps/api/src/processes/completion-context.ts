@@ -1,0 +1,22 @@
+import type { RecordedEvent } from '@crm/event-store';
+import type { CommandContext } from '../common/command-context';
+
+/**
+ * The context of a step the system takes to complete a decision (open the records a
+ * conversion names, close the duplicates of a merge). Its idempotency key is derived from the
+ * decision and the step, so repeating the step — inline, or in recovery after a crash —
+ * finds the first attempt's events and appends nothing.
+ */
+export function completionContext(decision: RecordedEvent, stepKey: string): CommandContext {
+  return {
+    actorId: decision.metadata.actorId,
+    correlationId: decision.metadata.correlationId,
+    commandId: decision.id,
+    idempotencyKey: stepKey,
+    requestFingerprint: 'completion',
+  };
+}
+
+/** Step keys, shared by the steps and by recovery, which recognises completed steps by them. */
+export const conversionStepKey = (leadId: string, record: 'account' | 'contact' | 'opportunity') => `conversion:${leadId}:${record}`;
+export const mergeStepKey = (survivorId: string, duplicateId: string) => `merge:${survivorId}:${duplicateId}`;

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AccountsController } from './accounts/accounts.controller';
+import { ContactsController } from './contacts/contacts.controller';
+import { OpportunitiesController } from './opportunities/opportunities.controller';
+import { ProcessesModule } from './processes/processes.module';
+import { LeadsController } from './leads/leads.controller';
+
+/** The HTTP routes of the four records. */
+@Module({
+  imports: [ProcessesModule],
+  controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController],
+})
+export class RecordsHttpModule {}

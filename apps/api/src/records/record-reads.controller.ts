@@ -1,0 +1,61 @@
+import { Get, Injectable, Param, Query, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation } from '@nestjs/swagger';
+import type { DomainEvent } from '@crm/domain';
+import type { FastifyReply } from 'fastify';
+import { ReadDocs } from '../common/api-docs';
+import type { CommandContext } from '../common/command-context';
+import { recordResponse } from '../common/command-response';
+import { occurredAtOrNow } from '../common/fields';
+import { RecordIdPipe } from '../common/record-id';
+import { AggregateType } from './aggregate-type';
+import { PointInTimeQueryDto, toPointInTime } from './point-in-time.dto';
+import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordStateQuery } from './record.messages';
+
+/**
+ * The routes every record has — `GET /:id`, `/:id/history`, `/:id/state` — and the way its
+ * controller sends commands. Each record's controller extends the class made here.
+ */
+export function RecordController<C extends { occurredAt: string }, E extends DomainEvent, S>(aggregate: AggregateType<C, E, S>) {
+  const RecordId = new RecordIdPipe(aggregate.name);
+  const name = aggregate.name.toLowerCase();
+
+  @Injectable()
+  abstract class RecordControllerBase {
+    constructor(
+      protected readonly commandBus: CommandBus,
+      protected readonly queryBus: QueryBus,
+    ) {}
+
+    @Get(':id')
+    @ApiOperation({ summary: `The ${name} as it is now, with its revision (ETag)` })
+    @ReadDocs(`The ${name}`)
+    async get(@Param('id', RecordId) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+      return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<S>(aggregate, id)));
+    }
+
+    @Get(':id/history')
+    @ApiOperation({ summary: `The ${name}'s events as recorded, oldest first` })
+    @ReadDocs('[{ id, revision, position, type, data, metadata: { actorId, occurredAt, recordedAt, correlationId, causationId } }]')
+    history(@Param('id', RecordId) id: string) {
+      return this.queryBus.execute(new GetRecordHistoryQuery(aggregate, id));
+    }
+
+    @Get(':id/state')
+    @ApiOperation({ summary: `The ${name} as it stood at a business time (asOf) or a revision, rebuilt from its events` })
+    @ReadDocs(`The ${name} then, with the revision it had; 404 when it did not exist yet`)
+    async state(@Param('id', RecordId) id: string, @Query() query: PointInTimeQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
+      return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<S>(aggregate, id, toPointInTime(query))));
+    }
+
+    /** Sends one of this record's commands; its business time is the one sent, or now. */
+    protected send(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>) {
+      const full = { ...command, occurredAt: occurredAtOrNow(occurredAt) } as unknown as C;
+      return this.commandBus.execute(new ExecuteAggregateCommand(aggregate, id, full, context));
+    }
+  }
+  return RecordControllerBase;
+}
+
+/** Omit over each member of a union, so that each command keeps its own fields. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,126 @@
+import { SqliteEventStore } from '@crm/event-store';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import request from 'supertest';
+import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { CompletionRecovery } from '../apps/api/src/processes/completion-recovery';
+import { newDataDir, removeDataDir, startTestApp } from './support/test-app';
+
+/**
+ * All-or-nothing across streams: the process dies right after the decision of a conversion (or
+ * merge) is appended; on restart, recovery completes it, and every record it names exists once.
+ */
+describe('Crash recovery of multi-stream commands', () => {
+  let dataDir: string;
+  /** The crashing server's address, once it listens. */
+  let base = '';
+  beforeEach(() => {
+    dataDir = newDataDir();
+  });
+  afterEach(() => removeDataDir(dataDir));
+
+  /** Runs `act` against a server that SIGKILLs itself right after the next decision is durable. */
+  async function crashDuring(act: () => Promise<unknown>): Promise<void> {
+    const child = fork(join(__dirname, 'support', 'crash-after-decision.server.ts'), [], {
+      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+      execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    try {
+      const [message] = await once(child, 'message');
+      base = `http://127.0.0.1:${(message as { port: number }).port}`;
+      const exited = once(child, 'exit');
+      await act();
+      const [, signal] = await exited;
+      expect(signal).toBe('SIGKILL');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  }
+
+  async function streamTypes(streamId: string): Promise<string[]> {
+    const store = SqliteEventStore.open(embeddedDatabaseFile(dataDir));
+    try {
+      return (await store.readStream(streamId)).map((e) => e.type);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('completes a conversion interrupted right after LeadConverted, opening each record exactly once', async () => {
+    let leadId = '';
+    await crashDuring(async () => {
+      leadId = (await request(base).post('/leads').send({ lastName: 'Franklin', firstName: 'Rosalind', company: 'King\'s College', email: 'rf@example.com', industry: 'Research', source: 'Event' }).expect(201)).body.id;
+      await request(base).post(`/leads/${leadId}/qualify`).send({}).expect(200);
+      await expect(request(base).post(`/leads/${leadId}/convert`).send({ opportunity: { name: 'Photo 51', closeDate: '2026-09-30', stage: 'Needs Analysis', amount: 5000 } })).rejects.toThrow();
+    });
+    expect(await streamTypes(`lead-${leadId}`)).toEqual(['LeadCaptured', 'LeadQualified', 'LeadConverted']);
+
+    for (let restart = 1; restart <= 2; restart++) {
+      const t = await startTestApp(dataDir);
+      try {
+        const lead = (await t.http().get(`/leads/${leadId}`).expect(200)).body;
+        expect(lead).toMatchObject({ status: 'Converted', isConverted: true });
+        const account = (await t.http().get(`/accounts/${lead.convertedAccountId}`).expect(200)).body;
+        expect(account).toMatchObject({ name: "King's College", industry: 'Research', leadSource: 'Event' });
+        const contact = (await t.http().get(`/contacts/${lead.convertedContactId}`).expect(200)).body;
+        expect(contact).toMatchObject({ accountId: account.id, lastName: 'Franklin', firstName: 'Rosalind', email: 'rf@example.com', leadSource: 'Event' });
+        const opportunity = (await t.http().get(`/opportunities/${lead.convertedOpportunityId}`).expect(200)).body;
+        expect(opportunity).toMatchObject({ accountId: account.id, name: 'Photo 51', stage: 'Needs Analysis', probability: 20, amount: 5000, leadSource: 'Event' });
+        for (const path of [`/accounts/${account.id}`, `/contacts/${contact.id}`, `/opportunities/${opportunity.id}`]) {
+          expect((await t.http().get(`${path}/history`)).body).toHaveLength(1);
+        }
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
+  it('completes a merge interrupted right after LeadMerged, closing every duplicate', async () => {
+    const ids: string[] = [];
+    await crashDuring(async () => {
+      for (const fields of [{ email: 'a@example.com' }, { phone: '123' }, { title: 'CEO' }]) {
+        ids.push((await request(base).post('/leads').send({ lastName: 'Meitner', company: 'KWI', ...fields }).expect(201)).body.id);
+      }
+      await expect(request(base).post(`/leads/${ids[0]}/merge`).send({ duplicateIds: [ids[1], ids[2]] })).rejects.toThrow();
+    });
+    expect(await streamTypes(`lead-${ids[1]}`)).toEqual(['LeadCaptured']);
+
+    const t = await startTestApp(dataDir);
+    try {
+      expect((await t.http().get(`/leads/${ids[0]}`)).body).toMatchObject({ phone: '123', title: 'CEO', status: 'New' });
+      for (const duplicate of [ids[1], ids[2]]) {
+        expect((await t.http().get(`/leads/${duplicate}`)).body).toMatchObject({ status: 'Merged', mergedIntoId: ids[0] });
+        expect((await t.http().get(`/leads/${duplicate}/history`)).body.map((e: { type: string }) => e.type)).toEqual(['LeadCaptured', 'LeadMergedInto']);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('completes, on its periodic sweep, a decision whose steps never ran while the app is up', async () => {
+    const t = await startTestApp(dataDir);
+    try {
+      const leadId = (await t.http().post('/leads').send({ lastName: 'Noether', company: 'Erlangen' }).expect(201)).body.id;
+      await t.http().post(`/leads/${leadId}/qualify`).send({}).expect(200);
+      // A decision appended straight to the store, as if its process died before any step ran.
+      const accountId = '8f1d6c1e-8d2a-4a7e-9a59-3d1b2c4e5f63';
+      const contactId = '8f1d6c1e-8d2a-4a7e-9a59-3d1b2c4e5f64';
+      const decision = {
+        leadId, leadSource: 'Other', accountId, newAccount: { name: 'Erlangen' }, accountFill: null,
+        contactId, newContact: { lastName: 'Noether' }, opportunityId: null, opportunity: null,
+      };
+      const metadata = { actorId: 'rep', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: 'c' };
+      await t.store.append(`lead-${leadId}`, [{ id: '8f1d6c1e-8d2a-4a7e-9a59-3d1b2c4e5f65', type: 'LeadConverted', data: decision, metadata }], 1);
+      expect((await t.http().get(`/accounts/${accountId}`)).status).toBe(404);
+
+      expect(await t.app.get(CompletionRecovery).sweep()).toBe(1);
+      expect((await t.http().get(`/accounts/${accountId}`)).body).toMatchObject({ name: 'Erlangen' });
+      expect((await t.http().get(`/contacts/${contactId}`)).body).toMatchObject({ accountId, lastName: 'Noether' });
+      expect(await t.app.get(CompletionRecovery).sweep()).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});

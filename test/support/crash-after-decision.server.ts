@@ -1,0 +1,28 @@
+/**
+ * The API on the embedded backend, made to die (SIGKILL, no clean-up) at the worst moment of a
+ * multi-stream command: right after its decision (LeadConverted or LeadMerged) is durably
+ * appended, before any record it names is written. Started by crash-recovery.e2e-spec.ts.
+ */
+import 'reflect-metadata';
+import { SqliteEventStore } from '@crm/event-store';
+import { createApp } from '../../apps/api/src/app.factory';
+import { loadAppConfig } from '../../apps/api/src/config/app-config';
+
+const DECISIONS = new Set(['LeadConverted', 'LeadMerged']);
+const append = SqliteEventStore.prototype.append;
+let decided = false;
+SqliteEventStore.prototype.append = async function (this: SqliteEventStore, ...args: Parameters<typeof append>) {
+  if (decided) process.kill(process.pid, 'SIGKILL');
+  const result = await append.apply(this, args);
+  if (args[1].some((event) => DECISIONS.has(event.type))) decided = true;
+  return result;
+};
+
+async function main() {
+  const config = loadAppConfig();
+  const app = await createApp(config, { logger: false });
+  await app.listen(config.port, config.host);
+  process.send?.({ port: app.getHttpServer().address().port });
+}
+
+void main();
