@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { SqliteEventStore } from '@crm/event-store';
+import type { AddressInfo } from 'node:net';
 import { createApp } from '../../apps/api/src/app.factory';
 import { loadAppConfig } from '../../apps/api/src/config/app-config';
 
@@ -22,7 +23,7 @@ async function main() {
   const config = loadAppConfig();
   const app = await createApp(config, { logger: false });
   await app.listen(config.port, config.host);
-  process.send?.({ port: app.getHttpServer().address().port });
+  process.send?.({ port: (app.getHttpServer().address() as AddressInfo).port });
 }
 
 void main();
