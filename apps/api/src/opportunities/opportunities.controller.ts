@@ -1,13 +1,14 @@
 import { Body, Controller, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CONTACT_ROLES, ContactRoleName, OPEN_STAGES, OpenStage } from '@crm/domain';
-import { Equals, IsBoolean, ValidateIf } from 'class-validator';
+import { IsBoolean, ValidateIf } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CommandDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
 import { BooleanField, DateField, EnumField, IdField, MoneyField, NameField, OwnerIdField, PercentField, withoutNulls } from '../common/fields';
+import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { CommandDto } from '../leads/lead.dto';
 import { OPPORTUNITY } from '../records/aggregate-type';
@@ -53,10 +54,6 @@ export class CloseOpportunityDto extends CommandDto {
   @ValidateIf((o: CloseOpportunityDto) => o.won === false || o.reason !== undefined)
   @NameField('required', 'Why the deal was lost (only with won: false)')
   reason?: string;
-
-  @ValidateIf((o: CloseOpportunityDto) => o.won === true && o.reason !== undefined)
-  @Equals(undefined, { message: 'reason is only for a lost deal (won: false)' })
-  private readonly reasonOnlyWhenLost?: never;
 }
 
 const OpportunityId = new RecordIdPipe('Opportunity');
@@ -109,6 +106,7 @@ export class OpportunitiesController extends RecordController(OPPORTUNITY) {
   @ApiOperation({ summary: 'Close the deal as won, or as lost with a reason (final)' })
   @CommandDocs()
   async close(@Param('id', OpportunityId) id: string, @Body() body: CloseOpportunityDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    if (body.won && body.reason !== undefined) throw invalidInput([{ field: 'reason', message: 'reason is only for a lost deal (won: false)' }]);
     const outcome = body.won
       ? this.send(id, body.occurredAt, context, { type: 'CloseOpportunity', opportunityId: id, won: true })
       : this.send(id, body.occurredAt, context, { type: 'CloseOpportunity', opportunityId: id, won: false, reason: body.reason! });

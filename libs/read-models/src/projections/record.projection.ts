@@ -1,0 +1,44 @@
+import { Decider, DomainEvent, Occurred } from '@crm/domain';
+import type { RecordedEvent } from '@crm/event-store';
+import type { ReadDocument } from '../read-store.port';
+import type { Projection } from './projection';
+
+export interface RecordProjectionSpec<S> {
+  readModel: string;
+  /** Streams of this record are `<streamPrefix>-<id>`. */
+  streamPrefix: string;
+  decider: Pick<Decider<unknown, DomainEvent, S>, 'initialState' | 'evolve'>;
+  /** List filters: field name → its value in a document (derived fields start with `_`). */
+  filters: Record<string, (state: NonNullable<S>) => string | number | boolean | null>;
+}
+
+/**
+ * The read model of one kind of record: its current state as the domain's own `evolve` makes
+ * it (so `GET /:id` and `/state` never disagree), with `revision`, and the filter fields.
+ * Lists are newest first by the position of the record's first event.
+ */
+export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
+  const prefix = `${spec.streamPrefix}-`;
+  const collection = spec.readModel;
+  return {
+    readModel: spec.readModel,
+    collections: [{ name: collection, filters: Object.keys(spec.filters) }],
+    keysOf: (event) => (event.streamId.startsWith(prefix) ? [{ collection, id: event.streamId.slice(prefix.length) }] : []),
+    apply(event: RecordedEvent, docs) {
+      const id = event.streamId.slice(prefix.length);
+      const current = docs.get(collection, id);
+      const state = current ? (stripStored(current) as S) : spec.decider.initialState;
+      const occurred = { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<DomainEvent>;
+      const next = spec.decider.evolve(state, occurred);
+      if (next === null || next === undefined) return;
+      const filterFields = Object.fromEntries(Object.entries(spec.filters).map(([field, valueOf]) => [field, valueOf(next as NonNullable<S>)]));
+      docs.put(collection, { ...(next as object), ...filterFields, id, revision: event.revision } as ReadDocument, Number(event.position));
+    },
+  };
+}
+
+/** The state part of a stored document: without revision and the derived filter fields. */
+function stripStored(doc: ReadDocument): Record<string, unknown> {
+  const { revision: _revision, ...rest } = doc;
+  return Object.fromEntries(Object.entries(rest).filter(([key]) => !key.startsWith('_')));
+}

@@ -1,0 +1,115 @@
+/**
+ * The read store port: documents of projected read models, their checkpoints, and the lease
+ * that lets only one projector apply them. Two adapters (SQLite embedded, MongoDB) pass the
+ * same conformance suite.
+ *
+ * A read model has versions: the projector writes the active one while a rebuild fills the
+ * next, and `activate` swaps them. Collections are named `<readModel>` and addressed with a
+ * version; adapters store each version apart (e.g. `rm_leads_v2`).
+ */
+
+export type ReadDocument = Record<string, unknown> & { id: string };
+
+/** How a read model's documents are filtered and ordered. */
+export interface CollectionSpec {
+  name: string;
+  /** Top-level fields that list queries filter on by equality (each gets an index). */
+  filters: string[];
+}
+
+/** A document write inside a batch; `doc: null` deletes. */
+export interface DocumentWrite {
+  collection: string;
+  version: number;
+  id: string;
+  /** Lists are ordered by this key, highest first ("newest first"); the store never changes it once set. */
+  sortKey: number;
+  doc: ReadDocument | null;
+}
+
+export interface CheckpointWrite {
+  readModel: string;
+  version: number;
+  position: bigint;
+}
+
+export interface Page {
+  items: ReadDocument[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface FindQuery {
+  filter: Record<string, string | number | boolean | null>;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ReadModelState {
+  readModel: string;
+  activeVersion: number;
+  /** Checkpoint of each version that has one. */
+  checkpoints: Record<number, bigint>;
+}
+
+export interface ReadStore {
+  /** Creates the storage and indexes of one version of a collection (idempotent). */
+  ensureCollection(spec: CollectionSpec, version: number): Promise<void>;
+  dropCollection(name: string, version: number): Promise<void>;
+
+  get(collection: string, version: number, id: string): Promise<ReadDocument | null>;
+  getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>>;
+  /** Equality filters, highest sortKey first, keyset-paginated by an opaque cursor. */
+  find(collection: string, version: number, query: FindQuery): Promise<Page>;
+
+  /**
+   * Writes documents and checkpoints in one transaction, only while `leaseOwner` holds the
+   * projector lease: a crash at any point leaves both as they were, or both written.
+   * Throws LeaseLostError (and writes nothing) when another owner holds the lease.
+   */
+  commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void>;
+
+  /** Active versions and checkpoints; a read model never seen is at version 1 with no checkpoint. */
+  readModelState(readModel: string): Promise<ReadModelState>;
+  /** Makes `version` the one queries read. */
+  activate(readModel: string, version: number): Promise<void>;
+
+  /** Takes or renews the projector lease for `ttlMs`; false when another owner holds it. */
+  acquireLease(owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(owner: string): Promise<void>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const READ_STORE = Symbol('READ_STORE');
+
+export class LeaseLostError extends Error {
+  constructor(owner: string) {
+    super(`Projector lease is no longer held by ${owner}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** A cursor that the store did not hand out. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this service handed out');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Cursors carry the last item's sort key and id, so that equal keys still page exactly. */
+export function encodeCursor(sortKey: number, id: string): string {
+  return Buffer.from(JSON.stringify([sortKey, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { sortKey: number; id: string } {
+  try {
+    const [sortKey, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof sortKey === 'number' && Number.isFinite(sortKey) && typeof id === 'string') return { sortKey, id };
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}

@@ -1,0 +1,201 @@
+import Database from 'better-sqlite3';
+import { openSqliteDatabase } from '@crm/event-store';
+import {
+  CheckpointWrite,
+  CollectionSpec,
+  decodeCursor,
+  DocumentWrite,
+  encodeCursor,
+  FindQuery,
+  LeaseLostError,
+  Page,
+  ReadDocument,
+  ReadModelState,
+  ReadStore,
+} from '../read-store.port';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS read_model_versions (read_model TEXT PRIMARY KEY, active_version INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS read_model_checkpoints (
+    read_model TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (read_model, version)
+  );
+  CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+`;
+
+type SqlValue = string | number | bigint | null;
+
+/**
+ * The embedded read store: one table per read-model version in the same SQLite file as the
+ * event log, with a column and an index per filter field.
+ */
+export class SqliteReadStore implements ReadStore {
+  private readonly filters = new Map<string, string[]>();
+  private readonly statements = new Map<string, Database.Statement>();
+
+  static open(file: string): SqliteReadStore {
+    return new SqliteReadStore(openSqliteDatabase(file));
+  }
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(SCHEMA);
+  }
+
+  async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
+    const table = tableName(spec.name, version);
+    const columns = spec.filters.map((f) => `${columnName(f)}`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+      id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
+    ) WITHOUT ROWID`);
+    this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
+    for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
+    this.filters.set(table, spec.filters);
+  }
+
+  async dropCollection(name: string, version: number): Promise<void> {
+    const table = tableName(name, version);
+    this.db.exec(`DROP TABLE IF EXISTS ${table}`);
+    this.db.prepare('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(name, version);
+    this.filters.delete(table);
+    for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
+  }
+
+  async get(collection: string, version: number, id: string): Promise<ReadDocument | null> {
+    const row = this.statement(`SELECT doc FROM ${tableName(collection, version)} WHERE id = ?`).get(id) as { doc: string } | undefined;
+    return row ? JSON.parse(row.doc) : null;
+  }
+
+  async getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>> {
+    const found = new Map<string, ReadDocument>();
+    const table = tableName(collection, version);
+    // One statement per chunk keeps under SQLite's bound-parameter limit.
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = ids.slice(start, start + 500);
+      const rows = this.statement(`SELECT id, doc FROM ${table} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: string; doc: string }[];
+      for (const row of rows) found.set(row.id, JSON.parse(row.doc));
+    }
+    return found;
+  }
+
+  async find(collection: string, version: number, query: FindQuery): Promise<Page> {
+    const table = tableName(collection, version);
+    const fields = Object.keys(query.filter).sort();
+    const conditions = fields.map((f) => `${columnName(f)} IS ?`);
+    const params: SqlValue[] = fields.map((f) => sqlValue(query.filter[f]));
+    if (query.cursor) {
+      const { sortKey, id } = decodeCursor(query.cursor);
+      conditions.push('(sort_key < ? OR (sort_key = ? AND id < ?))');
+      params.push(sortKey, sortKey, id);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = this.statement(`SELECT id, sort_key, doc FROM ${table} ${where} ORDER BY sort_key DESC, id DESC LIMIT ?`).all(
+      ...params,
+      query.limit + 1,
+    ) as { id: string; sort_key: number; doc: string }[];
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((row) => JSON.parse(row.doc)),
+      ...(rows.length > query.limit && last ? { nextCursor: encodeCursor(last.sort_key, last.id) } : {}),
+    };
+  }
+
+  async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
+    this.db.transaction(() => {
+      const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
+      if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
+      for (const write of writes) this.write(write);
+      for (const { readModel, version, position } of checkpoints) {
+        this.statement(
+          'INSERT INTO read_model_checkpoints (read_model, version, position) VALUES (?, ?, ?) ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position',
+        ).run(readModel, version, position);
+      }
+    }).immediate();
+  }
+
+  async readModelState(readModel: string): Promise<ReadModelState> {
+    const active = this.statement('SELECT active_version FROM read_model_versions WHERE read_model = ?').get(readModel) as
+      | { active_version: number }
+      | undefined;
+    const rows = this.statement('SELECT version, position FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as {
+      version: number;
+      position: number;
+    }[];
+    return {
+      readModel,
+      activeVersion: active?.active_version ?? 1,
+      checkpoints: Object.fromEntries(rows.map((r) => [r.version, BigInt(r.position)])),
+    };
+  }
+
+  async activate(readModel: string, version: number): Promise<void> {
+    this.statement(
+      'INSERT INTO read_model_versions (read_model, active_version) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET active_version = excluded.active_version',
+    ).run(readModel, version);
+  }
+
+  async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const lease = this.statement('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
+      if (lease && lease.owner !== owner && lease.expires_at > now) return false;
+      this.statement(
+        'INSERT INTO projector_lease (id, owner, expires_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
+      ).run(owner, now + ttlMs);
+      return true;
+    }).immediate();
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    this.statement('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
+  }
+
+  async ping(): Promise<void> {
+    this.statement('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private write({ collection, version, id, sortKey, doc }: DocumentWrite): void {
+    const table = tableName(collection, version);
+    if (doc === null) {
+      this.statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
+      return;
+    }
+    const filters = this.filters.get(table);
+    if (!filters) throw new Error(`Read model collection ${table} was not ensured`);
+    const columns = filters.map(columnName);
+    const sql =
+      `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
+      `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`;
+    this.statement(sql).run(id, sortKey, JSON.stringify(doc), ...filters.map((f) => sqlValue(doc[f])));
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function tableName(collection: string, version: number): string {
+  const name = collection.replace(/-/g, '_');
+  if (!/^[a-z][a-z0-9_]*$/.test(name) || !Number.isInteger(version) || version < 1) throw new Error(`Bad read model name ${collection} v${version}`);
+  return `rm_${name}_v${version}`;
+}
+
+function columnName(field: string): string {
+  if (!/^_?[A-Za-z][A-Za-z0-9]*$/.test(field)) throw new Error(`Bad filter field ${field}`);
+  return `f_${field}`;
+}
+
+function sqlValue(value: unknown): SqlValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'bigint') return value;
+  return JSON.stringify(value);
+}
