@@ -11,6 +11,9 @@ import { newDataDir, removeDataDir, startTestApp } from './support/test-app';
  * All-or-nothing across streams: the process dies right after the decision of a conversion (or
  * merge) is appended; on restart, recovery completes it, and every record it names exists once.
  */
+/** The killed process leaves its projector lease behind; a short one lets the restart take over quickly. */
+const LEASE_MS = 1_000;
+
 describe('Crash recovery of multi-stream commands', () => {
   let dataDir: string;
   /** The crashing server's address, once it listens. */
@@ -23,7 +26,7 @@ describe('Crash recovery of multi-stream commands', () => {
   /** Runs `act` against a server that SIGKILLs itself right after the next decision is durable. */
   async function crashDuring(act: () => Promise<unknown>): Promise<void> {
     const child = fork(join(__dirname, 'support', 'crash-after-decision.server.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', PROJECTOR_LEASE_MS: String(LEASE_MS) },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -58,7 +61,7 @@ describe('Crash recovery of multi-stream commands', () => {
     expect(await streamTypes(`lead-${leadId}`)).toEqual(['LeadCaptured', 'LeadQualified', 'LeadConverted']);
 
     for (let restart = 1; restart <= 2; restart++) {
-      const t = await startTestApp(dataDir);
+      const t = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
       try {
         const lead = (await t.http().get(`/leads/${leadId}`).expect(200)).body;
         expect(lead).toMatchObject({ status: 'Converted', isConverted: true });
@@ -87,7 +90,7 @@ describe('Crash recovery of multi-stream commands', () => {
     });
     expect(await streamTypes(`lead-${ids[1]}`)).toEqual(['LeadCaptured']);
 
-    const t = await startTestApp(dataDir);
+    const t = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
     try {
       expect((await t.http().get(`/leads/${ids[0]}`)).body).toMatchObject({ phone: '123', title: 'CEO', status: 'New' });
       for (const duplicate of [ids[1], ids[2]]) {
@@ -100,7 +103,7 @@ describe('Crash recovery of multi-stream commands', () => {
   });
 
   it('completes, on its periodic sweep, a decision whose steps never ran while the app is up', async () => {
-    const t = await startTestApp(dataDir);
+    const t = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
     try {
       const leadId = (await t.http().post('/leads').send({ lastName: 'Noether', company: 'Erlangen' }).expect(201)).body.id;
       await t.http().post(`/leads/${leadId}/qualify`).send({}).expect(200);

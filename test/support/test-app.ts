@@ -27,17 +27,47 @@ export function removeDataDir(dir: string): void {
 
 /** The real API on the embedded backend, listening on 127.0.0.1 (an ephemeral port). */
 export async function startTestApp(dataDir = newDataDir(), overrides: Partial<AppConfig> = {}): Promise<TestApp> {
-  const config: AppConfig = { host: '127.0.0.1', port: 0, dataDir, production: false, ...overrides };
+  const config: AppConfig = { host: '127.0.0.1', port: 0, dataDir, production: false, projector: 'embedded', projectorLeaseMs: 15_000, ...overrides };
   const app = await createApp(config, { logger: false });
+  // Remember the position of the latest write answered, so that reads can ask for it.
+  let latestWrite = -1n;
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (req, _reply, payload) => {
+      if (req.method !== 'GET' && typeof payload === 'string' && payload.includes('"position"')) {
+        const position = /"position":"(\d+)"/.exec(payload)?.[1];
+        if (position && BigInt(position) > latestWrite) latestWrite = BigInt(position);
+      }
+      return payload;
+    });
   await app.listen(0, '127.0.0.1');
+  const store = app.get<EventStore>(EVENT_STORE);
+  // Whatever the data directory held before counts as written by this client too.
+  latestWrite = await store.headPosition();
   const server = app.getHttpServer();
   return {
     app,
     dataDir,
-    http: () => request(server),
-    store: app.get<EventStore>(EVENT_STORE),
+    http: () => readingYourWrites(request(server), () => latestWrite),
+    store,
     close: () => app.close(),
   };
+}
+
+/**
+ * A supertest client that reads its own writes as API.md tells clients to: every GET carries
+ * `?minPosition=` of the latest command answered. (The minPosition suite tests the mechanism.)
+ */
+function readingYourWrites(client: ReturnType<typeof request>, latestWrite: () => bigint): ReturnType<typeof request> {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'get') {
+        return (url: string) => (latestWrite() < 0n ? target.get(url) : target.get(url).query({ minPosition: String(latestWrite()) }));
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 export const PROBLEM_JSON = /^application\/problem\+json/;

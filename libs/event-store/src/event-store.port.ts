@@ -75,6 +75,8 @@ export interface EventStore {
   /** One page of the global log, in position order; user events only (no system events). */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options?: { after?: bigint }): AllSubscription;
+  /** How many events lie after `after` (for projection lag); may stop counting at `cap`. */
+  countEventsAfter(after: bigint, cap: number): Promise<number>;
   /** Position of the newest event, or -1n when the log is empty. */
   headPosition(): Promise<bigint>;
   /** Answers when the store is reachable (for /health). */

@@ -1,8 +1,8 @@
-import { Body, Controller, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ACCOUNT_TYPES, AccountType } from '@crm/domain';
 import type { FastifyReply } from 'fastify';
-import { CommandDocs } from '../common/api-docs';
+import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
 import { CountField, EnumField, IdField, MoneyField, NameField, OwnerIdField, Presence, withoutNulls } from '../common/fields';
@@ -10,6 +10,7 @@ import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { CommandDto } from '../leads/lead.dto';
 import { ACCOUNT } from '../records/aggregate-type';
 import { RecordController } from '../records/record-reads.controller';
+import { ListQueryDto } from '../records/list-query.dto';
 
 export class OpenAccountDto extends CommandDto {
   @NameField('required') name: string;
@@ -33,11 +34,24 @@ export class ChangeAccountDetailsDto extends CommandDto {
   @EnumField(CLEAR, ACCOUNT_TYPES) type?: AccountType | null;
 }
 
+/** Filters of `GET /accounts`. */
+export class AccountListQueryDto extends ListQueryDto {
+  @OwnerIdField('optional') ownerId?: string;
+  @IdField('optional', 'Subsidiaries of this account') parentId?: string;
+}
+
 const AccountId = new RecordIdPipe('Account');
 
 @ApiTags('accounts')
 @Controller('accounts')
 export class AccountsController extends RecordController(ACCOUNT) {
+  @Get()
+  @ApiOperation({ summary: 'Accounts, newest first, filtered by owner or parent; { items, nextCursor }' })
+  @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
+  listAccounts(@Query() query: AccountListQueryDto) {
+    return this.list(query);
+  }
+
   @Post()
   @ApiOperation({ summary: 'Open an account' })
   @CommandDocs(true)

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError } from '@crm/domain';
+import { InvalidCursorError } from '@crm/read-models';
 import type { FastifyReply } from 'fastify';
 import { Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
 
@@ -16,11 +17,15 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = this.toProblem(exception);
+    if (exception instanceof ProblemException) void reply.headers(exception.headers);
     void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
 
   private toProblem(exception: unknown): Problem {
     if (exception instanceof ProblemException) return exception.problem;
+    if (exception instanceof InvalidCursorError) {
+      return problem(400, 'validation-error', 'The request is not valid', exception.message, { errors: [{ field: 'cursor', message: exception.message }] });
+    }
     if (exception instanceof DomainError) {
       const status = DOMAIN_STATUS[exception.kind];
       const errors = exception.field ? { errors: [{ field: exception.field, message: exception.message }] } : {};

@@ -24,7 +24,11 @@ export function problem(status: number, code: string, title: string, detail: str
 
 /** An HTTP refusal that already knows its problem document. */
 export class ProblemException extends HttpException {
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** Response headers that go with it, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
+  ) {
     super(problem, problem.status);
   }
 }
@@ -48,5 +52,13 @@ export function idempotencyKeyReused(): ProblemException {
     problem(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'This Idempotency-Key was already used for a different request', {
       errors: [{ field: 'Idempotency-Key', message: 'already used with another route or body' }],
     }),
+  );
+}
+
+/** Read-your-writes could not be honoured in time. */
+export function readModelsBehind(position: bigint, waitedMs: number): ProblemException {
+  return new ProblemException(
+    problem(503, 'read-models-behind', 'Read models are behind', `The read models did not reach position ${position} within ${waitedMs / 1000} s; retry shortly`),
+    { 'Retry-After': '1' },
   );
 }

@@ -7,6 +7,15 @@ export interface AppConfig {
   dataDir: string;
   /** When set, events go to EventStoreDB instead of the embedded file. */
   eventStoreUrl?: string;
+  /** When set, read models live in MongoDB instead of the embedded file. */
+  mongodbUrl?: string;
+  /**
+   * `embedded` (default): this process projects the read models (only one process at a time
+   * does, by lease). `external`: leave it to apps/projector and only read.
+   */
+  projector: 'embedded' | 'external';
+  /** How long the projector lease lasts without renewal: after a crash, another process takes over within it. */
+  projectorLeaseMs: number;
   production: boolean;
 }
 
@@ -21,6 +30,22 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     dataDir: env.DATA_DIR ?? join(process.cwd(), 'data'),
     eventStoreUrl: env.EVENTSTORE_URL || undefined,
+    mongodbUrl: env.MONGODB_URL || undefined,
+    projector: projectorMode(env.PROJECTOR),
+    projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
     production: env.NODE_ENV === 'production',
   };
+}
+
+function projectorMode(value: string | undefined): AppConfig['projector'] {
+  if (value === undefined || value === '' || value === 'embedded') return 'embedded';
+  if (value === 'external') return 'external';
+  throw new Error(`PROJECTOR must be "embedded" or "external", got "${value}"`);
+}
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new Error(`${name} must be a whole number > 0, got "${value}"`);
+  return number;
 }

@@ -1,7 +1,7 @@
-import { Body, Controller, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CommandDocs } from '../common/api-docs';
+import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
 import { EmailField, IdField, NameField, OwnerIdField, PhoneField, Presence, withoutNulls } from '../common/fields';
@@ -9,6 +9,7 @@ import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { CommandDto } from '../leads/lead.dto';
 import { CONTACT } from '../records/aggregate-type';
 import { RecordController } from '../records/record-reads.controller';
+import { ListQueryDto } from '../records/list-query.dto';
 
 export class AddContactDto extends CommandDto {
   @IdField('required', 'The account the contact belongs to (it must exist)') accountId: string;
@@ -32,11 +33,24 @@ export class ChangeContactDetailsDto extends CommandDto {
   @OwnerIdField(CLEAR) ownerId?: string | null;
 }
 
+/** Filters of `GET /contacts`. */
+export class ContactListQueryDto extends ListQueryDto {
+  @IdField('optional', 'Contacts of this account') accountId?: string;
+  @OwnerIdField('optional') ownerId?: string;
+}
+
 const ContactId = new RecordIdPipe('Contact');
 
 @ApiTags('contacts')
 @Controller('contacts')
 export class ContactsController extends RecordController(CONTACT) {
+  @Get()
+  @ApiOperation({ summary: 'Contacts, newest first, filtered by account or owner; { items, nextCursor }' })
+  @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
+  listContacts(@Query() query: ContactListQueryDto) {
+    return this.list(query);
+  }
+
   @Post()
   @ApiOperation({ summary: 'Add a contact under an existing account' })
   @CommandDocs(true)

@@ -1,16 +1,18 @@
-import { Body, Controller, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { LEAD_SOURCES, LEAD_STATUSES, LeadSource, LeadStatus } from '@crm/domain';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CommandDocs } from '../common/api-docs';
+import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { occurredAtOrNow, withoutNulls } from '../common/fields';
+import { EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
 import { MergeLeadsCommand } from '../processes/lead-merge';
 import { LEAD } from '../records/aggregate-type';
 import { RecordController } from '../records/record-reads.controller';
+import { ListQueryDto } from '../records/list-query.dto';
 import {
   AssignLeadDto,
   CaptureLeadDto,
@@ -23,11 +25,25 @@ import {
   WorkLeadDto,
 } from './lead.dto';
 
+/** Filters of `GET /leads`. */
+export class LeadListQueryDto extends ListQueryDto {
+  @EnumField('optional', LEAD_STATUSES) status?: LeadStatus;
+  @OwnerIdField('optional') ownerId?: string;
+  @EnumField('optional', LEAD_SOURCES) source?: LeadSource;
+}
+
 const LeadId = new RecordIdPipe('Lead');
 
 @ApiTags('leads')
 @Controller('leads')
 export class LeadsController extends RecordController(LEAD) {
+  @Get()
+  @ApiOperation({ summary: 'Leads, newest first, filtered by status, owner and source; { items, nextCursor }' })
+  @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
+  listLeads(@Query() query: LeadListQueryDto) {
+    return this.list(query);
+  }
+
   @Post()
   @ApiOperation({ summary: 'Capture a lead (status New)' })
   @CommandDocs(true)

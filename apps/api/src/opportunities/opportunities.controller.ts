@@ -1,10 +1,10 @@
-import { Body, Controller, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CONTACT_ROLES, ContactRoleName, OPEN_STAGES, OpenStage } from '@crm/domain';
 import { IsBoolean, ValidateIf } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CommandDocs } from '../common/api-docs';
+import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
 import { BooleanField, DateField, EnumField, IdField, MoneyField, NameField, OwnerIdField, PercentField, withoutNulls } from '../common/fields';
@@ -13,6 +13,7 @@ import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { CommandDto } from '../leads/lead.dto';
 import { OPPORTUNITY } from '../records/aggregate-type';
 import { RecordController } from '../records/record-reads.controller';
+import { ListQueryDto } from '../records/list-query.dto';
 
 const STAGE_DOC = 'An open stage; Closed Won / Closed Lost are reached only by /close';
 const PROBABILITY_DOC = 'Overrides the stage default until the next stage change';
@@ -56,11 +57,25 @@ export class CloseOpportunityDto extends CommandDto {
   reason?: string;
 }
 
+/** Filters of `GET /opportunities`. */
+export class OpportunityListQueryDto extends ListQueryDto {
+  @IdField('optional', 'Deals of this account') accountId?: string;
+  @EnumField('optional', [...OPEN_STAGES, 'Closed Won', 'Closed Lost']) stage?: string;
+  @OwnerIdField('optional') ownerId?: string;
+}
+
 const OpportunityId = new RecordIdPipe('Opportunity');
 
 @ApiTags('opportunities')
 @Controller('opportunities')
 export class OpportunitiesController extends RecordController(OPPORTUNITY) {
+  @Get()
+  @ApiOperation({ summary: 'Opportunities, newest first, filtered by account, stage and owner; { items, nextCursor }' })
+  @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
+  listOpportunities(@Query() query: OpportunityListQueryDto) {
+    return this.list(query);
+  }
+
   @Post()
   @ApiOperation({ summary: 'Open an opportunity on an account' })
   @CommandDocs(true)

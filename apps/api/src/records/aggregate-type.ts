@@ -29,6 +29,8 @@ export interface AggregateType<Command = unknown, Event extends DomainEvent = Do
   name: string;
   /** Streams are named `<streamPrefix>-<id>`. */
   streamPrefix: string;
+  /** The read model serving `GET /<records>` and `GET /<records>/:id`. */
+  readModel: string;
   decider: Decider<Command, Event, State>;
   /**
    * Looks up what the decider must know of other records (does the account exist, what are
@@ -37,11 +39,12 @@ export interface AggregateType<Command = unknown, Event extends DomainEvent = Do
   resolveFacts?(command: Command, load: LoadState): Promise<Command>;
 }
 
-export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = { name: 'Lead', streamPrefix: 'lead', decider: leadDecider };
+export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = { name: 'Lead', streamPrefix: 'lead', readModel: 'leads', decider: leadDecider };
 
 export const ACCOUNT: AggregateType<AccountCommand, AccountEvent, AccountState> = {
   name: 'Account',
   streamPrefix: 'account',
+  readModel: 'accounts',
   decider: accountDecider,
   async resolveFacts(command, load) {
     const parentId = command.type === 'OpenAccount' ? command.details.parentId : command.type === 'ChangeAccountDetails' ? command.changes.parentId : undefined;
@@ -52,6 +55,7 @@ export const ACCOUNT: AggregateType<AccountCommand, AccountEvent, AccountState> 
 export const CONTACT: AggregateType<ContactCommand, ContactEvent, ContactState> = {
   name: 'Contact',
   streamPrefix: 'contact',
+  readModel: 'contacts',
   decider: contactDecider,
   async resolveFacts(command, load) {
     if (command.type !== 'AddContact') return command;
@@ -62,6 +66,7 @@ export const CONTACT: AggregateType<ContactCommand, ContactEvent, ContactState> 
 export const OPPORTUNITY: AggregateType<OpportunityCommand, OpportunityEvent, OpportunityState> = {
   name: 'Opportunity',
   streamPrefix: 'opportunity',
+  readModel: 'opportunities',
   decider: opportunityDecider,
   async resolveFacts(command, load) {
     if (command.type === 'OpenOpportunity') return { ...command, accountExists: (await load(ACCOUNT, command.accountId)) !== null };

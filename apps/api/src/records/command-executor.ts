@@ -56,8 +56,9 @@ export class CommandExecutor {
     options: ExecuteOptions = {},
   ): Promise<CommandOutcome<State, Event>> {
     const streamId = streamIdOf(aggregate, id);
-    const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.load) : requested;
     for (let attempt = 1; ; attempt++) {
+      // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
+      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.load) : requested;
       const recorded = await this.store.readStream(streamId);
       const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
       if (replay) return replay;

@@ -10,7 +10,8 @@ import { occurredAtOrNow } from '../common/fields';
 import { RecordIdPipe } from '../common/record-id';
 import { AggregateType } from './aggregate-type';
 import { PointInTimeQueryDto, toPointInTime } from './point-in-time.dto';
-import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordStateQuery } from './record.messages';
+import { ListQueryDto, toPageRequest } from './list-query.dto';
+import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordQuery, GetRecordStateQuery, ListRecordsQuery } from './record.messages';
 
 /**
  * The routes every record has — `GET /:id`, `/:id/history`, `/:id/state` — and the way its
@@ -28,10 +29,11 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     ) {}
 
     @Get(':id')
-    @ApiOperation({ summary: `The ${name} as it is now, with its revision (ETag)` })
+    @ApiOperation({ summary: `The ${name} from its read model, with its revision (ETag); add ?minPosition= to read your own writes` })
     @ReadDocs(`The ${name}`)
     async get(@Param('id', RecordId) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-      return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<S>(aggregate, id)));
+      const { revision, ...doc } = await this.queryBus.execute(new GetRecordQuery(aggregate, id));
+      return recordResponse(reply, { state: doc, revision: revision as number });
     }
 
     @Get(':id/history')
@@ -46,6 +48,12 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     @ReadDocs(`The ${name} then, with the revision it had; 404 when it did not exist yet`)
     async state(@Param('id', RecordId) id: string, @Query() query: PointInTimeQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
       return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<S>(aggregate, id, toPointInTime(query))));
+    }
+
+    /** A page of this record's list, newest first: `{ items, nextCursor }` (null on the last page). */
+    protected list(query: ListQueryDto) {
+      const { filter, limit, cursor } = toPageRequest(query);
+      return this.queryBus.execute(new ListRecordsQuery(aggregate, filter, limit, cursor));
     }
 
     /** Sends one of this record's commands; its business time is the one sent, or now. */

@@ -1,5 +1,7 @@
 import { Command, CommandHandler, ICommandHandler, IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import type { DomainEvent } from '@crm/domain';
+import { AggregateNotFound, type DomainEvent } from '@crm/domain';
+import type { ReadDocument } from '@crm/read-models';
+import { ReadModels } from '../read-side/read-models';
 import type { CommandContext } from '../common/command-context';
 import type { AggregateType } from './aggregate-type';
 import { CommandExecutor, CommandOutcome } from './command-executor';
@@ -64,4 +66,48 @@ export class GetRecordHistoryHandler implements IQueryHandler<GetRecordHistoryQu
   }
 }
 
-export const RECORD_HANDLERS = [ExecuteAggregateCommandHandler, GetRecordStateHandler, GetRecordHistoryHandler];
+
+/** One record from its read model. */
+export class GetRecordQuery extends Query<ReadDocument> {
+  constructor(
+    readonly aggregate: AggregateType<any, any, any>,
+    readonly id: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetRecordQuery)
+export class GetRecordHandler implements IQueryHandler<GetRecordQuery> {
+  constructor(private readonly readModels: ReadModels) {}
+
+  async execute({ aggregate, id }: GetRecordQuery): Promise<ReadDocument> {
+    const doc = await this.readModels.get(aggregate.readModel, id);
+    if (!doc) throw new AggregateNotFound(aggregate.name, id);
+    return doc;
+  }
+}
+
+/** A filtered page of records, newest first. */
+export class ListRecordsQuery extends Query<{ items: ReadDocument[]; nextCursor: string | null }> {
+  constructor(
+    readonly aggregate: AggregateType<any, any, any>,
+    readonly filter: Record<string, string>,
+    readonly limit: number,
+    readonly cursor?: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(ListRecordsQuery)
+export class ListRecordsHandler implements IQueryHandler<ListRecordsQuery> {
+  constructor(private readonly readModels: ReadModels) {}
+
+  async execute({ aggregate, filter, limit, cursor }: ListRecordsQuery) {
+    const page = await this.readModels.find(aggregate.readModel, { filter, limit, cursor });
+    return { items: page.items, nextCursor: page.nextCursor ?? null };
+  }
+}
+
+export const RECORD_HANDLERS = [ExecuteAggregateCommandHandler, GetRecordStateHandler, GetRecordHistoryHandler, GetRecordHandler, ListRecordsHandler];

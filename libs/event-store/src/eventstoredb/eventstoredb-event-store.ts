@@ -220,6 +220,18 @@ export class EventStoreDbEventStore implements EventStore {
     return subscription;
   }
 
+  /** EventStoreDB keeps no count of $all: page through it (user events only), up to `cap`. */
+  async countEventsAfter(after: bigint, cap: number): Promise<number> {
+    let count = 0;
+    for (let from = after; count < cap; ) {
+      const page = await this.readAll({ after: from, maxCount: Math.min(1000, cap - count) });
+      if (page.length === 0) break;
+      count += page.length;
+      from = page[page.length - 1].position;
+    }
+    return count;
+  }
+
   async headPosition(): Promise<bigint> {
     let cursor: EsdbPosition | undefined;
     for (;;) {

@@ -92,6 +92,7 @@ export class SqliteEventStore implements EventStore {
       ),
       allAfter: db.prepare<[bigint, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
       head: db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
+      countAfter: db.prepare<[bigint, number], { count: number }>('SELECT COUNT(*) AS count FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       ping: db.prepare('SELECT 1'),
     };
     // Nested better-sqlite3 transactions run as savepoints inside the batch's transaction.
@@ -176,6 +177,10 @@ export class SqliteEventStore implements EventStore {
         await iterator.return(undefined);
       },
     };
+  }
+
+  async countEventsAfter(after: bigint, cap: number): Promise<number> {
+    return this.statements.countAfter.get(after, cap)!.count;
   }
 
   async headPosition(): Promise<bigint> {

@@ -8,8 +8,10 @@ export interface RecordProjectionSpec<S> {
   /** Streams of this record are `<streamPrefix>-<id>`. */
   streamPrefix: string;
   decider: Pick<Decider<unknown, DomainEvent, S>, 'initialState' | 'evolve'>;
-  /** List filters: field name → its value in a document (derived fields start with `_`). */
-  filters: Record<string, (state: NonNullable<S>) => string | number | boolean | null>;
+  /** Fields of the record that lists filter on. */
+  filters: string[];
+  /** Filter keys derived from the record (named with a leading `_`, never shown to clients). */
+  derived?: Record<`_${string}`, (state: NonNullable<S>) => string | number | boolean | null>;
 }
 
 /**
@@ -22,7 +24,7 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
   const collection = spec.readModel;
   return {
     readModel: spec.readModel,
-    collections: [{ name: collection, filters: Object.keys(spec.filters) }],
+    collections: [{ name: collection, filters: [...spec.filters, ...Object.keys(spec.derived ?? {})] }],
     keysOf: (event) => (event.streamId.startsWith(prefix) ? [{ collection, id: event.streamId.slice(prefix.length) }] : []),
     apply(event: RecordedEvent, docs) {
       const id = event.streamId.slice(prefix.length);
@@ -31,8 +33,8 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
       const occurred = { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<DomainEvent>;
       const next = spec.decider.evolve(state, occurred);
       if (next === null || next === undefined) return;
-      const filterFields = Object.fromEntries(Object.entries(spec.filters).map(([field, valueOf]) => [field, valueOf(next as NonNullable<S>)]));
-      docs.put(collection, { ...(next as object), ...filterFields, id, revision: event.revision } as ReadDocument, Number(event.position));
+      const derived = Object.fromEntries(Object.entries(spec.derived ?? {}).map(([key, valueOf]) => [key, valueOf(next as NonNullable<S>)]));
+      docs.put(collection, { ...(next as object), ...derived, id, revision: event.revision } as ReadDocument, Number(event.position));
     },
   };
 }

@@ -11,41 +11,30 @@ export const leadsProjection = recordProjection<Lead | null>({
   readModel: 'leads',
   streamPrefix: 'lead',
   decider: leadDecider,
-  filters: {
-    status: (lead) => lead.status,
-    ownerId: (lead) => lead.ownerId ?? null,
-    source: (lead) => lead.source,
-    _openEmail: (lead) => (OPEN_LEAD_STATUSES.has(lead.status) ? matchKey(lead.email) : null),
-  },
+  filters: ['status', 'ownerId', 'source'],
+  derived: { _openEmail: (lead) => (OPEN_LEAD_STATUSES.has(lead.status) ? matchKey(lead.email) : null) },
 });
 
 export const accountsProjection = recordProjection<Account | null>({
   readModel: 'accounts',
   streamPrefix: 'account',
   decider: accountDecider,
-  filters: {
-    ownerId: (account) => account.ownerId ?? null,
-    parentId: (account) => account.parentId ?? null,
-    _nameKey: (account) => matchKey(account.name),
-  },
+  filters: ['ownerId', 'parentId'],
+  derived: { _nameKey: (account) => matchKey(account.name) },
 });
 
 export const contactsProjection = recordProjection<Contact | null>({
   readModel: 'contacts',
   streamPrefix: 'contact',
   decider: contactDecider,
-  filters: { accountId: (contact) => contact.accountId, ownerId: (contact) => contact.ownerId ?? null },
+  filters: ['accountId', 'ownerId'],
 });
 
 export const opportunitiesProjection = recordProjection<Opportunity | null>({
   readModel: 'opportunities',
   streamPrefix: 'opportunity',
   decider: opportunityDecider,
-  filters: {
-    accountId: (opportunity) => opportunity.accountId,
-    stage: (opportunity) => opportunity.stage,
-    ownerId: (opportunity) => opportunity.ownerId ?? null,
-  },
+  filters: ['accountId', 'stage', 'ownerId'],
 });
 
 export const RECORD_PROJECTIONS = [leadsProjection, accountsProjection, contactsProjection, opportunitiesProjection];

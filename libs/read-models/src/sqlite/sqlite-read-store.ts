@@ -116,14 +116,14 @@ export class SqliteReadStore implements ReadStore {
     const active = this.statement('SELECT active_version FROM read_model_versions WHERE read_model = ?').get(readModel) as
       | { active_version: number }
       | undefined;
-    const rows = this.statement('SELECT version, position FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as {
-      version: number;
-      position: number;
-    }[];
+    // Positions may pass 2^53 (EventStoreDB's are byte offsets): read them as exact integers.
+    const rows = this.statement('SELECT version, position FROM read_model_checkpoints WHERE read_model = ?')
+      .safeIntegers(true)
+      .all(readModel) as { version: bigint; position: bigint }[];
     return {
       readModel,
       activeVersion: active?.active_version ?? 1,
-      checkpoints: Object.fromEntries(rows.map((r) => [r.version, BigInt(r.position)])),
+      checkpoints: Object.fromEntries(rows.map((r) => [Number(r.version), r.position])),
     };
   }
 

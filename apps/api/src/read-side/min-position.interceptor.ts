@@ -1,0 +1,30 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Observable } from 'rxjs';
+import { invalidInput, readModelsBehind } from '../common/problem';
+import { MIN_POSITION_TIMEOUT_MS, ReadModels } from './read-models';
+
+/**
+ * Read-your-writes for every query: `GET ...?minPosition=<position>` waits until the read
+ * models have projected that position (up to 5 s, then 503 with Retry-After). The parameter is
+ * taken off the query before the route's own validation sees it.
+ */
+@Injectable()
+export class MinPositionInterceptor implements NestInterceptor {
+  constructor(private readonly readModels: ReadModels) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const query = request.query as Record<string, unknown> | undefined;
+    if (request.method === 'GET' && query && 'minPosition' in query) {
+      const raw = query.minPosition;
+      delete query.minPosition;
+      if (typeof raw !== 'string' || !/^\d{1,20}$/.test(raw)) {
+        throw invalidInput([{ field: 'minPosition', message: 'must be a position as a command returned it (digits)' }]);
+      }
+      const position = BigInt(raw);
+      if (!(await this.readModels.waitFor(position))) throw readModelsBehind(position, MIN_POSITION_TIMEOUT_MS);
+    }
+    return next.handle();
+  }
+}

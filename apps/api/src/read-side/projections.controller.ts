@@ -1,0 +1,60 @@
+import { Controller, Get, HttpCode, Inject, Logger, Optional, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { EVENT_STORE, EventStore } from '@crm/event-store';
+import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
+import { problem, ProblemException } from '../common/problem';
+import { PROJECTIONS } from './projection-list';
+
+/** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
+const LAG_CAP = 1_000_000;
+
+@ApiTags('operations')
+@Controller('projections')
+export class ProjectionsController {
+  private readonly logger = new Logger('Projections');
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(PROJECTIONS) private readonly projections: Projection[],
+    @Optional() private readonly projector?: Projector,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Each read model: name, position (checkpoint), lag (events behind the head), status' })
+  async list() {
+    const reports = this.projector
+      ? this.projector.reports()
+      : await Promise.all(
+          this.projections.map(async ({ readModel }) => {
+            const state = await this.store.readModelState(readModel);
+            return { name: readModel, position: String(state.checkpoints[state.activeVersion] ?? -1n), status: 'external', version: state.activeVersion };
+          }),
+        );
+    return Promise.all(reports.map(async (report) => ({ ...report, lag: await this.events.countEventsAfter(BigInt(report.position), LAG_CAP) })));
+  }
+
+  @Post(':name/rebuild')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Rebuild a read model from the first event into a new version; the old one keeps serving until the new one has caught up, then they swap',
+  })
+  @ApiResponse({ status: 202, description: 'Started; follow it in GET /projections (status "rebuilding")' })
+  @ApiResponse({ status: 404, description: 'No such read model' })
+  @ApiResponse({ status: 409, description: 'Already rebuilding, or the projector does not run in this process' })
+  rebuild(@Param('name') name: string) {
+    if (!this.projections.some((p) => p.readModel === name)) {
+      throw new ProblemException(problem(404, 'not-found', 'Not found', `There is no read model named ${name}`, { errors: [{ field: 'name', message: 'unknown read model' }] }));
+    }
+    const report = this.projector?.reports().find((r) => r.name === name);
+    if (!this.projector || !report || report.status === 'rebuilding' || report.status === 'standby') {
+      const why = !this.projector ? 'the projector runs in another process (PROJECTOR=external)' : `it is ${report?.status}`;
+      throw new ProblemException(problem(409, 'rebuild-refused', 'Cannot rebuild now', `Read model ${name} cannot be rebuilt here: ${why}`));
+    }
+    this.projector.rebuild(name).then(
+      () => this.logger.log(`Read model ${name} rebuilt and swapped in`),
+      (error) => this.logger.error(`Rebuild of ${name} failed: ${error instanceof Error ? error.message : error}`),
+    );
+    return { name, status: 'rebuilding' };
+  }
+}

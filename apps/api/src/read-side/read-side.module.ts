@@ -1,0 +1,79 @@
+import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { EVENT_STORE, EventStore } from '@crm/event-store';
+import { Projection, Projector, READ_STORE, ReadStore, SqliteReadStore } from '@crm/read-models';
+import { ALL_PROJECTIONS, PROJECTIONS } from './projection-list';
+import { AppConfig } from '../config/app-config';
+import { embeddedDatabaseFile } from '../event-store.module';
+import { ProjectionsController } from './projections.controller';
+import { ReadModels } from './read-models';
+
+
+@Injectable()
+class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(READ_STORE) private readonly store: ReadStore,
+    @Optional() private readonly projector?: Projector,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.projector?.start();
+  }
+
+  /** The projector stops before the stores it reads and writes close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.projector?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/**
+ * The read side: READ_STORE (MongoDB when MONGODB_URL is set, else the embedded SQLite file),
+ * the projector (in this process unless PROJECTOR=external), and queries over the read models.
+ */
+@Global()
+@Module({})
+export class ReadSideModule {
+  static register(config: AppConfig): DynamicModule {
+    const logger = new Logger('ReadSide');
+    const projector =
+      config.projector === 'embedded'
+        ? [
+            {
+              provide: Projector,
+              useFactory: (events: EventStore, store: ReadStore, projections: Projection[]) =>
+                new Projector(events, store, projections, {
+                  leaseTtlMs: config.projectorLeaseMs,
+                  onError: (error) => logger.error(`Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint`),
+                }),
+              inject: [EVENT_STORE, READ_STORE, PROJECTIONS],
+            },
+          ]
+        : [];
+    return {
+      module: ReadSideModule,
+      controllers: [ProjectionsController],
+      providers: [
+        {
+          provide: READ_STORE,
+          useFactory: async (): Promise<ReadStore> => {
+            if (config.mongodbUrl) {
+              logger.log('Read models are stored in MongoDB (MONGODB_URL)');
+              const { MongoReadStore } = await import('@crm/read-models/mongodb/mongo-read-store');
+              return MongoReadStore.connect(config.mongodbUrl);
+            }
+            logger.log('Read models are stored in the embedded SQLite file of DATA_DIR');
+            return SqliteReadStore.open(embeddedDatabaseFile(config.dataDir));
+          },
+        },
+        { provide: PROJECTIONS, useValue: ALL_PROJECTIONS },
+        ...projector,
+        ReadModels,
+        ReadSideLifecycle,
+      ],
+      exports: [READ_STORE, PROJECTIONS, ReadModels, ...projector.map((p) => p.provide)],
+    };
+  }
+}

@@ -1,0 +1,298 @@
+import { AnyBulkWriteOperation, Collection, Db, Document, Filter, MongoClient, MongoServerError } from 'mongodb';
+import {
+  CheckpointWrite,
+  CollectionSpec,
+  decodeCursor,
+  DocumentWrite,
+  encodeCursor,
+  FindQuery,
+  LeaseLostError,
+  Page,
+  ReadDocument,
+  ReadModelState,
+  ReadStore,
+} from '../read-store.port';
+
+/**
+ * One stored read-model document. The document itself is kept whole under `doc`, so that what
+ * get/find return is exactly what was written; the filter fields' values are copied to `f`
+ * (null when missing) for the equality indexes, and `sortKey` is set once, on insert.
+ */
+interface StoredDocument {
+  _id: string;
+  sortKey: number;
+  doc: ReadDocument;
+  f: Record<string, unknown>;
+}
+
+interface LeaseRecord {
+  _id: string;
+  owner: string;
+  expiresAt: Date;
+  /** Bumped by every commit, so that the commit's lease check is a write (see commit). */
+  commits?: number;
+}
+
+interface VersionRecord {
+  _id: string;
+  activeVersion: number;
+}
+
+/**
+ * Positions are bigints that can exceed 2^53 (EventStoreDB commit positions are unsigned 64-bit),
+ * so they are stored as strings of decimal digits: exact for the whole u64 range (a BSON Long is
+ * signed), and read back without depending on the driver's Long/bigint promotion options. They
+ * are never compared or sorted in the database, only read back.
+ */
+interface CheckpointRecord {
+  _id: string;
+  readModel: string;
+  version: number;
+  position: string;
+}
+
+const LEASE_ID = 'projector';
+const DUPLICATE_KEY = 11000;
+const NAMESPACE_NOT_FOUND = 26;
+const IDS_PER_QUERY = 1000;
+
+/**
+ * The MongoDB read store: one collection per read-model version (`rm_<name>_v<version>`), with an
+ * index on the list order and one per filter field. `commit` needs transactions, so the server
+ * must be a replica set (a single-member one will do) or a sharded cluster.
+ */
+export class MongoReadStore implements ReadStore {
+  private readonly filters = new Map<string, string[]>();
+  private readonly lease: Collection<LeaseRecord>;
+  private readonly versions: Collection<VersionRecord>;
+  private readonly checkpoints: Collection<CheckpointRecord>;
+
+  static async connect(url: string, dbName = 'crm'): Promise<MongoReadStore> {
+    // ignoreUndefined: a field set to undefined is left out, as JSON (and the SQLite adapter)
+    // would, instead of being stored as null.
+    const client = new MongoClient(url, { ignoreUndefined: true });
+    await client.connect();
+    try {
+      const store = new MongoReadStore(client, client.db(dbName));
+      // Creates the checkpoint collection outside of any transaction, and indexes its lookup.
+      await store.checkpoints.createIndex({ readModel: 1 }, { name: 'by_read_model' });
+      return store;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+  }
+
+  constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+  ) {
+    this.lease = db.collection<LeaseRecord>('projector_lease');
+    this.versions = db.collection<VersionRecord>('read_model_versions');
+    this.checkpoints = db.collection<CheckpointRecord>('read_model_checkpoints');
+  }
+
+  async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
+    const name = collectionName(spec.name, version);
+    spec.filters.forEach(filterPath);
+    // Creating the indexes creates the collection, so commits never create one inside a transaction.
+    await this.documents(name).createIndexes([
+      { key: { sortKey: -1, _id: -1 }, name: 'order' },
+      ...spec.filters.map((field) => ({ key: { [filterPath(field)]: 1, sortKey: -1, _id: -1 }, name: `by_${field}` })),
+    ]);
+    this.filters.set(name, [...spec.filters]);
+  }
+
+  async dropCollection(name: string, version: number): Promise<void> {
+    const collection = collectionName(name, version);
+    try {
+      await this.db.dropCollection(collection);
+    } catch (error) {
+      // Servers before 7.0 answer NamespaceNotFound for a collection that does not exist.
+      if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
+    }
+    await this.checkpoints.deleteOne({ _id: checkpointId(name, version) });
+    this.filters.delete(collection);
+  }
+
+  async get(collection: string, version: number, id: string): Promise<ReadDocument | null> {
+    const row = await this.documents(collectionName(collection, version)).findOne({ _id: id }, { projection: { doc: 1 } });
+    return row ? row.doc : null;
+  }
+
+  async getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>> {
+    const found = new Map<string, ReadDocument>();
+    const documents = this.documents(collectionName(collection, version));
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const chunk = ids.slice(start, start + IDS_PER_QUERY);
+      const rows = await documents.find({ _id: { $in: chunk } }, { projection: { doc: 1 } }).toArray();
+      for (const row of rows) found.set(row._id, row.doc);
+    }
+    return found;
+  }
+
+  async find(collection: string, version: number, query: FindQuery): Promise<Page> {
+    const name = collectionName(collection, version);
+    const known = this.filters.get(name);
+    const filter: Filter<StoredDocument> = {};
+    const conditions = filter as Record<string, unknown>;
+    for (const [field, value] of Object.entries(query.filter)) {
+      if (known && !known.includes(field)) throw new Error(`${field} is not a filter of read model collection ${name}`);
+      // Equality on null also matches a missing field.
+      conditions[filterPath(field)] = value ?? null;
+    }
+    if (query.cursor) {
+      const { sortKey, id } = decodeCursor(query.cursor);
+      // sortKey < k OR (sortKey = k AND _id < id), with the bound on sortKey kept top level so the
+      // index scan starts at the cursor.
+      filter.sortKey = { $lte: sortKey };
+      filter.$or = [{ sortKey: { $lt: sortKey } }, { _id: { $lt: id } }];
+    }
+    if (!(query.limit > 0)) return { items: [] };
+    const rows = await this.documents(name)
+      .find(filter, { projection: { sortKey: 1, doc: 1 } })
+      .sort({ sortKey: -1, _id: -1 })
+      .limit(query.limit + 1)
+      .toArray();
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((row) => row.doc),
+      ...(rows.length > query.limit && last ? { nextCursor: encodeCursor(last.sortKey, last._id) } : {}),
+    };
+  }
+
+  async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
+    const session = this.client.startSession();
+    try {
+      // withTransaction commits, retries the whole callback on TransientTransactionError (e.g. a
+      // write conflict) and the commit on UnknownTransactionCommitResult; any other error thrown
+      // by the callback aborts the transaction and is rethrown. The callback therefore only
+      // awaits its operations one after another and swallows no error.
+      await session.withTransaction(
+        async () => {
+          // The lease check is a write: a transaction conflicts only with concurrent writes to
+          // the documents it writes, so touching the lease document makes a concurrent
+          // acquireLease by another owner either wait for this commit or abort it (and the retry
+          // then sees the new owner). A plain read would let this commit through on a stale lease.
+          const held = await this.lease.updateOne({ _id: LEASE_ID, owner: leaseOwner }, { $inc: { commits: 1 } }, { session });
+          if (held.matchedCount === 0) throw new LeaseLostError(leaseOwner);
+          for (const [name, operations] of this.documentOperations(writes)) {
+            await this.documents(name).bulkWrite(operations, { session, ordered: true });
+          }
+          if (checkpoints.length > 0) {
+            await this.checkpoints.bulkWrite(
+              checkpoints.map(({ readModel, version, position }) => ({
+                updateOne: {
+                  filter: { _id: checkpointId(readModel, version) },
+                  update: { $set: { readModel, version, position: position.toString() } },
+                  upsert: true,
+                },
+              })),
+              { session, ordered: true },
+            );
+          }
+        },
+        { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' },
+      );
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  async readModelState(readModel: string): Promise<ReadModelState> {
+    const active = await this.versions.findOne({ _id: readModel });
+    const rows = await this.checkpoints.find({ readModel }).toArray();
+    return {
+      readModel,
+      activeVersion: active?.activeVersion ?? 1,
+      checkpoints: Object.fromEntries(rows.map((row) => [row.version, BigInt(row.position)])),
+    };
+  }
+
+  async activate(readModel: string, version: number): Promise<void> {
+    await this.versions.updateOne({ _id: readModel }, { $set: { activeVersion: version } }, { upsert: true });
+  }
+
+  async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
+    const now = new Date();
+    try {
+      // Matches the lease when this owner holds it or it has expired, and then takes it; when no
+      // lease document exists the upsert inserts one. When another owner holds an unexpired
+      // lease nothing matches, and the upsert's insert of `_id: 'projector'` fails on the unique
+      // _id index.
+      await this.lease.updateOne(
+        { _id: LEASE_ID, $or: [{ owner }, { expiresAt: { $lte: now } }] },
+        { $set: { owner, expiresAt: new Date(now.getTime() + ttlMs) } },
+        { upsert: true },
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    await this.lease.deleteOne({ _id: LEASE_ID, owner });
+  }
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private documents(name: string): Collection<StoredDocument> {
+    return this.db.collection<StoredDocument>(name);
+  }
+
+  /** The writes as bulk operations per collection, in the order given; throws for a collection never ensured. */
+  private documentOperations(writes: DocumentWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
+    const byCollection = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
+    for (const { collection, version, id, sortKey, doc } of writes) {
+      const name = collectionName(collection, version);
+      const filters = this.filters.get(name);
+      if (!filters) throw new Error(`Read model collection ${name} was not ensured`);
+      let operations = byCollection.get(name);
+      if (!operations) byCollection.set(name, (operations = []));
+      if (doc === null) {
+        operations.push({ deleteOne: { filter: { _id: id } } });
+        continue;
+      }
+      const f = Object.fromEntries(filters.map((field) => [field, filterValue(doc[field])]));
+      operations.push({
+        updateOne: { filter: { _id: id }, update: { $set: { doc, f }, $setOnInsert: { sortKey } }, upsert: true },
+      });
+    }
+    return byCollection;
+  }
+}
+
+function collectionName(collection: string, version: number): string {
+  const name = collection.replace(/-/g, '_');
+  if (!/^[a-z][a-z0-9_]*$/.test(name) || !Number.isInteger(version) || version < 1) throw new Error(`Bad read model name ${collection} v${version}`);
+  return `rm_${name}_v${version}`;
+}
+
+function filterPath(field: string): string {
+  if (!/^_?[A-Za-z][A-Za-z0-9]*$/.test(field)) throw new Error(`Bad filter field ${field}`);
+  return `f.${field}`;
+}
+
+function checkpointId(readModel: string, version: number): string {
+  return `${readModel}:${version}`;
+}
+
+/**
+ * A filter field's value as stored for equality matching: scalars as they are, missing as null,
+ * and objects or arrays as their JSON text (as the SQLite adapter does), which also keeps MongoDB
+ * from matching a query value against an array's elements.
+ */
+function filterValue(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return value;
+  return JSON.stringify(value);
+}

@@ -1,0 +1,74 @@
+import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port';
+import type { DocumentKey, DocumentSet, Projection } from '../projections/projection';
+
+/**
+ * The documents one batch of events touches: loaded once up front, changed in memory by the
+ * projections, and handed to the read store as writes in a single commit.
+ */
+export class DocumentBatch implements DocumentSet {
+  private readonly loaded = new Map<string, ReadDocument | null>();
+  private readonly changed = new Map<string, { collection: string; id: string; doc: ReadDocument | null; sortKey: number }>();
+
+  constructor(private readonly versionOf: (collection: string) => number) {}
+
+  static async load(store: ReadStore, versionOf: (collection: string) => number, keys: DocumentKey[]): Promise<DocumentBatch> {
+    const batch = new DocumentBatch(versionOf);
+    const idsByCollection = new Map<string, Set<string>>();
+    for (const { collection, id } of keys) {
+      if (!idsByCollection.has(collection)) idsByCollection.set(collection, new Set());
+      idsByCollection.get(collection)!.add(id);
+    }
+    for (const [collection, ids] of idsByCollection) {
+      const found = await store.getMany(collection, versionOf(collection), [...ids]);
+      for (const id of ids) batch.loaded.set(keyOf(collection, id), found.get(id) ?? null);
+    }
+    return batch;
+  }
+
+  get(collection: string, id: string): ReadDocument | null {
+    const key = keyOf(collection, id);
+    const change = this.changed.get(key);
+    if (change) return change.doc;
+    if (!this.loaded.has(key)) throw new Error(`Document ${key} was not loaded: keysOf must name every document apply reads`);
+    return this.loaded.get(key)!;
+  }
+
+  put(collection: string, doc: ReadDocument, sortKey: number): void {
+    const key = keyOf(collection, doc.id);
+    const previous = this.changed.get(key);
+    this.changed.set(key, { collection, id: doc.id, doc, sortKey: previous?.sortKey ?? sortKey });
+  }
+
+  delete(collection: string, id: string): void {
+    this.changed.set(keyOf(collection, id), { collection, id, doc: null, sortKey: 0 });
+  }
+
+  writes(): DocumentWrite[] {
+    return [...this.changed.values()].map((c) => ({ ...c, version: this.versionOf(c.collection) }));
+  }
+}
+
+function keyOf(collection: string, id: string): string {
+  return `${collection}\u0000${id}`;
+}
+
+/** Applies a batch of events to some projections and returns the document writes. */
+export async function projectBatch(
+  store: ReadStore,
+  projections: { projection: Projection; version: number; after: bigint }[],
+  events: import('@crm/event-store').RecordedEvent[],
+): Promise<DocumentWrite[]> {
+  const versions = new Map<string, number>();
+  const keys: DocumentKey[] = [];
+  for (const { projection, version, after } of projections) {
+    for (const collection of projection.collections) versions.set(collection.name, version);
+    for (const event of events) if (event.position > after) keys.push(...projection.keysOf(event));
+  }
+  const batch = await DocumentBatch.load(store, (collection) => versions.get(collection)!, keys);
+  for (const { projection, after } of projections) {
+    for (const event of events) {
+      if (event.position > after && projection.keysOf(event).length > 0) projection.apply(event, batch);
+    }
+  }
+  return batch.writes();
+}

@@ -1,0 +1,303 @@
+import type { EventStore, RecordedEvent } from '@crm/event-store';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Projection } from '../projections/projection';
+import { LeaseLostError, ReadStore } from '../read-store.port';
+import { projectBatch } from './document-batch';
+
+export interface ProjectorOptions {
+  /** Events applied per transaction at most. */
+  batchSize?: number;
+  leaseTtlMs?: number;
+  /** First and longest wait before resubscribing after a failure. */
+  backoffMs?: { initial: number; max: number };
+  onError?: (error: unknown) => void;
+}
+
+export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'stopped';
+
+export interface ProjectionReport {
+  name: string;
+  /** Checkpoint of the version queries read: the position of the last event applied (-1: none). */
+  position: string;
+  status: ProjectionStatus;
+  version: number;
+  rebuild?: { version: number; position: string };
+  lastError?: string;
+}
+
+interface LiveProjection {
+  projection: Projection;
+  version: number;
+  checkpoint: bigint;
+  rebuild?: { version: number; checkpoint: bigint };
+}
+
+const IDLE_FLUSH = Symbol('idle');
+
+/**
+ * Turns the event log into read models, exactly once in effect: it follows all events from the
+ * stored checkpoints in order, applies a batch at a time (awaited: backpressure), and commits
+ * the documents and the new checkpoints in one transaction. A failure or a dropped
+ * subscription resubscribes with backoff from the stored checkpoint. A lease in the read store
+ * lets one projector at a time apply the read models; the others wait on standby.
+ */
+export class Projector {
+  readonly owner = `projector-${randomUUID()}`;
+  private readonly live = new Map<string, LiveProjection>();
+  private readonly progress = new EventEmitter();
+  private status: ProjectionStatus = 'starting';
+  private lastError?: string;
+  private running = false;
+  private loop?: Promise<void>;
+  private closeSubscription?: () => Promise<void>;
+  private leaseTimer?: NodeJS.Timeout;
+  /** Serialises batches of the main loop with the final step of a rebuild. */
+  private lock: Promise<void> = Promise.resolve();
+  private readonly batchSize: number;
+  private readonly leaseTtlMs: number;
+  private readonly backoff: { initial: number; max: number };
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly store: ReadStore,
+    private readonly projections: Projection[],
+    private readonly options: ProjectorOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
+    this.backoff = options.backoffMs ?? { initial: 100, max: 5_000 };
+    this.progress.setMaxListeners(0);
+  }
+
+  /** Starts following the log in the background (or waiting on standby for the lease). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.leaseTimer);
+    await this.closeSubscription?.();
+    await this.loop;
+    await this.store.releaseLease(this.owner).catch(() => undefined);
+    this.status = 'stopped';
+    this.progress.emit('progress');
+  }
+
+  /** The position every live read model has reached (-1 before the first event). */
+  position(): bigint {
+    let lowest: bigint | undefined;
+    for (const { checkpoint } of this.live.values()) if (lowest === undefined || checkpoint < lowest) lowest = checkpoint;
+    return lowest ?? -1n;
+  }
+
+  /** The version of a read model that queries should read. */
+  versionOf(readModel: string): number | undefined {
+    return this.live.get(readModel)?.version;
+  }
+
+  /** Resolves true once every read model has applied `position`, false after `timeoutMs`. */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.position() >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (reached: boolean) => {
+        clearTimeout(timer);
+        this.progress.off('progress', check);
+        resolve(reached);
+      };
+      const check = () => {
+        if (this.position() >= position) done(true);
+        else if (!this.running) done(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.progress.on('progress', check);
+    });
+  }
+
+  reports(): ProjectionReport[] {
+    return this.projections.map(({ readModel }) => {
+      const live = this.live.get(readModel);
+      return {
+        name: readModel,
+        position: String(live?.checkpoint ?? -1n),
+        status: live?.rebuild ? 'rebuilding' : this.status,
+        version: live?.version ?? 1,
+        ...(live?.rebuild && { rebuild: { version: live.rebuild.version, position: String(live.rebuild.checkpoint) } }),
+        ...(this.lastError && this.status !== 'live' && { lastError: this.lastError }),
+      };
+    });
+  }
+
+  /**
+   * Rebuilds a read model from the first event into a new version while the current one keeps
+   * answering, then swaps them once the new one has caught up, and drops the old one.
+   * Resolves when the swap is done. Refused when this projector does not hold the lease.
+   */
+  async rebuild(readModel: string): Promise<void> {
+    const live = this.live.get(readModel);
+    if (!live) throw new Error(`Unknown read model ${readModel}`);
+    if (live.rebuild) throw new Error(`Read model ${readModel} is already being rebuilt`);
+    if (this.status !== 'live' && this.status !== 'catching-up') throw new Error(`The projector is ${this.status}; it can rebuild only while it runs`);
+    const { projection } = live;
+    const version = live.version + 1;
+    for (const spec of projection.collections) {
+      await this.store.dropCollection(spec.name, version);
+      await this.store.ensureCollection(spec, version);
+    }
+    live.rebuild = { version, checkpoint: -1n };
+    try {
+      // Catch up without holding the main loop back, then close the gap under the lock.
+      while (live.checkpoint - live.rebuild.checkpoint > BigInt(this.batchSize)) {
+        if (!(await this.rebuildStep(live, live.checkpoint))) break;
+      }
+      await this.exclusive(async () => {
+        while (live.rebuild!.checkpoint < live.checkpoint && (await this.rebuildStep(live, live.checkpoint)));
+        await this.store.commit(this.owner, [], [{ readModel, version, position: live.checkpoint }]);
+        await this.store.activate(readModel, version);
+        const old = live.version;
+        live.version = version;
+        live.rebuild = undefined;
+        for (const spec of projection.collections) await this.store.dropCollection(spec.name, old);
+      });
+    } finally {
+      live.rebuild = undefined;
+    }
+  }
+
+  /** Applies the next page of the log (up to `until`) to the rebuilding version; false when nothing was left. */
+  private async rebuildStep(live: LiveProjection, until: bigint): Promise<boolean> {
+    const rebuild = live.rebuild!;
+    const page = (await this.events.readAll({ after: rebuild.checkpoint, maxCount: this.batchSize })).filter((e) => e.position <= until);
+    if (page.length === 0) return false;
+    const writes = await projectBatch(this.store, [{ projection: live.projection, version: rebuild.version, after: rebuild.checkpoint }], page);
+    const position = page[page.length - 1].position;
+    await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
+    rebuild.checkpoint = position;
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.backoff.initial;
+    while (this.running) {
+      try {
+        if (!(await this.holdLease())) {
+          this.status = 'standby';
+          await sleep(this.leaseTtlMs / 3);
+          continue;
+        }
+        await this.loadCheckpoints();
+        await this.follow(() => {
+          delay = this.backoff.initial;
+        });
+      } catch (error) {
+        if (!this.running) break;
+        this.status = error instanceof LeaseLostError ? 'standby' : 'failed';
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.options.onError?.(error);
+        await sleep(delay);
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+    }
+  }
+
+  private async holdLease(): Promise<boolean> {
+    if (!(await this.store.acquireLease(this.owner, this.leaseTtlMs))) return false;
+    clearTimeout(this.leaseTimer);
+    const renew = () => {
+      this.leaseTimer = setTimeout(async () => {
+        if (!this.running) return;
+        const held = await this.store.acquireLease(this.owner, this.leaseTtlMs).catch(() => false);
+        if (held) renew();
+        else await this.closeSubscription?.(); // another projector took over: stop applying
+      }, this.leaseTtlMs / 3);
+      this.leaseTimer.unref();
+    };
+    renew();
+    return true;
+  }
+
+  /** Reads each read model's active version and checkpoint from the store (the source of truth after any failure). */
+  private async loadCheckpoints(): Promise<void> {
+    for (const projection of this.projections) {
+      const state = await this.store.readModelState(projection.readModel);
+      for (const spec of projection.collections) await this.store.ensureCollection(spec, state.activeVersion);
+      const existing = this.live.get(projection.readModel);
+      this.live.set(projection.readModel, {
+        projection,
+        version: state.activeVersion,
+        checkpoint: state.checkpoints[state.activeVersion] ?? -1n,
+        rebuild: existing?.rebuild,
+      });
+    }
+    this.progress.emit('progress');
+  }
+
+  /** Follows the log from the lowest checkpoint, one awaited batch at a time. */
+  private async follow(onProgress: () => void): Promise<void> {
+    const subscription = this.events.subscribeToAll({ after: this.position() });
+    this.closeSubscription = () => subscription.close();
+    const iterator = subscription[Symbol.asyncIterator]();
+    this.status = 'catching-up';
+    try {
+      let pending = iterator.next();
+      while (this.running) {
+        const first = await pending;
+        if (first.done) break;
+        const batch: RecordedEvent[] = [first.value];
+        pending = iterator.next();
+        // Take whatever is already there, without waiting for more: a lone event is applied at once.
+        while (batch.length < this.batchSize) {
+          const next = await Promise.race([pending, idle()]);
+          if (next === IDLE_FLUSH || next.done) break;
+          batch.push(next.value);
+          pending = iterator.next();
+        }
+        await this.exclusive(() => this.applyBatch(batch));
+        onProgress();
+      }
+    } finally {
+      this.closeSubscription = undefined;
+      await subscription.close();
+    }
+  }
+
+  private async applyBatch(batch: RecordedEvent[]): Promise<void> {
+    const lives = [...this.live.values()];
+    const targets = lives.map((live) => ({ projection: live.projection, version: live.version, after: live.checkpoint }));
+    const writes = await projectBatch(this.store, targets, batch);
+    const position = batch[batch.length - 1].position;
+    await this.store.commit(
+      this.owner,
+      writes,
+      lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
+    );
+    for (const live of lives) live.checkpoint = position;
+    this.status = (await this.isAtHead(position)) ? 'live' : 'catching-up';
+    this.lastError = undefined;
+    this.progress.emit('progress');
+  }
+
+  private async isAtHead(position: bigint): Promise<boolean> {
+    return (await this.events.headPosition()) <= position;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(work);
+    this.lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+function idle(): Promise<typeof IDLE_FLUSH> {
+  return new Promise((resolve) => setImmediate(() => resolve(IDLE_FLUSH)));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

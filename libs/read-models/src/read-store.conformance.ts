@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import { CollectionSpec, InvalidCursorError, LeaseLostError, ReadDocument, ReadStore } from './read-store.port';
+
+/**
+ * The behaviour every ReadStore adapter must have. Each adapter's spec calls this with a factory
+ * giving a fresh, empty store.
+ */
+export function describeReadStoreConformance(name: string, makeStore: () => ReadStore | Promise<ReadStore>): void {
+  describe(`ReadStore conformance: ${name}`, () => {
+    let store: ReadStore;
+    const owner = 'owner-a';
+    let spec: CollectionSpec;
+    const doc = (id: string, fields: Record<string, unknown> = {}): ReadDocument => ({ id, ...fields });
+    const put = (d: ReadDocument, sortKey: number, version = 1) => ({ collection: spec.name, version, id: d.id, sortKey, doc: d });
+
+    beforeAll(async () => {
+      store = await makeStore();
+      expect(await store.acquireLease(owner, 60_000)).toBe(true);
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+    beforeEach(async () => {
+      spec = { name: `things_${randomUUID().slice(0, 8)}`, filters: ['status', 'ownerId', '_key'] };
+      await store.ensureCollection(spec, 1);
+    });
+
+    it('writes, reads and replaces documents exactly as given', async () => {
+      const first = doc('a', { status: 'New', nested: { list: [1, 'two', null] }, amount: 12.5 });
+      await store.commit(owner, [put(first, 1)], []);
+      expect(await store.get(spec.name, 1, 'a')).toEqual(first);
+      const second = doc('a', { status: 'Working' });
+      await store.commit(owner, [put(second, 99)], []);
+      expect(await store.get(spec.name, 1, 'a')).toEqual(second);
+      expect(await store.get(spec.name, 1, 'missing')).toBeNull();
+    });
+
+    it('deletes a document written as null', async () => {
+      await store.commit(owner, [put(doc('a'), 1)], []);
+      await store.commit(owner, [{ collection: spec.name, version: 1, id: 'a', sortKey: 1, doc: null }], []);
+      expect(await store.get(spec.name, 1, 'a')).toBeNull();
+    });
+
+    it('reads many documents at once, leaving out the unknown ones', async () => {
+      await store.commit(owner, [put(doc('a'), 1), put(doc('b'), 2)], []);
+      const found = await store.getMany(spec.name, 1, ['a', 'b', 'c']);
+      expect([...found.keys()].sort()).toEqual(['a', 'b']);
+    });
+
+    it('lists newest first (highest sort key), keeps the first sort key on update, and pages exactly', async () => {
+      const writes = Array.from({ length: 7 }, (_, n) => put(doc(`d${n}`, { status: n % 2 ? 'odd' : 'even' }), n));
+      await store.commit(owner, writes, []);
+      await store.commit(owner, [put(doc('d0', { status: 'even', touched: true }), 1000)], []);
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.find(spec.name, 1, { filter: {}, limit: 3, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        ids.push(...page.items.map((d) => d.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(ids).toEqual(['d6', 'd5', 'd4', 'd3', 'd2', 'd1', 'd0']);
+    });
+
+    it('pages documents that share a sort key without losing or repeating any', async () => {
+      await store.commit(owner, ['a', 'b', 'c', 'd'].map((id) => put(doc(id), 5)), []);
+      const first = await store.find(spec.name, 1, { filter: {}, limit: 2 });
+      const second = await store.find(spec.name, 1, { filter: {}, limit: 2, cursor: first.nextCursor });
+      expect([...first.items, ...second.items].map((d) => d.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+      expect(second.nextCursor).toBeUndefined();
+    });
+
+    it('filters by equality on several fields, null matching a missing value', async () => {
+      await store.commit(
+        owner,
+        [
+          put(doc('a', { status: 'New', ownerId: 'u1', _key: 'x@y' }), 1),
+          put(doc('b', { status: 'New', ownerId: 'u2' }), 2),
+          put(doc('c', { status: 'Working', ownerId: 'u1' }), 3),
+          put(doc('d', { status: 'New' }), 4),
+        ],
+        [],
+      );
+      const ids = async (filter: Record<string, string | null>) => (await store.find(spec.name, 1, { filter, limit: 10 })).items.map((d) => d.id);
+      expect(await ids({ status: 'New' })).toEqual(['d', 'b', 'a']);
+      expect(await ids({ status: 'New', ownerId: 'u1' })).toEqual(['a']);
+      expect(await ids({ ownerId: null })).toEqual(['d']);
+      expect(await ids({ _key: 'x@y' })).toEqual(['a']);
+      expect(await ids({ status: 'Gone' })).toEqual([]);
+    });
+
+    it('refuses a cursor it did not hand out', async () => {
+      await expect(store.find(spec.name, 1, { filter: {}, limit: 2, cursor: 'bm9wZQ' })).rejects.toBeInstanceOf(InvalidCursorError);
+    });
+
+    it('commits documents and checkpoints together, or nothing at all', async () => {
+      await store.commit(owner, [put(doc('a'), 1)], [{ readModel: spec.name, version: 1, position: 10n }]);
+      expect((await store.readModelState(spec.name)).checkpoints[1]).toBe(10n);
+      const unknownCollection = { collection: `never_${randomUUID().slice(0, 8)}`, version: 1, id: 'z', sortKey: 1, doc: doc('z') };
+      await expect(store.commit(owner, [put(doc('b'), 2), unknownCollection], [{ readModel: spec.name, version: 1, position: 20n }])).rejects.toThrow();
+      expect(await store.get(spec.name, 1, 'b')).toBeNull();
+      expect((await store.readModelState(spec.name)).checkpoints[1]).toBe(10n);
+    });
+
+    it('keeps checkpoints per version, large positions intact, and the active version', async () => {
+      await store.ensureCollection(spec, 2);
+      const big = 2n ** 62n + 3n;
+      await store.commit(owner, [], [{ readModel: spec.name, version: 1, position: 5n }, { readModel: spec.name, version: 2, position: big }]);
+      expect(await store.readModelState(spec.name)).toEqual({ readModel: spec.name, activeVersion: 1, checkpoints: { 1: 5n, 2: big } });
+      await store.activate(spec.name, 2);
+      expect((await store.readModelState(spec.name)).activeVersion).toBe(2);
+      await store.dropCollection(spec.name, 1);
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 2: big });
+    });
+
+    it('keeps versions of a collection apart', async () => {
+      await store.ensureCollection(spec, 2);
+      await store.commit(owner, [put(doc('a', { v: 1 }), 1, 1), put(doc('a', { v: 2 }), 1, 2)], []);
+      expect(await store.get(spec.name, 1, 'a')).toEqual({ id: 'a', v: 1 });
+      expect(await store.get(spec.name, 2, 'a')).toEqual({ id: 'a', v: 2 });
+    });
+
+    it('grants the lease to one owner at a time, and refuses commits from anyone else', async () => {
+      expect(await store.acquireLease('owner-b', 60_000)).toBe(false);
+      await expect(store.commit('owner-b', [put(doc('a'), 1)], [])).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.get(spec.name, 1, 'a')).toBeNull();
+      expect(await store.acquireLease(owner, 60_000)).toBe(true);
+    });
+
+    it('hands an expired or released lease to another owner', async () => {
+      await store.releaseLease(owner);
+      expect(await store.acquireLease('owner-b', 1)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await store.acquireLease(owner, 60_000)).toBe(true);
+      await expect(store.commit('owner-b', [], [])).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
