@@ -26,7 +26,11 @@ describe('Lead conversion and merge over HTTP', () => {
   };
   const deal = { name: 'Difference Engine No. 2', amount: 120000, closeDate: '2026-12-31', stage: 'Proposal/Price Quote' };
 
-  async function qualifiedLead(fields: object = leadFields): Promise<string> {
+  /** Each lead its own company and email, so that the duplicate checks stay out of the way. */
+  let serial = 0;
+  const unique = (fields: typeof leadFields) => ({ ...fields, company: `${fields.company} #${++serial}`, email: `lead${serial}@example.com` });
+
+  async function qualifiedLead(fields: object = unique(leadFields)): Promise<string> {
     const { id } = (await t.http().post('/leads').send(fields).expect(201)).body;
     await t.http().post(`/leads/${id}/qualify`).send({}).expect(200);
     return id;
@@ -52,7 +56,7 @@ describe('Lead conversion and merge over HTTP', () => {
     expect(lead).toMatchObject({ status: 'Converted', isConverted: true, convertedAt: expect.any(String), convertedAccountId: accountId, convertedContactId: contactId, convertedOpportunityId: opportunityId });
     expect(await get(`/accounts/${accountId}`)).toMatchObject({
       id: accountId,
-      name: 'Analytical Engines',
+      name: expect.stringMatching(/^Analytical Engines #\d+$/),
       industry: 'Computing',
       annualRevenue: 250000,
       numberOfEmployees: 12,
@@ -64,7 +68,7 @@ describe('Lead conversion and merge over HTTP', () => {
       accountId,
       firstName: 'Ada',
       lastName: 'Lovelace',
-      email: 'ada@example.com',
+      email: expect.stringMatching(/^lead\d+@example\.com$/),
       phone: '+44 20 7946 0000',
       title: 'Countess',
       leadSource: 'Partner Referral',
@@ -143,7 +147,7 @@ describe('Lead conversion and merge over HTTP', () => {
       ['Working', ['work']],
       ['Unqualified', ['disqualify']],
     ])('refuses to convert a %s lead with 409 naming its status', async (status, steps) => {
-      const { id } = (await t.http().post('/leads').send(leadFields).expect(201)).body;
+      const { id } = (await t.http().post('/leads').send(unique(leadFields)).expect(201)).body;
       for (const step of steps) await t.http().post(`/leads/${id}/${step}`).send(step === 'work' ? { status: 'Working' } : { reason: 'x' }).expect(200);
       const res = await expectRefused(id, {}, 409);
       expect(res.body.detail).toContain(status);
@@ -214,7 +218,7 @@ describe('Lead conversion and merge over HTTP', () => {
 
   it('lets exactly one of 20 parallel conversions of one lead succeed, opening each record once', async () => {
     const company = `Parallel Works ${Date.now()}`;
-    const leadId = await qualifiedLead({ ...leadFields, company });
+    const leadId = await qualifiedLead({ ...unique(leadFields), company });
     const results = await Promise.all(Array.from({ length: 20 }, () => convert(leadId, { opportunity: deal })));
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(19).fill(409)]);
     const { accountId, contactId, opportunityId } = results.find((r) => r.status === 200)!.body;

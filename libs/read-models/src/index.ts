@@ -5,4 +5,3 @@ export * from './projections/record.projection';
 export * from './projections/records';
 export * from './projector/document-batch';
 export * from './projector/projector';
-export * from './read-store.port';

@@ -25,6 +25,11 @@ import {
   WorkLeadDto,
 } from './lead.dto';
 
+export class CaptureLeadQueryDto {
+  @EnumField('optional', ['true', 'false'], 'true: capture even when an open lead has the same email (otherwise 409 with `duplicates`)')
+  allowDuplicate?: 'true' | 'false';
+}
+
 /** Filters of `GET /leads`. */
 export class LeadListQueryDto extends ListQueryDto {
   @EnumField('optional', LEAD_STATUSES) status?: LeadStatus;
@@ -45,12 +50,22 @@ export class LeadsController extends RecordController(LEAD) {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Capture a lead (status New)' })
+  @ApiOperation({
+    summary: 'Capture a lead (status New)',
+    description: 'An email that an open lead (New, Working, Nurturing, Qualified) already has, case-insensitive, is refused with 409 and `duplicates: [ids]` unless ?allowDuplicate=true. The check reads the read models, so a lead captured a moment before may not be seen yet.',
+  })
   @CommandDocs(true)
-  async capture(@Body() body: CaptureLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async capture(
+    @Body() body: CaptureLeadDto,
+    @Query() query: CaptureLeadQueryDto,
+    @Command() context: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { occurredAt, ownerId, ...details } = withoutNulls(body);
     const leadId = newRecordId(context, 'lead');
-    const outcome = await this.send(leadId, occurredAt, context, { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId });
+    const allowDuplicate = query.allowDuplicate === 'true' ? { duplicateLeadIds: [] } : {};
+    const command = { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId, ...allowDuplicate } as const;
+    const outcome = await this.send(leadId, occurredAt, context, command);
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }
@@ -113,7 +128,7 @@ export class LeadsController extends RecordController(LEAD) {
   })
   @CommandDocs()
   async convert(@Param('id', LeadId) id: string, @Body() body: ConvertLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { occurredAt, allowDuplicateAccount: _allow, ...request } = body;
+    const { occurredAt, ...request } = body;
     const outcome = await this.commandBus.execute(new ConvertLeadCommand(id, occurredAtOrNow(occurredAt), request, context));
     const { accountId, contactId, opportunityId } = outcome;
     return commandResponse(reply, outcome, { accountId, contactId, opportunityId });

@@ -2,13 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AggregateNotFound, ConvertLead, LeadConverted } from '@crm/domain';
 import { deterministicUuid, EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
+import { matchKey } from '@crm/read-models';
 import type { CommandContext } from '../common/command-context';
+import { ReadModels } from '../read-side/read-models';
 import { ACCOUNT, AggregateType, CONTACT, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { completionContext, conversionStepKey } from './completion-context';
 
 export interface ConversionRequest {
   accountId?: string;
+  allowDuplicateAccount?: boolean;
   contactId?: string;
   opportunity?: { name: string; closeDate: string; stage: NonNullable<ConvertLead['opportunity']>['stage']; amount?: number } | null;
   ownerId?: string;
@@ -78,20 +81,23 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly completer: ConversionCompleter,
+    private readonly readModels: ReadModels,
   ) {}
 
   async execute({ leadId, occurredAt, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
     const existingAccount = request.accountId ? await this.requireExisting(ACCOUNT, request.accountId, 'accountId') : null;
     const existingContact = request.contactId ? await this.requireExisting(CONTACT, request.contactId, 'contactId') : null;
+    const newAccountId = deterministicUuid(leadId, 'converted-account');
     // New records get ids derived from the lead: a lead converts once, and every racing attempt names the same ids.
     const command: ConvertLead = {
       type: 'ConvertLead',
       leadId,
       occurredAt,
-      account: { id: request.accountId ?? deterministicUuid(leadId, 'converted-account'), existing: existingAccount },
+      account: { id: request.accountId ?? newAccountId, existing: existingAccount },
       contact: { id: request.contactId ?? deterministicUuid(leadId, 'converted-contact'), existing: existingContact },
       opportunity: request.opportunity ? { id: deterministicUuid(leadId, 'converted-opportunity'), ...request.opportunity } : null,
       ownerId: request.ownerId,
+      duplicateAccountIds: request.accountId || request.allowDuplicateAccount ? [] : await this.accountsNamedLikeCompany(leadId, newAccountId),
     };
     const outcome = await this.executor.execute(LEAD, leadId, command, context);
     const converted = outcome.events.find((e): e is LeadConverted => e.type === 'LeadConverted')!;
@@ -103,6 +109,14 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
       contactId: converted.data.contactId,
       opportunityId: converted.data.opportunityId,
     };
+  }
+
+  /** Accounts whose name matches the lead's company (case-insensitive, trimmed), from the read model. */
+  private async accountsNamedLikeCompany(leadId: string, newAccountId: string): Promise<string[]> {
+    const lead = await this.executor.load(LEAD, leadId);
+    if (!lead) return [];
+    const ids = await this.readModels.idsWhere(ACCOUNT.readModel, { _nameKey: matchKey(lead.company) });
+    return ids.filter((id) => id !== newAccountId);
   }
 
   private async requireExisting<S>(aggregate: AggregateType<any, any, S | null>, id: string, field: string): Promise<S> {

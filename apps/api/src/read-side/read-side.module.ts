@@ -12,10 +12,16 @@ import { ReadModels } from './read-models';
 class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(PROJECTIONS) private readonly projections: Projection[],
     @Optional() private readonly projector?: Projector,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** Queries may come before the projector's first batch: the collections they read must exist. */
+  async onApplicationBootstrap(): Promise<void> {
+    for (const projection of this.projections) {
+      const { activeVersion } = await this.store.readModelState(projection.readModel);
+      for (const spec of projection.collections) await this.store.ensureCollection(spec, activeVersion);
+    }
     this.projector?.start();
   }
 

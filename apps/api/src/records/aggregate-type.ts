@@ -19,9 +19,17 @@ import {
   OpportunityState,
   ParentFacts,
 } from '@crm/domain';
+import { matchKey } from '@crm/read-models';
 
 /** Loads a record's current state (the decider's initial state when it does not exist). */
 export type LoadState = <S>(aggregate: AggregateType<any, any, S>, id: string) => Promise<S>;
+
+/** What a handler can look up about other records before deciding. */
+export interface Facts {
+  load: LoadState;
+  /** Ids of read-model documents matching a filter (duplicate checks; eventually consistent). */
+  findIds(readModel: string, filter: Record<string, string | null>): Promise<string[]>;
+}
 
 /** What the generic command and audit machinery needs to know of an aggregate. */
 export interface AggregateType<Command = unknown, Event extends DomainEvent = DomainEvent, State = unknown> {
@@ -36,17 +44,28 @@ export interface AggregateType<Command = unknown, Event extends DomainEvent = Do
    * Looks up what the decider must know of other records (does the account exist, what are
    * the parent's ancestors) and returns the command with those facts filled in.
    */
-  resolveFacts?(command: Command, load: LoadState): Promise<Command>;
+  resolveFacts?(command: Command, facts: Facts): Promise<Command>;
 }
 
-export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = { name: 'Lead', streamPrefix: 'lead', readModel: 'leads', decider: leadDecider };
+export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = {
+  name: 'Lead',
+  streamPrefix: 'lead',
+  readModel: 'leads',
+  decider: leadDecider,
+  async resolveFacts(command, facts) {
+    // Capture refuses an email that an open lead has (unless duplicateLeadIds was set to [] by an allowDuplicate caller).
+    if (command.type !== 'CaptureLead' || command.duplicateLeadIds !== undefined || !command.details.email) return command;
+    const duplicates = await facts.findIds('leads', { _openEmail: matchKey(command.details.email) });
+    return { ...command, duplicateLeadIds: duplicates.filter((id) => id !== command.leadId) };
+  },
+};
 
 export const ACCOUNT: AggregateType<AccountCommand, AccountEvent, AccountState> = {
   name: 'Account',
   streamPrefix: 'account',
   readModel: 'accounts',
   decider: accountDecider,
-  async resolveFacts(command, load) {
+  async resolveFacts(command, { load }) {
     const parentId = command.type === 'OpenAccount' ? command.details.parentId : command.type === 'ChangeAccountDetails' ? command.changes.parentId : undefined;
     return parentId ? { ...command, parent: await parentFacts(parentId, load) } : command;
   },
@@ -57,7 +76,7 @@ export const CONTACT: AggregateType<ContactCommand, ContactEvent, ContactState> 
   streamPrefix: 'contact',
   readModel: 'contacts',
   decider: contactDecider,
-  async resolveFacts(command, load) {
+  async resolveFacts(command, { load }) {
     if (command.type !== 'AddContact') return command;
     return { ...command, accountExists: (await load(ACCOUNT, command.accountId)) !== null };
   },
@@ -68,7 +87,7 @@ export const OPPORTUNITY: AggregateType<OpportunityCommand, OpportunityEvent, Op
   streamPrefix: 'opportunity',
   readModel: 'opportunities',
   decider: opportunityDecider,
-  async resolveFacts(command, load) {
+  async resolveFacts(command, { load }) {
     if (command.type === 'OpenOpportunity') return { ...command, accountExists: (await load(ACCOUNT, command.accountId)) !== null };
     if (command.type === 'AddOpportunityContactRole') return { ...command, contactExists: (await load(CONTACT, command.contactId)) !== null };
     return command;

@@ -12,7 +12,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
-import { AggregateType, LoadState, streamIdOf } from './aggregate-type';
+import { ReadModels } from '../read-side/read-models';
+import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -46,7 +47,14 @@ const MAX_ATTEMPTS = 10;
  */
 @Injectable()
 export class CommandExecutor {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  private readonly facts: Facts;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    readModels: ReadModels,
+  ) {
+    this.facts = { load: this.load, findIds: (readModel, filter) => readModels.idsWhere(readModel, filter) };
+  }
 
   async execute<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
     aggregate: AggregateType<Command, Event, State>,
@@ -58,7 +66,7 @@ export class CommandExecutor {
     const streamId = streamIdOf(aggregate, id);
     for (let attempt = 1; ; attempt++) {
       // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
-      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.load) : requested;
+      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
       const recorded = await this.store.readStream(streamId);
       const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
       if (replay) return replay;

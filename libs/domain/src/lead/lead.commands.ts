@@ -14,6 +14,8 @@ export interface CaptureLead extends LeadCommandBase {
   type: 'CaptureLead';
   details: LeadDetails;
   ownerId?: string;
+  /** Open leads with the same email, as the handler found them (empty when the caller allowed duplicates). */
+  duplicateLeadIds?: string[];
 }
 export interface ChangeLeadDetails extends LeadCommandBase {
   type: 'ChangeLeadDetails';
@@ -51,6 +53,8 @@ export interface ConvertLead extends LeadCommandBase {
   opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId'>) | null;
   /** Owner of the new records; default: the lead's owner. */
   ownerId?: string;
+  /** For a new account: accounts named like the lead's company, as the handler found them (empty when allowed). */
+  duplicateAccountIds?: string[];
 }
 /** Fold duplicates (their current states, loaded by the handler) into this lead. */
 export interface MergeLeads extends LeadCommandBase {

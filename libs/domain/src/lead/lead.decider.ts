@@ -2,7 +2,7 @@ import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-erro
 import type { Decider, Occurred } from '../shared/decider';
 import { applyFieldChanges, changedFields, withoutUndefined } from '../shared/record-fields';
 import type { ConvertLead, LeadCommand, MergeLeads } from './lead.commands';
-import { ContactNotInAccount, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
+import { ContactNotInAccount, DuplicateAccountName, DuplicateLeadEmail, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
 import type { LeadConverted, LeadEvent, LeadMerged } from './lead.events';
 import { Lead, LeadDetails, LeadStatus, MERGE_FILLABLE_FIELDS } from './lead.types';
 
@@ -61,6 +61,7 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
 function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
   if (command.type === 'CaptureLead') {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
+    if (command.duplicateLeadIds?.length) throw new DuplicateLeadEmail(command.details.email ?? '', command.duplicateLeadIds);
     return [{ type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } }];
   }
   if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
@@ -114,6 +115,7 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
   if (lead.status !== 'Qualified') throw new LeadTransitionRefused(lead.id, lead.status, 'be converted (only a Qualified lead can)');
   const { account, contact, opportunity } = command;
   if (contact.existing && contact.existing.accountId !== account.id) throw new ContactNotInAccount(contact.id, account.id);
+  if (!account.existing && command.duplicateAccountIds?.length) throw new DuplicateAccountName(lead.company, command.duplicateAccountIds);
   const ownerId = command.ownerId ?? lead.ownerId;
   const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees });
   return {

@@ -45,3 +45,27 @@ export class DuplicateNotMergeable extends DomainError {
     super(`Lead ${duplicateId} cannot be merged: ${why}`);
   }
 }
+
+/** A capture whose email matches an open lead (case-insensitive), sent without allowDuplicate. */
+export class DuplicateLeadEmail extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'duplicate-lead';
+  override readonly field = 'email';
+  override readonly extensions: { duplicates: string[] };
+  constructor(email: string, duplicates: string[]) {
+    super(`An open lead with email ${email} exists; send ?allowDuplicate=true to capture another`);
+    this.extensions = { duplicates };
+  }
+}
+
+/** A conversion that would open a second account of the same name, sent without allowDuplicateAccount. */
+export class DuplicateAccountName extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'duplicate-account';
+  override readonly field = 'accountId';
+  override readonly extensions: { duplicates: string[] };
+  constructor(name: string, duplicates: string[]) {
+    super(`An account named ${name} exists; convert into it with accountId, or send "allowDuplicateAccount": true`);
+    this.extensions = { duplicates };
+  }
+}

@@ -1,0 +1,187 @@
+import { EventStore, EventToAppend, SqliteEventStore } from '@crm/event-store';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Projection } from '../projections/projection';
+import { leadsProjection } from '../projections/records';
+import { ReadStore } from '../read-store.port';
+import { SqliteReadStore } from '../sqlite/sqlite-read-store';
+import { Projector } from './projector';
+
+/** Counts every event it sees: any double-applied or lost event shows in the count. */
+function countingProjection(options: { failOn?: (n: number) => boolean } = {}): Projection & { failing: boolean } {
+  const projection = {
+    readModel: 'event-counts',
+    collections: [{ name: 'event-counts', filters: [] }],
+    failing: true,
+    keysOf: () => [{ collection: 'event-counts', id: 'all' }],
+    apply(event, docs) {
+      const n = Number(event.data.n);
+      if (projection.failing && options.failOn?.(n)) throw new Error(`projection fails on event ${n}`);
+      const doc = docs.get('event-counts', 'all');
+      const seen = [...((doc?.seen as number[]) ?? []), n];
+      docs.put('event-counts', { id: 'all', count: seen.length, seen }, 0);
+    },
+  } satisfies Projection & { failing: boolean };
+  return projection;
+}
+
+const meta = { actorId: 't', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
+const numbered = (n: number): EventToAppend => ({ id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, type: 'Numbered', data: { n }, metadata: meta });
+
+describe('Projector', () => {
+  let dir: string;
+  let file: string;
+  let events: EventStore;
+  let store: ReadStore;
+  const projectors: Projector[] = [];
+  const projector = (projections: Projection[], batchSize = 1000) => {
+    const p = new Projector(events, store, projections, { batchSize, backoffMs: { initial: 5, max: 20 }, leaseTtlMs: 2_000 });
+    projectors.push(p);
+    return p;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-projector-'));
+    file = join(dir, 'crm.sqlite');
+    events = SqliteEventStore.open(file);
+    store = SqliteReadStore.open(file);
+  });
+  afterEach(async () => {
+    await Promise.all(projectors.splice(0).map((p) => p.stop()));
+    await events.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function appendNumbered(from: number, to: number) {
+    for (let n = from; n <= to; n++) await events.append(`numbers-${n % 7}`, [numbered(n)], 'any');
+  }
+  const counts = async (version = 1) => store.get('event-counts', version, 'all');
+
+  it('projects leads: the document is the lead as its events make it, with revision and filters', async () => {
+    const leadMeta = (at: string) => ({ ...meta, occurredAt: at });
+    await events.append(
+      'lead-l1',
+      [
+        { id: '10000000-0000-4000-8000-000000000001', type: 'LeadCaptured', data: { leadId: 'l1', lastName: 'Ng', company: 'Acme', email: ' Ng@Acme.COM ', source: 'Web' }, metadata: leadMeta('2026-01-01T00:00:00.000Z') },
+        { id: '10000000-0000-4000-8000-000000000002', type: 'LeadQualified', data: { leadId: 'l1', previousStatus: 'New', need: 'CRM' }, metadata: leadMeta('2026-01-02T00:00:00.000Z') },
+      ],
+      'no_stream',
+    );
+    const p = projector([leadsProjection]);
+    p.start();
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    expect(await store.get('leads', 1, 'l1')).toEqual({
+      id: 'l1',
+      revision: 1,
+      status: 'Qualified',
+      lastName: 'Ng',
+      company: 'Acme',
+      email: ' Ng@Acme.COM ',
+      source: 'Web',
+      isConverted: false,
+      capturedAt: '2026-01-01T00:00:00.000Z',
+      lastModifiedAt: '2026-01-02T00:00:00.000Z',
+      qualification: { need: 'CRM' },
+      qualifiedAt: '2026-01-02T00:00:00.000Z',
+      _openEmail: 'ng@acme.com',
+    });
+    expect((await store.find('leads', 1, { filter: { status: 'Qualified', source: 'Web' }, limit: 10 })).items.map((d) => d.id)).toEqual(['l1']);
+  });
+
+  it('applies every event exactly once, and follows new events live', async () => {
+    await appendNumbered(1, 250);
+    const p = projector([countingProjection()], 40);
+    p.start();
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await appendNumbered(251, 260);
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    const doc = await counts();
+    expect(doc?.count).toBe(260);
+    expect(new Set(doc?.seen as number[]).size).toBe(260);
+    expect((await store.readModelState('event-counts')).checkpoints[1]).toBe(await events.headPosition());
+  });
+
+  it('leaves documents and checkpoint unchanged when a batch fails half-way, then applies it once', async () => {
+    await appendNumbered(1, 30);
+    const projection = countingProjection({ failOn: (n) => n === 25 });
+    const p = projector([projection], 10);
+    p.start();
+    // Batches of 10: events 1–20 land, the batch holding 25 fails as a whole.
+    for (let i = 0; i < 100 && (await store.readModelState('event-counts')).checkpoints[1] === undefined; i++) await sleep(10);
+    await sleep(100);
+    const stuck = await counts();
+    expect(stuck?.count).toBe(20);
+    const checkpoint = (await store.readModelState('event-counts')).checkpoints[1];
+    const [twentieth] = (await events.readAll({ after: -1n, maxCount: 30 })).slice(19, 20);
+    expect(checkpoint).toBe(twentieth.position);
+    expect(p.reports()[0]).toMatchObject({ status: 'failed', lastError: expect.stringContaining('event 25') });
+
+    projection.failing = false;
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    const doc = await counts();
+    expect(doc?.count).toBe(30);
+    expect([...(doc?.seen as number[])].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('resumes from its checkpoint after a restart mid-stream without counting anything twice', async () => {
+    await appendNumbered(1, 500);
+    const first = projector([countingProjection()], 25);
+    first.start();
+    const checkpoint = async () => (await store.readModelState('event-counts')).checkpoints[1];
+    for (let i = 0; i < 500 && ((await checkpoint()) === undefined || ((await counts())?.count as number) < 100); i++) await sleep(2);
+    await first.stop();
+    const partial = (await counts())?.count as number;
+    expect(partial).toBeGreaterThan(0);
+
+    const second = projector([countingProjection()], 25);
+    second.start();
+    expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    const doc = await counts();
+    expect(doc?.count).toBe(500);
+    expect(new Set(doc?.seen as number[]).size).toBe(500);
+  });
+
+  it('rebuilds a read model into a new version that deep-equals the live one, and swaps it in', async () => {
+    await appendNumbered(1, 120);
+    const p = projector([countingProjection()], 50);
+    p.start();
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    const before = await counts(1);
+
+    const rebuilding = p.rebuild('event-counts');
+    await appendNumbered(121, 130); // writes during the rebuild reach both versions
+    await rebuilding;
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    expect(p.versionOf('event-counts')).toBe(2);
+    expect((await store.readModelState('event-counts')).activeVersion).toBe(2);
+    const rebuilt = await counts(2);
+    expect(rebuilt?.count).toBe(130);
+    expect([...(rebuilt?.seen as number[])].sort((a, b) => a - b)).toEqual(Array.from({ length: 130 }, (_, i) => i + 1));
+    expect((before?.seen as number[]).every((n) => (rebuilt?.seen as number[]).includes(n))).toBe(true);
+  });
+
+  it('lets only one projector apply the read models; the other waits on standby', async () => {
+    await appendNumbered(1, 50);
+    const a = projector([countingProjection()], 10);
+    const b = projector([countingProjection()], 10);
+    a.start();
+    expect(await a.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    b.start();
+    await appendNumbered(51, 60);
+    expect(await a.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await sleep(50);
+    expect(b.reports()[0].status).toBe('standby');
+    expect((await counts())?.count).toBe(60);
+
+    await a.stop(); // releases the lease: the other takes over from the stored checkpoint
+    await appendNumbered(61, 70);
+    expect(await b.waitFor(await events.headPosition(), 10_000)).toBe(true);
+    expect((await counts())?.count).toBe(70);
+  });
+});
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
