@@ -20,6 +20,8 @@ export class ListQueryDto {
 
 /** Splits a list query into its filters and its page. */
 export function toPageRequest<Q extends ListQueryDto>(query: Q): { filter: Record<string, string>; limit: number; cursor?: string } {
-  const { limit, cursor, ...filter } = query;
-  return { filter: filter as Record<string, string>, limit: limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit), cursor };
+  const { limit, cursor, ...filters } = query;
+  // A DTO instance has every declared filter as a property; only those sent filter.
+  const filter = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)) as Record<string, string>;
+  return { filter, limit: limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit), cursor };
 }
