@@ -28,8 +28,9 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
     keysOf: (event) => (event.streamId.startsWith(prefix) ? [{ collection, id: event.streamId.slice(prefix.length) }] : []),
     apply(event: RecordedEvent, docs) {
       const id = event.streamId.slice(prefix.length);
+      // The stored document is the state plus `revision` and the derived keys, which are set anew below.
       const current = docs.get(collection, id);
-      const state = current ? (stripStored(current) as S) : spec.decider.initialState;
+      const state = current ? (current as unknown as S) : spec.decider.initialState;
       const occurred = { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<DomainEvent>;
       const next = spec.decider.evolve(state, occurred);
       if (next === null || next === undefined) return;
@@ -37,10 +38,4 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
       docs.put(collection, { ...(next as object), ...derived, id, revision: event.revision } as ReadDocument, Number(event.position));
     },
   };
-}
-
-/** The state part of a stored document: without revision and the derived filter fields. */
-function stripStored(doc: ReadDocument): Record<string, unknown> {
-  const { revision: _revision, ...rest } = doc;
-  return Object.fromEntries(Object.entries(rest).filter(([key]) => !key.startsWith('_')));
 }

@@ -64,7 +64,8 @@ export class Projector {
     private readonly projections: Projection[],
     private readonly options: ProjectorOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 1000;
+    // Large enough for fast catch-up, small enough that a commit holds the embedded file's write lock for only tens of ms.
+    this.batchSize = options.batchSize ?? 2500;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
     this.backoff = options.backoffMs ?? { initial: 100, max: 5_000 };
     this.progress.setMaxListeners(0);
@@ -249,8 +250,9 @@ export class Projector {
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
         // Take whatever is already there, without waiting for more: a lone event is applied at once.
+        const drained = idle();
         while (batch.length < this.batchSize) {
-          const next = await Promise.race([pending, idle()]);
+          const next = await Promise.race([pending, drained]);
           if (next === IDLE_FLUSH || next.done) break;
           batch.push(next.value);
           pending = iterator.next();

@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadAppConfig } from '../../api/src/config/app-config';
+import { ProjectorModule } from './projector.module';
+
+/**
+ * The projector as its own process, for when several API processes run with PROJECTOR=external.
+ * It takes the projector lease in the read store; a second one waits on standby.
+ */
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(ProjectorModule.register(loadAppConfig()), { logger: ['log', 'warn', 'error'] });
+  app.enableShutdownHooks();
+  new Logger('Projector').log('Projecting the event log into the read models');
+  process.send?.('ready');
+}
+
+void bootstrap();

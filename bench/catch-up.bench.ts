@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
+import { Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machine, peakRssMiB, printTable } from './support';
+
+/**
+ * Catch-up of every read model from an event log of EVENTS events on the embedded backend:
+ * events per second and peak memory.
+ *   npm run bench:catch-up                (1,000,000 events)
+ *   BENCH_EVENTS=200000 npm run bench:catch-up
+ */
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const LEADS_PER_APPEND_ROUND = 2_000;
+const SOURCES = ['Web', 'Phone', 'Email', 'Event', 'Partner Referral', 'Advertisement', 'Purchased List', 'Other'];
+
+/** Five events of one lead's life: captured, worked, reassigned, edited, qualified. */
+function leadLife(n: number): EventToAppend[] {
+  const leadId = deterministicUuid('bench-lead', String(n));
+  const at = new Date(Date.UTC(2025, 0, 1) + n * 60_000);
+  const event = (i: number, type: string, data: Record<string, unknown>): EventToAppend => ({
+    id: deterministicUuid(leadId, String(i)),
+    type,
+    data: { leadId, ...data },
+    metadata: { actorId: 'bench', occurredAt: new Date(at.getTime() + i * 3_600_000).toISOString(), correlationId: leadId, causationId: leadId },
+  });
+  return [
+    event(0, 'LeadCaptured', { lastName: `Last${n}`, firstName: 'First', company: `Company ${n % 5000}`, email: `lead${n}@example.com`, source: SOURCES[n % 8], ownerId: `rep-${n % 50}` }),
+    event(1, 'LeadStatusChanged', { status: 'Working', previousStatus: 'New' }),
+    event(2, 'LeadAssigned', { ownerId: `rep-${(n + 7) % 50}`, previousOwnerId: `rep-${n % 50}` }),
+    event(3, 'LeadDetailsChanged', { changes: { title: 'Buyer', phone: '+1 555 0100' } }),
+    event(4, 'LeadQualified', { previousStatus: 'Working', budget: '10k' }),
+  ];
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-catchup-'));
+  const file = join(dir, 'crm.sqlite');
+  const events = SqliteEventStore.open(file);
+  try {
+    const leads = Math.ceil(EVENTS / 5);
+    const loadStart = Date.now();
+    for (let first = 0; first < leads; first += LEADS_PER_APPEND_ROUND) {
+      const round = Array.from({ length: Math.min(LEADS_PER_APPEND_ROUND, leads - first) }, (_, i) => first + i);
+      // Appends issued in one turn share one transaction (group commit).
+      await Promise.all(round.map((n) => events.append(`lead-${deterministicUuid('bench-lead', String(n))}`, leadLife(n), 'no_stream')));
+    }
+    const head = await events.headPosition();
+    const loadSeconds = (Date.now() - loadStart) / 1000;
+
+    const readStore = SqliteReadStore.open(file);
+    const projector = new Projector(events, readStore, RECORD_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
+    const heapBefore = process.memoryUsage().heapUsed;
+    let peakHeap = heapBefore;
+    const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
+    const start = process.hrtime.bigint();
+    projector.start();
+    const reached = await projector.waitFor(head, 30 * 60_000);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    clearInterval(sampler);
+    await projector.stop();
+    await readStore.close();
+    if (!reached) throw new Error('catch-up did not finish');
+
+    printTable(`Catch-up of all read models (leads, accounts, contacts, opportunities) — embedded SQLite — ${machine()}`, [
+      {
+        events: Number(head),
+        'load s': loadSeconds.toFixed(1),
+        'catch-up s': seconds.toFixed(1),
+        'events/s': Math.round(Number(head) / seconds),
+        'peak heap MiB': Math.round(peakHeap / 2 ** 20),
+        'peak RSS MiB': peakRssMiB(process.pid),
+      },
+    ]);
+  } finally {
+    await events.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
