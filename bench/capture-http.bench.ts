@@ -12,12 +12,19 @@ import { load, machine, peakRssMiB, printTable, startServer, stopServer } from '
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONNECTIONS = 50;
-const body = JSON.stringify({ lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', email: 'ada@example.com', source: 'Web', annualRevenue: 125000 });
+const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', source: 'Web', annualRevenue: 125000 };
+let serial = 0;
+/** Every request its own email: the same one twice would be refused as a duplicate lead. */
+const newLead = () => JSON.stringify({ ...lead, email: `ada+${++serial}@example.com` });
 
 async function run(name: string, script: string, port: number, env: Record<string, string>) {
   const url = `http://127.0.0.1:${port}`;
   const server = await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
-  const request = { url: `${url}/leads`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS };
+  const request = {
+    url: `${url}/leads`,
+    connections: CONNECTIONS,
+    requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
+  };
   try {
     await load({ ...request, duration: 3 }); // warm-up: JIT, SQLite page cache
     const result = await load({ ...request, duration: SECONDS });

@@ -58,7 +58,7 @@ export class AccountsController extends RecordController(ACCOUNT) {
   async open(@Body() body: OpenAccountDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...details } = withoutNulls(body);
     const accountId = newRecordId(context, 'account');
-    const outcome = await this.send(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details: { ...details, parentId: details.parentId?.toLowerCase() } });
+    const outcome = await this.create(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details: { ...details, parentId: details.parentId?.toLowerCase() } });
     void reply.header('Location', `/accounts/${accountId}`);
     return commandResponse(reply, outcome);
   }

@@ -58,7 +58,7 @@ export class ContactsController extends RecordController(CONTACT) {
     const { occurredAt, accountId, ...details } = withoutNulls(body);
     const contactId = newRecordId(context, 'contact');
     const command = { type: 'AddContact', contactId, accountId: accountId.toLowerCase(), accountExists: false, details } as const;
-    const outcome = await this.send(contactId, occurredAt, context, command);
+    const outcome = await this.create(contactId, occurredAt, context, command);
     void reply.header('Location', `/contacts/${contactId}`);
     return commandResponse(reply, outcome);
   }

@@ -65,7 +65,7 @@ export class LeadsController extends RecordController(LEAD) {
     const leadId = newRecordId(context, 'lead');
     const allowDuplicate = query.allowDuplicate === 'true' ? { duplicateLeadIds: [] } : {};
     const command = { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId, ...allowDuplicate } as const;
-    const outcome = await this.send(leadId, occurredAt, context, command);
+    const outcome = await this.create(leadId, occurredAt, context, command);
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }

@@ -84,7 +84,7 @@ export class OpportunitiesController extends RecordController(OPPORTUNITY) {
     const opportunityId = newRecordId(context, 'opportunity');
     // accountExists is resolved by the handler (OPPORTUNITY.resolveFacts).
     const command = { type: 'OpenOpportunity', opportunityId, accountId: accountId.toLowerCase(), accountExists: false, ...fields } as const;
-    const outcome = await this.send(opportunityId, occurredAt, context, command);
+    const outcome = await this.create(opportunityId, occurredAt, context, command);
     void reply.header('Location', `/opportunities/${opportunityId}`);
     return commandResponse(reply, outcome);
   }

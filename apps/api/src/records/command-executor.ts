@@ -35,6 +35,11 @@ export interface ExecuteOptions {
    * takes that later time instead of being refused.
    */
   catchUpBusinessTime?: boolean;
+  /**
+   * The id was just drawn at random for a create: no stream can exist yet, so the first
+   * attempt skips reading it (the append still guards with no_stream).
+   */
+  freshId?: boolean;
 }
 
 /** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
@@ -67,7 +72,7 @@ export class CommandExecutor {
     for (let attempt = 1; ; attempt++) {
       // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
       const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
-      const recorded = await this.store.readStream(streamId);
+      const recorded = options.freshId && attempt === 1 ? [] : await this.store.readStream(streamId);
       const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
       if (replay) return replay;
 

@@ -9,6 +9,7 @@ import { recordResponse } from '../common/command-response';
 import { occurredAtOrNow } from '../common/fields';
 import { RecordIdPipe } from '../common/record-id';
 import { AggregateType } from './aggregate-type';
+import type { ExecuteOptions } from './command-executor';
 import { PointInTimeQueryDto, toPointInTime } from './point-in-time.dto';
 import { ListQueryDto, toPageRequest } from './list-query.dto';
 import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordQuery, GetRecordStateQuery, ListRecordsQuery } from './record.messages';
@@ -57,9 +58,15 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     }
 
     /** Sends one of this record's commands; its business time is the one sent, or now. */
-    protected send(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>) {
+    protected send(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>, options: ExecuteOptions = {}) {
       const full = { ...command, occurredAt: occurredAtOrNow(occurredAt) } as unknown as C;
-      return this.commandBus.execute(new ExecuteAggregateCommand(aggregate, id, full, context));
+      return this.commandBus.execute(new ExecuteAggregateCommand(aggregate, id, full, context, options));
+    }
+
+    /** Sends the create of a new record whose id `newRecordId` just chose. */
+    protected create(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>) {
+      // Under an Idempotency-Key the id is derived from the key and the stream may hold the first attempt.
+      return this.send(id, occurredAt, context, command, { freshId: !context.idempotencyKey });
     }
   }
   return RecordControllerBase;

@@ -4,7 +4,7 @@ import type { ReadDocument } from '@crm/read-models';
 import { ReadModels } from '../read-side/read-models';
 import type { CommandContext } from '../common/command-context';
 import type { AggregateType } from './aggregate-type';
-import { CommandExecutor, CommandOutcome } from './command-executor';
+import { CommandExecutor, CommandOutcome, ExecuteOptions } from './command-executor';
 import { HistoryEntry, PointInTime, RecordReader } from './record-reader';
 
 /** Any aggregate's command, sent over the CommandBus; one handler serves every aggregate. */
@@ -14,6 +14,7 @@ export class ExecuteAggregateCommand<C extends { occurredAt: string }, E extends
     readonly id: string,
     readonly command: C,
     readonly context: CommandContext,
+    readonly options: ExecuteOptions = {},
   ) {
     super();
   }
@@ -23,8 +24,8 @@ export class ExecuteAggregateCommand<C extends { occurredAt: string }, E extends
 export class ExecuteAggregateCommandHandler implements ICommandHandler<ExecuteAggregateCommand<any, any, any>> {
   constructor(private readonly executor: CommandExecutor) {}
 
-  execute({ aggregate, id, command, context }: ExecuteAggregateCommand<any, any, any>) {
-    return this.executor.execute(aggregate, id, command, context);
+  execute({ aggregate, id, command, context, options }: ExecuteAggregateCommand<any, any, any>) {
+    return this.executor.execute(aggregate, id, command, context, options);
   }
 }
 
