@@ -119,6 +119,7 @@ describe('Crash recovery of multi-stream commands', () => {
       expect((await t.http().get(`/accounts/${accountId}`)).status).toBe(404);
 
       expect(await t.app.get(CompletionRecovery).sweep()).toBe(1);
+      await t.catchUp();
       expect((await t.http().get(`/accounts/${accountId}`)).body).toMatchObject({ name: 'Erlangen' });
       expect((await t.http().get(`/contacts/${contactId}`)).body).toMatchObject({ accountId, lastName: 'Noether' });
       expect(await t.app.get(CompletionRecovery).sweep()).toBe(0);

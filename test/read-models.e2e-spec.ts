@@ -116,6 +116,7 @@ describe('Read models over HTTP', () => {
   describe('duplicate checks', () => {
     it('refuses a capture whose email matches an open lead (case-insensitive), naming the duplicates', async () => {
       const first = await capture({ email: 'grace@navy.example' });
+      await t.catchUp(); // the check reads the read models, which follow the log
       const head = await t.store.headPosition();
       const res = await t.http().post('/leads').send({ lastName: 'Hopper', company: 'Navy', email: '  GRACE@Navy.Example ' });
       expect(res.status).toBe(400); // not an email with spaces: validation comes first
@@ -139,6 +140,7 @@ describe('Read models over HTTP', () => {
     ])('lets a capture reuse the email of a %s lead', async (_label, close) => {
       const email = `reuse-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
       await close(await capture({ email }));
+      await t.catchUp(); // the duplicate check reads the read models: let them see the close
       expect((await t.http().post('/leads').send({ lastName: 'Again', company: 'C', email })).status).toBe(201);
     });
 
@@ -146,6 +148,7 @@ describe('Read models over HTTP', () => {
       const existing = (await t.http().post('/accounts').send({ name: '  Umbrella Corp ' }).expect(201)).body.id;
       const lead = await capture({ company: 'umbrella corp' });
       await t.http().post(`/leads/${lead}/qualify`).send({}).expect(200);
+      await t.catchUp();
       const head = await t.store.headPosition();
       const res = await t.http().post(`/leads/${lead}/convert`).send({});
       expect(res.status).toBe(409);

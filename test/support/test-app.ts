@@ -13,6 +13,8 @@ export interface TestApp {
   dataDir: string;
   http: () => ReturnType<typeof request>;
   store: EventStore;
+  /** Counts everything in the log as this client's writes (for events appended other than over HTTP). */
+  catchUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,10 @@ export async function startTestApp(dataDir = newDataDir(), overrides: Partial<Ap
     dataDir,
     http: () => readingYourWrites(request(server), () => latestWrite),
     store,
+    catchUp: async () => {
+      latestWrite = await store.headPosition();
+      await readingYourWrites(request(server), () => latestWrite).get('/health');
+    },
     close: () => app.close(),
   };
 }

@@ -34,7 +34,6 @@ interface LiveProjection {
 }
 
 const IDLE_FLUSH = Symbol('idle');
-const LIVE_BATCH_WINDOW_MS = 5;
 
 /**
  * Turns the event log into read models, exactly once in effect: it follows all events from the
@@ -250,9 +249,8 @@ export class Projector {
         if (first.done) break;
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
-        // Catching up, take what is already there; live, gather a few ms of writes into one commit
-        // (fewer transactions beside the API's appends, for a few ms more read-your-writes latency).
-        const drained = this.isLive() ? after(LIVE_BATCH_WINDOW_MS) : idle();
+        // Take whatever is already there, without waiting for more: a lone event is applied at once.
+        const drained = idle();
         while (batch.length < this.batchSize) {
           const next = await Promise.race([pending, drained]);
           if (next === IDLE_FLUSH || next.done) break;
@@ -284,10 +282,6 @@ export class Projector {
     this.progress.emit('progress');
   }
 
-  private isLive(): boolean {
-    return this.status === 'live';
-  }
-
   private async isAtHead(position: bigint): Promise<boolean> {
     return (await this.events.headPosition()) <= position;
   }
@@ -300,10 +294,6 @@ export class Projector {
     );
     return result;
   }
-}
-
-function after(ms: number): Promise<typeof IDLE_FLUSH> {
-  return new Promise((resolve) => setTimeout(() => resolve(IDLE_FLUSH), ms));
 }
 
 function idle(): Promise<typeof IDLE_FLUSH> {
