@@ -20,7 +20,7 @@ describe('The projector as its own process', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id, lastName: 'Apart', revision: 0 });
       const projections = (await api.http().get('/projections')).body;
-      expect(projections.map((p: { status: string }) => p.status)).toEqual(['external', 'external', 'external', 'external']);
+      expect(new Set(projections.map((p: { status: string }) => p.status))).toEqual(new Set(['external']));
       const rebuild = await api.http().post('/projections/leads/rebuild');
       expect(rebuild.status).toBe(409);
     } finally {

@@ -3,11 +3,12 @@ import { AccountsController } from './accounts/accounts.controller';
 import { ContactsController } from './contacts/contacts.controller';
 import { OpportunitiesController } from './opportunities/opportunities.controller';
 import { ProcessesModule } from './processes/processes.module';
+import { ReportsController } from './reports/reports.controller';
 import { LeadsController } from './leads/leads.controller';
 
 /** The HTTP routes of the four records. */
 @Module({
   imports: [ProcessesModule],
-  controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController],
+  controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController],
 })
 export class RecordsHttpModule {}

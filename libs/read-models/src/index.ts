@@ -5,3 +5,4 @@ export * from './projections/record.projection';
 export * from './projections/records';
 export * from './projector/document-batch';
 export * from './projector/projector';
+export * from './projections/reports';

@@ -89,6 +89,16 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect(await ids({ status: 'Gone' })).toEqual([]);
     });
 
+    it('scans documents by equality and a half-open sort key range', async () => {
+      await store.commit(owner, [1, 2, 3, 4, 5].map((n) => put(doc(`s${n}`, { status: n % 2 ? 'odd' : 'even' }), n)), []);
+      const ids = async (query: Parameters<ReadStore['scan']>[2]) => (await store.scan(spec.name, 1, query)).map((d) => d.id).sort();
+      expect(await ids({ filter: {} })).toEqual(['s1', 's2', 's3', 's4', 's5']);
+      expect(await ids({ filter: {}, from: 2, to: 4 })).toEqual(['s2', 's3']);
+      expect(await ids({ filter: { status: 'odd' }, from: 2 })).toEqual(['s3', 's5']);
+      expect(await ids({ filter: { status: 'even' }, to: 4 })).toEqual(['s2']);
+      expect((await store.scan(spec.name, 1, { filter: { status: 'odd' }, from: 5, to: 6 }))[0]).toEqual({ id: 's5', status: 'odd' });
+    });
+
     it('refuses a cursor it did not hand out', async () => {
       await expect(store.find(spec.name, 1, { filter: {}, limit: 2, cursor: 'bm9wZQ' })).rejects.toBeInstanceOf(InvalidCursorError);
     });

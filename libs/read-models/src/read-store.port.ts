@@ -45,6 +45,14 @@ export interface FindQuery {
   cursor?: string;
 }
 
+export interface ScanQuery {
+  filter: Record<string, string | number | boolean | null>;
+  /** Inclusive; unbounded when absent. */
+  from?: number;
+  /** Exclusive; unbounded when absent. */
+  to?: number;
+}
+
 export interface ReadModelState {
   readModel: string;
   activeVersion: number;
@@ -61,6 +69,8 @@ export interface ReadStore {
   getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>>;
   /** Equality filters, highest sortKey first, keyset-paginated by an opaque cursor. */
   find(collection: string, version: number, query: FindQuery): Promise<Page>;
+  /** Every document matching the filters whose sortKey lies in [from, to), in no particular order (report views keyed by day). */
+  scan(collection: string, version: number, query: ScanQuery): Promise<ReadDocument[]>;
 
   /**
    * Writes documents and checkpoints in one transaction, only while `leaseOwner` holds the

@@ -50,7 +50,8 @@ export class ReadModels {
     }
   }
 
-  private async versionOf(readModel: string): Promise<number> {
+  /** The version of a read model that queries read now. */
+  async versionOf(readModel: string): Promise<number> {
     const local = this.projector?.versionOf(readModel);
     if (local !== undefined) return local;
     const cached = this.versions.get(readModel);

@@ -11,6 +11,7 @@ import {
   ReadDocument,
   ReadModelState,
   ReadStore,
+  ScanQuery,
 } from '../read-store.port';
 
 /**
@@ -133,14 +134,7 @@ export class MongoReadStore implements ReadStore {
 
   async find(collection: string, version: number, query: FindQuery): Promise<Page> {
     const name = collectionName(collection, version);
-    const known = this.filters.get(name);
-    const filter: Filter<StoredDocument> = {};
-    const conditions = filter as Record<string, unknown>;
-    for (const [field, value] of Object.entries(query.filter)) {
-      if (known && !known.includes(field)) throw new Error(`${field} is not a filter of read model collection ${name}`);
-      // Equality on null also matches a missing field.
-      conditions[filterPath(field)] = value ?? null;
-    }
+    const filter = this.equalityFilter(name, query.filter);
     if (query.cursor) {
       const { sortKey, id } = decodeCursor(query.cursor);
       // sortKey < k OR (sortKey = k AND _id < id), with the bound on sortKey kept top level so the
@@ -160,6 +154,28 @@ export class MongoReadStore implements ReadStore {
       items: items.map((row) => row.doc),
       ...(rows.length > query.limit && last ? { nextCursor: encodeCursor(last.sortKey, last._id) } : {}),
     };
+  }
+
+  async scan(collection: string, version: number, query: ScanQuery): Promise<ReadDocument[]> {
+    const name = collectionName(collection, version);
+    const filter = this.equalityFilter(name, query.filter);
+    if (query.from !== undefined || query.to !== undefined) {
+      filter.sortKey = { ...(query.from !== undefined && { $gte: query.from }), ...(query.to !== undefined && { $lt: query.to }) };
+    }
+    const rows = await this.documents(name).find(filter, { projection: { doc: 1 } }).toArray();
+    return rows.map((row) => row.doc);
+  }
+
+  /** Equality on the collection's filter fields; null also matches a missing field. */
+  private equalityFilter(name: string, equalities: Record<string, unknown>): Filter<StoredDocument> {
+    const known = this.filters.get(name);
+    const filter: Filter<StoredDocument> = {};
+    const conditions = filter as Record<string, unknown>;
+    for (const [field, value] of Object.entries(equalities)) {
+      if (known && !known.includes(field)) throw new Error(`${field} is not a filter of read model collection ${name}`);
+      conditions[filterPath(field)] = value ?? null;
+    }
+    return filter;
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {

@@ -29,8 +29,23 @@ export class DocumentBatch implements DocumentSet {
     const key = keyOf(collection, id);
     const change = this.changed.get(key);
     if (change) return change.doc;
-    if (!this.loaded.has(key)) throw new Error(`Document ${key} was not loaded: keysOf must name every document apply reads`);
+    if (!this.loaded.has(key)) {
+      // A document whose id keysOf could not know (it depends on another document): note it,
+      // and the batch is applied again with it loaded.
+      this.missing.push({ collection, id });
+      return null;
+    }
     return this.loaded.get(key)!;
+  }
+
+  /** Documents read by apply that were not loaded, so that this pass does not count. */
+  readonly missing: DocumentKey[] = [];
+
+  /** Loads more documents, for another pass over the same events. */
+  async loadMore(store: ReadStore, keys: DocumentKey[]): Promise<DocumentBatch> {
+    const next = await DocumentBatch.load(store, this.versionOf, keys);
+    for (const [key, doc] of this.loaded) next.loaded.set(key, doc);
+    return next;
   }
 
   put(collection: string, doc: ReadDocument, sortKey: number): void {
@@ -64,11 +79,18 @@ export async function projectBatch(
     for (const collection of projection.collections) versions.set(collection.name, version);
     for (const event of events) if (event.position > after) keys.push(...projection.keysOf(event));
   }
-  const batch = await DocumentBatch.load(store, (collection) => versions.get(collection)!, keys);
-  for (const { projection, after } of projections) {
-    for (const event of events) {
-      if (event.position > after && projection.keysOf(event).length > 0) projection.apply(event, batch);
+  let batch = await DocumentBatch.load(store, (collection) => versions.get(collection)!, keys);
+  for (let pass = 1; ; pass++) {
+    for (const { projection, after } of projections) {
+      for (const event of events) {
+        if (event.position > after && projection.keysOf(event).length > 0) projection.apply(event, batch);
+      }
     }
+    if (batch.missing.length === 0) return batch.writes();
+    if (pass >= MAX_PASSES) throw new Error(`Projection keeps reading documents it did not name: ${JSON.stringify(batch.missing.slice(0, 3))}`);
+    batch = await batch.loadMore(store, batch.missing);
   }
-  return batch.writes();
 }
+
+/** Passes over a batch: dependent documents are at most one level deep (facts → buckets), plus slack. */
+const MAX_PASSES = 4;

@@ -12,6 +12,7 @@ import {
   ReadDocument,
   ReadModelState,
   ReadStore,
+  ScanQuery,
 } from '../read-store.port';
 
 const SCHEMA = `
@@ -102,6 +103,23 @@ export class SqliteReadStore implements ReadStore {
       items: items.map((row) => JSON.parse(row.doc)),
       ...(rows.length > query.limit && last ? { nextCursor: encodeCursor(last.sort_key, last.id) } : {}),
     };
+  }
+
+  async scan(collection: string, version: number, query: ScanQuery): Promise<ReadDocument[]> {
+    const fields = Object.keys(query.filter).sort();
+    const conditions = fields.map((f) => `${columnName(f)} IS ?`);
+    const params: SqlValue[] = fields.map((f) => sqlValue(query.filter[f]));
+    if (query.from !== undefined) {
+      conditions.push('sort_key >= ?');
+      params.push(query.from);
+    }
+    if (query.to !== undefined) {
+      conditions.push('sort_key < ?');
+      params.push(query.to);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows = this.statement(`SELECT doc FROM ${tableName(collection, version)} ${where}`).all(...params) as { doc: string }[];
+    return rows.map((row) => JSON.parse(row.doc));
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {

@@ -1,0 +1,8 @@
+/** A report's rows as CSV (RFC 4180): a header row of `key` and the metrics, then one line per row. */
+export function reportToCsv(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (value: unknown) => {
+    const text = value === null || value === undefined ? '' : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return [columns.join(','), ...rows.map((row) => columns.map((column) => cell(row[column])).join(','))].join('\r\n') + '\r\n';
+}

@@ -1,0 +1,3 @@
+export * from './report-window';
+export * from './reports';
+export * from './csv';
