@@ -50,8 +50,9 @@ export class DocumentBatch implements DocumentSet {
 
   put(collection: string, doc: ReadDocument, sortKey: number): void {
     const key = keyOf(collection, doc.id);
+    // A document keeps the sort key of its first put; one deleted earlier in the batch starts afresh.
     const previous = this.changed.get(key);
-    this.changed.set(key, { collection, id: doc.id, doc, sortKey: previous?.sortKey ?? sortKey });
+    this.changed.set(key, { collection, id: doc.id, doc, sortKey: previous?.doc ? previous.sortKey : sortKey });
   }
 
   delete(collection: string, id: string): void {

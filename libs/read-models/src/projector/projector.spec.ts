@@ -185,3 +185,15 @@ describe('Projector', () => {
 function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+describe('DocumentBatch', () => {
+  it('gives a document deleted and written again in one batch the sort key of the new write', async () => {
+    const { DocumentBatch } = await import('./document-batch');
+    const batch = new DocumentBatch(() => 1);
+    batch.put('c', { id: 'a' }, 5);
+    batch.put('c', { id: 'a', again: true }, 9);
+    batch.delete('c', 'a');
+    batch.put('c', { id: 'a', reborn: true }, 7);
+    expect(batch.writes()).toEqual([{ collection: 'c', version: 1, id: 'a', sortKey: 7, doc: { id: 'a', reborn: true } }]);
+  });
+});
