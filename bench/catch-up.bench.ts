@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
-import { Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
+import { ALL_READ_MODEL_PROJECTIONS, Projector, SqliteReadStore } from '@crm/read-models';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ async function main() {
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
     const readStore = SqliteReadStore.open(file);
-    const projector = new Projector(events, readStore, RECORD_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
+    const projector = new Projector(events, readStore, ALL_READ_MODEL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
     const heapBefore = process.memoryUsage().heapUsed;
     let peakHeap = heapBefore;
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
@@ -64,7 +64,7 @@ async function main() {
     await readStore.close();
     if (!reached) throw new Error('catch-up did not finish');
 
-    printTable(`Catch-up of all read models (leads, accounts, contacts, opportunities) — embedded SQLite — ${machine()}`, [
+    printTable(`Catch-up of all read models (records and report views) — embedded SQLite — ${machine()}`, [
       {
         events: Number(head),
         'load s': loadSeconds.toFixed(1),

@@ -84,46 +84,60 @@ export interface TimeToConversionRow {
   max: number | null;
 }
 
-/** Nearest rank: sorted ascending, element number ceil(p × count), 1-based. */
-function nearestRank(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
+/**
+ * The k-th smallest (1-based) of the values of several sorted arrays, without merging them:
+ * a binary search over the (integer, ms) value range, counting values ≤ a candidate in each
+ * array by binary search. Exact, and its cost grows with the number of buckets, not of values.
+ */
+function kthSmallest(arrays: number[][], k: number, low: number, high: number): number {
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    let atOrBelow = 0;
+    for (const values of arrays) atOrBelow += upperBound(values, middle);
+    if (atOrBelow >= k) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
-function timeStats(buckets: ValueBucket[]): TimeToConversionRow {
-  const count = buckets.reduce((n, b) => n + b.values.length, 0);
-  if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
-  const values = new Float64Array(count);
-  let offset = 0;
-  let sumMs = 0;
-  for (const bucket of buckets) {
-    values.set(bucket.values, offset);
-    offset += bucket.values.length;
-    sumMs += bucket.sum;
+/** How many values of a sorted array are ≤ `value`. */
+function upperBound(values: number[], value: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle] <= value) low = middle + 1;
+    else high = middle;
   }
-  values.sort();
-  const seconds = (ms: number) => ms / 1000;
-  return {
-    count,
-    mean: ratio(sumMs, count * 1000, 1),
-    median: seconds(nearestRank(values, 0.5)),
-    p90: seconds(nearestRank(values, 0.9)),
-    min: seconds(values[0]),
-    max: seconds(values[count - 1]),
-  };
+  return low;
+}
+
+/** Count, mean (1 decimal), nearest-rank median and p90 (element ceil(p × count)), min and max, in seconds. */
+function timeStats(buckets: ValueBucket[]): TimeToConversionRow {
+  const arrays = buckets.map((b) => b.values).filter((values) => values.length > 0);
+  const count = arrays.reduce((n, values) => n + values.length, 0);
+  if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
+  const sumMs = buckets.reduce((sum, b) => sum + b.sum, 0);
+  const min = Math.min(...arrays.map((values) => values[0]));
+  const max = Math.max(...arrays.map((values) => values[values.length - 1]));
+  const rank = (p: number) => kthSmallest(arrays, Math.max(1, Math.ceil(p * count)), min, max) / 1000;
+  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5), p90: rank(0.9), min: min / 1000, max: max / 1000 };
 }
 
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
 export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
   const version = await source.versionOf('lead-reports');
   const { dim, keyOf } = dimensionOf(groupBy);
-  const [buckets, all] = await Promise.all([
-    bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window),
-    dim === 'all' ? Promise.resolve(null) : bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, 'all', window),
-  ]);
+  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window);
   const groups = new Map<string | null, ValueBucket[]>();
-  for (const bucket of buckets) groups.set(keyOf(bucket), [...(groups.get(keyOf(bucket)) ?? []), bucket]);
+  for (const bucket of buckets) {
+    const key = keyOf(bucket);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(bucket);
+  }
   const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group) })).filter((row) => row.count > 0);
-  return { groupBy, rows: byKey(rows), total: timeStats(all ?? buckets) };
+  // Every conversion is in exactly one group of a dimension: the groups' buckets together are the total.
+  return { groupBy, rows: byKey(rows), total: timeStats(buckets) };
 }
 
 export interface PipelineRow {

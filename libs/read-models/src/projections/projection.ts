@@ -12,6 +12,8 @@ export interface DocumentSet {
   /** `sortKey` orders lists ("newest first"); it is kept from the first put of a document. */
   put(collection: string, doc: ReadDocument, sortKey: number): void;
   delete(collection: string, id: string): void;
+  /** True for a document this batch's projections put: it may be changed in place (no copy needed). */
+  isWritable(doc: ReadDocument): boolean;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { DocumentKey, DocumentSet, Projection } from '../projections/projec
 export class DocumentBatch implements DocumentSet {
   private readonly loaded = new Map<string, ReadDocument | null>();
   private readonly changed = new Map<string, { collection: string; id: string; doc: ReadDocument | null; sortKey: number }>();
+  private readonly written = new WeakSet<ReadDocument>();
 
   constructor(private readonly versionOf: (collection: string) => number) {}
 
@@ -53,6 +54,11 @@ export class DocumentBatch implements DocumentSet {
     // A document keeps the sort key of its first put; one deleted earlier in the batch starts afresh.
     const previous = this.changed.get(key);
     this.changed.set(key, { collection, id: doc.id, doc, sortKey: previous?.doc ? previous.sortKey : sortKey });
+    this.written.add(doc);
+  }
+
+  isWritable(doc: ReadDocument): boolean {
+    return this.written.has(doc);
   }
 
   delete(collection: string, id: string): void {

@@ -55,10 +55,14 @@ export function applyContributions(docs: DocumentSet, view: string, contribution
       const period = periodOf(grain, day);
       const id = bucketId(dim, period, key);
       const current = docs.get(collection, id) as CountBucket | null;
-      const totals: Record<string, string> = { ...(current?.metrics ?? {}) };
-      for (const [metric, value] of Object.entries(metrics)) totals[metric] = String(BigInt(totals[metric] ?? '0') + sign * value);
+      // A bucket this batch already wrote is changed in place; one read from the store is copied once.
+      const bucket: CountBucket = current && docs.isWritable(current) ? current : { id, dim, key, period, metrics: { ...(current?.metrics ?? {}) } };
+      const totals = bucket.metrics;
+      for (const [metric, value] of Object.entries(metrics)) {
+        if (value !== 0n) totals[metric] = String(BigInt(totals[metric] ?? '0') + sign * value);
+      }
       if (Object.values(totals).every((value) => value === '0')) docs.delete(collection, id);
-      else docs.put(collection, { id, dim, key, period, metrics: totals } satisfies CountBucket, period);
+      else if (bucket !== current) docs.put(collection, bucket, period);
     }
   }
 }
@@ -70,9 +74,10 @@ export function addValue(docs: DocumentSet, view: string, dim: string, key: stri
     const period = periodOf(grain, day);
     const id = bucketId(dim, period, key);
     const current = docs.get(collection, id) as ValueBucket | null;
-    const values = [...(current?.values ?? [])];
-    values.splice(insertionPoint(values, value), 0, value);
-    docs.put(collection, { id, dim, key, period, values, sum: (current?.sum ?? 0) + value } satisfies ValueBucket, period);
+    const bucket: ValueBucket = current && docs.isWritable(current) ? current : { id, dim, key, period, values: [...(current?.values ?? [])], sum: current?.sum ?? 0 };
+    bucket.values.splice(insertionPoint(bucket.values, value), 0, value);
+    bucket.sum += value;
+    if (bucket !== current) docs.put(collection, bucket, period);
   }
 }
 
@@ -87,14 +92,20 @@ function insertionPoint(sorted: number[], value: number): number {
   return low;
 }
 
-/** Takes back what a record contributed before an event and adds what it contributes after (no-op when equal). */
+/**
+ * Moves a record's contribution from what it was before an event to what it is after: the
+ * difference per bucket, so that a change of one metric touches each bucket once.
+ */
 export function moveContributions(docs: DocumentSet, view: string, before: Contribution[], after: Contribution[]): void {
-  if (sameContributions(before, after)) return;
-  applyContributions(docs, view, before, -1n);
-  applyContributions(docs, view, after, 1n);
-}
-
-function sameContributions(a: Contribution[], b: Contribution[]): boolean {
-  const text = (cs: Contribution[]) => JSON.stringify(cs, (_, value) => (typeof value === 'bigint' ? value.toString() : value));
-  return text(a) === text(b);
+  const deltas = new Map<string, Contribution>();
+  const add = (contribution: Contribution, sign: 1n | -1n) => {
+    const slot = `${contribution.dim}|${contribution.day}|${contribution.key}`;
+    const delta = deltas.get(slot) ?? { ...contribution, metrics: {} };
+    for (const [metric, value] of Object.entries(contribution.metrics)) delta.metrics[metric] = (delta.metrics[metric] ?? 0n) + sign * value;
+    deltas.set(slot, delta);
+  };
+  for (const contribution of before) add(contribution, -1n);
+  for (const contribution of after) add(contribution, 1n);
+  const changed = [...deltas.values()].filter((delta) => Object.values(delta.metrics).some((value) => value !== 0n));
+  applyContributions(docs, view, changed, 1n);
 }

@@ -1,0 +1,166 @@
+import 'reflect-metadata';
+import {
+  accountDecider,
+  contactDecider,
+  Decider,
+  DomainEvent,
+  LEAD_SOURCES,
+  leadDecider,
+  LeadState,
+  OPEN_STAGES,
+  opportunityDecider,
+} from '@crm/domain';
+import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
+import { ALL_READ_MODEL_PROJECTIONS, Projector, SqliteReadStore } from '@crm/read-models';
+import { conversionRateReport, DayWindow, pipelineReport, ReportSource, timeToConversionReport } from '@crm/reports';
+import { dayOfDate } from '@crm/read-models';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machine, peakRssMiB, printTable } from './support';
+
+/**
+ * BENCH_LEADS leads (default 1,000,000) go through the domain's deciders into the embedded
+ * store (not over HTTP; about five events each), every read model and report view catches up,
+ * then each report and groupBy is timed over all time and over one month.
+ *   npm run bench:reports
+ *   BENCH_LEADS=100000 BENCH_RUNS=50 npm run bench:reports
+ */
+const LEADS = Number(process.env.BENCH_LEADS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 50);
+const OWNERS = Array.from({ length: 40 }, (_, i) => `rep-${i}`);
+const START = Date.UTC(2024, 0, 1);
+const DAY = 86_400_000;
+
+/** A small seeded PRNG, so that every run loads the same history. */
+let seed = 42;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+
+/** Runs commands through a decider, collecting the events as a stream's appends. */
+function stream<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string) {
+  let state = decider.initialState;
+  const events: EventToAppend[] = [];
+  return {
+    streamId,
+    events,
+    get state() {
+      return state;
+    },
+    run(command: C & { occurredAt: string }) {
+      for (const event of decider.decide(command, state)) {
+        state = decider.evolve(state, { ...event, occurredAt: command.occurredAt });
+        events.push({
+          id: deterministicUuid(streamId, String(events.length)),
+          type: event.type,
+          data: event.data as Record<string, unknown>,
+          metadata: { actorId: 'bench', occurredAt: command.occurredAt, correlationId: streamId, causationId: streamId },
+        });
+      }
+    },
+  };
+}
+
+/** One lead's life: captured, worked, maybe reassigned, qualified, converted (with a deal, sometimes closed). */
+function leadLife(n: number) {
+  const leadId = deterministicUuid('bench-lead', String(n));
+  // Captures run through two years in order, as a live log is written (each lead's own steps follow within days).
+  let at = START + Math.floor((n / LEADS) * 730 * DAY + random() * DAY);
+  const next = () => new Date((at += Math.floor(random() * 5 * DAY) + 60_000)).toISOString();
+  const lead = stream(leadDecider, `lead-${leadId}`);
+  const streams: { streamId: string; events: EventToAppend[] }[] = [lead];
+  lead.run({ type: 'CaptureLead', leadId, occurredAt: new Date(at).toISOString(), details: { lastName: `L${n}`, company: `Company ${n}`, email: `l${n}@bench.test`, source: pick(LEAD_SOURCES) }, ownerId: random() < 0.9 ? pick(OWNERS) : undefined });
+  lead.run({ type: 'WorkLead', leadId, occurredAt: next(), status: 'Working' });
+  if (random() < 0.3) lead.run({ type: 'AssignLead', leadId, occurredAt: next(), ownerId: pick(OWNERS) });
+  if (random() < 0.6) {
+    lead.run({ type: 'QualifyLead', leadId, occurredAt: next() });
+    if (random() < 0.55) {
+      const convertedAt = next();
+      const ids = { account: deterministicUuid(leadId, 'a'), contact: deterministicUuid(leadId, 'c'), opportunity: deterministicUuid(leadId, 'o') };
+      const withDeal = random() < 0.6;
+      const closeDate = new Date(at + Math.floor(random() * 180 * DAY)).toISOString().slice(0, 10);
+      const deal = { id: ids.opportunity, name: `Deal ${n}`, closeDate, stage: pick(OPEN_STAGES.slice(0, 4)), amount: Math.round(random() * 10_000_000) / 100 };
+      lead.run({ type: 'ConvertLead', leadId, occurredAt: convertedAt, account: { id: ids.account, existing: null }, contact: { id: ids.contact, existing: null }, opportunity: withDeal ? deal : null });
+      const converted = (lead.state as NonNullable<LeadState>) && lead.events[lead.events.length - 1].data as Record<string, any>;
+      const account = stream(accountDecider, `account-${ids.account}`);
+      account.run({ type: 'OpenAccount', accountId: ids.account, occurredAt: convertedAt, details: converted.newAccount, leadSource: converted.leadSource });
+      const contact = stream(contactDecider, `contact-${ids.contact}`);
+      contact.run({ type: 'AddContact', contactId: ids.contact, occurredAt: convertedAt, accountId: ids.account, accountExists: true, details: converted.newContact, leadSource: converted.leadSource });
+      streams.push(account, contact);
+      if (withDeal) {
+        const opportunity = stream(opportunityDecider, `opportunity-${ids.opportunity}`);
+        opportunity.run({ type: 'OpenOpportunity', opportunityId: ids.opportunity, occurredAt: convertedAt, accountId: ids.account, accountExists: true, ...converted.opportunity, leadSource: converted.leadSource });
+        if (random() < 0.4) opportunity.run({ type: 'CloseOpportunity', opportunityId: ids.opportunity, occurredAt: next(), ...(random() < 0.5 ? { won: true as const } : { won: false as const, reason: 'Price' }) });
+        streams.push(opportunity);
+      }
+    }
+  }
+  return streams;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-reports-bench-'));
+  const file = join(dir, 'crm.sqlite');
+  const events = SqliteEventStore.open(file);
+  try {
+    const loadStart = Date.now();
+    for (let first = 0; first < LEADS; first += 1000) {
+      const appends = [];
+      for (let n = first; n < Math.min(first + 1000, LEADS); n++) for (const s of leadLife(n)) appends.push(events.append(s.streamId, s.events, 'no_stream'));
+      await Promise.all(appends);
+    }
+    const head = await events.headPosition();
+    const loadSeconds = (Date.now() - loadStart) / 1000;
+
+    const store = SqliteReadStore.open(file);
+    const projector = new Projector(events, store, ALL_READ_MODEL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
+    const catchUpStart = Date.now();
+    projector.start();
+    if (!(await projector.waitFor(head, 60 * 60_000))) throw new Error('catch-up did not finish');
+    const catchUpSeconds = (Date.now() - catchUpStart) / 1000;
+    await projector.stop();
+
+    const source: ReportSource = { store, versionOf: async (readModel) => (await store.readModelState(readModel)).activeVersion };
+    const windows: [string, DayWindow][] = [
+      ['all time', {}],
+      ['one month (2025-03)', { from: dayOfDate('2025-03-01'), to: dayOfDate('2025-04-01') }],
+    ];
+    const cases: [string, string, (w: DayWindow) => Promise<unknown>][] = [
+      ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['conversion-rate', g, (w) => conversionRateReport(source, g, w)]),
+      ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['time-to-conversion', g, (w) => timeToConversionReport(source, g, w)]),
+      ...(['stage', 'ownerId', 'closeMonth'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['pipeline', g, (w) => pipelineReport(source, g, w)]),
+    ];
+    const rows = [];
+    for (const [windowName, window] of windows) {
+      for (const [report, groupBy, run] of cases) {
+        await run(window); // warm-up
+        const times: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const start = process.hrtime.bigint();
+          await run(window);
+          times.push(Number(process.hrtime.bigint() - start) / 1e6);
+        }
+        times.sort((a, b) => a - b);
+        rows.push({ report, groupBy, window: windowName, 'p50 ms': percentile(times, 0.5).toFixed(1), 'p99 ms': percentile(times, 0.99).toFixed(1) });
+      }
+    }
+    await store.close();
+    printTable(`Reports at ${LEADS.toLocaleString('en')} leads (${Number(head).toLocaleString('en')} events) — ${RUNS} runs each — ${machine()}`, rows);
+    console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of all read models ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
+  } finally {
+    await events.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
