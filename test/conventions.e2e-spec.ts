@@ -1,17 +1,10 @@
-import { fieldsOf, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 const UNKNOWN = '3f1d6c1e-8d2a-4a7e-9a59-3d1b2c4e5f60';
 
 /** API.md's conventions: bad input, If-Match, Idempotency-Key, business time, actor and metadata. */
 describe('API conventions over HTTP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDataDir(t.dataDir);
-  });
+  const t = useTestApp();
 
   const capture = (body: object = { lastName: 'Hopper', company: 'Navy' }, headers: Record<string, string> = {}) =>
     t.http().post('/leads').set(headers).send(body);

@@ -1,15 +1,8 @@
-import { fieldsOf, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** Converting a qualified lead into the customer model, and merging duplicate leads. */
 describe('Lead conversion and merge over HTTP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDataDir(t.dataDir);
-  });
+  const t = useTestApp();
 
   const leadFields = {
     firstName: 'Ada',

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { fieldsOf, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 const UNKNOWN = '3f1d6c1e-8d2a-4a7e-9a59-3d1b2c4e5f60';
 
@@ -23,14 +23,7 @@ type Records = 'accounts' | 'contacts' | 'opportunities';
  * deals on them, walk the deals through the pipeline, name who decides, and close them.
  */
 describe('Accounts, contacts and opportunities over HTTP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDataDir(t.dataDir);
-  });
+  const t = useTestApp();
 
   const openAccount = (body: object = { name: 'Analytical Engines' }, headers: Record<string, string> = {}) => t.http().post('/accounts').set(headers).send(body);
   const newAccount = async (body: object = { name: 'Analytical Engines' }): Promise<string> => {

@@ -1,15 +1,8 @@
-import { startTestApp, TestApp, PROBLEM_JSON, removeDataDir } from './support/test-app';
+import { PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** A service's story over HTTP: capture a lead, work it, qualify it, and read it back. */
 describe('Leads over HTTP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDataDir(t.dataDir);
-  });
+  const t = useTestApp();
 
   const capture = (body: object = { lastName: 'Lovelace', company: 'Analytical Engines' }) => t.http().post('/leads').send(body);
 

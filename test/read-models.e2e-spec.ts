@@ -1,17 +1,10 @@
 import { Projector } from '@crm/read-models';
 import request from 'supertest';
-import { fieldsOf, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** Reading: lists, read-your-writes, duplicate checks from the read models, and projection operations. */
 describe('Read models over HTTP', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-    removeDataDir(t.dataDir);
-  });
+  const t = useTestApp();
 
   const capture = async (fields: object, query = '') => (await t.http().post(`/leads${query}`).send({ lastName: 'L', company: 'C', ...fields }).expect(201)).body.id as string;
   /** Every page of a list, following nextCursor. */

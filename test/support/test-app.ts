@@ -76,6 +76,27 @@ function readingYourWrites(client: ReturnType<typeof request>, latestWrite: () =
   });
 }
 
+/**
+ * The app for one test file: started before its tests, stopped (and its data removed) after
+ * them. Reads as `const t = useTestApp();` and then `t.http()`.
+ */
+export function useTestApp(): TestApp {
+  let app: TestApp | undefined;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+    if (app) removeDataDir(app.dataDir);
+  });
+  return new Proxy({} as TestApp, {
+    get(_, property) {
+      if (!app) throw new Error('The test app starts in beforeAll');
+      return Reflect.get(app, property);
+    },
+  });
+}
+
 export const PROBLEM_JSON = /^application\/problem\+json/;
 
 /** The fields named by a problem document's `errors`. */

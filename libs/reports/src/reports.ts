@@ -6,6 +6,7 @@ import {
   monthKey,
   OPEN_PIPELINE,
   ReadStore,
+  upperBound,
   ValueBucket,
 } from '@crm/read-models';
 import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
@@ -96,18 +97,6 @@ function kthSmallest(arrays: number[][], k: number, low: number, high: number): 
     for (const values of arrays) atOrBelow += upperBound(values, middle);
     if (atOrBelow >= k) high = middle;
     else low = middle + 1;
-  }
-  return low;
-}
-
-/** How many values of a sorted array are ≤ `value`. */
-function upperBound(values: number[], value: number): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (values[middle] <= value) low = middle + 1;
-    else high = middle;
   }
   return low;
 }

@@ -75,13 +75,14 @@ export function addValue(docs: DocumentSet, view: string, dim: string, key: stri
     const id = bucketId(dim, period, key);
     const current = docs.get(collection, id) as ValueBucket | null;
     const bucket: ValueBucket = current && docs.isWritable(current) ? current : { id, dim, key, period, values: [...(current?.values ?? [])], sum: current?.sum ?? 0 };
-    bucket.values.splice(insertionPoint(bucket.values, value), 0, value);
+    bucket.values.splice(upperBound(bucket.values, value), 0, value);
     bucket.sum += value;
     if (bucket !== current) docs.put(collection, bucket, period);
   }
 }
 
-function insertionPoint(sorted: number[], value: number): number {
+/** How many values of a sorted array are ≤ `value` (where a new `value` goes to keep it sorted). */
+export function upperBound(sorted: number[], value: number): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
