@@ -113,6 +113,15 @@ describe('Lead conversion and merge over HTTP', () => {
     expect(await get(`/contacts/${res.body.contactId}`)).toMatchObject({ accountId: account, lastName: 'Lovelace' });
   });
 
+  it('takes ids in the body in any case', async () => {
+    const account = (await t.http().post('/accounts').send({ name: 'Upper Case Ltd' }).expect(201)).body.id as string;
+    const res = await convert(await qualifiedLead(), { accountId: account.toUpperCase() });
+    expect(res.status).toBe(200);
+    expect(res.body.accountId).toBe(account);
+    const contacts = (await t.http().get('/contacts').query({ accountId: account.toUpperCase() })).body.items;
+    expect(contacts.map((c: { id: string }) => c.id)).toEqual([res.body.contactId]);
+  });
+
   it('links an existing contact of the account instead of adding one', async () => {
     const account = (await t.http().post('/accounts').send({ name: 'Babbage Ltd' }).expect(201)).body.id;
     const contact = (await t.http().post('/contacts').send({ accountId: account, lastName: 'Babbage' }).expect(201)).body.id;
@@ -176,10 +185,20 @@ describe('Lead conversion and merge over HTTP', () => {
       [{ opportunity: { ...deal, amount: -5 } }, 'opportunity.amount'],
       [{ opportunity: { ...deal, colour: 'red' } }, 'opportunity.colour'],
       [{ opportunity: 'yes' }, 'opportunity'],
+      [{ opportunity: [] }, 'opportunity'],
+      [{ opportunity: [deal] }, 'opportunity'],
       [{ accountId: 'not-a-uuid' }, 'accountId'],
       [{ allowDuplicateAccount: 'yes' }, 'allowDuplicateAccount'],
     ])('refuses %j with 400 naming %s', async (body, field) => {
       await expectRefused(await qualifiedLead(), body, 400, field);
+    });
+
+    it('refuses a back-dated command on a converted lead as closed, not as out of order', async () => {
+      const leadId = await qualifiedLead();
+      await convert(leadId).expect(200);
+      const res = await t.http().post(`/leads/${leadId}/qualify`).send({ occurredAt: '2020-01-01T00:00:00.000Z' });
+      expect(res.status).toBe(409);
+      expect(res.body.type).toBe('/problems/lead-closed');
     });
 
     it.each([

@@ -121,6 +121,16 @@ describe('Leads over HTTP', () => {
     }
   });
 
+  it('applies 20 parallel changes of one lead that send no occurredAt, each after the other', async () => {
+    const { id } = (await capture()).body;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, n) => t.http().post(`/leads/${id}/assign`).send({ ownerId: `rep-${n}` })));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const history = (await t.http().get(`/leads/${id}/history`)).body as { metadata: { occurredAt: string } }[];
+    expect(history).toHaveLength(21);
+    const times = history.map((e) => Date.parse(e.metadata.occurredAt));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
   it('lets exactly one of 10 parallel qualifications of one lead succeed; the others get 409', async () => {
     const { id } = (await capture()).body;
     const results = await Promise.all(Array.from({ length: 10 }, () => t.http().post(`/leads/${id}/qualify`).send({})));

@@ -58,7 +58,7 @@ export class AccountsController extends RecordController(ACCOUNT) {
   async open(@Body() body: OpenAccountDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...details } = withoutNulls(body);
     const accountId = newRecordId(context, 'account');
-    const outcome = await this.create(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details: { ...details, parentId: details.parentId?.toLowerCase() } });
+    const outcome = await this.create(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details });
     void reply.header('Location', `/accounts/${accountId}`);
     return commandResponse(reply, outcome);
   }
@@ -68,7 +68,6 @@ export class AccountsController extends RecordController(ACCOUNT) {
   @CommandDocs()
   async change(@Param('id', AccountId) id: string, @Body() body: ChangeAccountDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...changes } = body;
-    if (typeof changes.parentId === 'string') changes.parentId = changes.parentId.toLowerCase();
     return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeAccountDetails', accountId: id, changes }));
   }
 }

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsEmail,
@@ -140,7 +141,12 @@ export function withoutNulls<T extends object>(value: T): { [K in keyof T]: Excl
 
 /** A reference to another record: a UUID as the service hands them out. */
 export function IdField(mode: Presence, description?: string) {
-  return applyDecorators(...presence(mode, { type: String, format: 'uuid', description }), IsUUID('all'));
+  return applyDecorators(
+    ...presence(mode, { type: String, format: 'uuid', description }),
+    // Ids are stored lower-case; a client may send them in any case.
+    Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value)),
+    IsUUID('all'),
+  );
 }
 
 /** A calendar date, `YYYY-MM-DD`. */

@@ -57,7 +57,7 @@ export class ContactsController extends RecordController(CONTACT) {
   async add(@Body() body: AddContactDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, accountId, ...details } = withoutNulls(body);
     const contactId = newRecordId(context, 'contact');
-    const command = { type: 'AddContact', contactId, accountId: accountId.toLowerCase(), accountExists: false, details } as const;
+    const command = { type: 'AddContact', contactId, accountId, accountExists: false, details } as const;
     const outcome = await this.create(contactId, occurredAt, context, command);
     void reply.header('Location', `/contacts/${contactId}`);
     return commandResponse(reply, outcome);

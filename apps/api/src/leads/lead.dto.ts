@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { LEAD_RATINGS, LEAD_SOURCES, LeadRating, LeadSource, OPEN_STAGES, OpenStage, WORK_STATUSES, WorkStatus } from '@crm/domain';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsOptional, IsUUID, ValidateNested } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsObject, IsOptional, IsUUID, ValidateNested } from 'class-validator';
 import {
   BooleanField,
   CountField,
@@ -99,6 +99,7 @@ export class ConvertLeadDto extends CommandDto {
 
   @ApiPropertyOptional({ type: ConversionOpportunityDto, nullable: true, description: 'null or omitted: no opportunity' })
   @IsOptional()
+  @IsObject({ message: 'opportunity must be an object or null' })
   @ValidateNested()
   @Type(() => ConversionOpportunityDto)
   opportunity?: ConversionOpportunityDto | null;
@@ -111,6 +112,7 @@ export class ConvertLeadDto extends CommandDto {
 
 export class MergeLeadsDto extends CommandDto {
   @ApiProperty({ type: [String], format: 'uuid', minItems: 1, maxItems: 10, description: 'Leads (not converted) folded into this one and closed as Merged' })
+  @Transform(({ value }) => (Array.isArray(value) ? value.map((id) => (typeof id === 'string' ? id.toLowerCase() : id)) : value))
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10)

@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
+import { EnumField, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
@@ -129,7 +129,7 @@ export class LeadsController extends RecordController(LEAD) {
   @CommandDocs()
   async convert(@Param('id', LeadId) id: string, @Body() body: ConvertLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...request } = body;
-    const outcome = await this.commandBus.execute(new ConvertLeadCommand(id, occurredAtOrNow(occurredAt), request, context));
+    const outcome = await this.commandBus.execute(new ConvertLeadCommand(id, occurredAt, request, context));
     const { accountId, contactId, opportunityId } = outcome;
     return commandResponse(reply, outcome, { accountId, contactId, opportunityId });
   }
@@ -142,11 +142,9 @@ export class LeadsController extends RecordController(LEAD) {
   })
   @CommandDocs()
   async merge(@Param('id', LeadId) id: string, @Body() body: MergeLeadsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    if (body.duplicateIds.some((duplicateId) => duplicateId.toLowerCase() === id)) {
-      throw invalidInput([{ field: 'duplicateIds', message: 'a lead cannot be merged into itself' }]);
-    }
-    const duplicateIds = body.duplicateIds.map((d) => d.toLowerCase());
-    const outcome = await this.commandBus.execute(new MergeLeadsCommand(id, occurredAtOrNow(body.occurredAt), duplicateIds, context));
+    const { duplicateIds } = body;
+    if (duplicateIds.includes(id)) throw invalidInput([{ field: 'duplicateIds', message: 'a lead cannot be merged into itself' }]);
+    const outcome = await this.commandBus.execute(new MergeLeadsCommand(id, body.occurredAt, duplicateIds, context));
     return commandResponse(reply, outcome, { mergedIds: duplicateIds });
   }
 }

@@ -83,7 +83,7 @@ export class OpportunitiesController extends RecordController(OPPORTUNITY) {
     const { occurredAt, accountId, ...fields } = withoutNulls(body);
     const opportunityId = newRecordId(context, 'opportunity');
     // accountExists is resolved by the handler (OPPORTUNITY.resolveFacts).
-    const command = { type: 'OpenOpportunity', opportunityId, accountId: accountId.toLowerCase(), accountExists: false, ...fields } as const;
+    const command = { type: 'OpenOpportunity', opportunityId, accountId, accountExists: false, ...fields } as const;
     const outcome = await this.create(opportunityId, occurredAt, context, command);
     void reply.header('Location', `/opportunities/${opportunityId}`);
     return commandResponse(reply, outcome);
@@ -112,7 +112,7 @@ export class OpportunitiesController extends RecordController(OPPORTUNITY) {
   @CommandDocs()
   async addContactRole(@Param('id', OpportunityId) id: string, @Body() body: AddContactRoleDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     // contactExists is resolved by the handler (OPPORTUNITY.resolveFacts).
-    const command = { type: 'AddOpportunityContactRole', opportunityId: id, contactId: body.contactId.toLowerCase(), role: body.role, isPrimary: body.isPrimary ?? false, contactExists: false } as const;
+    const command = { type: 'AddOpportunityContactRole', opportunityId: id, contactId: body.contactId, role: body.role, isPrimary: body.isPrimary ?? false, contactExists: false } as const;
     return commandResponse(reply, await this.send(id, body.occurredAt, context, command));
   }
 

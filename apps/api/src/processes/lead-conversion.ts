@@ -5,6 +5,7 @@ import { deterministicUuid, EVENT_STORE, EventStore, RecordedEvent } from '@crm/
 import { matchKey } from '@crm/read-models';
 import type { CommandContext } from '../common/command-context';
 import { ReadModels } from '../read-side/read-models';
+import { occurredAtOrNow } from '../common/fields';
 import { ACCOUNT, AggregateType, CONTACT, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { completionContext, conversionStepKey } from './completion-context';
@@ -26,7 +27,8 @@ export interface ConversionOutcome extends CommandOutcome<unknown> {
 export class ConvertLeadCommand extends Command<ConversionOutcome> {
   constructor(
     readonly leadId: string,
-    readonly occurredAt: string,
+    /** As the client sent it; undefined means now. */
+    readonly occurredAt: string | undefined,
     readonly request: ConversionRequest,
     readonly context: CommandContext,
   ) {
@@ -84,7 +86,8 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
     private readonly readModels: ReadModels,
   ) {}
 
-  async execute({ leadId, occurredAt, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
+  async execute({ leadId, occurredAt: sent, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
+    const occurredAt = occurredAtOrNow(sent);
     const existingAccount = request.accountId ? await this.requireExisting(ACCOUNT, request.accountId, 'accountId') : null;
     const existingContact = request.contactId ? await this.requireExisting(CONTACT, request.contactId, 'contactId') : null;
     const newAccountId = deterministicUuid(leadId, 'converted-account');
@@ -99,7 +102,7 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
       ownerId: request.ownerId,
       duplicateAccountIds: request.accountId || request.allowDuplicateAccount ? [] : await this.accountsNamedLikeCompany(leadId, newAccountId),
     };
-    const outcome = await this.executor.execute(LEAD, leadId, command, context);
+    const outcome = await this.executor.execute(LEAD, leadId, command, context, { catchUpBusinessTime: sent === undefined });
     const converted = outcome.events.find((e): e is LeadConverted => e.type === 'LeadConverted')!;
     const position = await this.completer.completeLead(leadId);
     return {

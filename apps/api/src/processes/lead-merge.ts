@@ -3,6 +3,7 @@ import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AggregateNotFound, DomainError, Lead, LeadMerged } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
+import { occurredAtOrNow } from '../common/fields';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { completionContext, mergeStepKey } from './completion-context';
@@ -10,7 +11,8 @@ import { completionContext, mergeStepKey } from './completion-context';
 export class MergeLeadsCommand extends Command<CommandOutcome<unknown>> {
   constructor(
     readonly leadId: string,
-    readonly occurredAt: string,
+    /** As the client sent it; undefined means now. */
+    readonly occurredAt: string | undefined,
     readonly duplicateIds: string[],
     readonly context: CommandContext,
   ) {
@@ -69,14 +71,15 @@ export class MergeLeadsHandler implements ICommandHandler<MergeLeadsCommand> {
     private readonly completer: MergeCompleter,
   ) {}
 
-  async execute({ leadId, occurredAt, duplicateIds, context }: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
+  async execute({ leadId, occurredAt: sent, duplicateIds, context }: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
+    const occurredAt = occurredAtOrNow(sent);
     const duplicates: Lead[] = [];
     for (const id of duplicateIds) {
       const duplicate = await this.executor.load(LEAD, id);
       if (duplicate === null) throw new AggregateNotFound('Lead', id, 'duplicateIds');
       duplicates.push(duplicate);
     }
-    const outcome = await this.executor.execute(LEAD, leadId, { type: 'MergeLeads', leadId, occurredAt, duplicates }, context);
+    const outcome = await this.executor.execute(LEAD, leadId, { type: 'MergeLeads', leadId, occurredAt, duplicates }, context, { catchUpBusinessTime: sent === undefined });
     const position = await this.completer.completeSurvivor(leadId);
     return { ...outcome, position: position > outcome.position ? position : outcome.position };
   }

@@ -46,9 +46,8 @@ export class ProjectionsController {
     if (!this.projections.some((p) => p.readModel === name)) {
       throw new ProblemException(problem(404, 'not-found', 'Not found', `There is no read model named ${name}`, { errors: [{ field: 'name', message: 'unknown read model' }] }));
     }
-    const report = this.projector?.reports().find((r) => r.name === name);
-    if (!this.projector || !report || report.status === 'rebuilding' || report.status === 'standby') {
-      const why = !this.projector ? 'the projector runs in another process (PROJECTOR=external)' : `it is ${report?.status}`;
+    const why = this.projector ? this.projector.rebuildRefusal(name) : 'the projector runs in another process (PROJECTOR=external)';
+    if (!this.projector || why) {
       throw new ProblemException(problem(409, 'rebuild-refused', 'Cannot rebuild now', `Read model ${name} cannot be rebuilt here: ${why}`));
     }
     this.projector.rebuild(name).then(

@@ -30,9 +30,9 @@ export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> 
 
 export interface ExecuteOptions {
   /**
-   * For steps the system completes on the user's behalf (the records a conversion opens):
-   * when the record's last event is later in business time than the command, the command
-   * takes that later time instead of being refused.
+   * For a business time the service chose itself — "now" when the client sent none, or the
+   * steps it completes on the user's behalf (the records a conversion opens): when the
+   * record's last event is later, the command takes that time instead of being refused.
    */
   catchUpBusinessTime?: boolean;
   /**
@@ -83,11 +83,12 @@ export class CommandExecutor {
       }
       const state = fold(aggregate.decider, recorded.map((e) => toOccurred<Event>(e)));
       const command = options.catchUpBusinessTime ? withBusinessTimeAtLeast(resolved, last?.metadata.occurredAt) : resolved;
-      assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
       const events = aggregate.decider.decide(command, state);
       if (events.length === 0) {
         return { id, revision, position: last?.position ?? -1n, state, events, replayed: false };
       }
+      // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
+      assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
 
       try {
         const result = await this.store.append(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');

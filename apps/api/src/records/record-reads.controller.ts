@@ -60,7 +60,9 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     /** Sends one of this record's commands; its business time is the one sent, or now. */
     protected send(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>, options: ExecuteOptions = {}) {
       const full = { ...command, occurredAt: occurredAtOrNow(occurredAt) } as unknown as C;
-      return this.commandBus.execute(new ExecuteAggregateCommand(aggregate, id, full, context, options));
+      // "Now" stamped here may lose a race with a concurrent command stamped a moment later.
+      const timing = occurredAt === undefined ? { catchUpBusinessTime: true } : {};
+      return this.commandBus.execute(new ExecuteAggregateCommand(aggregate, id, full, context, { ...options, ...timing }));
     }
 
     /** Sends the create of a new record whose id `newRecordId` just chose. */

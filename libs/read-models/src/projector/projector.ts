@@ -132,16 +132,24 @@ export class Projector {
     });
   }
 
+  /** Why a rebuild of this read model cannot start now, or undefined when it can. */
+  rebuildRefusal(readModel: string): string | undefined {
+    const live = this.live.get(readModel);
+    if (!live) return `there is no read model ${readModel}`;
+    if (live.rebuild) return 'it is being rebuilt already';
+    if (this.status !== 'live' && this.status !== 'catching-up') return `the projector is ${this.status}`;
+    return undefined;
+  }
+
   /**
    * Rebuilds a read model from the first event into a new version while the current one keeps
    * answering, then swaps them once the new one has caught up, and drops the old one.
    * Resolves when the swap is done. Refused when this projector does not hold the lease.
    */
   async rebuild(readModel: string): Promise<void> {
-    const live = this.live.get(readModel);
-    if (!live) throw new Error(`Unknown read model ${readModel}`);
-    if (live.rebuild) throw new Error(`Read model ${readModel} is already being rebuilt`);
-    if (this.status !== 'live' && this.status !== 'catching-up') throw new Error(`The projector is ${this.status}; it can rebuild only while it runs`);
+    const refusal = this.rebuildRefusal(readModel);
+    if (refusal) throw new Error(`Read model ${readModel} cannot be rebuilt: ${refusal}`);
+    const live = this.live.get(readModel)!;
     const { projection } = live;
     const version = live.version + 1;
     for (const spec of projection.collections) {
@@ -225,13 +233,11 @@ export class Projector {
     for (const projection of this.projections) {
       const state = await this.store.readModelState(projection.readModel);
       for (const spec of projection.collections) await this.store.ensureCollection(spec, state.activeVersion);
+      // Updated in place: a rebuild under way holds on to this very entry.
+      const checkpoint = state.checkpoints[state.activeVersion] ?? -1n;
       const existing = this.live.get(projection.readModel);
-      this.live.set(projection.readModel, {
-        projection,
-        version: state.activeVersion,
-        checkpoint: state.checkpoints[state.activeVersion] ?? -1n,
-        rebuild: existing?.rebuild,
-      });
+      if (existing) Object.assign(existing, { version: state.activeVersion, checkpoint });
+      else this.live.set(projection.readModel, { projection, version: state.activeVersion, checkpoint });
     }
     this.progress.emit('progress');
   }

@@ -100,7 +100,7 @@ export function upperBound(sorted: number[], value: number): number {
 export function moveContributions(docs: DocumentSet, view: string, before: Contribution[], after: Contribution[]): void {
   const deltas = new Map<string, Contribution>();
   const add = (contribution: Contribution, sign: 1n | -1n) => {
-    const slot = `${contribution.dim}|${contribution.day}|${contribution.key}`;
+    const slot = bucketId(contribution.dim, contribution.day, contribution.key);
     const delta = deltas.get(slot) ?? { ...contribution, metrics: {} };
     for (const [metric, value] of Object.entries(contribution.metrics)) delta.metrics[metric] = (delta.metrics[metric] ?? 0n) + sign * value;
     deltas.set(slot, delta);
