@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '@crm/event-store';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port';
 import type { DocumentKey, DocumentSet, Projection } from '../projections/projection';
 
@@ -74,29 +75,31 @@ function keyOf(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
 
-/** Applies a batch of events to some projections and returns the document writes. */
+/**
+ * Applies a batch of events to some projections and returns the document writes. Each
+ * projection owns its collections, so each is applied on its own: one that reads documents it
+ * could not name up front (report buckets) is applied again with them loaded, without
+ * repeating the others.
+ */
 export async function projectBatch(
   store: ReadStore,
   projections: { projection: Projection; version: number; after: bigint }[],
-  events: import('@crm/event-store').RecordedEvent[],
+  events: RecordedEvent[],
 ): Promise<DocumentWrite[]> {
-  const versions = new Map<string, number>();
-  const keys: DocumentKey[] = [];
+  const writes: DocumentWrite[] = [];
   for (const { projection, version, after } of projections) {
-    for (const collection of projection.collections) versions.set(collection.name, version);
-    for (const event of events) if (event.position > after) keys.push(...projection.keysOf(event));
-  }
-  let batch = await DocumentBatch.load(store, (collection) => versions.get(collection)!, keys);
-  for (let pass = 1; ; pass++) {
-    for (const { projection, after } of projections) {
-      for (const event of events) {
-        if (event.position > after && projection.keysOf(event).length > 0) projection.apply(event, batch);
-      }
+    const concerned = events.filter((event) => event.position > after && projection.keysOf(event).length > 0);
+    if (concerned.length === 0) continue;
+    let batch = await DocumentBatch.load(store, () => version, concerned.flatMap((event) => projection.keysOf(event)));
+    for (let pass = 1; ; pass++) {
+      for (const event of concerned) projection.apply(event, batch);
+      if (batch.missing.length === 0) break;
+      if (pass >= MAX_PASSES) throw new Error(`${projection.readModel} keeps reading documents it did not name: ${JSON.stringify(batch.missing.slice(0, 3))}`);
+      batch = await batch.loadMore(store, batch.missing);
     }
-    if (batch.missing.length === 0) return batch.writes();
-    if (pass >= MAX_PASSES) throw new Error(`Projection keeps reading documents it did not name: ${JSON.stringify(batch.missing.slice(0, 3))}`);
-    batch = await batch.loadMore(store, batch.missing);
+    writes.push(...batch.writes());
   }
+  return writes;
 }
 
 /** Passes over a batch: dependent documents are at most one level deep (facts → buckets), plus slack. */
