@@ -1,4 +1,5 @@
 export * from './event-store.port';
+export * from './occurred';
 export * from './event-id';
 export * from './sqlite/sqlite-event-store';
 export * from './sqlite/open-sqlite-database';

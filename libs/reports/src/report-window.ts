@@ -29,7 +29,7 @@ export async function bucketsIn<B extends Bucket>(store: ReadStore, version: num
   return [...months, ...head, ...tail];
 }
 
-/** Rows sorted by key: `null` (no owner) first, then keys in code-point order. */
+/** Rows sorted by key: `null` (no owner) first, then keys as JavaScript compares strings (UTF-16 code units). */
 export function byKey<R extends { key: string | null }>(rows: R[]): R[] {
   return rows.sort((a, b) => (a.key === b.key ? 0 : a.key === null ? -1 : b.key === null ? 1 : a.key < b.key ? -1 : 1));
 }

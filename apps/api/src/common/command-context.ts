@@ -18,6 +18,7 @@ export interface CommandContext {
 }
 
 const MAX_IDEMPOTENCY_KEY = 200;
+const MAX_CORRELATION_ID = 200;
 const MAX_ACTOR_ID = 100;
 
 export function commandContextFrom(request: FastifyRequest): CommandContext {
@@ -26,8 +27,8 @@ export function commandContextFrom(request: FastifyRequest): CommandContext {
     throw invalidInput([{ field: 'X-Actor-Id', message: `must be 1 to ${MAX_ACTOR_ID} characters` }]);
   }
   const correlationId = header(request, 'x-correlation-id') ?? randomUUID();
-  if (correlationId.length > MAX_IDEMPOTENCY_KEY) {
-    throw invalidInput([{ field: 'X-Correlation-Id', message: `must be at most ${MAX_IDEMPOTENCY_KEY} characters` }]);
+  if (correlationId.length > MAX_CORRELATION_ID) {
+    throw invalidInput([{ field: 'X-Correlation-Id', message: `must be at most ${MAX_CORRELATION_ID} characters` }]);
   }
   const context: CommandContext = { actorId, correlationId, commandId: randomUUID() };
 

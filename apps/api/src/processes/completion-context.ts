@@ -20,3 +20,8 @@ export function completionContext(decision: RecordedEvent, stepKey: string): Com
 /** Step keys, shared by the steps and by recovery, which recognises completed steps by them. */
 export const conversionStepKey = (leadId: string, record: 'account' | 'contact' | 'opportunity') => `conversion:${leadId}:${record}`;
 export const mergeStepKey = (survivorId: string, duplicateId: string) => `merge:${survivorId}:${duplicateId}`;
+
+/** The latest of some global positions: what a multi-stream command answers as its `position`. */
+export function latestPosition(...positions: bigint[]): bigint {
+  return positions.reduce((latest, position) => (position > latest ? position : latest));
+}

@@ -8,7 +8,7 @@ import { ReadModels } from '../read-side/read-models';
 import { occurredAtOrNow } from '../common/fields';
 import { ACCOUNT, AggregateType, CONTACT, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
-import { completionContext, conversionStepKey } from './completion-context';
+import { completionContext, conversionStepKey, latestPosition } from './completion-context';
 
 export interface ConversionRequest {
   accountId?: string;
@@ -74,7 +74,7 @@ export class ConversionCompleter {
       const opportunity = { type: 'OpenOpportunity', opportunityId: d.opportunityId, occurredAt, accountId: d.accountId, accountExists: true, leadSource: d.leadSource, ...d.opportunity } as const;
       positions.push((await this.executor.execute(OPPORTUNITY, d.opportunityId, opportunity, step('opportunity'), options)).position);
     }
-    return positions.reduce((max, p) => (p > max ? p : max));
+    return latestPosition(...positions);
   }
 }
 
@@ -107,7 +107,7 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
     const position = await this.completer.completeLead(leadId);
     return {
       ...outcome,
-      position: position > outcome.position ? position : outcome.position,
+      position: latestPosition(position, outcome.position),
       accountId: converted.data.accountId,
       contactId: converted.data.contactId,
       opportunityId: converted.data.opportunityId,

@@ -6,7 +6,7 @@ import type { CommandContext } from '../common/command-context';
 import { occurredAtOrNow } from '../common/fields';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
-import { completionContext, mergeStepKey } from './completion-context';
+import { completionContext, latestPosition, mergeStepKey } from './completion-context';
 
 export class MergeLeadsCommand extends Command<CommandOutcome<unknown>> {
   constructor(
@@ -33,15 +33,10 @@ export class MergeCompleter {
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  /** Completes every merge into this survivor; returns the position of the last step. */
-  async completeSurvivor(survivorId: string): Promise<bigint> {
-    const decisions = (await this.store.readStream(streamIdOf(LEAD, survivorId))).filter((e) => e.type === 'LeadMerged');
-    let position = -1n;
-    for (const decision of decisions) {
-      const last = await this.complete(decision);
-      if (last > position) position = last;
-    }
-    return position;
+  /** Completes the merge decided at `revision` of the survivor's stream; returns the position of its last step. */
+  async completeDecisionAt(survivorId: string, revision: number): Promise<bigint> {
+    const [decision] = await this.store.readStream(streamIdOf(LEAD, survivorId), { fromRevision: revision, maxCount: 1 });
+    return decision?.type === 'LeadMerged' ? this.complete(decision) : -1n;
   }
 
   async complete(decision: RecordedEvent): Promise<bigint> {
@@ -53,7 +48,7 @@ export class MergeCompleter {
         const outcome = await this.executor.execute(LEAD, duplicateId, command, completionContext(decision, mergeStepKey(survivorId, duplicateId)), {
           catchUpBusinessTime: true,
         });
-        if (outcome.position > position) position = outcome.position;
+        position = latestPosition(position, outcome.position);
       } catch (error) {
         // The duplicate was converted in the moment between the decision and this step: it stays converted.
         if (!(error instanceof DomainError)) throw error;
@@ -80,7 +75,8 @@ export class MergeLeadsHandler implements ICommandHandler<MergeLeadsCommand> {
       duplicates.push(duplicate);
     }
     const outcome = await this.executor.execute(LEAD, leadId, { type: 'MergeLeads', leadId, occurredAt, duplicates }, context, { catchUpBusinessTime: sent === undefined });
-    const position = await this.completer.completeSurvivor(leadId);
-    return { ...outcome, position: position > outcome.position ? position : outcome.position };
+    // A merge appends one event, so its decision is the one at the revision it answers (a replay's too).
+    const position = await this.completer.completeDecisionAt(leadId, outcome.revision);
+    return { ...outcome, position: latestPosition(position, outcome.position) };
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertOccurredInOrder, DomainEvent, fold, Occurred } from '@crm/domain';
+import { assertOccurredInOrder, DomainEvent, fold } from '@crm/domain';
 import {
   deterministicUuid,
   EVENT_STORE,
@@ -7,6 +7,7 @@ import {
   EventStore,
   EventToAppend,
   RecordedEvent,
+  toOccurred,
   WrongExpectedRevisionError,
 } from '@crm/event-store';
 import { randomUUID } from 'node:crypto';
@@ -70,11 +71,11 @@ export class CommandExecutor {
   ): Promise<CommandOutcome<State, Event>> {
     const streamId = streamIdOf(aggregate, id);
     for (let attempt = 1; ; attempt++) {
-      // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
-      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
       const recorded = options.freshId && attempt === 1 ? [] : await this.store.readStream(streamId);
       const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
       if (replay) return replay;
+      // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
+      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
 
       const last = recorded[recorded.length - 1];
       const revision = last?.revision ?? -1;
@@ -110,7 +111,7 @@ export class CommandExecutor {
   };
 
   /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op. */
-  toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext, causationId = context.commandId): EventToAppend[] {
+  private toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext): EventToAppend[] {
     return events.map((event, index) => ({
       id: context.idempotencyKey ? deterministicUuid(context.idempotencyKey, String(index)) : randomUUID(),
       type: event.type,
@@ -119,7 +120,7 @@ export class CommandExecutor {
         actorId: context.actorId,
         occurredAt,
         correlationId: context.correlationId,
-        causationId,
+        causationId: context.commandId,
         ...(context.idempotencyKey && { idempotencyKey: context.idempotencyKey, requestFingerprint: context.requestFingerprint }),
       },
     }));
@@ -147,9 +148,6 @@ function withBusinessTimeAtLeast<C extends { occurredAt: string }>(command: C, l
   return lastOccurredAt && Date.parse(lastOccurredAt) > Date.parse(command.occurredAt) ? { ...command, occurredAt: lastOccurredAt } : command;
 }
 
-export function toOccurred<Event extends DomainEvent>(event: RecordedEvent): Occurred<Event> {
-  return { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<Event>;
-}
 
 function concurrentModification(name: string, id: string): ProblemException {
   return new ProblemException(

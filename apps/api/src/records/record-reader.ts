@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AggregateNotFound, DomainEvent, fold } from '@crm/domain';
-import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
+import { EVENT_STORE, EventStore, RecordedEvent, toOccurred } from '@crm/event-store';
 import { AggregateType, streamIdOf } from './aggregate-type';
-import { toOccurred } from './command-executor';
 
 /** One entry of `GET /<records>/:id/history`. */
 export interface HistoryEntry {

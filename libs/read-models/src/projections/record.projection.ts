@@ -1,5 +1,5 @@
-import { Decider, DomainEvent, Occurred } from '@crm/domain';
-import type { RecordedEvent } from '@crm/event-store';
+import type { Decider, DomainEvent } from '@crm/domain';
+import { RecordedEvent, toOccurred } from '@crm/event-store';
 import type { ReadDocument } from '../read-store.port';
 import type { Projection } from './projection';
 
@@ -31,8 +31,7 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
       // The stored document is the state plus `revision` and the derived keys, which are set anew below.
       const current = docs.get(collection, id);
       const state = current ? (current as unknown as S) : spec.decider.initialState;
-      const occurred = { type: event.type, data: event.data, occurredAt: event.metadata.occurredAt } as Occurred<DomainEvent>;
-      const next = spec.decider.evolve(state, occurred);
+      const next = spec.decider.evolve(state, toOccurred(event));
       if (next === null || next === undefined) return;
       const derived = Object.fromEntries(Object.entries(spec.derived ?? {}).map(([key, valueOf]) => [key, valueOf(next as NonNullable<S>)]));
       docs.put(collection, { ...(next as object), ...derived, id, revision: event.revision } as ReadDocument, Number(event.position));

@@ -256,14 +256,20 @@ export class Projector {
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
         // Take whatever is already there, without waiting for more: a lone event is applied at once.
+        // A batch that ends because nothing more was waiting has caught up with what the store delivered:
+        // the status says live (/projections still reports the exact lag).
         const drained = idle();
+        let atHead = false;
         while (batch.length < this.batchSize) {
           const next = await Promise.race([pending, drained]);
-          if (next === IDLE_FLUSH || next.done) break;
+          if (next === IDLE_FLUSH || next.done) {
+            atHead = next === IDLE_FLUSH;
+            break;
+          }
           batch.push(next.value);
           pending = iterator.next();
         }
-        await this.exclusive(() => this.applyBatch(batch));
+        await this.exclusive(() => this.applyBatch(batch, atHead));
         onProgress();
       }
     } finally {
@@ -272,7 +278,7 @@ export class Projector {
     }
   }
 
-  private async applyBatch(batch: RecordedEvent[]): Promise<void> {
+  private async applyBatch(batch: RecordedEvent[], atHead: boolean): Promise<void> {
     const lives = [...this.live.values()];
     const targets = lives.map((live) => ({ projection: live.projection, version: live.version, after: live.checkpoint }));
     const writes = await projectBatch(this.store, targets, batch);
@@ -283,13 +289,9 @@ export class Projector {
       lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
     );
     for (const live of lives) live.checkpoint = position;
-    this.status = (await this.isAtHead(position)) ? 'live' : 'catching-up';
+    this.status = atHead ? 'live' : 'catching-up';
     this.lastError = undefined;
     this.progress.emit('progress');
-  }
-
-  private async isAtHead(position: bigint): Promise<boolean> {
-    return (await this.events.headPosition()) <= position;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
