@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProblemFilter } from './common/problem.filter';
@@ -8,7 +8,7 @@ import { APP_CONFIG, AppConfig } from './config/app-config';
 import { EventStoreModule } from './event-store.module';
 import { RecordsHttpModule } from './records-http.module';
 import { HealthController } from './read-side/health.controller';
-import { MinPositionInterceptor } from './read-side/min-position.interceptor';
+import { MinPositionGuard } from './read-side/min-position.guard';
 import { ReadSideModule } from './read-side/read-side.module';
 import { RecordsModule } from './records/records.module';
 
@@ -23,7 +23,7 @@ export class AppModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        { provide: APP_INTERCEPTOR, useClass: MinPositionInterceptor },
+        { provide: APP_GUARD, useClass: MinPositionGuard },
         // Pipes run in this order: the body must be a JSON object before it is validated.
         { provide: APP_PIPE, useClass: JsonObjectBodyPipe },
         { provide: APP_PIPE, useFactory: createValidationPipe },

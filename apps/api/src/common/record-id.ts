@@ -1,7 +1,6 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
 import { AggregateNotFound } from '@crm/domain';
-import { deterministicUuid } from '@crm/event-store';
-import { randomUUID } from 'node:crypto';
+import { deterministicUuid, timeOrderedUuid } from '@crm/event-store';
 import type { CommandContext } from './command-context';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,5 +21,5 @@ export class RecordIdPipe implements PipeTransform<string, string> {
  * retried create lands on the same stream and is recognised there.
  */
 export function newRecordId(context: CommandContext, recordName: string): string {
-  return context.idempotencyKey ? deterministicUuid(context.idempotencyKey, recordName) : randomUUID();
+  return context.idempotencyKey ? deterministicUuid(context.idempotencyKey, recordName) : timeOrderedUuid();
 }

@@ -7,10 +7,10 @@ import {
   EventStore,
   EventToAppend,
   RecordedEvent,
+  timeOrderedUuid,
   toOccurred,
   WrongExpectedRevisionError,
 } from '@crm/event-store';
-import { randomUUID } from 'node:crypto';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
 import { ReadModels } from '../read-side/read-models';
@@ -113,7 +113,7 @@ export class CommandExecutor {
   /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op. */
   private toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext): EventToAppend[] {
     return events.map((event, index) => ({
-      id: context.idempotencyKey ? deterministicUuid(context.idempotencyKey, String(index)) : randomUUID(),
+      id: context.idempotencyKey ? deterministicUuid(context.idempotencyKey, String(index)) : timeOrderedUuid(),
       type: event.type,
       data: event.data as Record<string, unknown>,
       metadata: {
