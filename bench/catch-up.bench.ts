@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
+import { EventToAppend, SqliteEventStore, timeOrderedUuid } from '@crm/event-store';
 import { ALL_READ_MODEL_PROJECTIONS, Projection, Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,11 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const LEADS_PER_APPEND_ROUND = 2_000;
 const SOURCES = ['Web', 'Phone', 'Email', 'Event', 'Partner Referral', 'Advertisement', 'Purchased List', 'Other'];
 
-/** Five events of one lead's life: captured, worked, reassigned, edited, qualified. */
-function leadLife(n: number): EventToAppend[] {
-  const leadId = deterministicUuid('bench-lead', String(n));
+/** Five events of one lead's life: captured, worked, reassigned, edited, qualified. Ids are time-ordered, as the API makes them. */
+function leadLife(leadId: string, n: number): EventToAppend[] {
   const at = new Date(Date.UTC(2025, 0, 1) + n * 60_000);
   const event = (i: number, type: string, data: Record<string, unknown>): EventToAppend => ({
-    id: deterministicUuid(leadId, String(i)),
+    id: timeOrderedUuid(),
     type,
     data: { leadId, ...data },
     metadata: { actorId: 'bench', occurredAt: new Date(at.getTime() + i * 3_600_000).toISOString(), correlationId: leadId, causationId: leadId },
@@ -46,7 +45,12 @@ async function catchUp(name: string, projections: Projection[]) {
     for (let first = 0; first < leads; first += LEADS_PER_APPEND_ROUND) {
       const round = Array.from({ length: Math.min(LEADS_PER_APPEND_ROUND, leads - first) }, (_, i) => first + i);
       // Appends issued in one turn share one transaction (group commit).
-      await Promise.all(round.map((n) => events.append(`lead-${deterministicUuid('bench-lead', String(n))}`, leadLife(n), 'no_stream')));
+      await Promise.all(
+        round.map((n) => {
+          const leadId = timeOrderedUuid();
+          return events.append(`lead-${leadId}`, leadLife(leadId, n), 'no_stream');
+        }),
+      );
     }
     const head = await events.headPosition();
     const loadSeconds = (Date.now() - loadStart) / 1000;

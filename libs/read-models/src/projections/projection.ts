@@ -12,8 +12,20 @@ export interface DocumentSet {
   /** `sortKey` orders lists ("newest first"); it is kept from the first put of a document. */
   put(collection: string, doc: ReadDocument, sortKey: number): void;
   delete(collection: string, id: string): void;
-  /** True for a document this batch's projections put: it may be changed in place (no copy needed). */
-  isWritable(doc: ReadDocument): boolean;
+  /**
+   * Adds a change to a document without reading it, for documents that only accumulate (report
+   * buckets). Such changes commute: the batch combines all of them per document and folds them
+   * in once, after its last event, so apply never loads these documents nor reads them back.
+   */
+  accumulate<D>(collection: string, id: string, sortKey: number, change: D, accumulator: Accumulator<D>): void;
+}
+
+/** How the changes accumulated on one kind of document combine, and how they are folded into it. */
+export interface Accumulator<D> {
+  /** Both changes in one (may reuse `into`). */
+  combine(into: D, change: D): D;
+  /** The document with the change folded in (`current` is null when there is none yet); null removes it. */
+  fold(current: ReadDocument | null, change: D): ReadDocument | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { EventStore, EventToAppend, SqliteEventStore } from '@crm/event-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Projection } from '../projections/projection';
+import { Accumulator, Projection } from '../projections/projection';
 import { leadsProjection } from '../projections/records';
 import { ReadStore } from '../read-store.port';
 import { SqliteReadStore } from '../sqlite/sqlite-read-store';
@@ -103,6 +103,17 @@ describe('Projector', () => {
     expect((await store.readModelState('event-counts')).checkpoints[1]).toBe(await events.headPosition());
   });
 
+  it('lets the event loop run between batches of a catch-up (the embedded store answers synchronously)', async () => {
+    await appendNumbered(1, 200);
+    const p = projector([countingProjection()], 10);
+    const head = await events.headPosition();
+    p.start();
+    // Without a turn between batches, this timer could fire only once all 20 batches were applied.
+    const positionWhenTimerFired = await new Promise<bigint>((resolve) => setTimeout(() => resolve(p.position()), 0));
+    expect(positionWhenTimerFired).toBeLessThan(head);
+    expect(await p.waitFor(head, 5_000)).toBe(true);
+  });
+
   it('leaves documents and checkpoint unchanged when a batch fails half-way, then applies it once', async () => {
     await appendNumbered(1, 30);
     const projection = countingProjection({ failOn: (n) => n === 25 });
@@ -195,5 +206,42 @@ describe('DocumentBatch', () => {
     batch.delete('c', 'a');
     batch.put('c', { id: 'a', reborn: true }, 7);
     expect(batch.writes()).toEqual([{ collection: 'c', version: 1, id: 'a', sortKey: 7, doc: { id: 'a', reborn: true } }]);
+  });
+
+  it('folds the changes accumulated on a document into it once, after the events, and removes it when the fold says so', async () => {
+    const { DocumentBatch } = await import('./document-batch');
+    const store = SqliteReadStore.open(':memory:');
+    await store.ensureCollection({ name: 'sums', filters: [] }, 1);
+    await store.acquireLease('test', 60_000);
+    const stored = (id: string, total: number) => ({ collection: 'sums', version: 1, id, sortKey: 1, doc: { id, total } });
+    await store.commit('test', [stored('a', 5), stored('d', 5)], []);
+    let folds = 0;
+    const sums: Accumulator<number> = {
+      combine: (into, change) => into + change,
+      fold(current, change) {
+        folds++;
+        const total = Number(current?.total ?? 0) + change;
+        return total === 0 ? null : { id: String(current?.id ?? 'b'), total };
+      },
+    };
+    const batch = new DocumentBatch(() => 1);
+    batch.accumulate('sums', 'a', 1, 2, sums);
+    batch.accumulate('sums', 'a', 1, 3, sums);
+    batch.accumulate('sums', 'b', 1, 4, sums);
+    batch.accumulate('sums', 'd', 1, -5, sums);
+    await batch.foldAccumulated(store);
+    expect(folds).toBe(3);
+    expect(batch.writes()).toEqual([
+      { collection: 'sums', version: 1, id: 'a', sortKey: 1, doc: { id: 'a', total: 10 } },
+      { collection: 'sums', version: 1, id: 'b', sortKey: 1, doc: { id: 'b', total: 4 } },
+      { collection: 'sums', version: 1, id: 'd', sortKey: 0, doc: null },
+    ]);
+    await store.close();
+  });
+
+  it('refuses to read a document that keysOf did not name, instead of reading it as absent', async () => {
+    const { DocumentBatch } = await import('./document-batch');
+    const batch = new DocumentBatch(() => 1);
+    expect(() => batch.get('c', 'unnamed')).toThrow(/not named by keysOf/);
   });
 });

@@ -185,6 +185,7 @@ export class Projector {
     const position = page[page.length - 1].position;
     await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
     rebuild.checkpoint = position;
+    await nextTurn();
     return true;
   }
 
@@ -271,6 +272,7 @@ export class Projector {
         }
         await this.exclusive(() => this.applyBatch(batch, atHead));
         onProgress();
+        await nextTurn();
       }
     } finally {
       this.closeSubscription = undefined;
@@ -302,6 +304,16 @@ export class Projector {
     );
     return result;
   }
+}
+
+/**
+ * A turn of the event loop between batches. On the embedded store every read and commit is
+ * synchronous, so a catch-up or a rebuild would otherwise run start to end in microtasks: no
+ * HTTP request answered meanwhile, and each batch's idle() promise (with the events its
+ * Promise.race reactions hold) left pending until the very end.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function idle(): Promise<typeof IDLE_FLUSH> {

@@ -1,5 +1,5 @@
 import type { CollectionSpec, ReadDocument } from '../../read-store.port';
-import type { DocumentSet } from '../projection';
+import type { Accumulator, DocumentSet } from '../projection';
 import { monthStart } from './calendar';
 
 /**
@@ -43,45 +43,83 @@ function bucketId(dim: string, period: number, key: string | null): string {
   return `${dim}|${period}|${key === null ? '\u0000' : key}`;
 }
 
+const monthStarts = new Map<number, number>();
+
 function periodOf(grain: Grain, day: number): number {
-  return grain === 'day' ? day : monthStart(day);
+  if (grain === 'day') return day;
+  let month = monthStarts.get(day);
+  if (month === undefined) monthStarts.set(day, (month = monthStart(day)));
+  return month;
 }
 
-/** Adds (sign 1n) or takes back (sign -1n) contributions; a bucket whose totals all reach zero is removed. */
-export function applyContributions(docs: DocumentSet, view: string, contributions: Contribution[], sign: 1n | -1n): void {
+/** A change to one count bucket: what to add to each of its totals. */
+interface CountChange extends Bucket {
+  metrics: Record<string, bigint>;
+}
+
+/** Count buckets add up their changes; a bucket whose totals all come to zero is removed. */
+const countBuckets: Accumulator<CountChange> = {
+  combine(into, change) {
+    for (const metric in change.metrics) into.metrics[metric] = (into.metrics[metric] ?? 0n) + change.metrics[metric];
+    return into;
+  },
+  fold(current, { id, dim, key, period, metrics }) {
+    const totals = { ...(current as CountBucket | null)?.metrics };
+    for (const metric in metrics) if (metrics[metric] !== 0n) totals[metric] = String(BigInt(totals[metric] ?? '0') + metrics[metric]);
+    return Object.values(totals).every((total) => total === '0') ? null : ({ id, dim, key, period, metrics: totals } satisfies CountBucket);
+  },
+};
+
+/** Adds contributions to the count buckets of a view, at both grains. */
+export function applyContributions(docs: DocumentSet, view: string, contributions: Contribution[]): void {
   for (const { dim, key, day, metrics } of contributions) {
     for (const grain of GRAINS) {
-      const collection = bucketCollection(view, grain);
       const period = periodOf(grain, day);
       const id = bucketId(dim, period, key);
-      const current = docs.get(collection, id) as CountBucket | null;
-      // A bucket this batch already wrote is changed in place; one read from the store is copied once.
-      const bucket: CountBucket = current && docs.isWritable(current) ? current : { id, dim, key, period, metrics: { ...(current?.metrics ?? {}) } };
-      const totals = bucket.metrics;
-      for (const [metric, value] of Object.entries(metrics)) {
-        if (value !== 0n) totals[metric] = String(BigInt(totals[metric] ?? '0') + sign * value);
-      }
-      if (Object.values(totals).every((value) => value === '0')) docs.delete(collection, id);
-      else if (bucket !== current) docs.put(collection, bucket, period);
+      // A fresh totals object per change: the batch may add later changes into it.
+      docs.accumulate(bucketCollection(view, grain), id, period, { id, dim, key, period, metrics: { ...metrics } }, countBuckets);
     }
   }
 }
 
+/** A change to one value bucket: values to add (in any order) and their sum. */
+interface ValueChange extends Bucket {
+  values: number[];
+  sum: number;
+}
+
+/** Value buckets keep their values sorted: the values a batch adds are sorted once and merged in. */
+const valueBuckets: Accumulator<ValueChange> = {
+  combine(into, change) {
+    into.values.push(...change.values);
+    into.sum += change.sum;
+    return into;
+  },
+  fold(current, { id, dim, key, period, values, sum }) {
+    const existing = current as ValueBucket | null;
+    const added = values.sort((a, b) => a - b);
+    return { id, dim, key, period, values: existing ? mergeSorted(existing.values, added) : added, sum: (existing?.sum ?? 0) + sum } satisfies ValueBucket;
+  },
+};
+
 /** Adds one exact value (e.g. a duration in ms) to the value buckets of a dimension. */
 export function addValue(docs: DocumentSet, view: string, dim: string, key: string | null, day: number, value: number): void {
   for (const grain of GRAINS) {
-    const collection = bucketCollection(view, grain);
     const period = periodOf(grain, day);
     const id = bucketId(dim, period, key);
-    const current = docs.get(collection, id) as ValueBucket | null;
-    const bucket: ValueBucket = current && docs.isWritable(current) ? current : { id, dim, key, period, values: [...(current?.values ?? [])], sum: current?.sum ?? 0 };
-    bucket.values.splice(upperBound(bucket.values, value), 0, value);
-    bucket.sum += value;
-    if (bucket !== current) docs.put(collection, bucket, period);
+    docs.accumulate(bucketCollection(view, grain), id, period, { id, dim, key, period, values: [value], sum: value }, valueBuckets);
   }
 }
 
-/** How many values of a sorted array are ≤ `value` (where a new `value` goes to keep it sorted). */
+function mergeSorted(a: number[], b: number[]): number[] {
+  const merged = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < merged.length; k++) merged[k] = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+  return merged;
+}
+
+/** How many values of a sorted array are ≤ `value`. */
 export function upperBound(sorted: number[], value: number): number {
   let low = 0;
   let high = sorted.length;
@@ -108,5 +146,5 @@ export function moveContributions(docs: DocumentSet, view: string, before: Contr
   for (const contribution of before) add(contribution, -1n);
   for (const contribution of after) add(contribution, 1n);
   const changed = [...deltas.values()].filter((delta) => Object.values(delta.metrics).some((value) => value !== 0n));
-  applyContributions(docs, view, changed, 1n);
+  applyContributions(docs, view, changed);
 }

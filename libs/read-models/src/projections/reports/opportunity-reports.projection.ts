@@ -41,7 +41,7 @@ export const opportunityReportsProjection: Projection = {
     moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before), pipelineContributions(after));
     if (event.type === 'OpportunityWon' || event.type === 'OpportunityLost') {
       const metric = event.type === 'OpportunityWon' ? 'wonCents' : 'lostCents';
-      applyContributions(docs, CLOSED_DEALS, [{ dim: 'all', key: null, day: dayOfInstant(event.metadata.occurredAt), metrics: { [metric]: BigInt(after.amountCents) } }], 1n);
+      applyContributions(docs, CLOSED_DEALS, [{ dim: 'all', key: null, day: dayOfInstant(event.metadata.occurredAt), metrics: { [metric]: BigInt(after.amountCents) } }]);
     }
   },
 };
