@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +14,8 @@ import { load, machine, peakRssMiB, printTable, startServer, stopServer } from '
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONNECTIONS = 50;
 const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', source: 'Web', annualRevenue: 125000 };
-let serial = 0;
-/** Every request its own email: the same one twice would be refused as a duplicate lead. */
-const newLead = () => JSON.stringify({ ...lead, email: `ada+${++serial}@example.com` });
+/** Every request its own email (the same one twice is refused as a duplicate lead), in random order as real ones come. */
+const newLead = () => JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` });
 
 async function run(name: string, script: string, port: number, env: Record<string, string>) {
   const url = `http://127.0.0.1:${port}`;

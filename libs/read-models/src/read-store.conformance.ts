@@ -41,6 +41,21 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect(await store.get(spec.name, 1, 'a')).toBeNull();
     });
 
+    it('keeps collections that are never listed (no order index; none at all without filters) like any other', async () => {
+      for (const unlisted of [
+        { name: `facts_${randomUUID().slice(0, 8)}`, filters: [], listed: false },
+        { name: `buckets_${randomUUID().slice(0, 8)}`, filters: ['dim'], listed: false },
+      ]) {
+        await store.ensureCollection(unlisted, 1);
+        await store.ensureCollection(unlisted, 1); // ensuring twice is harmless
+        const write = (d: ReadDocument, sortKey: number) => ({ collection: unlisted.name, version: 1, id: d.id, sortKey, doc: d });
+        await store.commit(owner, [write(doc('a', { dim: 'x' }), 10), write(doc('b', { dim: 'y' }), 20)], []);
+        expect(await store.get(unlisted.name, 1, 'a')).toEqual(doc('a', { dim: 'x' }));
+        expect([...(await store.getMany(unlisted.name, 1, ['a', 'b'])).keys()].sort()).toEqual(['a', 'b']);
+        if (unlisted.filters.length > 0) expect(await store.scan(unlisted.name, 1, { filter: { dim: 'y' }, from: 15, to: 25 })).toEqual([doc('b', { dim: 'y' })]);
+      }
+    });
+
     it('reads many documents at once, leaving out the unknown ones', async () => {
       await store.commit(owner, [put(doc('a'), 1), put(doc('b'), 2)], []);
       const found = await store.getMany(spec.name, 1, ['a', 'b', 'c']);

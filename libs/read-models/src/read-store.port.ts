@@ -15,6 +15,8 @@ export interface CollectionSpec {
   name: string;
   /** Top-level fields that list queries filter on by equality (each gets an index). */
   filters: string[];
+  /** False for a collection never listed without a filter (read by id, or by a filter): it needs no index on the list order alone. */
+  listed?: boolean;
 }
 
 /** A document write inside a batch; `doc: null` deletes. */

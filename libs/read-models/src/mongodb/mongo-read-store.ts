@@ -55,6 +55,7 @@ interface CheckpointRecord {
 const LEASE_ID = 'projector';
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
+const NAMESPACE_EXISTS = 48;
 const IDS_PER_QUERY = 1000;
 
 /**
@@ -96,11 +97,17 @@ export class MongoReadStore implements ReadStore {
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
     const name = collectionName(spec.name, version);
     spec.filters.forEach(filterPath);
-    // Creating the indexes creates the collection, so commits never create one inside a transaction.
-    await this.documents(name).createIndexes([
-      { key: { sortKey: -1, _id: -1 }, name: 'order' },
-      ...spec.filters.map((field) => ({ key: { [filterPath(field)]: 1, sortKey: -1, _id: -1 }, name: `by_${field}` })),
-    ]);
+    const indexes = [
+      ...(spec.listed === false ? [] : [{ key: { sortKey: -1 as const, _id: -1 as const }, name: 'order' }]),
+      ...spec.filters.map((field) => ({ key: { [filterPath(field)]: 1 as const, sortKey: -1 as const, _id: -1 as const }, name: `by_${field}` })),
+    ];
+    // Creating the indexes (or the bare collection) here means commits never create one inside a transaction.
+    if (indexes.length > 0) await this.documents(name).createIndexes(indexes);
+    else {
+      await this.db.createCollection(name).catch((error: unknown) => {
+        if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
+      });
+    }
     this.filters.set(name, [...spec.filters]);
   }
 

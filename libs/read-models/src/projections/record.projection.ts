@@ -22,6 +22,7 @@ export interface RecordProjectionSpec<S> {
 export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
   const prefix = `${spec.streamPrefix}-`;
   const collection = spec.readModel;
+  const derivedKeys = Object.entries(spec.derived ?? {});
   return {
     readModel: spec.readModel,
     collections: [{ name: collection, filters: [...spec.filters, ...Object.keys(spec.derived ?? {})] }],
@@ -33,8 +34,9 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
       const state = current ? (current as unknown as S) : spec.decider.initialState;
       const next = spec.decider.evolve(state, toOccurred(event));
       if (next === null || next === undefined) return;
-      const derived = Object.fromEntries(Object.entries(spec.derived ?? {}).map(([key, valueOf]) => [key, valueOf(next as NonNullable<S>)]));
-      docs.put(collection, { ...(next as object), ...derived, id, revision: event.revision } as ReadDocument, Number(event.position));
+      const doc: ReadDocument = { ...(next as object), id, revision: event.revision };
+      for (const [key, valueOf] of derivedKeys) doc[key] = valueOf(next as NonNullable<S>);
+      docs.put(collection, doc, Number(event.position));
     },
   };
 }

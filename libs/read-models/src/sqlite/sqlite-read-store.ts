@@ -30,7 +30,8 @@ type SqlValue = string | number | bigint | null;
  * event log, with a column and an index per filter field.
  */
 export class SqliteReadStore implements ReadStore {
-  private readonly filters = new Map<string, string[]>();
+  /** Per ensured table: its filter fields and its upsert statement. */
+  private readonly tables = new Map<string, { filters: string[]; upsert: Database.Statement }>();
   private readonly statements = new Map<string, Database.Statement>();
 
   static open(file: string): SqliteReadStore {
@@ -52,16 +53,20 @@ export class SqliteReadStore implements ReadStore {
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
     )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
-    this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
+    if (spec.listed !== false) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
     for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
-    this.filters.set(table, spec.filters);
+    const upsert = this.db.prepare(
+      `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
+        `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`,
+    );
+    this.tables.set(table, { filters: spec.filters, upsert });
   }
 
   async dropCollection(name: string, version: number): Promise<void> {
     const table = tableName(name, version);
     this.db.exec(`DROP TABLE IF EXISTS ${table}`);
     this.db.prepare('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(name, version);
-    this.filters.delete(table);
+    this.tables.delete(table);
     for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
   }
 
@@ -186,13 +191,9 @@ export class SqliteReadStore implements ReadStore {
       this.statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
       return;
     }
-    const filters = this.filters.get(table);
-    if (!filters) throw new Error(`Read model collection ${table} was not ensured`);
-    const columns = filters.map(columnName);
-    const sql =
-      `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
-      `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`;
-    this.statement(sql).run(id, sortKey, JSON.stringify(doc), ...filters.map((f) => sqlValue(doc[f])));
+    const ensured = this.tables.get(table);
+    if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
+    ensured.upsert.run(id, sortKey, JSON.stringify(doc), ...ensured.filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {

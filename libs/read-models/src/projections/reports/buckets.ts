@@ -11,7 +11,7 @@ export type Grain = 'day' | 'month';
 export const GRAINS: Grain[] = ['day', 'month'];
 
 export const bucketCollection = (view: string, grain: Grain) => `${view}-${grain}`;
-export const bucketCollections = (view: string): CollectionSpec[] => GRAINS.map((grain) => ({ name: bucketCollection(view, grain), filters: ['dim'] }));
+export const bucketCollections = (view: string): CollectionSpec[] => GRAINS.map((grain) => ({ name: bucketCollection(view, grain), filters: ['dim'], listed: false }));
 
 /** A bucket document: its period is a day number (for a month, the month's first day). */
 export interface Bucket extends ReadDocument {
@@ -132,19 +132,39 @@ export function upperBound(sorted: number[], value: number): number {
 }
 
 /**
- * Moves a record's contribution from what it was before an event to what it is after: the
- * difference per bucket, so that a change of one metric touches each bucket once.
+ * Moves a record's contribution from what it was before an event to what it is after. A record
+ * contributes once per dimension, in the same order before and after: where a dimension's
+ * bucket stays the same, only the difference goes to it (nothing when there is none); where
+ * it changes, the old bucket loses the old contribution and the new one gains the new.
  */
 export function moveContributions(docs: DocumentSet, view: string, before: Contribution[], after: Contribution[]): void {
-  const deltas = new Map<string, Contribution>();
-  const add = (contribution: Contribution, sign: 1n | -1n) => {
-    const slot = bucketId(contribution.dim, contribution.day, contribution.key);
-    const delta = deltas.get(slot) ?? { ...contribution, metrics: {} };
-    for (const [metric, value] of Object.entries(contribution.metrics)) delta.metrics[metric] = (delta.metrics[metric] ?? 0n) + sign * value;
-    deltas.set(slot, delta);
-  };
-  for (const contribution of before) add(contribution, -1n);
-  for (const contribution of after) add(contribution, 1n);
-  const changed = [...deltas.values()].filter((delta) => Object.values(delta.metrics).some((value) => value !== 0n));
-  applyContributions(docs, view, changed);
+  const changes: Contribution[] = [];
+  for (let i = 0; i < Math.max(before.length, after.length); i++) {
+    const was = before[i];
+    const is = after[i];
+    if (was && is && was.dim === is.dim && was.key === is.key && was.day === is.day) {
+      const difference = differenceOf(is.metrics, was.metrics);
+      if (difference) changes.push({ ...is, metrics: difference });
+      continue;
+    }
+    if (was) changes.push({ ...was, metrics: Object.fromEntries(Object.entries(was.metrics).map(([metric, value]) => [metric, -value])) });
+    if (is) changes.push(is);
+  }
+  applyContributions(docs, view, changes);
+}
+
+/** `after − before` per metric; undefined when every metric is unchanged. */
+function differenceOf(after: Record<string, bigint>, before: Record<string, bigint>): Record<string, bigint> | undefined {
+  const difference: Record<string, bigint> = {};
+  let changed = false;
+  for (const metric in after) {
+    difference[metric] = after[metric] - (before[metric] ?? 0n);
+    changed ||= difference[metric] !== 0n;
+  }
+  for (const metric in before) {
+    if (metric in after) continue;
+    difference[metric] = -before[metric];
+    changed ||= difference[metric] !== 0n;
+  }
+  return changed ? difference : undefined;
 }

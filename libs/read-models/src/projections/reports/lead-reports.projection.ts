@@ -34,7 +34,7 @@ const LEAD_PREFIX = 'lead-';
  */
 export const leadReportsProjection: Projection = {
   readModel: 'lead-reports',
-  collections: [{ name: LEAD_FACTS, filters: [] }, ...bucketCollections(CONVERSION_COHORTS), ...bucketCollections(CONVERSION_TIMES)],
+  collections: [{ name: LEAD_FACTS, filters: [], listed: false }, ...bucketCollections(CONVERSION_COHORTS), ...bucketCollections(CONVERSION_TIMES)],
   keysOf: (event) => (event.streamId.startsWith(LEAD_PREFIX) ? [{ collection: LEAD_FACTS, id: event.streamId.slice(LEAD_PREFIX.length) }] : []),
   apply(event: RecordedEvent, docs: DocumentSet) {
     const id = event.streamId.slice(LEAD_PREFIX.length);

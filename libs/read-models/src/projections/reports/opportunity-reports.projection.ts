@@ -30,7 +30,7 @@ const PREFIX = 'opportunity-';
  */
 export const opportunityReportsProjection: Projection = {
   readModel: 'opportunity-reports',
-  collections: [{ name: OPPORTUNITY_FACTS, filters: [] }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
+  collections: [{ name: OPPORTUNITY_FACTS, filters: [], listed: false }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
   keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
   apply(event: RecordedEvent, docs: DocumentSet) {
     const id = event.streamId.slice(PREFIX.length);
