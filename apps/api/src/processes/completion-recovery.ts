@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { LeadConverted, LeadMerged } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { conversionStepKey, mergeStepKey } from './completion-context';
 import { ConversionCompleter } from './lead-conversion';
 import { MergeCompleter } from './lead-merge';
@@ -58,6 +59,7 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
       }
       if (page.length === 0) break;
       this.after = page[page.length - 1].position;
+      await nextTurn(); // the embedded store reads synchronously: let requests in between pages
     }
     let completed = 0;
     for (const decision of decisions) {

@@ -8,9 +8,10 @@ import { MIN_POSITION_TIMEOUT_MS, ReadModels } from './read-models';
  * models have projected that position (up to 5 s, then 503 with Retry-After). The parameter is
  * taken off the query before the route's own validation sees it.
  *
- * A guard rather than an interceptor because it lets every request through, and a global
- * interceptor would wrap every command too in an rxjs pipeline with async-hook bindings
- * (about 8 % of the API's CPU under a capture load).
+ * A guard rather than an interceptor because it never denies a request (it answers 400 or
+ * 503 or lets it through), and a global interceptor would wrap every command too in an rxjs
+ * pipeline with async-hook bindings (about 8 % of the API's CPU under a capture load). Global
+ * guards run first: an authentication guard added later must be global and registered before it.
  */
 @Injectable()
 export class MinPositionGuard implements CanActivate {

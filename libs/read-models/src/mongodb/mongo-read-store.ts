@@ -56,6 +56,14 @@ const LEASE_ID = 'projector';
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NAMESPACE_EXISTS = 48;
+const INDEX_NOT_FOUND = 27;
+
+/** A catch handler that lets one server error code pass (the state it reports is the one wanted) and rethrows anything else. */
+function ignoreServerError(code: number): (error: unknown) => void {
+  return (error) => {
+    if (!(error instanceof MongoServerError && error.code === code)) throw error;
+  };
+}
 const IDS_PER_QUERY = 1000;
 
 /**
@@ -104,21 +112,19 @@ export class MongoReadStore implements ReadStore {
     // Creating the indexes (or the bare collection) here means commits never create one inside a transaction.
     if (indexes.length > 0) await this.documents(name).createIndexes(indexes);
     else {
-      await this.db.createCollection(name).catch((error: unknown) => {
-        if (!(error instanceof MongoServerError && error.code === NAMESPACE_EXISTS)) throw error;
-      });
+      await this.db.createCollection(name).catch(ignoreServerError(NAMESPACE_EXISTS));
+    }
+    if (spec.listed === false) {
+      // A collection made before it was marked unlisted loses the index it no longer needs.
+      await this.documents(name).dropIndex('order').catch(ignoreServerError(INDEX_NOT_FOUND));
     }
     this.filters.set(name, [...spec.filters]);
   }
 
   async dropCollection(name: string, version: number): Promise<void> {
     const collection = collectionName(name, version);
-    try {
-      await this.db.dropCollection(collection);
-    } catch (error) {
-      // Servers before 7.0 answer NamespaceNotFound for a collection that does not exist.
-      if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
-    }
+    // Servers before 7.0 answer NamespaceNotFound for a collection that does not exist.
+    await this.db.dropCollection(collection).catch(ignoreServerError(NAMESPACE_NOT_FOUND));
     await this.checkpoints.deleteOne({ _id: checkpointId(name, version) });
     this.filters.delete(collection);
   }

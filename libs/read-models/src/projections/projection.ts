@@ -6,7 +6,7 @@ export interface DocumentKey {
   id: string;
 }
 
-/** The documents a batch has loaded; a projection reads and replaces them, nothing else. */
+/** The documents of a batch: a projection reads and replaces those its keysOf named, and accumulates changes on others. */
 export interface DocumentSet {
   get(collection: string, id: string): ReadDocument | null;
   /** `sortKey` orders lists ("newest first"); it is kept from the first put of a document. */
@@ -24,8 +24,11 @@ export interface DocumentSet {
 export interface Accumulator<D> {
   /** Both changes in one (may reuse `into`). */
   combine(into: D, change: D): D;
-  /** The document with the change folded in (`current` is null when there is none yet); null removes it. */
-  fold(current: ReadDocument | null, change: D): ReadDocument | null;
+  /**
+   * The document with the change folded in (`current` is null when there is none yet); null
+   * removes it, undefined leaves it as it is (a change that comes to nothing).
+   */
+  fold(current: ReadDocument | null, change: D): ReadDocument | null | undefined;
 }
 
 /**
@@ -36,7 +39,7 @@ export interface Projection {
   /** The read model's name: what /projections lists and rebuilds. */
   readModel: string;
   collections: CollectionSpec[];
-  /** The documents an event reads or writes (loaded before `apply`); none when it does not concern this read model. */
+  /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
   keysOf(event: RecordedEvent): DocumentKey[];
   apply(event: RecordedEvent, docs: DocumentSet): void;
 }

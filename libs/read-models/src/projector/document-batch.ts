@@ -23,7 +23,7 @@ export class DocumentBatch implements DocumentSet {
 
   constructor(private readonly versionOf: (collection: string) => number) {}
 
-  /** Loads these documents (absent ones as null), in one query per collection. */
+  /** Loads these documents (absent ones as null), a collection at a time. */
   async load(store: ReadStore, keys: DocumentKey[]): Promise<this> {
     const idsByCollection = new Map<string, Set<string>>();
     for (const { collection, id } of keys) {
@@ -76,7 +76,7 @@ export class DocumentBatch implements DocumentSet {
     for (const { collection, id, sortKey, change, accumulator } of entries) {
       const doc = accumulator.fold(this.get(collection, id), change);
       if (doc) this.put(collection, doc, sortKey);
-      else this.delete(collection, id);
+      else if (doc === null) this.delete(collection, id);
     }
   }
 

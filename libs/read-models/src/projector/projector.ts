@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent } from '@crm/event-store';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { setImmediate as nextTurn, setTimeout as wait } from 'node:timers/promises';
 import type { Projection } from '../projections/projection';
 import { LeaseLostError, ReadStore } from '../read-store.port';
 import { projectBatch } from './document-batch';
@@ -185,7 +186,7 @@ export class Projector {
     const position = page[page.length - 1].position;
     await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
     rebuild.checkpoint = position;
-    await nextTurn();
+    await nextTurn(); // as in follow(): let requests in between pages
     return true;
   }
 
@@ -259,7 +260,7 @@ export class Projector {
         // Take whatever is already there, without waiting for more: a lone event is applied at once.
         // A batch that ends because nothing more was waiting has caught up with what the store delivered:
         // the status says live (/projections still reports the exact lag).
-        const drained = idle();
+        const drained = nextTurn(IDLE_FLUSH);
         let atHead = false;
         while (batch.length < this.batchSize) {
           const next = await Promise.race([pending, drained]);
@@ -272,6 +273,9 @@ export class Projector {
         }
         await this.exclusive(() => this.applyBatch(batch, atHead));
         onProgress();
+        // On the embedded store every read and commit is synchronous: without a turn of the event
+        // loop here, a catch-up would run start to end in microtasks, answering no HTTP request
+        // meanwhile, and each batch's `drained` promise would hold its events until the very end.
         await nextTurn();
       }
     } finally {
@@ -306,20 +310,6 @@ export class Projector {
   }
 }
 
-/**
- * A turn of the event loop between batches. On the embedded store every read and commit is
- * synchronous, so a catch-up or a rebuild would otherwise run start to end in microtasks: no
- * HTTP request answered meanwhile, and each batch's idle() promise (with the events its
- * Promise.race reactions hold) left pending until the very end.
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function idle(): Promise<typeof IDLE_FLUSH> {
-  return new Promise((resolve) => setImmediate(() => resolve(IDLE_FLUSH)));
-}
-
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return wait(ms, undefined, { ref: false });
 }

@@ -25,7 +25,7 @@ export interface CountBucket extends Bucket {
   metrics: Record<string, string>;
 }
 
-/** Exact values (sorted ascending), with their count, sum, min and max. */
+/** Exact values (sorted ascending) and their sum. */
 export interface ValueBucket extends Bucket {
   values: number[];
   sum: number;
@@ -64,6 +64,7 @@ const countBuckets: Accumulator<CountChange> = {
     return into;
   },
   fold(current, { id, dim, key, period, metrics }) {
+    if (Object.values(metrics).every((value) => value === 0n)) return undefined; // changes that cancelled out
     const totals = { ...(current as CountBucket | null)?.metrics };
     for (const metric in metrics) if (metrics[metric] !== 0n) totals[metric] = String(BigInt(totals[metric] ?? '0') + metrics[metric]);
     return Object.values(totals).every((total) => total === '0') ? null : ({ id, dim, key, period, metrics: totals } satisfies CountBucket);
