@@ -31,7 +31,13 @@ export class ProjectionsController {
             return { name: readModel, position: String(state.checkpoints[state.activeVersion] ?? -1n), status: 'external', version: state.activeVersion };
           }),
         );
-    return Promise.all(reports.map(async (report) => ({ ...report, lag: await this.events.countEventsAfter(BigInt(report.position), LAG_CAP) })));
+    // Read models usually share one position: count each distinct position's lag once.
+    const lags = new Map<string, Promise<number>>();
+    const lagAfter = (position: string) => {
+      if (!lags.has(position)) lags.set(position, this.events.countEventsAfter(BigInt(position), LAG_CAP));
+      return lags.get(position)!;
+    };
+    return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
   }
 
   @Post(':name/rebuild')
