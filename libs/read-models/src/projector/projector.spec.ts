@@ -114,6 +114,21 @@ describe('Projector', () => {
     expect(await p.waitFor(head, 5_000)).toBe(true);
   });
 
+  it('says live once nothing is left to apply, also when the last batch was full and after a restart', async () => {
+    await appendNumbered(1, 20);
+    const head = await events.headPosition();
+    const statusOf = (p: Projector) => p.reports()[0].status;
+    const first = projector([countingProjection()], 10); // 20 events: two full batches, none that ends early
+    first.start();
+    expect(await first.waitFor(head, 5_000)).toBe(true);
+    expect(await eventually(() => statusOf(first) === 'live')).toBe(true);
+    await first.stop();
+    const restarted = projector([countingProjection()], 10); // nothing new to apply after its checkpoint
+    restarted.start();
+    expect(await eventually(() => statusOf(restarted) === 'live')).toBe(true);
+    expect((await counts())?.count).toBe(20);
+  });
+
   it('leaves documents and checkpoint unchanged when a batch fails half-way, then applies it once', async () => {
     await appendNumbered(1, 30);
     const projection = countingProjection({ failOn: (n) => n === 25 });
@@ -195,6 +210,12 @@ describe('Projector', () => {
 
 function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls a condition for up to 2 s. */
+async function eventually(condition: () => boolean): Promise<boolean> {
+  for (let waited = 0; waited < 2_000 && !condition(); waited += 10) await sleep(10);
+  return condition();
 }
 
 describe('DocumentBatch', () => {

@@ -253,7 +253,12 @@ export class Projector {
     try {
       let pending = iterator.next();
       while (this.running) {
-        const first = await pending;
+        let first = await Promise.race([pending, nextTurn(IDLE_FLUSH)]);
+        if (first === IDLE_FLUSH) {
+          // Nothing is waiting: every event the store delivered is applied (after a batch that ended full, or after a restart).
+          this.applying('live');
+          first = await pending;
+        }
         if (first.done) break;
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
@@ -295,7 +300,12 @@ export class Projector {
       lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
     );
     for (const live of lives) live.checkpoint = position;
-    this.status = atHead ? 'live' : 'catching-up';
+    this.applying(atHead ? 'live' : 'catching-up');
+  }
+
+  /** Status after a batch applied, or after finding nothing left to apply: any earlier error is over. */
+  private applying(status: 'live' | 'catching-up'): void {
+    this.status = status;
     this.lastError = undefined;
     this.progress.emit('progress');
   }
