@@ -127,4 +127,46 @@ describe('Crash recovery of multi-stream commands', () => {
       await t.close();
     }
   });
+
+  it('resumes its sweeps after a restart where the last one ended, instead of reading the whole log again', async () => {
+    let swept: bigint;
+    const first = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
+    try {
+      for (const lastName of ['Hopper', 'Hamilton', 'Lovelace']) await first.http().post('/leads').send({ lastName, company: 'Navy' }).expect(201);
+      await first.app.get(CompletionRecovery).sweep();
+      swept = await first.store.headPosition();
+    } finally {
+      await first.close();
+    }
+    const readAll = jest.spyOn(SqliteEventStore.prototype, 'readAll');
+    try {
+      const restarted = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
+      await restarted.close();
+      // The projector follows a subscription: the only readAll on start is the sweep's.
+      expect(readAll.mock.calls.map(([options]) => options.after)).toEqual([swept]);
+    } finally {
+      readAll.mockRestore();
+    }
+  });
+
+  it('tries a decision whose steps fail again on every sweep, instead of passing over it', async () => {
+    const t = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
+    try {
+      const leadId = (await t.http().post('/leads').send({ lastName: 'Curie', company: 'Sorbonne' }).expect(201)).body.id;
+      await t.http().post(`/leads/${leadId}/qualify`).send({}).expect(200);
+      // A decision naming as "new" an account that already exists: opening it is refused every time.
+      const taken = (await t.http().post('/accounts').send({ name: 'Sorbonne' }).expect(201)).body.id;
+      const decision = {
+        leadId, leadSource: 'Other', accountId: taken, newAccount: { name: 'Sorbonne' }, accountFill: null,
+        contactId: '5e0c1d2a-3b4c-4d5e-8f60-718293a4b5c6', newContact: { lastName: 'Curie' }, opportunityId: null, opportunity: null,
+      };
+      const metadata = { actorId: 'rep', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: 'c' };
+      await t.store.append(`lead-${leadId}`, [{ id: '5e0c1d2a-3b4c-4d5e-8f60-718293a4b5c7', type: 'LeadConverted', data: decision, metadata }], 1);
+      const recovery = t.app.get(CompletionRecovery);
+      await expect(recovery.sweep()).rejects.toThrow(/1 decision\(s\) could not be completed/);
+      await expect(recovery.sweep()).rejects.toThrow(/could not be completed/);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -56,6 +56,15 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       }
     });
 
+    it('keeps named log positions without a lease: none at first, then the last one saved', async () => {
+      const name = `sweep_${randomUUID().slice(0, 8)}`;
+      expect(await store.readLogPosition(name)).toBeUndefined();
+      await store.saveLogPosition(name, 41n);
+      await store.saveLogPosition(name, 2n ** 53n + 7n); // positions may pass 2^53 (EventStoreDB's are byte offsets)
+      expect(await store.readLogPosition(name)).toBe(2n ** 53n + 7n);
+      expect(await store.readLogPosition(`${name}_other`)).toBeUndefined();
+    });
+
     it('reads many documents at once, leaving out the unknown ones', async () => {
       await store.commit(owner, [put(doc('a'), 1), put(doc('b'), 2)], []);
       const found = await store.getMany(spec.name, 1, ['a', 'b', 'c']);

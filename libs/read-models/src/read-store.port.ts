@@ -86,6 +86,13 @@ export interface ReadStore {
   /** Makes `version` the one queries read. */
   activate(readModel: string, version: number): Promise<void>;
 
+  /**
+   * Where a reader of the log other than the projector (the recovery sweep) has got to, kept
+   * under a name; needs no lease, and the last save wins. Undefined before the first save.
+   */
+  readLogPosition(name: string): Promise<bigint | undefined>;
+  saveLogPosition(name: string, position: bigint): Promise<void>;
+
   /** Takes or renews the projector lease for `ttlMs`; false when another owner holds it. */
   acquireLease(owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(owner: string): Promise<void>;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { LeadConverted, LeadMerged } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
+import { READ_STORE, ReadStore } from '@crm/read-models';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { conversionStepKey, mergeStepKey } from './completion-context';
 import { ConversionCompleter } from './lead-conversion';
@@ -9,32 +10,42 @@ import { MergeCompleter } from './lead-merge';
 const PAGE_SIZE = 1000;
 export const RECOVERY_INTERVAL_MS = 30_000;
 
+/** Under this name the read store keeps how far the sweeps have read the log. */
+const SWEPT_POSITION = 'completion-recovery';
+
 /**
  * Finishes the conversions and merges that a crash interrupted between the decision (on the
  * lead stream) and its last step. It runs before the API starts listening, then on a timer:
- * it reads the log from where it stopped, notes each decision and the completed steps (by
- * their idempotency keys), and repeats the steps of every decision not seen complete.
+ * it reads the log from where the last sweep ended (kept in the read store, so a restart does
+ * not read the whole log again), notes each decision and the completed steps (by their
+ * idempotency keys), and repeats the steps of every decision not seen complete. Only a sweep
+ * that completed every such decision moves that position on; one that failed is read again.
  */
 @Injectable()
 export class CompletionRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('CompletionRecovery');
-  private after = -1n;
   private sweeping: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_STORE) private readonly positions: ReadStore,
     private readonly conversions: ConversionCompleter,
     private readonly merges: MergeCompleter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const completed = await this.sweep();
-    if (completed > 0) this.logger.warn(`Completed ${completed} interrupted conversion(s) or merge(s) on start`);
+    // A decision that cannot be completed is logged and tried again on every sweep; it does not keep the service from starting.
+    const completed = await this.sweep().catch((error) => this.logFailure(error));
+    if (completed) this.logger.warn(`Completed ${completed} interrupted conversion(s) or merge(s) on start`);
     this.timer = setInterval(() => {
-      this.sweep().catch((error) => this.logger.error(`Recovery sweep failed: ${error instanceof Error ? error.message : error}`));
+      this.sweep().catch((error) => this.logFailure(error));
     }, RECOVERY_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  private logFailure(error: unknown): void {
+    this.logger.error(`Recovery sweep failed: ${error instanceof Error ? error.message : error}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -42,31 +53,40 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     await this.sweeping?.catch(() => undefined);
   }
 
-  /** One pass over the log since the last pass; returns how many decisions it had to complete. */
+  /** One pass over the log since the last complete pass; returns how many decisions it had to complete. */
   sweep(): Promise<number> {
     this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
 
   private async sweepOnce(): Promise<number> {
+    const from = (await this.positions.readLogPosition(SWEPT_POSITION)) ?? -1n;
     const decisions: RecordedEvent[] = [];
     const completedSteps = new Set<string>();
+    let position = from;
     for (;;) {
-      const page = await this.store.readAll({ after: this.after, maxCount: PAGE_SIZE });
+      const page = await this.store.readAll({ after: position, maxCount: PAGE_SIZE });
       for (const event of page) {
         if (event.type === 'LeadConverted' || event.type === 'LeadMerged') decisions.push(event);
         if (event.metadata.requestFingerprint === 'completion' && event.metadata.idempotencyKey) completedSteps.add(event.metadata.idempotencyKey);
       }
       if (page.length === 0) break;
-      this.after = page[page.length - 1].position;
+      position = page[page.length - 1].position;
       await nextTurn(); // the embedded store reads synchronously: let requests in between pages
     }
     let completed = 0;
+    const failures: string[] = [];
     for (const decision of decisions) {
       if (seenComplete(decision, completedSteps)) continue;
-      await (decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision));
-      completed++;
+      try {
+        await (decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision));
+        completed++;
+      } catch (error) {
+        failures.push(`${decision.type} of ${decision.streamId}: ${error instanceof Error ? error.message : error}`);
+      }
     }
+    if (failures.length > 0) throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.join('; ')}`);
+    if (position !== from) await this.positions.saveLogPosition(SWEPT_POSITION, position);
     return completed;
   }
 }

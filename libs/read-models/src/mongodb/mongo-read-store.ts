@@ -52,6 +52,12 @@ interface CheckpointRecord {
   position: string;
 }
 
+/** A named log position (see ReadStore.saveLogPosition), as a string like checkpoints. */
+interface LogPositionRecord {
+  _id: string;
+  position: string;
+}
+
 const LEASE_ID = 'projector';
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
@@ -76,6 +82,7 @@ export class MongoReadStore implements ReadStore {
   private readonly lease: Collection<LeaseRecord>;
   private readonly versions: Collection<VersionRecord>;
   private readonly checkpoints: Collection<CheckpointRecord>;
+  private readonly logPositions: Collection<LogPositionRecord>;
 
   static async connect(url: string, dbName = 'crm'): Promise<MongoReadStore> {
     // ignoreUndefined: a field set to undefined is left out, as JSON (and the SQLite adapter)
@@ -100,6 +107,7 @@ export class MongoReadStore implements ReadStore {
     this.lease = db.collection<LeaseRecord>('projector_lease');
     this.versions = db.collection<VersionRecord>('read_model_versions');
     this.checkpoints = db.collection<CheckpointRecord>('read_model_checkpoints');
+    this.logPositions = db.collection<LogPositionRecord>('log_positions');
   }
 
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
@@ -241,6 +249,15 @@ export class MongoReadStore implements ReadStore {
 
   async activate(readModel: string, version: number): Promise<void> {
     await this.versions.updateOne({ _id: readModel }, { $set: { activeVersion: version } }, { upsert: true });
+  }
+
+  async readLogPosition(name: string): Promise<bigint | undefined> {
+    const record = await this.logPositions.findOne({ _id: name });
+    return record ? BigInt(record.position) : undefined;
+  }
+
+  async saveLogPosition(name: string, position: bigint): Promise<void> {
+    await this.logPositions.updateOne({ _id: name }, { $set: { position: String(position) } }, { upsert: true });
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {

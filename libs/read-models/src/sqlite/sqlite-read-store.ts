@@ -20,6 +20,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS read_model_checkpoints (
     read_model TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (read_model, version)
   );
+  CREATE TABLE IF NOT EXISTS log_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
@@ -161,6 +162,15 @@ export class SqliteReadStore implements ReadStore {
     this.statement(
       'INSERT INTO read_model_versions (read_model, active_version) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET active_version = excluded.active_version',
     ).run(readModel, version);
+  }
+
+  async readLogPosition(name: string): Promise<bigint | undefined> {
+    const row = this.statement('SELECT position FROM log_positions WHERE name = ?').safeIntegers(true).get(name) as { position: bigint } | undefined;
+    return row?.position;
+  }
+
+  async saveLogPosition(name: string, position: bigint): Promise<void> {
+    this.statement('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(name, position);
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
