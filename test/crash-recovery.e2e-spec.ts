@@ -1,4 +1,5 @@
 import { SqliteEventStore } from '@crm/event-store';
+import { READ_STORE, ReadStore } from '@crm/read-models';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -161,9 +162,13 @@ describe('Crash recovery of multi-stream commands', () => {
         contactId: '5e0c1d2a-3b4c-4d5e-8f60-718293a4b5c6', newContact: { lastName: 'Curie' }, opportunityId: null, opportunity: null,
       };
       const metadata = { actorId: 'rep', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: 'c' };
+      const beforeDecision = await t.store.headPosition();
       await t.store.append(`lead-${leadId}`, [{ id: '5e0c1d2a-3b4c-4d5e-8f60-718293a4b5c7', type: 'LeadConverted', data: decision, metadata }], 1);
+      await t.http().post('/leads').send({ lastName: 'Meitner', company: 'KWI' }).expect(201);
       const recovery = t.app.get(CompletionRecovery);
       await expect(recovery.sweep()).rejects.toThrow(/1 decision\(s\) could not be completed/);
+      // The next sweep starts right at the failed decision: what came before it is not read again.
+      expect(await t.app.get<ReadStore>(READ_STORE).readLogPosition('completion-recovery')).toBe(beforeDecision);
       await expect(recovery.sweep()).rejects.toThrow(/could not be completed/);
     } finally {
       await t.close();

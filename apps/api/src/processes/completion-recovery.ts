@@ -61,32 +61,37 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
 
   private async sweepOnce(): Promise<number> {
     const from = (await this.positions.readLogPosition(SWEPT_POSITION)) ?? -1n;
-    const decisions: RecordedEvent[] = [];
+    /** Each decision with the position just before it, where a sweep that must read it again starts. */
+    const decisions: { decision: RecordedEvent; before: bigint }[] = [];
     const completedSteps = new Set<string>();
     let position = from;
     for (;;) {
       const page = await this.store.readAll({ after: position, maxCount: PAGE_SIZE });
       for (const event of page) {
-        if (event.type === 'LeadConverted' || event.type === 'LeadMerged') decisions.push(event);
+        if (event.type === 'LeadConverted' || event.type === 'LeadMerged') decisions.push({ decision: event, before: position });
         if (event.metadata.requestFingerprint === 'completion' && event.metadata.idempotencyKey) completedSteps.add(event.metadata.idempotencyKey);
+        position = event.position;
       }
       if (page.length === 0) break;
-      position = page[page.length - 1].position;
       await nextTurn(); // the embedded store reads synchronously: let requests in between pages
     }
     let completed = 0;
-    const failures: string[] = [];
-    for (const decision of decisions) {
+    const failures: { before: bigint; reason: string }[] = [];
+    for (const { decision, before } of decisions) {
       if (seenComplete(decision, completedSteps)) continue;
       try {
         await (decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision));
         completed++;
       } catch (error) {
-        failures.push(`${decision.type} of ${decision.streamId}: ${error instanceof Error ? error.message : error}`);
+        failures.push({ before, reason: `${decision.type} of ${decision.streamId}: ${error instanceof Error ? error.message : error}` });
       }
     }
-    if (failures.length > 0) throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.join('; ')}`);
-    if (position !== from) await this.positions.saveLogPosition(SWEPT_POSITION, position);
+    // The next sweep starts at the first decision that failed, or after everything read.
+    const reached = failures.length > 0 ? failures[0].before : position;
+    if (reached !== from) await this.positions.saveLogPosition(SWEPT_POSITION, reached);
+    if (failures.length > 0) {
+      throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.map((f) => f.reason).join('; ')}`);
+    }
     return completed;
   }
 }
