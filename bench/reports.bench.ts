@@ -11,13 +11,13 @@ import {
   opportunityDecider,
 } from '@crm/domain';
 import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
-import { ALL_READ_MODEL_PROJECTIONS, Projector, SqliteReadStore } from '@crm/read-models';
+import { ALL_READ_MODEL_PROJECTIONS, dayOfDate, Projector, SqliteReadStore } from '@crm/read-models';
 import { conversionRateReport, DayWindow, pipelineReport, ReportSource, timeToConversionReport } from '@crm/reports';
-import { dayOfDate } from '@crm/read-models';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machine, peakRssMiB, printTable } from './support';
+import { prng } from './seeded-random';
 
 /**
  * BENCH_LEADS leads (default 1,000,000) go through the domain's deciders into the embedded
@@ -32,16 +32,8 @@ const OWNERS = Array.from({ length: 40 }, (_, i) => `rep-${i}`);
 const START = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
 
-/** A small seeded PRNG, so that every run loads the same history. */
-let seed = 42;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+/** Seeded, so that every run loads the same history. */
+const { next: random, pick } = prng(42);
 
 /** Runs commands through a decider, collecting the events as a stream's appends. */
 function stream<C, E extends DomainEvent, S>(decider: Decider<C, E, S>, streamId: string) {

@@ -1,3 +1,4 @@
+import { prng } from '../../bench/seeded-random';
 import type { TestApp } from './test-app';
 
 /**
@@ -55,24 +56,6 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const START = Date.UTC(2025, 0, 1);
 const SPAN = Date.UTC(2026, 5, 1) - START;
-
-/** mulberry32: a small, seedable PRNG. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    chance: (p: number) => next() < p,
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)],
-    between: (low: number, high: number) => low + next() * (high - low),
-  };
-}
 
 export async function generateHistory(t: TestApp, options: { leads: number; seed: number; concurrency?: number }): Promise<History> {
   const random = prng(options.seed);
