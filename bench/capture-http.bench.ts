@@ -6,8 +6,9 @@ import { load, machine, peakRssMiB, printTable, startServer, stopServer } from '
 
 /**
  * `POST /leads` sustained over HTTP against the embedded backend (durable: WAL, synchronous=FULL),
- * beside a bare Fastify route that answers 201, both driven by autocannon with 50 connections.
- * Each server runs in its own process; autocannon runs in this one.
+ * beside a bare Fastify route that answers 201, all driven by autocannon with 50 connections.
+ * The API runs twice, each on a fresh data folder: open (no keys) and with API keys configured,
+ * every request carrying a writer key. Each server runs in its own process; autocannon runs in this one.
  *   npm run bench:capture              (20 s per run)
  *   BENCH_SECONDS=60 npm run bench:capture
  */
@@ -17,13 +18,17 @@ const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engi
 /** Every request its own email (the same one twice is refused as a duplicate lead), in random order as real ones come. */
 const newLead = () => JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` });
 
-async function run(name: string, script: string, port: number, env: Record<string, string>) {
+/** A writer key among several, as a deployment has them (the lookup is by digest, so their number does not matter). */
+const WRITER_KEY = `bench-${randomUUID()}-${randomUUID()}`;
+const API_KEYS = [`capture:${WRITER_KEY}=writer`, ...Array.from({ length: 9 }, (_, i) => `svc-${i}:${randomUUID()}${randomUUID()}=reader,analyst`)].join(';');
+
+async function run(name: string, script: string, port: number, env: Record<string, string>, headers: Record<string, string> = {}) {
   const url = `http://127.0.0.1:${port}`;
   const server = await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
   const request = {
     url: `${url}/leads`,
     connections: CONNECTIONS,
-    requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
+    requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json', ...headers }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
   };
   try {
     await load({ ...request, duration: 3 }); // warm-up: JIT, SQLite page cache
@@ -35,12 +40,19 @@ async function run(name: string, script: string, port: number, env: Record<strin
 }
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
+  const dataDirs = [mkdtempSync(join(tmpdir(), 'crm-bench-')), mkdtempSync(join(tmpdir(), 'crm-bench-'))];
   try {
     const bare = await run('bare Fastify 201', 'bare-fastify.server.js', 3901, {});
-    const api = await run('POST /leads (embedded, durable)', '../apps/api/src/main.js', 3902, { DATA_DIR: dataDir, NODE_ENV: 'benchmark' });
+    const api = await run('POST /leads (embedded, durable), open', '../apps/api/src/main.js', 3902, { DATA_DIR: dataDirs[0], NODE_ENV: 'benchmark', API_KEYS: '' });
+    const keyed = await run(
+      'POST /leads (embedded, durable), API keys',
+      '../apps/api/src/main.js',
+      3903,
+      { DATA_DIR: dataDirs[1], NODE_ENV: 'benchmark', API_KEYS },
+      { authorization: `Bearer ${WRITER_KEY}` },
+    );
     printTable(`Capture over HTTP — ${CONNECTIONS} connections, ${SECONDS} s — ${machine()}`, [
-      ...[bare, api].map((r) => ({
+      ...[bare, api, keyed].map((r) => ({
         run: r.name,
         'req/s': r.requestsPerSecond,
         'p50 ms': r.p50,
@@ -51,9 +63,10 @@ async function main() {
         'peak RSS MiB': r.peakRssMiB,
       })),
     ]);
-    console.log(`API / bare Fastify throughput ratio: ${(api.requestsPerSecond / bare.requestsPerSecond).toFixed(2)}`);
+    console.log(`API / bare Fastify throughput ratio: open ${(api.requestsPerSecond / bare.requestsPerSecond).toFixed(3)}, with keys ${(keyed.requestsPerSecond / bare.requestsPerSecond).toFixed(3)}`);
+    console.log(`With keys / open: ${(keyed.requestsPerSecond / api.requestsPerSecond).toFixed(3)}`);
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { fieldsOf, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { asActor, fieldsOf, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 /** An auditor's questions: what happened, in what order, by whom, when, and how did it look then. */
 describe('Lead audit over HTTP', () => {
@@ -6,9 +6,9 @@ describe('Lead audit over HTTP', () => {
   let id: string;
   beforeAll(async () => {
     t = await startTestApp();
-    id = (await t.http().post('/leads').set('X-Actor-Id', 'importer').send({ lastName: 'Curie', company: 'Radium Inc', occurredAt: '2026-01-10T09:00:00.000Z' })).body.id;
-    await t.http().post(`/leads/${id}/work`).set('X-Actor-Id', 'sdr-1').send({ status: 'Working', occurredAt: '2026-01-12T09:00:00.000Z' }).expect(200);
-    await t.http().post(`/leads/${id}/qualify`).set('X-Actor-Id', 'sdr-1').send({ need: 'isotopes', occurredAt: '2026-01-20T15:30:00.000Z' }).expect(200);
+    id = (await t.http().post('/leads').set(asActor('importer')).send({ lastName: 'Curie', company: 'Radium Inc', occurredAt: '2026-01-10T09:00:00.000Z' })).body.id;
+    await t.http().post(`/leads/${id}/work`).set(asActor('sdr-1')).send({ status: 'Working', occurredAt: '2026-01-12T09:00:00.000Z' }).expect(200);
+    await t.http().post(`/leads/${id}/qualify`).set(asActor('sdr-1')).send({ need: 'isotopes', occurredAt: '2026-01-20T15:30:00.000Z' }).expect(200);
   });
   afterAll(async () => {
     await t.close();

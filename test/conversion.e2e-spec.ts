@@ -1,4 +1,4 @@
-import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
+import { asActor, fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** Converting a qualified lead into the customer model, and merging duplicate leads. */
 describe('Lead conversion and merge over HTTP', () => {
@@ -33,7 +33,7 @@ describe('Lead conversion and merge over HTTP', () => {
 
   it('opens an account, a contact and an opportunity with the lead\'s data, and marks the lead converted', async () => {
     const leadId = await qualifiedLead();
-    const res = await convert(leadId, { opportunity: deal }, { 'X-Actor-Id': 'rep-1', 'X-Correlation-Id': 'conv-1' });
+    const res = await convert(leadId, { opportunity: deal }, { ...asActor('rep-1'), 'X-Correlation-Id': 'conv-1' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: leadId,

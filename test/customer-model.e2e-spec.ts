@@ -202,7 +202,7 @@ describe('Accounts, contacts and opportunities over HTTP', () => {
       const res = await t.http().get(`/accounts/${id}/history`);
       expect(res.status).toBe(200);
       expect(res.body).toEqual([
-        expect.objectContaining({ revision: 0, type: 'AccountOpened', data: { accountId: id, name: 'Analytical Engines', type: 'Prospect' }, metadata: expect.objectContaining({ actorId: 'anonymous' }) }),
+        expect.objectContaining({ revision: 0, type: 'AccountOpened', data: { accountId: id, name: 'Analytical Engines', type: 'Prospect' }, metadata: expect.objectContaining({ actorId: 'e2e' }) }),
         expect.objectContaining({ revision: 1, position: changed.body.position, type: 'AccountDetailsChanged', data: { accountId: id, changes: { type: 'Customer' } } }),
       ]);
       const then = await t.http().get(`/accounts/${id}/state`).query({ revision: 0 });

@@ -1,6 +1,6 @@
 import { Projector } from '@crm/read-models';
 import request from 'supertest';
-import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
+import { asActor, fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** Reading: lists, read-your-writes, duplicate checks from the read models, and projection operations. */
 describe('Read models over HTTP', () => {
@@ -81,7 +81,7 @@ describe('Read models over HTTP', () => {
 
   describe('read-your-writes (minPosition)', () => {
     it('answers a query with minPosition only once the read models have the write', async () => {
-      const raw = request(t.app.getHttpServer());
+      const raw = request.agent(t.app.getHttpServer()).set(asActor('e2e'));
       const { id, position } = (await raw.post('/leads').send({ lastName: 'Fresh', company: 'Now' }).expect(201)).body;
       const res = await raw.get(`/leads/${id}`).query({ minPosition: position });
       expect(res.status).toBe(200);
@@ -94,7 +94,7 @@ describe('Read models over HTTP', () => {
       const projector = t.app.get(Projector);
       await projector.stop();
       try {
-        const raw = request(t.app.getHttpServer());
+        const raw = request.agent(t.app.getHttpServer()).set(asActor('e2e'));
         const { id, position } = (await raw.post('/leads').send({ lastName: 'Late', company: 'Later' }).expect(201)).body;
         const res = await raw.get(`/leads/${id}`).query({ minPosition: position });
         expect(res.status).toBe(503);

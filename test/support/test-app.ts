@@ -5,8 +5,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { createApp } from '../../apps/api/src/app.factory';
+import { createApp, CreateAppOptions } from '../../apps/api/src/app.factory';
+import { parseApiKeys, ROLES } from '../../apps/api/src/auth/api-keys';
 import { AppConfig } from '../../apps/api/src/config/app-config';
+
+/**
+ * The suites run with keys, as production does. Every request of `t.http()` carries the key of
+ * the actor `e2e`, which has every role; `asActor(name)` is the header of another actor's key.
+ */
+export const TEST_ACTORS = ['e2e', 'importer', 'importer-a', 'importer-b', 'sdr-1', 'rep-1'] as const;
+export type TestActor = (typeof TEST_ACTORS)[number];
+const testKeyOf = (actor: TestActor) => `test-key-of-${actor}-0123456789abcdef`;
+export const TEST_API_KEYS = parseApiKeys(TEST_ACTORS.map((actor) => `${actor}:${testKeyOf(actor)}=${ROLES.join(',')}`).join(';'), 'test keys');
+
+/** `.set(asActor('importer'))`: send the request with that actor's key. */
+export function asActor(actor: TestActor): { Authorization: string } {
+  return { Authorization: `Bearer ${testKeyOf(actor)}` };
+}
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -28,9 +43,19 @@ export function removeDataDir(dir: string): void {
 }
 
 /** The real API on the embedded backend, listening on 127.0.0.1 (an ephemeral port). */
-export async function startTestApp(dataDir = newDataDir(), overrides: Partial<AppConfig> = {}): Promise<TestApp> {
-  const config: AppConfig = { host: '127.0.0.1', port: 0, dataDir, production: false, projector: 'embedded', projectorLeaseMs: 15_000, ...overrides };
-  const app = await createApp(config, { logger: false });
+export async function startTestApp(dataDir = newDataDir(), overrides: Partial<AppConfig> = {}, options: CreateAppOptions = { logger: false }): Promise<TestApp> {
+  const config: AppConfig = {
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    production: false,
+    projector: 'embedded',
+    projectorLeaseMs: 15_000,
+    apiKeys: TEST_API_KEYS,
+    ...overrides,
+  };
+  const authorization = (config.apiKeys ?? []).length > 0 ? asActor('e2e') : {};
+  const app = await createApp(config, options);
   // Remember the position of the latest write answered, so that reads can ask for it.
   let latestWrite = -1n;
   app
@@ -51,25 +76,31 @@ export async function startTestApp(dataDir = newDataDir(), overrides: Partial<Ap
   return {
     app,
     dataDir,
-    http: () => readingYourWrites(request(server), () => latestWrite),
+    http: () => readingYourWrites(request(server), () => latestWrite, authorization),
     store,
     catchUp: async () => {
       latestWrite = await store.headPosition();
-      await readingYourWrites(request(server), () => latestWrite).get('/health');
+      await readingYourWrites(request(server), () => latestWrite, authorization).get('/health');
     },
     close: () => app.close(),
   };
 }
 
+const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head']);
+
 /**
- * A supertest client that reads its own writes as API.md tells clients to: every GET carries
- * `?minPosition=` of the latest command answered. (The minPosition suite tests the mechanism.)
+ * A supertest client that sends the test key (a request may `.set` another `Authorization`)
+ * and reads its own writes as API.md tells clients to: every GET carries `?minPosition=` of
+ * the latest command answered. (The minPosition suite tests the mechanism.)
  */
-function readingYourWrites(client: ReturnType<typeof request>, latestWrite: () => bigint): ReturnType<typeof request> {
+function readingYourWrites(client: ReturnType<typeof request>, latestWrite: () => bigint, headers: Record<string, string>): ReturnType<typeof request> {
   return new Proxy(client, {
     get(target, property, receiver) {
-      if (property === 'get') {
-        return (url: string) => (latestWrite() < 0n ? target.get(url) : target.get(url).query({ minPosition: String(latestWrite()) }));
+      if (typeof property === 'string' && METHODS.has(property)) {
+        return (url: string) => {
+          const test = (target[property as 'get'](url) as request.Test).set(headers);
+          return property === 'get' && latestWrite() >= 0n ? test.query({ minPosition: String(latestWrite()) }) : test;
+        };
       }
       return Reflect.get(target, property, receiver);
     },

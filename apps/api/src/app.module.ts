@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
 import { ProblemFilter } from './common/problem.filter';
 import { createValidationPipe, JsonObjectBodyPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -15,14 +17,25 @@ import { RecordsModule } from './records/records.module';
 @Module({})
 export class AppModule {
   static register(config: AppConfig): DynamicModule {
+    const rateLimit = rateLimitOf(config);
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), TerminusModule, EventStoreModule.register(config), ReadSideModule.register(config), RecordsModule, RecordsHttpModule],
+      imports: [
+        CqrsModule.forRoot(),
+        TerminusModule,
+        EventStoreModule.register(config),
+        ReadSideModule.register(config),
+        RecordsModule,
+        RecordsHttpModule,
+        ...rateLimit.imports,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // Guards run in this order: a request over its key's limit is refused before it waits for minPosition.
+        ...rateLimit.guards,
         { provide: APP_GUARD, useClass: MinPositionGuard },
         // Pipes run in this order: the body must be a JSON object before it is validated.
         { provide: APP_PIPE, useClass: JsonObjectBodyPipe },
@@ -31,4 +44,22 @@ export class AppModule {
       exports: [APP_CONFIG],
     };
   }
+}
+
+/**
+ * RATE_LIMIT_PER_MINUTE: requests per key per minute (@nestjs/throttler, 429 with Retry-After).
+ * Open routes (health, docs) are not counted; in open mode callers are counted by address.
+ */
+function rateLimitOf(config: AppConfig) {
+  if (!config.rateLimitPerMinute) return { imports: [], guards: [] };
+  const module = ThrottlerModule.forRoot({
+    throttlers: [{ ttl: 60_000, limit: config.rateLimitPerMinute }],
+    errorMessage: `More than ${config.rateLimitPerMinute} requests in a minute from this key; retry after the seconds Retry-After says`,
+    skipIf: (context) => context.switchToHttp().getRequest<FastifyRequest>().principal === undefined,
+    getTracker: (request: Record<string, unknown>) => {
+      const { principal, ip } = request as unknown as FastifyRequest;
+      return principal?.keyDigest ?? `address:${ip}`;
+    },
+  });
+  return { imports: [module], guards: [{ provide: APP_GUARD, useClass: ThrottlerGuard }] };
 }

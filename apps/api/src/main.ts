@@ -1,10 +1,18 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { loadAppConfig } from './config/app-config';
+import { AppConfig, assertSecureConfig, loadAppConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
-  const config = loadAppConfig();
+  let config: AppConfig;
+  try {
+    config = loadAppConfig();
+    assertSecureConfig(config);
+  } catch (error) {
+    // A configuration the service refuses: the reason alone, no stack trace, and a non-zero exit.
+    process.stderr.write(`The service cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   const app = await createApp(config);
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);

@@ -10,7 +10,10 @@
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | number;
 
 export interface EventMetadata {
+  /** Who appended it: the API key's name (or, in open mode, X-Actor-Id). */
   actorId: string;
+  /** The person a service acted for (X-On-Behalf-Of), when it said. */
+  onBehalfOf?: string;
   /** Business time (ISO-8601 UTC): when it happened, possibly back-filled. */
   occurredAt: string;
   correlationId: string;

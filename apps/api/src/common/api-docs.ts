@@ -8,7 +8,8 @@ export function CommandDocs(created = false) {
   return applyDecorators(
     ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 200 characters. The same key, route and body again returns the first response (header Idempotent-Replayed: true) and appends nothing; the same key with another route or body: 422.' }),
     ApiHeader({ name: 'If-Match', required: false, description: 'The ETag of the revision the change is based on, e.g. "3"; 412 when the record has moved on.' }),
-    ApiHeader({ name: 'X-Actor-Id', required: false, description: 'Who sends the command (stored as actorId); default "anonymous".' }),
+    ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'The user a service acts for, 1 to 100 characters: stored as onBehalfOf beside actorId and shown in history.' }),
+    ApiHeader({ name: 'X-Actor-Id', required: false, description: 'Open mode only (no API keys configured, never in production): who sends the command, stored as actorId; default "anonymous". With keys the actor is the key\'s name and this header changes nothing.' }),
     ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Stored as correlationId in the events; default: a new UUID.' }),
     ApiResponse({ status: created ? 201 : 200, description: '{ id, revision, position }; ETag: "<revision>". A command that changes nothing appends nothing and answers the current revision.' }),
     ApiResponse({ status: 400, ...PROBLEM }),

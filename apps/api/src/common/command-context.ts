@@ -5,7 +5,10 @@ import { invalidInput } from './problem';
 
 /** What the HTTP request says about a command beyond its body: who, which retry, which revision. */
 export interface CommandContext {
+  /** The key's name (or X-Actor-Id in open mode): set by access control, never by a header when keys are configured. */
   actorId: string;
+  /** `X-On-Behalf-Of`: the person a service acts for, stored beside actorId. */
+  onBehalfOf?: string;
   correlationId: string;
   /** Identifies this command; the causation of the events it appends. */
   commandId: string;
@@ -19,18 +22,21 @@ export interface CommandContext {
 
 const MAX_IDEMPOTENCY_KEY = 200;
 const MAX_CORRELATION_ID = 200;
-const MAX_ACTOR_ID = 100;
+const MAX_ON_BEHALF_OF = 100;
 
 export function commandContextFrom(request: FastifyRequest): CommandContext {
-  const actorId = header(request, 'x-actor-id') ?? 'anonymous';
-  if (actorId.length === 0 || actorId.length > MAX_ACTOR_ID) {
-    throw invalidInput([{ field: 'X-Actor-Id', message: `must be 1 to ${MAX_ACTOR_ID} characters` }]);
+  // Every command route needs a role, so access control has run and named the actor.
+  if (!request.principal) throw new Error(`No principal on ${request.method} ${request.url}: access control did not run`);
+  const { actorId } = request.principal;
+  const onBehalfOf = header(request, 'x-on-behalf-of');
+  if (onBehalfOf !== undefined && (onBehalfOf.length === 0 || onBehalfOf.length > MAX_ON_BEHALF_OF)) {
+    throw invalidInput([{ field: 'X-On-Behalf-Of', message: `must be 1 to ${MAX_ON_BEHALF_OF} characters` }]);
   }
   const correlationId = header(request, 'x-correlation-id') ?? randomUUID();
   if (correlationId.length > MAX_CORRELATION_ID) {
     throw invalidInput([{ field: 'X-Correlation-Id', message: `must be at most ${MAX_CORRELATION_ID} characters` }]);
   }
-  const context: CommandContext = { actorId, correlationId, commandId: randomUUID() };
+  const context: CommandContext = { actorId, correlationId, commandId: randomUUID(), ...(onBehalfOf !== undefined && { onBehalfOf }) };
 
   const key = header(request, 'idempotency-key');
   if (key !== undefined) {

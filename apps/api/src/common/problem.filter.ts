@@ -53,6 +53,7 @@ const HTTP_PROBLEMS: Record<number, [code: string, title: string]> = {
   406: ['not-acceptable', 'Not acceptable'],
   413: ['body-too-large', 'The body is larger than 1 MiB'],
   415: ['unsupported-media-type', 'The body must be application/json'],
+  429: ['rate-limited', 'Too many requests'],
 };
 const BODY_PROBLEMS = new Set([400, 413, 415]);
 

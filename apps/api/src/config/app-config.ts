@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from '../auth/api-keys';
 
 export interface AppConfig {
   host: string;
@@ -17,12 +19,19 @@ export interface AppConfig {
   /** How long the projector lease lasts without renewal: after a crash, another process takes over within it. */
   projectorLeaseMs: number;
   production: boolean;
+  /** The API keys (digests, actors, roles). None: open mode, refused in production. */
+  apiKeys?: readonly ApiKey[];
+  /** Said at start when both API_KEYS and API_KEYS_FILE were set. */
+  apiKeysNotice?: string;
+  /** Requests per key per minute; unset: no limit. */
+  rateLimitPerMinute?: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 /** Reads the service's configuration from the environment, refusing values that make no sense. */
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const production = env.NODE_ENV === 'production';
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a TCP port number, got "${env.PORT}"`);
   return {
@@ -33,8 +42,27 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mongodbUrl: env.MONGODB_URL || undefined,
     projector: projectorMode(env.PROJECTOR),
     projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
-    production: env.NODE_ENV === 'production',
+    production,
+    ...apiKeysFrom(env, production),
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ? positiveInteger('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
   };
+}
+
+function apiKeysFrom(env: NodeJS.ProcessEnv, production: boolean): Pick<AppConfig, 'apiKeys' | 'apiKeysNotice'> {
+  const { keys, notice } = loadApiKeys(env, (path) => readFileSync(path, 'utf8'), production);
+  return { apiKeys: keys, apiKeysNotice: notice };
+}
+
+/**
+ * In production the service never runs open: it needs keys, each at least 32 characters
+ * (checked as they are parsed, since only digests are kept).
+ */
+export function assertSecureConfig(config: AppConfig): void {
+  if (config.production && (config.apiKeys ?? []).length === 0) {
+    throw new Error(
+      `NODE_ENV=production needs API keys: set API_KEYS or API_KEYS_FILE ([name:]key=roles;…, keys of at least ${MIN_PRODUCTION_KEY_LENGTH} characters)`,
+    );
+  }
 }
 
 function projectorMode(value: string | undefined): AppConfig['projector'] {

@@ -10,6 +10,7 @@ import type { CommandContext } from '../common/command-context';
 export function completionContext(decision: RecordedEvent, stepKey: string): CommandContext {
   return {
     actorId: decision.metadata.actorId,
+    ...(typeof decision.metadata.onBehalfOf === 'string' && { onBehalfOf: decision.metadata.onBehalfOf }),
     correlationId: decision.metadata.correlationId,
     commandId: decision.id,
     idempotencyKey: stepKey,

@@ -118,6 +118,7 @@ export class CommandExecutor {
       data: event.data as Record<string, unknown>,
       metadata: {
         actorId: context.actorId,
+        ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
         occurredAt,
         correlationId: context.correlationId,
         causationId: context.commandId,

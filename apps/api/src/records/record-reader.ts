@@ -10,7 +10,7 @@ export interface HistoryEntry {
   position: string;
   type: string;
   data: Record<string, unknown>;
-  metadata: { actorId: string; occurredAt: string; recordedAt: string; correlationId: string; causationId: string };
+  metadata: { actorId: string; onBehalfOf?: string; occurredAt: string; recordedAt: string; correlationId: string; causationId: string };
 }
 
 /** Where in a record's life to look: by business time or by revision (at most one of them). */
@@ -34,6 +34,7 @@ export class RecordReader {
       data: e.data,
       metadata: {
         actorId: e.metadata.actorId,
+        ...(typeof e.metadata.onBehalfOf === 'string' && { onBehalfOf: e.metadata.onBehalfOf }),
         occurredAt: e.metadata.occurredAt,
         recordedAt: e.recordedAt,
         correlationId: e.metadata.correlationId,

@@ -1,0 +1,73 @@
+import type { Role } from './api-keys';
+
+/** `open`: no key needed (health, docs). Anything else needs a key with that role. */
+export type RouteAccess = Role | 'open';
+
+/**
+ * The role of every route, in one place (API.md v2, Security). Keys are `METHOD /path` as the
+ * router knows them (`:id` for parameters); HEAD follows GET. A route missing here is refused
+ * to everybody — deny by default — and the security suite fails for it.
+ */
+export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
+  'GET /health': 'open',
+  // The OpenAPI description and its browsable page (routes of @nestjs/swagger).
+  'GET /docs': 'open',
+  'GET /docs/': 'open',
+  'GET /docs/index.html': 'open',
+  'GET /docs/openapi.json': 'open',
+  'GET /docs-yaml': 'open',
+  'GET /docs/swagger-ui-init.js': 'open',
+  'GET /docs/docs/swagger-ui-init.js': 'open',
+  'GET /docs/LICENSE': 'open',
+  'GET /docs/*': 'open',
+
+  'GET /leads': 'reader',
+  'GET /leads/:id': 'reader',
+  'POST /leads': 'writer',
+  'PATCH /leads/:id': 'writer',
+  'POST /leads/:id/assign': 'writer',
+  'POST /leads/:id/work': 'writer',
+  'POST /leads/:id/qualify': 'writer',
+  'POST /leads/:id/disqualify': 'writer',
+  'POST /leads/:id/reopen': 'writer',
+  'POST /leads/:id/convert': 'writer',
+  'POST /leads/:id/merge': 'writer',
+  'GET /leads/:id/history': 'auditor',
+  'GET /leads/:id/state': 'auditor',
+
+  'GET /accounts': 'reader',
+  'GET /accounts/:id': 'reader',
+  'POST /accounts': 'writer',
+  'PATCH /accounts/:id': 'writer',
+  'GET /accounts/:id/history': 'auditor',
+  'GET /accounts/:id/state': 'auditor',
+
+  'GET /contacts': 'reader',
+  'GET /contacts/:id': 'reader',
+  'POST /contacts': 'writer',
+  'PATCH /contacts/:id': 'writer',
+  'GET /contacts/:id/history': 'auditor',
+  'GET /contacts/:id/state': 'auditor',
+
+  'GET /opportunities': 'reader',
+  'GET /opportunities/:id': 'reader',
+  'POST /opportunities': 'writer',
+  'PATCH /opportunities/:id': 'writer',
+  'POST /opportunities/:id/stage': 'writer',
+  'POST /opportunities/:id/contact-roles': 'writer',
+  'POST /opportunities/:id/close': 'writer',
+  'GET /opportunities/:id/history': 'auditor',
+  'GET /opportunities/:id/state': 'auditor',
+
+  'GET /reports/conversion-rate': 'analyst',
+  'GET /reports/time-to-conversion': 'analyst',
+  'GET /reports/pipeline': 'analyst',
+
+  'GET /projections': 'admin',
+  'POST /projections/:name/rebuild': 'admin',
+};
+
+/** The access a request needs, by the route the router matched; undefined when none is declared. */
+export function accessOf(method: string, routeUrl: string): RouteAccess | undefined {
+  return ROUTE_ROLES[`${method === 'HEAD' ? 'GET' : method} ${routeUrl}`];
+}
