@@ -1,4 +1,3 @@
-import { ConsoleLogger } from '@nestjs/common';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -7,7 +6,7 @@ import request from 'supertest';
 import { routesOf } from '../apps/api/src/auth/access-control';
 import { parseApiKeys, ROLES, Role, sha256Hex } from '../apps/api/src/auth/api-keys';
 import { ROUTE_ROLES } from '../apps/api/src/auth/route-roles';
-import { PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { captureLogs, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 /** One key per role (each with that role only), one key with no name, two keys sharing a name (rotation). */
 const ROLE_KEYS = Object.fromEntries(ROLES.map((role) => [role, `only-${role}-0123456789abcdef0123456789`])) as Record<Role, string>;
@@ -27,21 +26,14 @@ function concrete(url: string): string {
   return url.replace(':name', 'leads').replace(':id', '00000000-0000-4000-8000-000000000000');
 }
 
-/** Every log line the app writes, to check that no key reaches one. */
-class CapturingLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: string): void {
-    this.lines.push(`${logLevel} ${context} ${messages.map((m) => (m instanceof Error ? m.stack : typeof m === 'string' ? m : JSON.stringify(m))).join(' ')}`);
-  }
-}
 
 describe('Security: API keys, roles and the actor', () => {
   let t: TestApp;
-  const logger = new CapturingLogger();
+  const logs = captureLogs();
   const http = () => request(t.app.getHttpServer());
 
   beforeAll(async () => {
-    t = await startTestApp(undefined, { apiKeys: parseApiKeys(API_KEYS, 'API_KEYS') }, { logger });
+    t = await startTestApp(undefined, { apiKeys: parseApiKeys(API_KEYS, 'API_KEYS') }, { logDestination: logs });
   });
   afterAll(async () => {
     await t.close();
@@ -191,12 +183,12 @@ describe('Security: API keys, roles and the actor', () => {
       JSON.stringify((await http().get(`/leads/${id}`).set(bearer(ROLE_KEYS.reader))).body),
       JSON.stringify((await http().get('/leads').set(bearer(ROLE_KEYS.reader))).body),
       ...readdirSync(t.dataDir).map((file) => readFileSync(join(t.dataDir, file)).toString('latin1')),
-      ...logger.lines,
+      ...logs.lines,
     ];
     for (const key of [...ALL_KEYS, 'a-wrong-key-that-is-never-logged-012345']) {
       for (const text of texts) expect(text).not.toContain(key);
     }
-    expect(logger.lines.length).toBeGreaterThan(0);
+    expect(logs.lines.filter((line) => line.includes('"route":"/leads"')).length).toBeGreaterThan(0);
   });
 
   it('puts security headers on every response: a success, a refusal and the docs', async () => {
@@ -246,15 +238,15 @@ describe('Security: rate limits', () => {
 
 describe('Security: open mode and production', () => {
   it('runs open without keys outside production: the actor is X-Actor-Id, or anonymous, and it warns loudly at start', async () => {
-    const logger = new CapturingLogger();
-    const t = await startTestApp(undefined, { apiKeys: [] }, { logger });
+    const logs = captureLogs();
+    const t = await startTestApp(undefined, { apiKeys: [] }, { logDestination: logs });
     try {
       const http = () => request(t.app.getHttpServer());
       const named = (await http().post('/leads').set('X-Actor-Id', 'importer').send({ lastName: 'Open', company: 'Mode' }).expect(201)).body.id;
       const anonymous = (await http().post('/leads').send({ lastName: 'Open', company: 'Mode' }).expect(201)).body.id;
       expect((await http().get(`/leads/${named}/history`).expect(200)).body[0].metadata.actorId).toBe('importer');
       expect((await http().get(`/leads/${anonymous}/history`).expect(200)).body[0].metadata.actorId).toBe('anonymous');
-      expect(logger.lines.some((line) => line.startsWith('warn') && line.includes('OPEN MODE'))).toBe(true);
+      expect(logs.lines.map((line) => JSON.parse(line)).some((line) => line.level === 40 && line.msg.includes('OPEN MODE'))).toBe(true);
     } finally {
       await t.close();
       removeDataDir(t.dataDir);

@@ -4,6 +4,7 @@ import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import request from 'supertest';
 import { createApp, CreateAppOptions } from '../../apps/api/src/app.factory';
 import { parseApiKeys, ROLES } from '../../apps/api/src/auth/api-keys';
@@ -55,6 +56,8 @@ export async function startTestApp(dataDir = newDataDir(), overrides: Partial<Ap
     ...overrides,
   };
   const authorization = (config.apiKeys ?? []).length > 0 ? asActor('e2e') : {};
+  // nestjs-pino keeps its logger in a module variable (one app per process in production); each test app writes to its own.
+  __resetOutOfContextForTests();
   const app = await createApp(config, options);
   // Remember the position of the latest write answered, so that reads can ask for it.
   let latestWrite = -1n;
@@ -133,4 +136,10 @@ export const PROBLEM_JSON = /^application\/problem\+json/;
 /** The fields named by a problem document's `errors`. */
 export function fieldsOf(body: { errors?: { field: string }[] }): string[] {
   return (body.errors ?? []).map((e) => e.field);
+}
+
+/** A log destination that keeps every line the app writes (JSON, one per line). */
+export function captureLogs(): { lines: string[]; write(line: string): void } {
+  const lines: string[] = [];
+  return { lines, write: (line: string) => void lines.push(line) };
 }

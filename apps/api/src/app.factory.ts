@@ -1,39 +1,53 @@
 import helmet from '@fastify/helmet';
-import { Logger, LoggerService, LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { installAccessControl } from './auth/access-control';
+import { closeConnectionsWhenShuttingDown } from './lifecycle/graceful-shutdown';
 import { accessOf } from './auth/route-roles';
 import { AppConfig, assertSecureConfig } from './config/app-config';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { assignCorrelationIds, createRootLogger, logRequests } from './observability/logging';
+import { Metrics } from './observability/metrics';
+import { ProjectionStatus } from './read-side/projection-status';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface CreateAppOptions {
-  logger?: LogLevel[] | false | LoggerService;
+  /** Where log lines go (tests capture them); default stdout. */
+  logDestination?: DestinationStream;
+  /** False: no log lines at all (most tests). */
+  logger?: false;
 }
 
 /** Builds the API application (not yet listening): used by main.ts, the tests and the benchmarks. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   assertSecureConfig(config);
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
-    logger: options.logger ?? ['log', 'warn', 'error'],
+  // return503OnClosing: false — during a graceful shutdown, requests already on an open connection are answered, not refused.
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false, return503OnClosing: false });
+  const root = createRootLogger({ level: options.logger === false ? 'silent' : config.logLevel ?? 'info', destination: options.logDestination });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, root), adapter, {
+    // Held until nestjs-pino takes over below, so that even the first lines are JSON.
+    bufferLogs: true,
     // Nest would add a form (urlencoded) parser; bodies here are JSON only, parsed by Fastify itself.
     bodyParser: false,
   });
+  app.useLogger(app.get(PinoNestLogger));
+  const fastify = app.getHttpAdapter().getInstance();
+  assignCorrelationIds(fastify);
+  closeConnectionsWhenShuttingDown(fastify);
   acceptJsonBodiesOnly(app);
   // Security headers on every response, errors and docs included (the docs page loads its own scripts and styles only).
   await app.register(helmet);
-  installAccessControl(app.getHttpAdapter().getInstance(), config.apiKeys ?? []);
-  const logger = new Logger('Security');
-  if (config.apiKeysNotice) logger.warn(config.apiKeysNotice);
-  if ((config.apiKeys ?? []).length === 0) {
-    logger.warn(
-      'OPEN MODE: no API keys are configured (API_KEYS / API_KEYS_FILE), so every route is open to anyone who can reach this port and the actor is whatever X-Actor-Id says. Never run like this with real data; in production (NODE_ENV=production) the service refuses to start without keys.',
-    );
-  }
+  installAccessControl(fastify, config.apiKeys ?? []);
+  logRequests(fastify, root);
+  const metrics = app.get(Metrics);
+  metrics.observeHttp(fastify);
+  const projections = app.get(ProjectionStatus);
+  metrics.observeProjections({ projections: () => projections.rows() });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -49,6 +63,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   declareRoles(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   await app.init();
+  // After init: nestjs-pino's root logger is this app's only from then on.
+  const logger = new Logger('Security');
+  if (config.apiKeysNotice) logger.warn(config.apiKeysNotice);
+  if ((config.apiKeys ?? []).length === 0) {
+    logger.warn(
+      'OPEN MODE: no API keys are configured (API_KEYS / API_KEYS_FILE), so every route is open to anyone who can reach this port and the actor is whatever X-Actor-Id says. Never run like this with real data; in production (NODE_ENV=production) the service refuses to start without keys.',
+    );
+  }
   return app;
 }
 

@@ -4,6 +4,10 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
+import type { Logger as PinoRoot } from 'pino';
+import { loggerModule } from './observability/logging';
+import { Metrics } from './observability/metrics';
+import { MetricsController } from './observability/metrics.controller';
 import { ProblemFilter } from './common/problem.filter';
 import { createValidationPipe, JsonObjectBodyPipe } from './common/validation';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -16,12 +20,13 @@ import { RecordsModule } from './records/records.module';
 
 @Module({})
 export class AppModule {
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, logger: PinoRoot): DynamicModule {
     const rateLimit = rateLimitOf(config);
     return {
       module: AppModule,
       global: true,
       imports: [
+        loggerModule(logger),
         CqrsModule.forRoot(),
         TerminusModule,
         EventStoreModule.register(config),
@@ -30,9 +35,10 @@ export class AppModule {
         RecordsHttpModule,
         ...rateLimit.imports,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        Metrics,
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Guards run in this order: a request over its key's limit is refused before it waits for minPosition.
         ...rateLimit.guards,
@@ -41,7 +47,7 @@ export class AppModule {
         { provide: APP_PIPE, useClass: JsonObjectBodyPipe },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, Metrics],
     };
   }
 }

@@ -8,6 +8,16 @@ export function embeddedDatabaseFile(dataDir: string): string {
   return join(dataDir, 'crm.sqlite');
 }
 
+/** The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite file. */
+export function openEventStore(config: Pick<AppConfig, 'eventStoreUrl' | 'dataDir'>, logger?: Logger): EventStore {
+  if (config.eventStoreUrl) {
+    logger?.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
+    return EventStoreDbEventStore.connect(config.eventStoreUrl);
+  }
+  logger?.log('Events are stored in the embedded SQLite file of DATA_DIR');
+  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir));
+}
+
 class EventStoreShutdown implements OnApplicationShutdown {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
@@ -26,15 +36,7 @@ export class EventStoreModule {
       providers: [
         {
           provide: EVENT_STORE,
-          useFactory: (): EventStore => {
-            const logger = new Logger('EventStore');
-            if (config.eventStoreUrl) {
-              logger.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
-              return EventStoreDbEventStore.connect(config.eventStoreUrl);
-            }
-            logger.log('Events are stored in the embedded SQLite file of DATA_DIR');
-            return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir));
-          },
+          useFactory: (): EventStore => openEventStore(config, new Logger('EventStore')),
         },
         EventStoreShutdown,
       ],

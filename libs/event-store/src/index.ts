@@ -4,3 +4,4 @@ export * from './event-id';
 export * from './sqlite/sqlite-event-store';
 export * from './sqlite/open-sqlite-database';
 export * from './eventstoredb/eventstoredb-event-store';
+export * from './canonical-json';

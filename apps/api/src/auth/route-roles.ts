@@ -10,6 +10,8 @@ export type RouteAccess = Role | 'open';
  */
 export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /health': 'open',
+  'GET /health/live': 'open',
+  'GET /health/ready': 'open',
   // The OpenAPI description and its browsable page (routes of @nestjs/swagger).
   'GET /docs': 'open',
   'GET /docs/': 'open',
@@ -63,6 +65,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /reports/time-to-conversion': 'analyst',
   'GET /reports/pipeline': 'analyst',
 
+  'GET /metrics': 'admin',
   'GET /projections': 'admin',
   'POST /projections/:name/rebuild': 'admin',
 };

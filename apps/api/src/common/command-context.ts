@@ -1,6 +1,8 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { canonicalJson } from '@crm/event-store';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { MAX_CORRELATION_ID } from '../observability/logging';
 import { invalidInput } from './problem';
 
 /** What the HTTP request says about a command beyond its body: who, which retry, which revision. */
@@ -21,7 +23,6 @@ export interface CommandContext {
 }
 
 const MAX_IDEMPOTENCY_KEY = 200;
-const MAX_CORRELATION_ID = 200;
 const MAX_ON_BEHALF_OF = 100;
 
 export function commandContextFrom(request: FastifyRequest): CommandContext {
@@ -32,10 +33,12 @@ export function commandContextFrom(request: FastifyRequest): CommandContext {
   if (onBehalfOf !== undefined && (onBehalfOf.length === 0 || onBehalfOf.length > MAX_ON_BEHALF_OF)) {
     throw invalidInput([{ field: 'X-On-Behalf-Of', message: `must be 1 to ${MAX_ON_BEHALF_OF} characters` }]);
   }
-  const correlationId = header(request, 'x-correlation-id') ?? randomUUID();
-  if (correlationId.length > MAX_CORRELATION_ID) {
+  const sentCorrelationId = header(request, 'x-correlation-id');
+  if (sentCorrelationId !== undefined && sentCorrelationId.length > MAX_CORRELATION_ID) {
     throw invalidInput([{ field: 'X-Correlation-Id', message: `must be at most ${MAX_CORRELATION_ID} characters` }]);
   }
+  // Assigned to every request when it arrives (the header's value, or a new id), so its log line names it too.
+  const correlationId = request.correlationId ?? sentCorrelationId ?? randomUUID();
   const context: CommandContext = { actorId, correlationId, commandId: randomUUID(), ...(onBehalfOf !== undefined && { onBehalfOf }) };
 
   const key = header(request, 'idempotency-key');
@@ -71,16 +74,4 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** JSON with object keys sorted, so that the same body sent with another key order is the same body. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError } from '@crm/domain';
 import { InvalidCursorError } from '@crm/read-models';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
 
 const DOMAIN_STATUS = { 'not-found': 404, conflict: 409 } as const;
@@ -16,12 +16,12 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toProblem(exception);
+    const body = this.toProblem(exception, host.switchToHttp().getRequest<FastifyRequest>());
     if (exception instanceof ProblemException) void reply.headers(exception.headers);
     void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
 
-  private toProblem(exception: unknown): Problem {
+  private toProblem(exception: unknown, request: FastifyRequest): Problem {
     if (exception instanceof ProblemException) return exception.problem;
     if (exception instanceof InvalidCursorError) {
       return problem(400, 'validation-error', 'The request is not valid', exception.message, { errors: [{ field: 'cursor', message: exception.message }] });
@@ -34,11 +34,14 @@ export class ProblemFilter implements ExceptionFilter {
         ...exception.extensions,
       });
     }
-    if (exception instanceof HttpException) return httpProblem(exception.getStatus(), messageOf(exception.getResponse()));
+    if (exception instanceof HttpException) return healthProblem(exception) ?? httpProblem(exception.getStatus(), messageOf(exception.getResponse()));
     // Errors raised by Fastify before a route runs (malformed JSON, 413, 415) carry a 4xx statusCode.
     const statusCode = (exception as { statusCode?: unknown })?.statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return httpProblem(statusCode, (exception as Error).message);
-    this.logger.error(exception instanceof Error ? exception.stack ?? exception.message : String(exception));
+    // The route pattern and correlation id say where; the stack says what (never the body or the URL, which may hold personal data).
+    this.logger.error(
+      `Unexpected error on ${request.method} ${request.routeOptions?.url ?? '(no route)'} (correlation id ${request.correlationId ?? 'none'}): ${exception instanceof Error ? exception.stack ?? exception.message : String(exception)}`,
+    );
     return problem(500, 'internal-error', 'Internal error', 'The service failed to answer; nothing was changed by this request');
   }
 }
@@ -60,6 +63,14 @@ const BODY_PROBLEMS = new Set([400, 413, 415]);
 function httpProblem(status: number, detail: string): Problem {
   const [code, title] = HTTP_PROBLEMS[status] ?? ['http-error', 'Request refused'];
   return problem(status, code, title, detail, BODY_PROBLEMS.has(status) ? { errors: [{ field: 'body', message: detail }] } : {});
+}
+
+/** A failed health check (@nestjs/terminus answers 503 with every check's result): the reasons, as a problem. */
+function healthProblem(exception: HttpException): Problem | undefined {
+  const result = exception.getResponse() as { status?: unknown; error?: Record<string, unknown>; details?: Record<string, unknown> };
+  if (exception.getStatus() !== 503 || result?.status !== 'error' || !result.details) return undefined;
+  const failing = Object.keys(result.error ?? {});
+  return problem(503, 'unhealthy', 'Not healthy', `Failing: ${failing.join(', ')}`, { checks: result.details });
 }
 
 function messageOf(response: string | object): string {

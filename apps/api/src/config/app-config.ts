@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from '../auth/api-keys';
+import { LOG_LEVELS, LogLevelName } from '../observability/logging';
 
 export interface AppConfig {
   host: string;
@@ -25,6 +26,10 @@ export interface AppConfig {
   apiKeysNotice?: string;
   /** Requests per key per minute; unset: no limit. */
   rateLimitPerMinute?: number;
+  /** pino's level; default info. */
+  logLevel?: LogLevelName;
+  /** On SIGTERM, how long requests in flight and the projector's batch may take before the process exits anyway. */
+  shutdownGraceMs?: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -38,12 +43,14 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST ?? '127.0.0.1',
     port,
     dataDir: env.DATA_DIR ?? join(process.cwd(), 'data'),
-    eventStoreUrl: env.EVENTSTORE_URL || undefined,
-    mongodbUrl: env.MONGODB_URL || undefined,
+    eventStoreUrl: urlOf('EVENTSTORE_URL', env.EVENTSTORE_URL, ['esdb:', 'esdb+discover:'], 'esdb://127.0.0.1:2113?tls=false'),
+    mongodbUrl: urlOf('MONGODB_URL', env.MONGODB_URL, ['mongodb:', 'mongodb+srv:'], 'mongodb://127.0.0.1:27017/crm?replicaSet=rs0'),
     projector: projectorMode(env.PROJECTOR),
     projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
     production,
     ...apiKeysFrom(env, production),
+    shutdownGraceMs: positiveInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 10_000),
+    logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ? positiveInteger('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
   };
 }
@@ -76,4 +83,23 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new Error(`${name} must be a whole number > 0, got "${value}"`);
   return number;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === '') return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+/** A connection string the client will take, or undefined when unset. */
+function urlOf(name: string, value: string | undefined, schemes: string[], example: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let scheme: string;
+  try {
+    scheme = new URL(value).protocol;
+  } catch {
+    throw new Error(`${name} must be a connection string such as ${example}, got something that is not a URL`);
+  }
+  if (!schemes.includes(scheme)) throw new Error(`${name} must start with ${schemes.map((s) => `${s}//`).join(' or ')} (e.g. ${example}), got "${scheme}//…"`);
+  return value;
 }

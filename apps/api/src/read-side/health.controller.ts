@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { READ_STORE, ReadStore } from '@crm/read-models';
+import { ProjectionStatus, UNHEALTHY_PROJECTION_STATUSES } from './projection-status';
 
 @ApiTags('operations')
 @Controller('health')
@@ -12,13 +13,38 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(READ_STORE) private readonly store: ReadStore,
+    private readonly projections: ProjectionStatus,
   ) {}
 
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: '200 when the event store and the read store answer, else 503' })
   check() {
-    return this.health.check([() => this.answers('eventStore', () => this.events.ping()), () => this.answers('readStore', () => this.store.ping())]);
+    return this.health.check(this.storeChecks());
+  }
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process runs and answers HTTP (it checks nothing else, so a restart is never caused by a store)' })
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: 200 when both stores answer and no projection is faulted (or failing), else 503 with the reasons' })
+  ready() {
+    return this.health.check([...this.storeChecks(), () => this.projectionsHealthy()]);
+  }
+
+  private storeChecks() {
+    return [() => this.answers('eventStore', () => this.events.ping()), () => this.answers('readStore', () => this.store.ping())];
+  }
+
+  private async projectionsHealthy() {
+    const indicator = this.indicators.check('projections');
+    const unhealthy = (await this.projections.rows()).filter((row) => UNHEALTHY_PROJECTION_STATUSES.has(row.status));
+    if (unhealthy.length === 0) return indicator.up();
+    return indicator.down({ faulted: unhealthy.map(({ name, status, lastError }) => ({ name, status, ...(lastError && { error: lastError }) })) });
   }
 
   private async answers(key: string, ping: () => Promise<void>) {

@@ -1,12 +1,9 @@
 import { Controller, Get, HttpCode, Inject, Logger, Optional, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { EVENT_STORE, EventStore } from '@crm/event-store';
-import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
+import { Projection, Projector } from '@crm/read-models';
 import { problem, ProblemException } from '../common/problem';
 import { PROJECTIONS } from './projection-list';
-
-/** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
-const LAG_CAP = 1_000_000;
+import { ProjectionStatus } from './projection-status';
 
 @ApiTags('operations')
 @Controller('projections')
@@ -14,30 +11,15 @@ export class ProjectionsController {
   private readonly logger = new Logger('Projections');
 
   constructor(
-    @Inject(EVENT_STORE) private readonly events: EventStore,
-    @Inject(READ_STORE) private readonly store: ReadStore,
+    private readonly status: ProjectionStatus,
     @Inject(PROJECTIONS) private readonly projections: Projection[],
     @Optional() private readonly projector?: Projector,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Each read model: name, position (checkpoint), lag (events behind the head), status' })
-  async list() {
-    const reports = this.projector
-      ? this.projector.reports()
-      : await Promise.all(
-          this.projections.map(async ({ readModel }) => {
-            const state = await this.store.readModelState(readModel);
-            return { name: readModel, position: String(state.checkpoints[state.activeVersion] ?? -1n), status: 'external', version: state.activeVersion };
-          }),
-        );
-    // Read models usually share one position: count each distinct position's lag once.
-    const lags = new Map<string, Promise<number>>();
-    const lagAfter = (position: string) => {
-      if (!lags.has(position)) lags.set(position, this.events.countEventsAfter(BigInt(position), LAG_CAP));
-      return lags.get(position)!;
-    };
-    return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
+  list() {
+    return this.status.rows();
   }
 
   @Post(':name/rebuild')

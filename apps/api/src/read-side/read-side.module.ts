@@ -5,8 +5,20 @@ import { ALL_PROJECTIONS, PROJECTIONS } from './projection-list';
 import { AppConfig } from '../config/app-config';
 import { embeddedDatabaseFile } from '../event-store.module';
 import { ProjectionsController } from './projections.controller';
+import { ProjectionStatus } from './projection-status';
 import { ReadModels } from './read-models';
 
+
+/** The read store the configuration names: MongoDB when MONGODB_URL is set, else the embedded SQLite file. */
+export async function openReadStore(config: Pick<AppConfig, 'mongodbUrl' | 'dataDir'>, logger?: Logger): Promise<ReadStore> {
+  if (config.mongodbUrl) {
+    logger?.log('Read models are stored in MongoDB (MONGODB_URL)');
+    const { MongoReadStore } = await import('@crm/read-models/mongodb/mongo-read-store');
+    return MongoReadStore.connect(config.mongodbUrl);
+  }
+  logger?.log('Read models are stored in the embedded SQLite file of DATA_DIR');
+  return SqliteReadStore.open(embeddedDatabaseFile(config.dataDir));
+}
 
 @Injectable()
 class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -64,22 +76,15 @@ export class ReadSideModule {
       providers: [
         {
           provide: READ_STORE,
-          useFactory: async (): Promise<ReadStore> => {
-            if (config.mongodbUrl) {
-              logger.log('Read models are stored in MongoDB (MONGODB_URL)');
-              const { MongoReadStore } = await import('@crm/read-models/mongodb/mongo-read-store');
-              return MongoReadStore.connect(config.mongodbUrl);
-            }
-            logger.log('Read models are stored in the embedded SQLite file of DATA_DIR');
-            return SqliteReadStore.open(embeddedDatabaseFile(config.dataDir));
-          },
+          useFactory: (): Promise<ReadStore> => openReadStore(config, logger),
         },
         { provide: PROJECTIONS, useValue: ALL_PROJECTIONS },
         ...projector,
         ReadModels,
+        ProjectionStatus,
         ReadSideLifecycle,
       ],
-      exports: [READ_STORE, PROJECTIONS, ReadModels, ...projector.map((p) => p.provide)],
+      exports: [READ_STORE, PROJECTIONS, ReadModels, ProjectionStatus, ...projector.map((p) => p.provide)],
     };
   }
 }

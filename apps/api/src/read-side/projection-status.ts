@@ -1,0 +1,53 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { EVENT_STORE, EventStore } from '@crm/event-store';
+import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
+import { PROJECTIONS } from './projection-list';
+
+/** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
+const LAG_CAP = 1_000_000;
+
+export interface ProjectionStatusRow {
+  name: string;
+  position: string;
+  status: string;
+  version: number;
+  lag: number;
+  rebuild?: { version: number; position: string };
+  lastError?: string;
+  eventsApplied?: number;
+}
+
+/** Statuses in which a projection is not keeping its read model up to date (readiness says so). */
+export const UNHEALTHY_PROJECTION_STATUSES: ReadonlySet<string> = new Set(['faulted', 'failed']);
+
+/**
+ * Where each projection stands, for `GET /projections`, `/metrics` and readiness: from the
+ * projector of this process, or from the stored checkpoints when it runs elsewhere.
+ */
+@Injectable()
+export class ProjectionStatus {
+  constructor(
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(READ_STORE) private readonly store: ReadStore,
+    @Inject(PROJECTIONS) private readonly projections: Projection[],
+    @Optional() private readonly projector?: Projector,
+  ) {}
+
+  async rows(): Promise<ProjectionStatusRow[]> {
+    const reports = this.projector
+      ? this.projector.reports()
+      : await Promise.all(
+          this.projections.map(async ({ readModel }) => {
+            const state = await this.store.readModelState(readModel);
+            return { name: readModel, position: String(state.checkpoints[state.activeVersion] ?? -1n), status: 'external', version: state.activeVersion };
+          }),
+        );
+    // Read models usually share one position: count each distinct position's lag once.
+    const lags = new Map<string, Promise<number>>();
+    const lagAfter = (position: string) => {
+      if (!lags.has(position)) lags.set(position, this.events.countEventsAfter(BigInt(position), LAG_CAP));
+      return lags.get(position)!;
+    };
+    return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
+  }
+}
