@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { EventToAppend, SqliteEventStore, timeOrderedUuid } from '@crm/event-store';
+import { SqliteEventStore } from '@crm/event-store';
 import { ALL_READ_MODEL_PROJECTIONS, Projection, Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadLeadHistory } from './lead-history';
 import { machine, peakRssMiB, printTable } from './support';
 
 /**
@@ -13,46 +14,14 @@ import { machine, peakRssMiB, printTable } from './support';
  *   BENCH_EVENTS=200000 npm run bench:catch-up
  */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const LEADS_PER_APPEND_ROUND = 2_000;
-const SOURCES = ['Web', 'Phone', 'Email', 'Event', 'Partner Referral', 'Advertisement', 'Purchased List', 'Other'];
-
-/** Five events of one lead's life: captured, worked, reassigned, edited, qualified. Ids are time-ordered, as the API makes them. */
-function leadLife(leadId: string, n: number): EventToAppend[] {
-  const at = new Date(Date.UTC(2025, 0, 1) + n * 60_000);
-  const event = (i: number, type: string, data: Record<string, unknown>): EventToAppend => ({
-    id: timeOrderedUuid(),
-    type,
-    data: { leadId, ...data },
-    metadata: { actorId: 'bench', occurredAt: new Date(at.getTime() + i * 3_600_000).toISOString(), correlationId: leadId, causationId: leadId },
-  });
-  return [
-    event(0, 'LeadCaptured', { lastName: `Last${n}`, firstName: 'First', company: `Company ${n % 5000}`, email: `lead${n}@example.com`, source: SOURCES[n % 8], ownerId: `rep-${n % 50}` }),
-    event(1, 'LeadStatusChanged', { status: 'Working', previousStatus: 'New' }),
-    event(2, 'LeadAssigned', { ownerId: `rep-${(n + 7) % 50}`, previousOwnerId: `rep-${n % 50}` }),
-    event(3, 'LeadDetailsChanged', { changes: { title: 'Buyer', phone: '+1 555 0100' } }),
-    event(4, 'LeadQualified', { previousStatus: 'Working', budget: '10k' }),
-  ];
-}
-
 /** Loads the log into a fresh file and projects it from scratch into `projections`. */
 async function catchUp(name: string, projections: Projection[]) {
   const dir = mkdtempSync(join(tmpdir(), 'crm-catchup-'));
   const file = join(dir, 'crm.sqlite');
   const events = SqliteEventStore.open(file);
   try {
-    const leads = Math.ceil(EVENTS / 5);
     const loadStart = Date.now();
-    for (let first = 0; first < leads; first += LEADS_PER_APPEND_ROUND) {
-      const round = Array.from({ length: Math.min(LEADS_PER_APPEND_ROUND, leads - first) }, (_, i) => first + i);
-      // Appends issued in one turn share one transaction (group commit).
-      await Promise.all(
-        round.map((n) => {
-          const leadId = timeOrderedUuid();
-          return events.append(`lead-${leadId}`, leadLife(leadId, n), 'no_stream');
-        }),
-      );
-    }
-    const head = await events.headPosition();
+    const head = await loadLeadHistory(events, EVENTS);
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
     const readStore = SqliteReadStore.open(file);

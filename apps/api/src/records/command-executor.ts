@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertOccurredInOrder, DomainEvent, fold } from '@crm/domain';
+import { assertOccurredInOrder, DomainError, DomainEvent, fold } from '@crm/domain';
 import {
   deterministicUuid,
   EVENT_STORE,
@@ -13,6 +13,7 @@ import {
 } from '@crm/event-store';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
+import { Metrics } from '../observability/metrics';
 import { ReadModels } from '../read-side/read-models';
 import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
 
@@ -58,16 +59,35 @@ export class CommandExecutor {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     readModels: ReadModels,
+    private readonly metrics: Metrics,
   ) {
     this.facts = { load: this.load, findIds: (readModel, filter) => readModels.idsWhere(readModel, filter) };
   }
 
-  async execute<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
+  /** Runs the command and counts it in `crm_commands_total` by its type and outcome. */
+  async execute<Command extends { type: string; occurredAt: string }, Event extends DomainEvent, State>(
     aggregate: AggregateType<Command, Event, State>,
     id: string,
     requested: Command,
     context: CommandContext,
     options: ExecuteOptions = {},
+  ): Promise<CommandOutcome<State, Event>> {
+    try {
+      const outcome = await this.decideAndAppend(aggregate, id, requested, context, options);
+      this.metrics.commands.inc({ command: requested.type, outcome: outcome.replayed ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'succeeded' });
+      return outcome;
+    } catch (error) {
+      this.metrics.commands.inc({ command: requested.type, outcome: isRefusal(error) ? 'refused' : 'failed' });
+      throw error;
+    }
+  }
+
+  private async decideAndAppend<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
+    aggregate: AggregateType<Command, Event, State>,
+    id: string,
+    requested: Command,
+    context: CommandContext,
+    options: ExecuteOptions,
   ): Promise<CommandOutcome<State, Event>> {
     const streamId = streamIdOf(aggregate, id);
     for (let attempt = 1; ; attempt++) {
@@ -92,7 +112,7 @@ export class CommandExecutor {
       assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
 
       try {
-        const result = await this.store.append(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
+        const result = await this.timedAppend(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
         const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
         return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
       } catch (error) {
@@ -101,6 +121,19 @@ export class CommandExecutor {
         if (context.expectedRevision !== undefined) throw preconditionFailed(error.actual, context.expectedRevision);
         if (attempt >= MAX_ATTEMPTS) throw concurrentModification(aggregate.name, id);
       }
+    }
+  }
+
+  /** An append, timed in `crm_event_store_append_duration_seconds` (commit and fsync included). */
+  private async timedAppend(...args: Parameters<EventStore['append']>): ReturnType<EventStore['append']> {
+    const end = this.metrics.appendDuration.startTimer();
+    try {
+      const result = await this.store.append(...args);
+      end({ outcome: 'appended' });
+      return result;
+    } catch (error) {
+      end({ outcome: error instanceof WrongExpectedRevisionError ? 'conflict' : 'failed' });
+      throw error;
     }
   }
 
@@ -143,6 +176,12 @@ export class CommandExecutor {
     const events = earlier.map((e) => ({ type: e.type, data: e.data }) as Event);
     return { id, revision: last.revision, position: last.position, state, events, replayed: true };
   }
+}
+
+/** A refusal the caller can act on (4xx: a business rule, a stale revision, bad input), as opposed to a failure. */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof DomainError) return true;
+  return error instanceof ProblemException && error.problem.status < 500;
 }
 
 function withBusinessTimeAtLeast<C extends { occurredAt: string }>(command: C, lastOccurredAt: string | undefined): C {

@@ -25,6 +25,8 @@ export interface ProjectionReport {
   version: number;
   rebuild?: { version: number; position: string };
   lastError?: string;
+  /** Events this projector has applied to the read model since it started (metrics). */
+  eventsApplied: number;
 }
 
 interface LiveProjection {
@@ -32,6 +34,7 @@ interface LiveProjection {
   version: number;
   checkpoint: bigint;
   rebuild?: { version: number; checkpoint: bigint };
+  eventsApplied: number;
 }
 
 const IDLE_FLUSH = Symbol('idle');
@@ -129,6 +132,7 @@ export class Projector {
         version: live?.version ?? 1,
         ...(live?.rebuild && { rebuild: { version: live.rebuild.version, position: String(live.rebuild.checkpoint) } }),
         ...(this.lastError && this.status !== 'live' && { lastError: this.lastError }),
+        eventsApplied: live?.eventsApplied ?? 0,
       };
     });
   }
@@ -239,7 +243,7 @@ export class Projector {
       const checkpoint = state.checkpoints[state.activeVersion] ?? -1n;
       const existing = this.live.get(projection.readModel);
       if (existing) Object.assign(existing, { version: state.activeVersion, checkpoint });
-      else this.live.set(projection.readModel, { projection, version: state.activeVersion, checkpoint });
+      else this.live.set(projection.readModel, { projection, version: state.activeVersion, checkpoint, eventsApplied: 0 });
     }
     this.progress.emit('progress');
   }
@@ -299,7 +303,10 @@ export class Projector {
       writes,
       lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
     );
-    for (const live of lives) live.checkpoint = position;
+    for (const live of lives) {
+      live.eventsApplied += batch.filter((event) => event.position > live.checkpoint).length;
+      live.checkpoint = position;
+    }
     this.applying(atHead ? 'live' : 'catching-up');
   }
 
