@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { EVENT_STORE, EventStore, EventStoreDbEventStore, SqliteEventStore } from '@crm/event-store';
+import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, SqliteEventStore } from '@crm/event-store';
 import { join } from 'node:path';
 import { AppConfig } from './config/app-config';
 
@@ -10,6 +10,11 @@ export function embeddedDatabaseFile(dataDir: string): string {
 
 /** The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite file. */
 export function openEventStore(config: Pick<AppConfig, 'eventStoreUrl' | 'dataDir'>, logger?: Logger): EventStore {
+  // Every append chains its events to the stream's last hash, whichever backend stores them.
+  return new HashChainingEventStore(openAdapter(config, logger));
+}
+
+function openAdapter(config: Pick<AppConfig, 'eventStoreUrl' | 'dataDir'>, logger?: Logger): EventStore {
   if (config.eventStoreUrl) {
     logger?.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
     return EventStoreDbEventStore.connect(config.eventStoreUrl);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts/accounts.controller';
+import { AuditController } from './audit/audit.controller';
 import { ContactsController } from './contacts/contacts.controller';
 import { OpportunitiesController } from './opportunities/opportunities.controller';
 import { ProcessesModule } from './processes/processes.module';
@@ -9,6 +10,6 @@ import { LeadsController } from './leads/leads.controller';
 /** The HTTP routes of the four records. */
 @Module({
   imports: [ProcessesModule],
-  controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController],
+  controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController, AuditController],
 })
 export class RecordsHttpModule {}

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifyHashChains } from '@crm/event-store';
 import { ALL_READ_MODEL_PROJECTIONS, SqliteReadStore, verifyReadModels } from '@crm/read-models';
 import { AppConfig, loadAppConfig } from '../../api/src/config/app-config';
 import { embeddedDatabaseFile, openEventStore } from '../../api/src/event-store.module';
@@ -72,10 +73,16 @@ function program(outcome: { code: number }): Command {
 
   crm
     .command('verify')
-    .description('Replay the whole log into a scratch read store and compare every document of every read model with the live ones. Exit 1 on any difference, 3 when the log moved meanwhile')
+    .description(
+      'Replay the whole log into a scratch read store and compare every document of every read model with the live ones. Exit 1 on any difference, 3 when the log moved meanwhile. ' +
+        'With --chain: check the tamper-evidence hash chain of every stream (or of --stream) instead; exit 1 on any broken event',
+    )
     .option('--max-shown <n>', 'differences printed in full', '20')
-    .action(act(async ({ maxShown }: { maxShown: string }) => {
+    .option('--chain', 'check the hash chains of the events instead of the read models')
+    .option('--stream <stream>', 'with --chain: only this stream, e.g. lead-<id>')
+    .action(act(async ({ maxShown, chain, stream }: { maxShown: string; chain?: boolean; stream?: string }) => {
       const config = configFromEnvironment();
+      if (chain) return verifyChains(config, stream);
       const events = openEventStore(config);
       const live = await openReadStore(config);
       const scratchDir = mkdtempSync(join(tmpdir(), 'crm-verify-'));
@@ -154,6 +161,24 @@ function program(outcome: { code: number }): Command {
       return EXIT.ok;
     }));
   return crm;
+}
+
+/** `crm verify --chain`: every broken event by stream and revision. */
+async function verifyChains(config: AppConfig, stream: string | undefined): Promise<number> {
+  const events = openEventStore(config);
+  try {
+    const result = await verifyHashChains(events, stream);
+    if (result.broken.length > 0) printTable(result.broken.map(({ stream: s, revision }) => ({ broken: s, revision })));
+    process.stderr.write(
+      `Checked ${result.events.toLocaleString('en')} events in ${result.streams.toLocaleString('en')} stream(s): ` +
+        `${result.broken.length === 0 ? 'every hash chain holds' : `${result.broken.length} broken event(s)`}` +
+        `${result.unhashed > 0 ? `; ${result.unhashed.toLocaleString('en')} event(s) written before hash chains carry no hash and were not judged` : ''}\n`,
+    );
+    if (stream !== undefined && result.events === 0) throw new CliError(`There is no stream ${stream}`, EXIT.problemFound);
+    return result.broken.length === 0 ? EXIT.ok : EXIT.problemFound;
+  } finally {
+    await events.close();
+  }
 }
 
 /** The service's own configuration (the same variables): a bad value is a refusal, named as the service names it. */

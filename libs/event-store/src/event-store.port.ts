@@ -22,6 +22,8 @@ export interface EventMetadata {
   idempotencyKey?: string;
   /** Hash of route and body of the command that carried the Idempotency-Key. */
   requestFingerprint?: string;
+  /** Tamper evidence: SHA-256 over the event and the hash before it in its stream (see hash-chain.ts). */
+  hash?: string;
   [key: string]: unknown;
 }
 

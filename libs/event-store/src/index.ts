@@ -5,3 +5,4 @@ export * from './sqlite/sqlite-event-store';
 export * from './sqlite/open-sqlite-database';
 export * from './eventstoredb/eventstoredb-event-store';
 export * from './canonical-json';
+export * from './hash-chain';

@@ -36,6 +36,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /leads/:id/merge': 'writer',
   'GET /leads/:id/history': 'auditor',
   'GET /leads/:id/state': 'auditor',
+  'GET /leads/:id/field-history': 'auditor',
 
   'GET /accounts': 'reader',
   'GET /accounts/:id': 'reader',
@@ -43,6 +44,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'PATCH /accounts/:id': 'writer',
   'GET /accounts/:id/history': 'auditor',
   'GET /accounts/:id/state': 'auditor',
+  'GET /accounts/:id/field-history': 'auditor',
 
   'GET /contacts': 'reader',
   'GET /contacts/:id': 'reader',
@@ -50,6 +52,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'PATCH /contacts/:id': 'writer',
   'GET /contacts/:id/history': 'auditor',
   'GET /contacts/:id/state': 'auditor',
+  'GET /contacts/:id/field-history': 'auditor',
 
   'GET /opportunities': 'reader',
   'GET /opportunities/:id': 'reader',
@@ -60,10 +63,13 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /opportunities/:id/close': 'writer',
   'GET /opportunities/:id/history': 'auditor',
   'GET /opportunities/:id/state': 'auditor',
+  'GET /opportunities/:id/field-history': 'auditor',
 
   'GET /reports/conversion-rate': 'analyst',
   'GET /reports/time-to-conversion': 'analyst',
   'GET /reports/pipeline': 'analyst',
+
+  'GET /audit/verify': 'auditor',
 
   'GET /metrics': 'admin',
   'GET /projections': 'admin',

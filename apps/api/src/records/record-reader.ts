@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AggregateNotFound, DomainEvent, fold } from '@crm/domain';
-import { EVENT_STORE, EventStore, RecordedEvent, toOccurred } from '@crm/event-store';
+import { EVENT_STORE, EventMetadata, EventStore, RecordedEvent, toOccurred } from '@crm/event-store';
 import { AggregateType, streamIdOf } from './aggregate-type';
+import { FieldChange, fieldChanges } from './field-history';
 
 /** One entry of `GET /<records>/:id/history`. */
 export interface HistoryEntry {
@@ -10,7 +11,8 @@ export interface HistoryEntry {
   position: string;
   type: string;
   data: Record<string, unknown>;
-  metadata: { actorId: string; onBehalfOf?: string; occurredAt: string; recordedAt: string; correlationId: string; causationId: string };
+  /** The event's metadata as stored (actorId, onBehalfOf, occurredAt, correlationId, causationId, hash…), with the store's recordedAt. */
+  metadata: EventMetadata & { recordedAt: string };
 }
 
 /** Where in a record's life to look: by business time or by revision (at most one of them). */
@@ -32,15 +34,14 @@ export class RecordReader {
       position: e.position.toString(),
       type: e.type,
       data: e.data,
-      metadata: {
-        actorId: e.metadata.actorId,
-        ...(typeof e.metadata.onBehalfOf === 'string' && { onBehalfOf: e.metadata.onBehalfOf }),
-        occurredAt: e.metadata.occurredAt,
-        recordedAt: e.recordedAt,
-        correlationId: e.metadata.correlationId,
-        causationId: e.metadata.causationId,
-      },
+      // All of it, so that an auditor can recompute each hash from this answer alone.
+      metadata: { ...e.metadata, recordedAt: e.recordedAt },
     }));
+  }
+
+  /** Every change of every field (or of one), newest first. */
+  async fieldHistory(aggregate: AggregateType<any, any, any>, id: string, field?: string): Promise<FieldChange[]> {
+    return fieldChanges(aggregate.decider, await this.readExisting(aggregate, id), field);
   }
 
   /** The record as it stands now (`at` omitted) or stood then, with the revision it had. */

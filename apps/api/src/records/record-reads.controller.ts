@@ -1,18 +1,26 @@
-import { Get, Injectable, Param, Query, Res } from '@nestjs/common';
+import { Get, Injectable, Param, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { DomainEvent } from '@crm/domain';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { csvOf, wantsCsv } from '../common/csv-response';
 import { ReadDocs } from '../common/api-docs';
 import type { CommandContext } from '../common/command-context';
 import { recordResponse } from '../common/command-response';
-import { occurredAtOrNow } from '../common/fields';
+import { occurredAtOrNow, TextField } from '../common/fields';
 import { RecordIdPipe } from '../common/record-id';
 import { AggregateType } from './aggregate-type';
 import type { ExecuteOptions } from './command-executor';
 import { PointInTimeQueryDto, toPointInTime } from './point-in-time.dto';
 import { ListQueryDto, toPageRequest } from './list-query.dto';
-import { ExecuteAggregateCommand, GetRecordHistoryQuery, GetRecordQuery, GetRecordStateQuery, ListRecordsQuery } from './record.messages';
+import { FIELD_HISTORY_COLUMNS, FieldChange, fieldChangeRow } from './field-history';
+import { ExecuteAggregateCommand, GetFieldHistoryQuery, GetRecordHistoryQuery, GetRecordQuery, GetRecordStateQuery, ListRecordsQuery } from './record.messages';
+
+/** `?field=`: one field's changes only. */
+export class FieldHistoryQueryDto {
+  @TextField('optional', 100, 'A field of the record, e.g. email or stage')
+  field?: string;
+}
 
 /**
  * The routes every record has — `GET /:id`, `/:id/history`, `/:id/state` — and the way its
@@ -42,6 +50,18 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     @ReadDocs('[{ id, revision, position, type, data, metadata: { actorId, occurredAt, recordedAt, correlationId, causationId } }]')
     history(@Param('id', RecordId) id: string) {
       return this.queryBus.execute(new GetRecordHistoryQuery(aggregate, id));
+    }
+
+    @Get(':id/field-history')
+    @ApiOperation({
+      summary: `Every change of every field of the ${name}, newest first: field, oldValue, newValue, revision, actorId, onBehalfOf, occurredAt, recordedAt`,
+      description: 'Derived from the events at each read (all fields, forever). `?field=` keeps one field. Send `Accept: text/csv` for CSV (values that are not text or numbers as JSON).',
+    })
+    @ApiProduces('application/json', 'text/csv')
+    @ReadDocs('[{ field, oldValue, newValue, revision, actorId, onBehalfOf, occurredAt, recordedAt }]')
+    async fieldHistory(@Param('id', RecordId) id: string, @Query() query: FieldHistoryQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+      const changes: FieldChange[] = await this.queryBus.execute(new GetFieldHistoryQuery(aggregate, id, query.field));
+      return wantsCsv(request) ? csvOf(reply, changes.map(fieldChangeRow), FIELD_HISTORY_COLUMNS) : changes;
     }
 
     @Get(':id/state')

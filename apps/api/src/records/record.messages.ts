@@ -5,6 +5,7 @@ import { ReadModels } from '../read-side/read-models';
 import type { CommandContext } from '../common/command-context';
 import type { AggregateType } from './aggregate-type';
 import { CommandExecutor, CommandOutcome, ExecuteOptions } from './command-executor';
+import type { FieldChange } from './field-history';
 import { HistoryEntry, PointInTime, RecordReader } from './record-reader';
 
 /** Any aggregate's command, sent over the CommandBus; one handler serves every aggregate. */
@@ -67,6 +68,25 @@ export class GetRecordHistoryHandler implements IQueryHandler<GetRecordHistoryQu
   }
 }
 
+/** Every change of every field of a record (or of one field), newest first. */
+export class GetFieldHistoryQuery extends Query<FieldChange[]> {
+  constructor(
+    readonly aggregate: AggregateType<any, any, any>,
+    readonly id: string,
+    readonly field?: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetFieldHistoryQuery)
+export class GetFieldHistoryHandler implements IQueryHandler<GetFieldHistoryQuery> {
+  constructor(private readonly reader: RecordReader) {}
+
+  execute({ aggregate, id, field }: GetFieldHistoryQuery) {
+    return this.reader.fieldHistory(aggregate, id, field);
+  }
+}
 
 /** One record from its read model. */
 export class GetRecordQuery extends Query<ReadDocument> {
@@ -111,4 +131,4 @@ export class ListRecordsHandler implements IQueryHandler<ListRecordsQuery> {
   }
 }
 
-export const RECORD_HANDLERS = [ExecuteAggregateCommandHandler, GetRecordStateHandler, GetRecordHistoryHandler, GetRecordHandler, ListRecordsHandler];
+export const RECORD_HANDLERS = [ExecuteAggregateCommandHandler, GetRecordStateHandler, GetRecordHistoryHandler, GetFieldHistoryHandler, GetRecordHandler, ListRecordsHandler];

@@ -9,10 +9,10 @@ import {
   PipelineGroupBy,
   Report,
   ReportSource,
-  reportToCsv,
   timeToConversionReport,
 } from '@crm/reports';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { csvOf, wantsCsv } from '../common/csv-response';
 import { DateField, EnumField } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { ReadModels } from '../read-side/read-models';
@@ -90,9 +90,7 @@ export class ReportsController {
 
   /** JSON, or the rows as CSV when the client asks for text/csv. */
   private answer<R, T>(request: FastifyRequest, reply: FastifyReply, report: Report<R, T>, columns: string[]): Report<R, T> | string {
-    if (!/\btext\/csv\b/i.test(request.headers.accept ?? '')) return report;
-    void reply.header('content-type', 'text/csv; charset=utf-8');
-    return reportToCsv(report.rows as Record<string, unknown>[], columns);
+    return wantsCsv(request) ? csvOf(reply, report.rows as Record<string, unknown>[], columns) : report;
   }
 }
 

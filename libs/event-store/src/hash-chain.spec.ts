@@ -1,0 +1,84 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventToAppend } from './event-store.port';
+import { HashChainingEventStore, verifyHashChains } from './hash-chain';
+import { SqliteEventStore } from './sqlite/sqlite-event-store';
+
+/** The README's formula, written out as an auditor's own script would: sorted keys at every level, no spaces. */
+function auditorsHash(type: string, data: unknown, metadata: Record<string, unknown>, previousHash: string | null): string {
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(sorted) : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])])) : value;
+  const { hash: _ignored, ...rest } = metadata;
+  return createHash('sha256').update(JSON.stringify(sorted({ type, data, metadata: rest, previousHash }))).digest('hex');
+}
+
+const event = (type: string, data: Record<string, unknown>): EventToAppend => ({
+  id: crypto.randomUUID(),
+  type,
+  data,
+  metadata: { actorId: 'auditor-test', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' },
+});
+
+describe('Tamper evidence: hash chains', () => {
+  let dir: string;
+  let file: string;
+  let inner: SqliteEventStore;
+  let store: HashChainingEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
+    file = join(dir, 'crm.sqlite');
+    inner = SqliteEventStore.open(file);
+    store = new HashChainingEventStore(inner);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('chains each event to the one before it in its stream, as the documented formula says', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A', nested: { z: 1, a: [2, { y: 3, b: 4 }] } })], 'no_stream');
+    await store.append('lead-a', [event('LeadQualified', { note: 'x' }), event('LeadConverted', { accountId: 'acc' })], 0);
+    await store.append('lead-b', [event('LeadCaptured', { lastName: 'B' })], 'no_stream');
+    const a = await store.readStream('lead-a');
+    expect(a[0].metadata.hash).toBe(auditorsHash(a[0].type, a[0].data, a[0].metadata, null));
+    expect(a[1].metadata.hash).toBe(auditorsHash(a[1].type, a[1].data, a[1].metadata, a[0].metadata.hash!));
+    expect(a[2].metadata.hash).toBe(auditorsHash(a[2].type, a[2].data, a[2].metadata, a[1].metadata.hash!));
+    const [b] = await store.readStream('lead-b');
+    expect(b.metadata.hash).toBe(auditorsHash(b.type, b.data, b.metadata, null));
+    expect(await verifyHashChains(store)).toEqual({ streams: 2, events: 4, broken: [], unhashed: 0 });
+    expect(await verifyHashChains(store, 'lead-a')).toEqual({ streams: 1, events: 3, broken: [], unhashed: 0 });
+  });
+
+  it('reports an event edited in the file with its stream and revision, and only that one', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' }), event('LeadQualified', {}), event('LeadDisqualified', { reason: 'r' })], 'no_stream');
+    const db = new Database(file);
+    db.prepare(`UPDATE events SET data = json_set(data, '$.lastName', 'Forged') WHERE stream_id = 'lead-a' AND revision = 0`).run();
+    db.close();
+    expect(await verifyHashChains(store)).toEqual({ streams: 1, events: 3, broken: [{ stream: 'lead-a', revision: 0 }], unhashed: 0 });
+  });
+
+  it('reports the next event when one is removed, or when an edit comes with a recomputed hash', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' }), event('LeadQualified', {}), event('LeadDisqualified', { reason: 'r' })], 'no_stream');
+    const db = new Database(file);
+    const row = db.prepare(`SELECT type, data, metadata FROM events WHERE stream_id = 'lead-a' AND revision = 0`).get() as { type: string; data: string; metadata: string };
+    const data = { ...JSON.parse(row.data), lastName: 'Forged' };
+    const metadata = JSON.parse(row.metadata);
+    metadata.hash = auditorsHash(row.type, data, metadata, null);
+    db.prepare(`UPDATE events SET data = ?, metadata = ? WHERE stream_id = 'lead-a' AND revision = 0`).run(JSON.stringify(data), JSON.stringify(metadata));
+    db.prepare(`DELETE FROM events WHERE stream_id = 'lead-a' AND revision = 1`).run();
+    db.close();
+    // Revision 0 now matches its own (forged) hash, but nothing after it chains to it.
+    expect((await verifyHashChains(store)).broken).toEqual([{ stream: 'lead-a', revision: 2 }]);
+  });
+
+  it('counts events written without hashes (before chains existed) and judges the hashed ones after them', async () => {
+    await inner.append('lead-old', [event('LeadCaptured', { lastName: 'Old' })], 'no_stream');
+    await store.append('lead-old', [event('LeadQualified', {})], 0);
+    const [, second] = await store.readStream('lead-old');
+    expect(second.metadata.hash).toBe(auditorsHash(second.type, second.data, second.metadata, null));
+    expect(await verifyHashChains(store)).toEqual({ streams: 1, events: 2, broken: [], unhashed: 1 });
+  });
+});
