@@ -13,8 +13,8 @@ import {
 } from '@crm/event-store';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
-import { ReadModels } from '../read-side/read-models';
 import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
+import { TakenClaim, UniquenessClaims } from './uniqueness-claims';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -41,6 +41,13 @@ export interface ExecuteOptions {
    * attempt skips reading it (the append still guards with no_stream).
    */
   freshId?: boolean;
+  /** The caller knowingly allows a duplicate of a unique value (`?allowDuplicate=true`): the record joins its holders. */
+  allowDuplicate?: boolean;
+  /**
+   * A step completing a decision that already claimed the record's unique values (the account
+   * a conversion opens was claimed with LeadConverted): no claim is taken again.
+   */
+  claimedByDecision?: boolean;
 }
 
 /** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
@@ -54,12 +61,11 @@ const MAX_ATTEMPTS = 10;
 @Injectable()
 export class CommandExecutor {
   private readonly facts: Facts;
+  private readonly claims: UniquenessClaims;
 
-  constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    readModels: ReadModels,
-  ) {
-    this.facts = { load: this.load, findIds: (readModel, filter) => readModels.idsWhere(readModel, filter) };
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {
+    this.facts = { load: this.load };
+    this.claims = new UniquenessClaims(store, this.load);
   }
 
   async execute<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
@@ -90,12 +96,18 @@ export class CommandExecutor {
       }
       // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
       assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
+      const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
 
+      // Unique values (an email, an account name) are claimed in the event store before the events that take them.
+      const taken: TakenClaim[] = [];
       try {
+        for (const claim of options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? [])) {
+          taken.push(await this.claims.take(claim, options.allowDuplicate ?? false, context));
+        }
         const result = await this.store.append(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
-        const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
         return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
       } catch (error) {
+        for (const claim of taken) await this.claims.release(claim, context);
         if (error instanceof EventIdConflictError) throw idempotencyKeyReused();
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         if (context.expectedRevision !== undefined) throw preconditionFailed(error.actual, context.expectedRevision);
