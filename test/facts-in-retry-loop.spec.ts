@@ -1,0 +1,113 @@
+import 'reflect-metadata';
+import { DuplicateAccountName, DuplicateNotMergeable } from '@crm/domain';
+import { AppendResult, EventStore, EventToAppend, ExpectedRevision, SqliteEventStore } from '@crm/event-store';
+import { join } from 'node:path';
+import type { CommandContext } from '../apps/api/src/common/command-context';
+import { ConversionCompleter, ConvertLeadCommand, ConvertLeadHandler } from '../apps/api/src/processes/lead-conversion';
+import { MergeCompleter, MergeLeadsCommand, MergeLeadsHandler } from '../apps/api/src/processes/lead-merge';
+import { ACCOUNT, LEAD } from '../apps/api/src/records/aggregate-type';
+import { CommandExecutor } from '../apps/api/src/records/command-executor';
+import { newDataDir, removeDataDir } from './support/test-app';
+
+/**
+ * Conversion and merge decide on facts about other records (the duplicates' states, whether an
+ * account of the name exists). Those facts must be looked up on every attempt of the
+ * executor's retry loop: here another command lands at the worst moment, between an attempt's
+ * reads and its append, so the append loses the race and the command is decided again.
+ *
+ * The real embedded event store, with one append made to run another command first (no mock).
+ */
+class InterleavingStore implements EventStore {
+  private interleave: { streamPrefix: string; run: () => Promise<unknown> } | undefined;
+
+  constructor(private readonly inner: SqliteEventStore) {}
+
+  /** Runs `run` once, just before the next append to a stream whose id starts with `streamPrefix`. */
+  before(streamPrefix: string, run: () => Promise<unknown>): void {
+    this.interleave = { streamPrefix, run };
+  }
+
+  async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    const interleave = this.interleave;
+    if (interleave && streamId.startsWith(interleave.streamPrefix)) {
+      this.interleave = undefined;
+      await interleave.run();
+    }
+    return this.inner.append(streamId, events, expectedRevision);
+  }
+  readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
+  readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
+  subscribeToAll: EventStore['subscribeToAll'] = (...args) => this.inner.subscribeToAll(...args);
+  countEventsAfter: EventStore['countEventsAfter'] = (...args) => this.inner.countEventsAfter(...args);
+  headPosition: EventStore['headPosition'] = () => this.inner.headPosition();
+  ping: EventStore['ping'] = () => this.inner.ping();
+  close: EventStore['close'] = () => this.inner.close();
+}
+
+describe('Facts of conversion and merge are decided inside the retry loop', () => {
+  let dataDir: string;
+  let store: InterleavingStore;
+  let executor: CommandExecutor;
+  let convert: ConvertLeadHandler;
+  let merge: MergeLeadsHandler;
+  const context: CommandContext = { actorId: 'rep', correlationId: 'c', commandId: 'c' };
+  const at = () => new Date().toISOString();
+  let serial = 0;
+
+  beforeEach(() => {
+    dataDir = newDataDir();
+    store = new InterleavingStore(SqliteEventStore.open(join(dataDir, 'events.sqlite')));
+    executor = new CommandExecutor(store);
+    convert = new ConvertLeadHandler(executor, new ConversionCompleter(executor, store));
+    merge = new MergeLeadsHandler(executor, new MergeCompleter(executor, store));
+  });
+  afterEach(async () => {
+    await store.close();
+    removeDataDir(dataDir);
+  });
+
+  async function qualifiedLead(company: string): Promise<string> {
+    const leadId = `0190a0a0-0000-7000-8000-${String(++serial).padStart(12, '0')}`;
+    const details = { lastName: `Lead ${serial}`, company, email: `lead${serial}@example.com`, source: 'Web' as const };
+    await executor.execute(LEAD, leadId, { type: 'CaptureLead', leadId, occurredAt: at(), details }, context);
+    await executor.execute(LEAD, leadId, { type: 'QualifyLead', leadId, occurredAt: at() }, context);
+    return leadId;
+  }
+  /** Another command on the lead, so that an append on its stream expecting the revision read loses the race. */
+  const touch = (leadId: string) => executor.execute(LEAD, leadId, { type: 'AssignLead', leadId, occurredAt: at(), ownerId: `rep-${++serial}` }, context);
+
+  it('a merge whose duplicate is converted between its reads and its append is refused on the retry, naming the duplicate', async () => {
+    const survivor = await qualifiedLead('Survivor Ltd');
+    const duplicate = await qualifiedLead('Duplicate Ltd');
+    store.before(`lead-${survivor}`, async () => {
+      await convert.execute(new ConvertLeadCommand(duplicate, undefined, {}, context));
+      await touch(survivor);
+    });
+    const merged = merge.execute(new MergeLeadsCommand(survivor, undefined, [duplicate], context));
+    await expect(merged).rejects.toBeInstanceOf(DuplicateNotMergeable);
+    await expect(merged).rejects.toThrow(duplicate);
+    expect((await store.readStream(`lead-${survivor}`)).map((e) => e.type)).not.toContain('LeadMerged');
+  });
+
+  it('a conversion without accountId is refused when an account of the company\'s name opens between its reads and its append', async () => {
+    const lead = await qualifiedLead('Racing Name Inc');
+    const accountId = '0190a0a0-0000-7000-8000-aaaaaaaaaaaa';
+    // Just before the conversion claims the name, an account of that name is opened (and the lead is touched too).
+    store.before('unique-account-name-', async () => {
+      await executor.execute(ACCOUNT, accountId, { type: 'OpenAccount', accountId, occurredAt: at(), details: { name: 'racing name inc ' } }, context);
+      await touch(lead);
+    });
+    const converted = convert.execute(new ConvertLeadCommand(lead, undefined, {}, context));
+    await expect(converted).rejects.toBeInstanceOf(DuplicateAccountName);
+    await expect(converted).rejects.toMatchObject({ extensions: { duplicates: [accountId] } });
+    expect((await store.readStream(`lead-${lead}`)).map((e) => e.type)).not.toContain('LeadConverted');
+  });
+
+  it('a conversion that loses a race on the lead stream decides again, and opens its account once', async () => {
+    const lead = await qualifiedLead('Once Only GmbH');
+    store.before(`lead-${lead}`, () => touch(lead));
+    const outcome = await convert.execute(new ConvertLeadCommand(lead, undefined, {}, context));
+    expect((await store.readStream(`account-${outcome.accountId}`)).map((e) => e.type)).toEqual(['AccountOpened']);
+    expect((await store.readStream(`lead-${lead}`)).map((e) => e.type)).toEqual(['LeadCaptured', 'LeadQualified', 'LeadAssigned', 'LeadConverted']);
+  });
+});
