@@ -43,6 +43,16 @@ export class UniquenessClaims {
   /** Appends the claim, or throws the claim's refusal naming the records that hold the value. */
   async take(claim: UniqueClaim, allowDuplicate: boolean, context: CommandContext): Promise<TakenClaim> {
     const streamId = claimStreamId(claim.rule, claim.value);
+    // Most values are claimed for the first time (every capture of a new email): try that without reading.
+    const first = decideClaim({ claimant: claim.claimant, standing: [], ignoring: [], allowDuplicate, nextRevision: 0 });
+    if (first.kind === 'claimed') {
+      try {
+        const result = await this.store.append(streamId, [this.toAppend(first.event, context)], 'no_stream');
+        return { streamId, revision: result.nextExpectedRevision, holders: first.event.data.holders, claimantId: claim.claimant.id };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       const events = await this.store.readStream(streamId);
       const last = events[events.length - 1];
