@@ -157,6 +157,15 @@ describe('Duplicate rules at the moment of the write', () => {
       expect((await t.http().post(`/leads/${refusedLead}/convert`).send({ accountId })).body.accountId).toBe(accountId);
     });
 
+    it('keeps the name of an account that one of 10 concurrent conversions of one lead opened', async () => {
+      const company = fresh('Soylent');
+      const lead = await qualified({ company });
+      const responses = await Promise.all(Array.from({ length: 10 }, () => t.http().post(`/leads/${lead}/convert`).send({})));
+      expect(statuses(responses)).toEqual([200, ...Array(9).fill(409)]);
+      const { accountId } = responses.find((r) => r.status === 200)!.body;
+      expect((await t.http().post('/accounts').send({ name: company })).body).toMatchObject({ status: 409, duplicates: [accountId] });
+    });
+
     it('refuses POST /accounts right after a conversion decided to open an account of that name', async () => {
       const company = fresh('Globex');
       const lead = await qualified({ company });

@@ -18,9 +18,10 @@ const MAX_CLAIM_ATTEMPTS = 100;
 /** A claim appended for a command, as its release needs it should the command's own append fail. */
 export interface TakenClaim {
   streamId: string;
+  /** Revision of the claim event appended. */
   revision: number;
-  holders: ClaimHolder[];
-  claimantId: string;
+  /** The holders named before it, restored if the claimant lets go. */
+  holdersBefore: ClaimHolder[];
 }
 
 /** Claim streams are named by a hash of the value: neither the name nor the events carry the email or the name. */
@@ -48,7 +49,7 @@ export class UniquenessClaims {
     if (first.kind === 'claimed') {
       try {
         const result = await this.store.append(streamId, [this.toAppend(first.event, context)], 'no_stream');
-        return { streamId, revision: result.nextExpectedRevision, holders: first.event.data.holders, claimantId: claim.claimant.id };
+        return { streamId, revision: result.nextExpectedRevision, holdersBefore: [] };
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
       }
@@ -56,7 +57,8 @@ export class UniquenessClaims {
     for (let attempt = 1; ; attempt++) {
       const events = await this.store.readStream(streamId);
       const last = events[events.length - 1];
-      const others = claimHolders(events).filter((h) => h.id !== claim.claimant.id);
+      const holdersBefore = claimHolders(events);
+      const others = holdersBefore.filter((h) => h.id !== claim.claimant.id);
       const stands = await Promise.all(others.map((holder) => this.stands(claim, holder, events)));
       const decision = decideClaim({
         claimant: claim.claimant,
@@ -68,7 +70,7 @@ export class UniquenessClaims {
       if (decision.kind === 'refused') throw claim.refusal(decision.duplicates.slice(0, MAX_DUPLICATES_LISTED));
       try {
         const result = await this.store.append(streamId, [this.toAppend(decision.event, context)], last ? last.revision : 'no_stream');
-        return { streamId, revision: result.nextExpectedRevision, holders: decision.event.data.holders, claimantId: claim.claimant.id };
+        return { streamId, revision: result.nextExpectedRevision, holdersBefore };
       } catch (error) {
         // Another claim on this value came first: decide again on the holders it left.
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -79,13 +81,13 @@ export class UniquenessClaims {
     }
   }
 
-  /** Lets go of a claim whose command's own append failed (best effort: a later claim drops it anyway once its grace has passed). */
+  /**
+   * Lets go of a claim whose command's own append failed, unless another claim came since. Best
+   * effort, never throwing over the command's own error: a claim left behind is dropped by the
+   * next claim of the value once its grace has passed.
+   */
   async release(taken: TakenClaim, context: CommandContext): Promise<void> {
-    try {
-      await this.store.append(taken.streamId, [this.toAppend(releaseClaim(taken.holders, taken.claimantId), context)], taken.revision);
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    }
+    await this.store.append(taken.streamId, [this.toAppend(releaseClaim(taken.holdersBefore), context)], taken.revision).catch(() => undefined);
   }
 
   /** Whether a holder still holds the value, by its own stream (the authoritative write side, never the read models). */

@@ -71,7 +71,11 @@ export function decideClaim(request: ClaimRequest): ClaimDecision {
   return { kind: 'claimed', event: { type: 'UniqueValueClaimed', data: { holders: [...others, claimant] } } };
 }
 
-/** The holders once a claimant whose own write failed lets go. */
-export function releaseClaim(holders: readonly ClaimHolder[], claimantId: string): UniqueValueReleased {
-  return { type: 'UniqueValueReleased', data: { holders: holders.filter((h) => h.id !== claimantId) } };
+/**
+ * A claimant whose own write failed lets go: the holders are again those named before its claim
+ * (not merely all but the claimant, which may have held the value already: two racing
+ * conversions of one lead claim the same account).
+ */
+export function releaseClaim(holdersBefore: readonly ClaimHolder[]): UniqueValueReleased {
+  return { type: 'UniqueValueReleased', data: { holders: [...holdersBefore] } };
 }
