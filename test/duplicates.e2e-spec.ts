@@ -121,6 +121,15 @@ describe('Duplicate rules at the moment of the write', () => {
       expect((await capture({ email })).body).toMatchObject({ status: 409, duplicates: [survivor] });
     });
 
+    it('merges even when a third open lead has the email the survivor takes from a duplicate: then both hold it', async () => {
+      const email = freshEmail();
+      const duplicate = await captured({ email });
+      const third = (await capture({ email }, '?allowDuplicate=true').expect(201)).body.id;
+      const survivor = await captured({});
+      await t.http().post(`/leads/${survivor}/merge`).send({ duplicateIds: [duplicate] }).expect(200);
+      expect([...(await capture({ email })).body.duplicates].sort()).toEqual([survivor, third].sort());
+    });
+
     it('lets a lead be captured again under the same Idempotency-Key: the claim it holds is its own', async () => {
       const email = freshEmail();
       const key = fresh('key');

@@ -57,8 +57,8 @@ export interface UniqueClaim {
   rule: UniqueRule;
   value: string;
   claimant: { id: string; decidedBy?: string };
-  /** Holders that the command itself closes (the duplicates of a merge): they are no duplicates of it. */
-  ignoring?: string[];
+  /** The command takes the value even while others hold it (a merge's survivor filled with a duplicate's email, which already was one). */
+  allowDuplicate?: boolean;
   refusal(duplicates: string[]): DomainError;
 }
 
@@ -104,9 +104,9 @@ export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = {
     const claims: UniqueClaim[] = [];
     const email = heldLeadEmail(after);
     if (after && email !== null && email !== heldLeadEmail(before)) {
-      // Captured, given a new email, or filled with a duplicate's by a merge (the duplicates it closes do not count).
-      const ignoring = command.type === 'MergeLeads' ? command.duplicateIds : [];
-      claims.push({ rule: LEAD_EMAIL, value: email, claimant: { id: after.id }, ignoring, refusal: (ids) => new DuplicateLeadEmail(after.email!, ids) });
+      // Captured or given a new email; or filled by a merge with a duplicate's, which the merge closes: never refused over it.
+      const allowDuplicate = command.type === 'MergeLeads';
+      claims.push({ rule: LEAD_EMAIL, value: email, claimant: { id: after.id }, allowDuplicate, refusal: (ids) => new DuplicateLeadEmail(after.email!, ids) });
     }
     if (after && command.type === 'ConvertLead' && !command.account.existing) {
       // The account opens a moment later, from the decision: the claim names the lead that decided it.

@@ -42,10 +42,11 @@ export class UniquenessClaims {
   ) {}
 
   /** Appends the claim, or throws the claim's refusal naming the records that hold the value. */
-  async take(claim: UniqueClaim, allowDuplicate: boolean, context: CommandContext): Promise<TakenClaim> {
+  async take(claim: UniqueClaim, allowedByCaller: boolean, context: CommandContext): Promise<TakenClaim> {
+    const allowDuplicate = allowedByCaller || claim.allowDuplicate === true;
     const streamId = claimStreamId(claim.rule, claim.value);
     // Most values are claimed for the first time (every capture of a new email): try that without reading.
-    const first = decideClaim({ claimant: claim.claimant, standing: [], ignoring: [], allowDuplicate, nextRevision: 0 });
+    const first = decideClaim({ claimant: claim.claimant, standing: [], allowDuplicate, nextRevision: 0 });
     if (first.kind === 'claimed') {
       try {
         const result = await this.store.append(streamId, [this.toAppend(first.event, context)], 'no_stream');
@@ -63,7 +64,6 @@ export class UniquenessClaims {
       const decision = decideClaim({
         claimant: claim.claimant,
         standing: others.filter((_, i) => stands[i]),
-        ignoring: claim.ignoring ?? [],
         allowDuplicate,
         nextRevision: last ? last.revision + 1 : 0,
       });

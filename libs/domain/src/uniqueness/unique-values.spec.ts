@@ -42,7 +42,7 @@ describe('unique values', () => {
   describe('deciding a claim', () => {
     const holder = (id: string, since = 0): ClaimHolder => ({ id, since });
     const claim = (standing: ClaimHolder[], extra: Partial<Parameters<typeof decideClaim>[0]> = {}) =>
-      decideClaim({ claimant: { id: 'new' }, standing, ignoring: [], allowDuplicate: false, nextRevision: 3, ...extra });
+      decideClaim({ claimant: { id: 'new' }, standing, allowDuplicate: false, nextRevision: 3, ...extra });
 
     it('claims a value nobody holds, naming the claimant and the revision it joins at', () => {
       expect(claim([])).toEqual({ kind: 'claimed', event: { type: 'UniqueValueClaimed', data: { holders: [{ id: 'new', since: 3 }] } } });
@@ -56,14 +56,11 @@ describe('unique values', () => {
         event: { type: 'UniqueValueClaimed', data: { holders: [holder('a'), { id: 'new', since: 3 }] } },
       });
     });
-    it('claims again for itself, and keeps the holders its own command closes without counting them', () => {
-      expect(claim([holder('new', 1), holder('merged-away')], { ignoring: ['merged-away'] })).toEqual({
-        kind: 'claimed',
-        event: { type: 'UniqueValueClaimed', data: { holders: [holder('merged-away'), { id: 'new', since: 3 }] } },
-      });
+    it('claims again for itself, at the new revision', () => {
+      expect(claim([holder('new', 1)])).toEqual({ kind: 'claimed', event: { type: 'UniqueValueClaimed', data: { holders: [{ id: 'new', since: 3 }] } } });
     });
     it('names the deciding lead of an account a conversion will open', () => {
-      const decided = decideClaim({ claimant: { id: 'account-1', decidedBy: 'lead-1' }, standing: [], ignoring: [], allowDuplicate: false, nextRevision: 0 });
+      const decided = decideClaim({ claimant: { id: 'account-1', decidedBy: 'lead-1' }, standing: [], allowDuplicate: false, nextRevision: 0 });
       expect(decided).toEqual({ kind: 'claimed', event: { type: 'UniqueValueClaimed', data: { holders: [{ id: 'account-1', since: 0, decidedBy: 'lead-1' }] } } });
     });
     it('lets a claimant whose write failed go, back to the holders before its claim, and reads holders from the last event', () => {

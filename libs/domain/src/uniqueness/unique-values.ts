@@ -49,8 +49,6 @@ export interface ClaimRequest {
   claimant: { id: string; decidedBy?: string };
   /** Holders other than the claimant that still hold the value (checked against their own streams). */
   standing: ClaimHolder[];
-  /** Holders the claimant's own command closes (the duplicates of a merge): they do not count as duplicates. */
-  ignoring: readonly string[];
   allowDuplicate: boolean;
   /** Revision the claim event will have (the claim stream's last revision + 1). */
   nextRevision: number;
@@ -65,7 +63,7 @@ export type ClaimDecision = { kind: 'refused'; duplicates: string[] } | { kind: 
  */
 export function decideClaim(request: ClaimRequest): ClaimDecision {
   const others = request.standing.filter((h) => h.id !== request.claimant.id);
-  const duplicates = others.filter((h) => !request.ignoring.includes(h.id)).map((h) => h.id);
+  const duplicates = others.map((h) => h.id);
   if (duplicates.length > 0 && !request.allowDuplicate) return { kind: 'refused', duplicates };
   const claimant: ClaimHolder = { id: request.claimant.id, since: request.nextRevision, ...(request.claimant.decidedBy && { decidedBy: request.claimant.decidedBy }) };
   return { kind: 'claimed', event: { type: 'UniqueValueClaimed', data: { holders: [...others, claimant] } } };
