@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { ACCOUNT_NAME, LEAD_EMAIL } from '../apps/api/src/records/aggregate-type';
-import { claimStreamId } from '../apps/api/src/records/uniqueness-claims';
+import { claimStreamId, PENDING_CLAIM_MS } from '../apps/api/src/records/uniqueness-claims';
 import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /**
@@ -221,6 +222,63 @@ describe('Duplicate rules at the moment of the write', () => {
       const responses = await Promise.all(accounts.map((id) => t.http().patch(`/accounts/${id}`).send({ name })));
       expect(statuses(responses)).toEqual([200, ...Array(9).fill(409)]);
     });
+  });
+
+  describe('claims left behind by a crash', () => {
+    const metadata = () => ({ actorId: 'rep', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: 'c' });
+    /** A claim as a process leaves it that died between the claim and the record's own append. */
+    const claimLeftBehind = (streamId: string, holder: object) =>
+      t.store.append(streamId, [{ id: randomUUID(), type: 'UniqueValueClaimed', data: { holders: [{ since: 0, ...holder }] }, metadata: metadata() }], 'no_stream');
+    /** Runs `act` with the service's clock moved past the grace of a pending claim (the grace is not waited out for real). */
+    async function afterTheGrace<T>(act: () => Promise<T>): Promise<T> {
+      const now = Date.now();
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(now + PENDING_CLAIM_MS + 1_000);
+      try {
+        return await act();
+      } finally {
+        clock.mockRestore();
+      }
+    }
+
+    it('counts a holder whose lead was never written as holding the email for a short grace only', async () => {
+      const email = freshEmail();
+      const orphan = randomUUID();
+      await claimLeftBehind(claimStreamId(LEAD_EMAIL, email), { id: orphan });
+      expect((await capture({ email })).body).toMatchObject({ status: 409, duplicates: [orphan] });
+      const id = (await afterTheGrace(() => capture({ email }))).body.id;
+      expect(id).toEqual(expect.any(String));
+      expect((await capture({ email })).body.duplicates).toEqual([id]);
+    });
+
+    it('keeps the name of an account a recorded conversion will open held until recovery opens it; a decision never recorded holds it for the grace only', async () => {
+      const company = fresh('Pending Account');
+      const lead = await qualified({ company });
+      const accountId = randomUUID();
+      await claimLeftBehind(claimStreamId(ACCOUNT_NAME, company.toLowerCase()), { id: accountId, decidedBy: lead });
+      const decision = {
+        leadId: lead, leadSource: 'Other', accountId, newAccount: { name: company }, accountFill: null,
+        contactId: randomUUID(), newContact: { lastName: 'Hopper' }, opportunityId: null, opportunity: null,
+      };
+      await t.store.append(`lead-${lead}`, [{ id: randomUUID(), type: 'LeadConverted', data: decision, metadata: metadata() }], 1);
+      expect((await afterTheGrace(() => t.http().post('/accounts').send({ name: company }))).body).toMatchObject({ status: 409, duplicates: [accountId] });
+
+      const other = fresh('Never Decided');
+      await claimLeftBehind(claimStreamId(ACCOUNT_NAME, other.toLowerCase()), { id: randomUUID(), decidedBy: await qualified({ company: other }) });
+      expect((await t.http().post('/accounts').send({ name: other })).status).toBe(409);
+      expect((await afterTheGrace(() => t.http().post('/accounts').send({ name: other }))).status).toBe(201);
+    });
+  });
+
+  it('documents the rule, ?allowDuplicate on each route that takes it, and the parked decisions, in the OpenAPI description', async () => {
+    const { paths } = (await t.http().get('/docs/openapi.json').expect(200)).body;
+    const allowDuplicate = (operation: { parameters?: { name: string; in: string }[] }) => operation.parameters?.some((p) => p.name === 'allowDuplicate' && p.in === 'query');
+    for (const [path, method] of [['/leads', 'post'], ['/leads/{id}', 'patch'], ['/accounts', 'post'], ['/accounts/{id}', 'patch']]) {
+      expect(allowDuplicate(paths[path][method])).toBe(true);
+      expect(paths[path][method].description).toMatch(/at the moment of the write/);
+    }
+    expect(paths['/leads/{id}/convert'].post.description).toMatch(/allowDuplicateAccount/);
+    expect(paths['/processes/parked'].get.description).toMatch(/parked/);
+    expect(paths['/processes/parked/{decisionId}/retry'].post).toBeDefined();
   });
 
   describe('claims in the log', () => {
