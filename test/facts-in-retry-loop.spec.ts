@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DuplicateAccountName, DuplicateNotMergeable } from '@crm/domain';
-import { AppendResult, EventStore, EventToAppend, ExpectedRevision, SqliteEventStore } from '@crm/event-store';
+import { EventStore, SqliteEventStore, StreamAppend } from '@crm/event-store';
 import { join } from 'node:path';
 import type { CommandContext } from '../apps/api/src/common/command-context';
 import { ConversionCompleter, ConvertLeadCommand, ConvertLeadHandler } from '../apps/api/src/processes/lead-conversion';
@@ -17,36 +17,43 @@ import { newDataDir, removeDataDir } from './support/test-app';
  *
  * The real embedded event store, with one append made to run another command first (no mock).
  */
-class InterleavingStore implements EventStore {
-  private interleave: { streamPrefix: string; run: () => Promise<unknown> } | undefined;
-
-  constructor(private readonly inner: SqliteEventStore) {}
-
+interface Interleaving extends EventStore {
   /** Runs `run` once, just before the next append to a stream whose id starts with `streamPrefix`. */
-  before(streamPrefix: string, run: () => Promise<unknown>): void {
-    this.interleave = { streamPrefix, run };
-  }
+  before(streamPrefix: string, run: () => Promise<unknown>): void;
+}
 
-  async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const interleave = this.interleave;
-    if (interleave && streamId.startsWith(interleave.streamPrefix)) {
-      this.interleave = undefined;
-      await interleave.run();
+function interleaving(inner: SqliteEventStore): Interleaving {
+  let interleave: { streamPrefix: string; run: () => Promise<unknown> } | undefined;
+  const beforeAppendTo = async (streamIds: string[]) => {
+    const next = interleave;
+    if (next && streamIds.some((id) => id.startsWith(next.streamPrefix))) {
+      interleave = undefined;
+      await next.run();
     }
-    return this.inner.append(streamId, events, expectedRevision);
-  }
-  readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
-  readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
-  subscribeToAll: EventStore['subscribeToAll'] = (...args) => this.inner.subscribeToAll(...args);
-  countEventsAfter: EventStore['countEventsAfter'] = (...args) => this.inner.countEventsAfter(...args);
-  headPosition: EventStore['headPosition'] = () => this.inner.headPosition();
-  ping: EventStore['ping'] = () => this.inner.ping();
-  close: EventStore['close'] = () => this.inner.close();
+  };
+  const overrides: Partial<Interleaving> = {
+    before: (streamPrefix, run) => void (interleave = { streamPrefix, run }),
+    append: async (streamId, events, expectedRevision) => {
+      await beforeAppendTo([streamId]);
+      return inner.append(streamId, events, expectedRevision);
+    },
+    appendAtomically: async (appends: StreamAppend[]) => {
+      await beforeAppendTo(appends.map((a) => a.streamId));
+      return inner.appendAtomically(appends);
+    },
+  };
+  return new Proxy(inner, {
+    get: (target, property) => {
+      if (property in overrides) return overrides[property as keyof Interleaving];
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as Interleaving;
 }
 
 describe('Facts of conversion and merge are decided inside the retry loop', () => {
   let dataDir: string;
-  let store: InterleavingStore;
+  let store: Interleaving;
   let executor: CommandExecutor;
   let convert: ConvertLeadHandler;
   let merge: MergeLeadsHandler;
@@ -56,7 +63,7 @@ describe('Facts of conversion and merge are decided inside the retry loop', () =
 
   beforeEach(() => {
     dataDir = newDataDir();
-    store = new InterleavingStore(SqliteEventStore.open(join(dataDir, 'events.sqlite')));
+    store = interleaving(SqliteEventStore.open(join(dataDir, 'events.sqlite')));
     executor = new CommandExecutor(store);
     convert = new ConvertLeadHandler(executor, new ConversionCompleter(executor, store));
     merge = new MergeLeadsHandler(executor, new MergeCompleter(executor, store));

@@ -14,7 +14,7 @@ import {
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
 import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
-import { TakenClaim, UniquenessClaims } from './uniqueness-claims';
+import { UniquenessClaims } from './uniqueness-claims';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -98,16 +98,13 @@ export class CommandExecutor {
       assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
       const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
 
-      // Unique values (an email, an account name) are claimed in the event store before the events that take them.
-      const taken: TakenClaim[] = [];
+      // Unique values (an email, an account name) are claimed in the event store with the events that take them.
+      const claims = options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? []);
+      const record = { streamId, events: this.toAppend(events, command.occurredAt, context), expectedRevision: last ? revision : ('no_stream' as const) };
       try {
-        for (const claim of options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? [])) {
-          taken.push(await this.claims.take(claim, options.allowDuplicate ?? false, context));
-        }
-        const result = await this.store.append(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
+        const result = await this.claims.appendClaimed(claims, record, options.allowDuplicate ?? false, context);
         return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
       } catch (error) {
-        for (const claim of taken) await this.claims.release(claim, context);
         if (error instanceof EventIdConflictError) throw idempotencyKeyReused();
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         if (context.expectedRevision !== undefined) throw preconditionFailed(error.actual, context.expectedRevision);

@@ -1,26 +1,25 @@
-import { claimHolders, ClaimHolder, decideClaim, fold, releaseClaim } from '@crm/domain';
-import { EventStore, RecordedEvent, timeOrderedUuid, toOccurred, WrongExpectedRevisionError } from '@crm/event-store';
+import { claimHolders, ClaimHolder, decideClaim, fold, releaseClaim, UniqueValueClaimed } from '@crm/domain';
+import { AppendResult, EventStore, RecordedEvent, StreamAppend, timeOrderedUuid, toOccurred, WrongExpectedRevisionError } from '@crm/event-store';
 import { createHash } from 'node:crypto';
 import type { CommandContext } from '../common/command-context';
 import { problem, ProblemException } from '../common/problem';
-import { MAX_DUPLICATES_LISTED } from '../read-side/read-models';
 import { LoadState, streamIdOf, UniqueClaim, UniqueRule } from './aggregate-type';
 
 /**
  * How long a holder whose own stream has not been written since it claimed still counts as
  * holding: its write is normally a few milliseconds behind the claim; after a crash between the
- * two appends the orphan claim stops blocking the value once this has passed.
+ * two appends the orphan claim stops blocking the value once this has passed. (On the embedded
+ * store the claim and the record are written in one transaction, so no orphan is ever left.)
  */
 export const PENDING_CLAIM_MS = 10_000;
+/** A 409 for duplicates lists at most this many of them. */
+const MAX_DUPLICATES_LISTED = 100;
 /** Claims on one value that keep losing races are decided again this many times. */
 const MAX_CLAIM_ATTEMPTS = 100;
 
-/** A claim appended for a command, as its release needs it should the command's own append fail. */
-export interface TakenClaim {
-  streamId: string;
-  /** Revision of the claim event appended. */
-  revision: number;
-  /** The holders named before it, restored if the claimant lets go. */
+/** A claim decided for one attempt: the append that takes it, and the holders before it (restored should it be let go). */
+interface DecidedClaim {
+  append: StreamAppend;
   holdersBefore: ClaimHolder[];
 }
 
@@ -41,39 +40,23 @@ export class UniquenessClaims {
     private readonly load: LoadState,
   ) {}
 
-  /** Appends the claim, or throws the claim's refusal naming the records that hold the value. */
-  async take(claim: UniqueClaim, allowedByCaller: boolean, context: CommandContext): Promise<TakenClaim> {
-    const allowDuplicate = allowedByCaller || claim.allowDuplicate === true;
-    const streamId = claimStreamId(claim.rule, claim.value);
-    // Most values are claimed for the first time (every capture of a new email): try that without reading.
-    const first = decideClaim({ claimant: claim.claimant, standing: [], allowDuplicate, nextRevision: 0 });
-    if (first.kind === 'claimed') {
-      try {
-        const result = await this.store.append(streamId, [this.toAppend(first.event, context)], 'no_stream');
-        return { streamId, revision: result.nextExpectedRevision, holdersBefore: [] };
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      }
-    }
+  /**
+   * Appends a record's events together with the claims they need, or throws the refusal of a
+   * claim naming the records that hold its value. In one transaction where the store can
+   * (`appendAtomically`), else the claims first and then the record. A claim that lost a race
+   * is decided again; a refusal of the record's own append is the caller's to handle.
+   */
+  async appendClaimed(claims: UniqueClaim[], record: StreamAppend, allowedByCaller: boolean, context: CommandContext): Promise<AppendResult> {
+    if (claims.length === 0) return this.store.append(record.streamId, record.events, record.expectedRevision);
     for (let attempt = 1; ; attempt++) {
-      const events = await this.store.readStream(streamId);
-      const last = events[events.length - 1];
-      const holdersBefore = claimHolders(events);
-      const others = holdersBefore.filter((h) => h.id !== claim.claimant.id);
-      const stands = await Promise.all(others.map((holder) => this.stands(claim, holder, events)));
-      const decision = decideClaim({
-        claimant: claim.claimant,
-        standing: others.filter((_, i) => stands[i]),
-        allowDuplicate,
-        nextRevision: last ? last.revision + 1 : 0,
-      });
-      if (decision.kind === 'refused') throw claim.refusal(decision.duplicates.slice(0, MAX_DUPLICATES_LISTED));
+      const decided: DecidedClaim[] = [];
+      // Most values are claimed for the first time (every capture of a new email): the first attempt assumes so, without reading.
+      for (const claim of claims) decided.push(attempt === 1 ? this.firstClaim(claim, context) : await this.decide(claim, allowedByCaller, context));
       try {
-        const result = await this.store.append(streamId, [this.toAppend(decision.event, context)], last ? last.revision : 'no_stream');
-        return { streamId, revision: result.nextExpectedRevision, holdersBefore };
+        return await this.appendTogether(decided, record, context);
       } catch (error) {
-        // Another claim on this value came first: decide again on the holders it left.
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        // Another claim on the value came first: decide again on the holders it left.
+        if (!(error instanceof WrongExpectedRevisionError) || !decided.some((d) => d.append.streamId === error.streamId)) throw error;
         if (attempt >= MAX_CLAIM_ATTEMPTS) {
           throw new ProblemException(problem(409, 'concurrent-modification', 'Too many concurrent changes', 'The value kept being claimed by other commands while this one was decided; retry it'));
         }
@@ -81,13 +64,53 @@ export class UniquenessClaims {
     }
   }
 
+  private async appendTogether(decided: DecidedClaim[], record: StreamAppend, context: CommandContext): Promise<AppendResult> {
+    if (this.store.appendAtomically) {
+      const results = await this.store.appendAtomically([...decided.map((d) => d.append), record]);
+      return results[results.length - 1];
+    }
+    const taken: { claim: DecidedClaim; revision: number }[] = [];
+    try {
+      for (const claim of decided) {
+        const { streamId, events, expectedRevision } = claim.append;
+        taken.push({ claim, revision: (await this.store.append(streamId, events, expectedRevision)).nextExpectedRevision });
+      }
+      return await this.store.append(record.streamId, record.events, record.expectedRevision);
+    } catch (error) {
+      for (const { claim, revision } of taken) await this.release(claim, revision, context);
+      throw error;
+    }
+  }
+
+  private firstClaim(claim: UniqueClaim, context: CommandContext): DecidedClaim {
+    const first = decideClaim({ claimant: claim.claimant, standing: [], allowDuplicate: false, nextRevision: 0 }) as { event: UniqueValueClaimed };
+    return { append: { streamId: claimStreamId(claim.rule, claim.value), events: [this.toAppend(first.event, context)], expectedRevision: 'no_stream' }, holdersBefore: [] };
+  }
+
+  private async decide(claim: UniqueClaim, allowedByCaller: boolean, context: CommandContext): Promise<DecidedClaim> {
+    const streamId = claimStreamId(claim.rule, claim.value);
+    const events = await this.store.readStream(streamId);
+    const last = events[events.length - 1];
+    const holdersBefore = claimHolders(events);
+    const others = holdersBefore.filter((h) => h.id !== claim.claimant.id);
+    const stands = await Promise.all(others.map((holder) => this.stands(claim, holder, events)));
+    const decision = decideClaim({
+      claimant: claim.claimant,
+      standing: others.filter((_, i) => stands[i]),
+      allowDuplicate: allowedByCaller || claim.allowDuplicate === true,
+      nextRevision: last ? last.revision + 1 : 0,
+    });
+    if (decision.kind === 'refused') throw claim.refusal(decision.duplicates.slice(0, MAX_DUPLICATES_LISTED));
+    return { append: { streamId, events: [this.toAppend(decision.event, context)], expectedRevision: last ? last.revision : 'no_stream' }, holdersBefore };
+  }
+
   /**
    * Lets go of a claim whose command's own append failed, unless another claim came since. Best
    * effort, never throwing over the command's own error: a claim left behind is dropped by the
    * next claim of the value once its grace has passed.
    */
-  async release(taken: TakenClaim, context: CommandContext): Promise<void> {
-    await this.store.append(taken.streamId, [this.toAppend(releaseClaim(taken.holdersBefore), context)], taken.revision).catch(() => undefined);
+  private async release(claim: DecidedClaim, revision: number, context: CommandContext): Promise<void> {
+    await this.store.append(claim.append.streamId, [this.toAppend(releaseClaim(claim.holdersBefore), context)], revision).catch(() => undefined);
   }
 
   /** Whether a holder still holds the value, by its own stream (the authoritative write side, never the read models). */
