@@ -13,16 +13,20 @@ import { newDataDir, removeDataDir } from './support/test-app';
  * Conversion and merge decide on facts about other records (the duplicates' states, whether an
  * account of the name exists). Those facts must be looked up on every attempt of the
  * executor's retry loop: here another command lands at the worst moment, between an attempt's
- * reads and its append, so the append loses the race and the command is decided again.
+ * reads and its append, so the append loses the race and the command is decided again. And a
+ * claim must not outlive a command whose own append was refused.
  *
- * The real embedded event store, with one append made to run another command first (no mock).
+ * The real embedded event store, with one append made to run another command first (no mock);
+ * each case runs with claims written in the record's transaction (the embedded store) and one
+ * stream after the other (what EventStoreDB does, which cannot run here).
  */
 interface Interleaving extends EventStore {
   /** Runs `run` once, just before the next append to a stream whose id starts with `streamPrefix`. */
   before(streamPrefix: string, run: () => Promise<unknown>): void;
 }
 
-function interleaving(inner: SqliteEventStore): Interleaving {
+/** The embedded store; `atomic: false` hides appendAtomically, so claims are written one stream after the other as on EventStoreDB. */
+function interleaving(inner: SqliteEventStore, atomic: boolean): Interleaving {
   let interleave: { streamPrefix: string; run: () => Promise<unknown> } | undefined;
   const beforeAppendTo = async (streamIds: string[]) => {
     const next = interleave;
@@ -37,10 +41,12 @@ function interleaving(inner: SqliteEventStore): Interleaving {
       await beforeAppendTo([streamId]);
       return inner.append(streamId, events, expectedRevision);
     },
-    appendAtomically: async (appends: StreamAppend[]) => {
-      await beforeAppendTo(appends.map((a) => a.streamId));
-      return inner.appendAtomically(appends);
-    },
+    appendAtomically: atomic
+      ? async (appends: StreamAppend[]) => {
+          await beforeAppendTo(appends.map((a) => a.streamId));
+          return inner.appendAtomically(appends);
+        }
+      : undefined,
   };
   return new Proxy(inner, {
     get: (target, property) => {
@@ -51,7 +57,10 @@ function interleaving(inner: SqliteEventStore): Interleaving {
   }) as unknown as Interleaving;
 }
 
-describe('Facts of conversion and merge are decided inside the retry loop', () => {
+describe.each([
+  ['claims and records in one transaction (embedded store)', true],
+  ['claims, then records, one stream after the other (as on EventStoreDB)', false],
+])('Facts and claims decided inside the retry loop: %s', (_mode, atomic) => {
   let dataDir: string;
   let store: Interleaving;
   let executor: CommandExecutor;
@@ -63,7 +72,7 @@ describe('Facts of conversion and merge are decided inside the retry loop', () =
 
   beforeEach(() => {
     dataDir = newDataDir();
-    store = interleaving(SqliteEventStore.open(join(dataDir, 'events.sqlite')));
+    store = interleaving(SqliteEventStore.open(join(dataDir, 'events.sqlite')), atomic);
     executor = new CommandExecutor(store);
     convert = new ConvertLeadHandler(executor, new ConversionCompleter(executor, store));
     merge = new MergeLeadsHandler(executor, new MergeCompleter(executor, store));
@@ -116,5 +125,19 @@ describe('Facts of conversion and merge are decided inside the retry loop', () =
     const outcome = await convert.execute(new ConvertLeadCommand(lead, undefined, {}, context));
     expect((await store.readStream(`account-${outcome.accountId}`)).map((e) => e.type)).toEqual(['AccountOpened']);
     expect((await store.readStream(`lead-${lead}`)).map((e) => e.type)).toEqual(['LeadCaptured', 'LeadQualified', 'LeadAssigned', 'LeadConverted']);
+  });
+  it('a capture whose own append is refused after its email was claimed lets the email go at once', async () => {
+    // An Idempotency-Key already used on another record: the capture's events reuse its ids and are refused (422).
+    const reused: CommandContext = { ...context, idempotencyKey: 'key-1', requestFingerprint: 'assign' };
+    const elsewhere = await qualifiedLead('Elsewhere Ltd');
+    await executor.execute(LEAD, elsewhere, { type: 'AssignLead', leadId: elsewhere, occurredAt: at(), ownerId: 'rep-9' }, reused);
+    const details = { lastName: 'Raced', company: 'Race Ltd', email: 'raced@example.com', source: 'Web' as const };
+    const refused = '0190a0a0-0000-7000-8000-bbbbbbbbbbbb';
+    await expect(executor.execute(LEAD, refused, { type: 'CaptureLead', leadId: refused, occurredAt: at(), details }, { ...reused, requestFingerprint: 'capture' })).rejects.toMatchObject({ status: 422 });
+    expect(await store.readStream(`lead-${refused}`)).toEqual([]);
+    // Its claim does not hold the email for the grace: another capture takes it right away.
+    const other = '0190a0a0-0000-7000-8000-dddddddddddd';
+    await executor.execute(LEAD, other, { type: 'CaptureLead', leadId: other, occurredAt: at(), details }, context, { freshId: true });
+    expect((await store.readStream(`lead-${other}`)).map((e) => e.type)).toEqual(['LeadCaptured']);
   });
 });
