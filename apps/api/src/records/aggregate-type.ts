@@ -52,7 +52,7 @@ export interface UniqueRule<S = any> {
   decidedHolderStands?(holder: ClaimHolder, load: LoadState): Promise<boolean>;
 }
 
-/** A value a command makes a record hold, claimed before the command's events are appended. */
+/** A value a command makes a record hold, claimed with the command's events (UniquenessClaims.appendClaimed). */
 export interface UniqueClaim {
   rule: UniqueRule;
   value: string;
