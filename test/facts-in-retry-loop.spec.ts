@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DuplicateAccountName, DuplicateNotMergeable } from '@crm/domain';
+import { DuplicateAccountName, DuplicateLeadEmail, DuplicateNotMergeable } from '@crm/domain';
 import { EventStore, SqliteEventStore, StreamAppend } from '@crm/event-store';
 import { join } from 'node:path';
 import type { CommandContext } from '../apps/api/src/common/command-context';
@@ -139,5 +139,16 @@ describe.each([
     const other = '0190a0a0-0000-7000-8000-dddddddddddd';
     await executor.execute(LEAD, other, { type: 'CaptureLead', leadId: other, occurredAt: at(), details }, context, { freshId: true });
     expect((await store.readStream(`lead-${other}`)).map((e) => e.type)).toEqual(['LeadCaptured']);
+  });
+  it('of 20 concurrent captures with one email, exactly one is written and the others are refused naming it', async () => {
+    const details = { lastName: 'Racer', company: 'Race Ltd', email: 'Same@Example.com', source: 'Web' as const };
+    const ids = Array.from({ length: 20 }, (_, i) => `0190a0a0-0000-7000-8000-${String(900 + i).padStart(12, '0')}`);
+    const outcomes = await Promise.allSettled(ids.map((leadId) => executor.execute(LEAD, leadId, { type: 'CaptureLead', leadId, occurredAt: at(), details }, context, { freshId: true })));
+    const written = ids.filter((_, i) => outcomes[i].status === 'fulfilled');
+    expect(written).toHaveLength(1);
+    for (const outcome of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+      expect(outcome.reason).toBeInstanceOf(DuplicateLeadEmail);
+      expect(outcome.reason.extensions.duplicates).toEqual(written);
+    }
   });
 });
