@@ -150,7 +150,7 @@ describe('Crash recovery of multi-stream commands', () => {
     }
   });
 
-  it('tries a decision whose steps fail again on every sweep, instead of passing over it', async () => {
+  it('tries a decision whose steps fail again on the next sweeps (until it is parked), instead of passing over it', async () => {
     const t = await startTestApp(dataDir, { projectorLeaseMs: LEASE_MS });
     try {
       const leadId = (await t.http().post('/leads').send({ lastName: 'Curie', company: 'Sorbonne' }).expect(201)).body.id;

@@ -9,3 +9,4 @@ export * from './lead/lead.decider';
 export * from './account/account.decider';
 export * from './contact/contact.decider';
 export * from './opportunity/opportunity.decider';
+export * from './uniqueness/unique-values';

@@ -87,6 +87,21 @@ export interface EventStore {
   /** Answers when the store is reachable (for /health). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: appends to several streams in one transaction, all or nothing, each with its own
+   * expected revision; a refusal of any (WrongExpectedRevisionError, EventIdConflictError, naming
+   * its stream) writes none. A store that cannot (EventStoreDB) leaves it out, and callers append
+   * one stream after the other. (The embedded store uses it to write a uniqueness claim and the
+   * record that takes it in one commit.)
+   */
+  appendAtomically?(appends: StreamAppend[]): Promise<AppendResult[]>;
+}
+
+/** One stream's part of `appendAtomically`. */
+export interface StreamAppend {
+  streamId: string;
+  events: EventToAppend[];
+  expectedRevision: ExpectedRevision;
 }
 
 export const EVENT_STORE = Symbol('EVENT_STORE');

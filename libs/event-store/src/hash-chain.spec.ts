@@ -52,6 +52,19 @@ describe('Tamper evidence: hash chains', () => {
     expect(await verifyHashChains(store, 'lead-a')).toEqual({ streams: 1, events: 3, broken: [], unhashed: 0 });
   });
 
+  it('chains each stream of an atomic append (a claim and its record) as if appended alone', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
+    await store.appendAtomically!([
+      { streamId: 'unique-x', events: [event('UniqueValueClaimed', { holders: ['a'] })], expectedRevision: 'no_stream' },
+      { streamId: 'lead-a', events: [event('LeadDetailsChanged', { changes: { email: 'x' } })], expectedRevision: 0 },
+    ]);
+    const [first, second] = await store.readStream('lead-a');
+    expect(second.metadata.hash).toBe(auditorsHash(second.type, second.data, second.metadata, first.metadata.hash!));
+    const [claim] = await store.readStream('unique-x');
+    expect(claim.metadata.hash).toBe(auditorsHash(claim.type, claim.data, claim.metadata, null));
+    expect((await verifyHashChains(store)).broken).toEqual([]);
+  });
+
   it('reports an event edited in the file with its stream and revision, and only that one', async () => {
     await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' }), event('LeadQualified', {}), event('LeadDisqualified', { reason: 'r' })], 'no_stream');
     const db = new Database(file);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
-import type { AllSubscription, AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './event-store.port';
+import type { AllSubscription, AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 
 /**
  * Tamper evidence. Every event's metadata carries `hash`, the SHA-256 (hex) of
@@ -35,11 +35,19 @@ export function chained(events: EventToAppend[], previousHash: string | null): E
  * concurrent append in between makes the append fail on its expected revision, as it must).
  */
 export class HashChainingEventStore implements EventStore {
-  constructor(private readonly inner: EventStore) {}
+  /** Present when the wrapped store has it: each stream's events chained like an append's. */
+  readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
+
+  constructor(private readonly inner: EventStore) {
+    const atomically = inner.appendAtomically?.bind(inner);
+    if (atomically) {
+      this.appendAtomically = async (appends) =>
+        atomically(await Promise.all(appends.map(async (append) => ({ ...append, events: await this.chainedFor(append.streamId, append.events, append.expectedRevision) }))));
+    }
+  }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const previous = expectedRevision === 'no_stream' ? null : await this.lastHash(streamId);
-    return this.inner.append(streamId, chained(events, previous), expectedRevision);
+    return this.inner.append(streamId, await this.chainedFor(streamId, events, expectedRevision), expectedRevision);
   }
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
@@ -70,9 +78,11 @@ export class HashChainingEventStore implements EventStore {
     return this.inner.close();
   }
 
-  private async lastHash(streamId: string): Promise<string | null> {
+  /** A new stream needs no read; an existing one chains to its last event's hash. */
+  private async chainedFor(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<EventToAppend[]> {
+    if (expectedRevision === 'no_stream') return chained(events, null);
     const [last] = await this.inner.readStream(streamId, { direction: 'backwards', maxCount: 1 });
-    return hashOf(last?.metadata);
+    return chained(events, hashOf(last?.metadata));
   }
 }
 

@@ -34,6 +34,17 @@ export class ChangeAccountDetailsDto extends CommandDto {
   @EnumField(CLEAR, ACCOUNT_TYPES) type?: AccountType | null;
 }
 
+export class AccountDuplicateQueryDto {
+  @EnumField('optional', ['true', 'false'], 'true: use the name even when another account has it (otherwise 409 with `duplicates`)')
+  allowDuplicate?: 'true' | 'false';
+}
+
+/** How the duplicate rule of account names holds (API.md, "Duplicates"). */
+const NAME_RULE =
+  'A name that another account has (trimmed, case-insensitive) is refused with 409 and `duplicates: [accountIds]` unless ?allowDuplicate=true. ' +
+  'The rule holds at the moment of the write: each name has a claim in the event store, decided with an expected revision, so of concurrent ' +
+  'requests for one name exactly one succeeds; an account renamed frees its old name at once, and a name a conversion has decided to open is taken.';
+
 /** Filters of `GET /accounts`. */
 export class AccountListQueryDto extends ListQueryDto {
   @OwnerIdField('optional') ownerId?: string;
@@ -53,21 +64,28 @@ export class AccountsController extends RecordController(ACCOUNT) {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Open an account' })
+  @ApiOperation({ summary: 'Open an account', description: NAME_RULE })
   @CommandDocs(true)
-  async open(@Body() body: OpenAccountDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async open(@Body() body: OpenAccountDto, @Query() query: AccountDuplicateQueryDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...details } = withoutNulls(body);
     const accountId = newRecordId(context, 'account');
-    const outcome = await this.create(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details });
+    const outcome = await this.create(accountId, occurredAt, context, { type: 'OpenAccount', accountId, details }, { allowDuplicate: query.allowDuplicate === 'true' });
     void reply.header('Location', `/accounts/${accountId}`);
     return commandResponse(reply, outcome);
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change account fields; only fields that differ are recorded, null clears one' })
+  @ApiOperation({ summary: 'Change account fields; only fields that differ are recorded, null clears one', description: `For a new name: ${NAME_RULE}` })
   @CommandDocs()
-  async change(@Param('id', AccountId) id: string, @Body() body: ChangeAccountDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async change(
+    @Param('id', AccountId) id: string,
+    @Body() body: ChangeAccountDetailsDto,
+    @Query() query: AccountDuplicateQueryDto,
+    @Command() context: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { occurredAt, ...changes } = body;
-    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeAccountDetails', accountId: id, changes }));
+    const command = { type: 'ChangeAccountDetails', accountId: id, changes } as const;
+    return commandResponse(reply, await this.send(id, occurredAt, context, command, { allowDuplicate: query.allowDuplicate === 'true' }));
   }
 }

@@ -30,6 +30,17 @@ export class CaptureLeadQueryDto {
   allowDuplicate?: 'true' | 'false';
 }
 
+export class ChangeLeadDetailsQueryDto {
+  @EnumField('optional', ['true', 'false'], 'true: take the new email even when another open lead has it (otherwise 409 with `duplicates`)')
+  allowDuplicate?: 'true' | 'false';
+}
+
+/** How the duplicate rule of emails holds (API.md, "Duplicates"). */
+const EMAIL_RULE =
+  'Emails compare trimmed and lower-cased, and an open lead is one neither Converted nor Merged. The rule holds at the moment of the write: ' +
+  'each email has a claim in the event store, decided with an expected revision, so a duplicate sent right after the first is refused and of ' +
+  'concurrent captures with one email exactly one succeeds (the others get 409 naming it). Converting or merging a lead, or changing its email, frees the email at once.';
+
 /** Filters of `GET /leads`. */
 export class LeadListQueryDto extends ListQueryDto {
   @EnumField('optional', LEAD_STATUSES) status?: LeadStatus;
@@ -52,7 +63,7 @@ export class LeadsController extends RecordController(LEAD) {
   @Post()
   @ApiOperation({
     summary: 'Capture a lead (status New)',
-    description: 'An email that an open lead (New, Working, Nurturing, Qualified) already has, case-insensitive, is refused with 409 and `duplicates: [ids]` unless ?allowDuplicate=true. The check reads the read models, so a lead captured a moment before may not be seen yet.',
+    description: `An email that an open lead already has is refused with 409 and \`duplicates: [ids]\` unless ?allowDuplicate=true, which captures it knowingly. ${EMAIL_RULE}`,
   })
   @CommandDocs(true)
   async capture(
@@ -63,19 +74,28 @@ export class LeadsController extends RecordController(LEAD) {
   ) {
     const { occurredAt, ownerId, ...details } = withoutNulls(body);
     const leadId = newRecordId(context, 'lead');
-    const allowDuplicate = query.allowDuplicate === 'true' ? { duplicateLeadIds: [] } : {};
-    const command = { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId, ...allowDuplicate } as const;
-    const outcome = await this.create(leadId, occurredAt, context, command);
+    const command = { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId } as const;
+    const outcome = await this.create(leadId, occurredAt, context, command, { allowDuplicate: query.allowDuplicate === 'true' });
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change capture fields (not status); only fields that differ are recorded' })
+  @ApiOperation({
+    summary: 'Change capture fields (not status); only fields that differ are recorded',
+    description: `A new email that another open lead has is refused with 409 and \`duplicates: [ids]\` unless ?allowDuplicate=true. ${EMAIL_RULE}`,
+  })
   @CommandDocs()
-  async changeDetails(@Param('id', LeadId) id: string, @Body() body: ChangeLeadDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async changeDetails(
+    @Param('id', LeadId) id: string,
+    @Body() body: ChangeLeadDetailsDto,
+    @Query() query: ChangeLeadDetailsQueryDto,
+    @Command() context: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { occurredAt, ownerId, ...changes } = body;
-    return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeLeadDetails', leadId: id, changes, ownerId }));
+    const command = { type: 'ChangeLeadDetails', leadId: id, changes, ownerId } as const;
+    return commandResponse(reply, await this.send(id, occurredAt, context, command, { allowDuplicate: query.allowDuplicate === 'true' }));
   }
 
   @Post(':id/assign')
@@ -124,7 +144,8 @@ export class LeadsController extends RecordController(LEAD) {
   @ApiOperation({
     summary: 'Convert a Qualified lead into an account, a contact and optionally an opportunity',
     description:
-      'All-or-nothing as seen by clients: the records the conversion names are opened with ids derived from the lead, and a recovery step on start and every 30 s finishes any conversion a crash interrupted. The response adds { accountId, contactId, opportunityId }; its position is that of the last record written.',
+      'All-or-nothing as seen by clients: the records the conversion names are opened with ids derived from the lead, and a recovery step on start and every 30 s finishes any conversion a crash interrupted (one whose steps keep failing is parked: GET /processes/parked). The response adds { accountId, contactId, opportunityId }; its position is that of the last record written. ' +
+      'Without accountId, a new account named like the lead\'s company (trimmed, case-insensitive) is refused with 409 and `duplicates: [accountIds]` unless "allowDuplicateAccount": true; the name is claimed in the event store with the decision, so of concurrent conversions of leads from one company exactly one opens the account. Converting frees the lead\'s email at once.',
   })
   @CommandDocs()
   async convert(@Param('id', LeadId) id: string, @Body() body: ConvertLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -138,7 +159,7 @@ export class LeadsController extends RecordController(LEAD) {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Merge duplicate leads into this one',
-    description: 'This lead keeps its own values and takes each blank field from the first duplicate that has it; each duplicate ends Merged (permanent). The response adds { mergedIds }.',
+    description: 'This lead keeps its own values and takes each blank field from the first duplicate that has it; each duplicate ends Merged (permanent), which frees its email at once. The response adds { mergedIds }.',
   })
   @CommandDocs()
   async merge(@Param('id', LeadId) id: string, @Body() body: MergeLeadsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { conversionStepKey, mergeStepKey } from './completion-context';
 import { ConversionCompleter } from './lead-conversion';
 import { MergeCompleter } from './lead-merge';
+import { PARK_AFTER_FAILED_SWEEPS, ParkedDecision, reasonOf, RecoveryLedger, refOf } from './parked-decisions';
 
 const PAGE_SIZE = 1000;
 export const RECOVERY_INTERVAL_MS = 30_000;
@@ -20,6 +21,9 @@ const SWEPT_POSITION = 'completion-recovery';
  * not read the whole log again), notes each decision and the completed steps (by their
  * idempotency keys), and repeats the steps of every decision not seen complete. Only a sweep
  * that completed every such decision moves that position on; one that failed is read again.
+ * A decision whose steps failed on PARK_AFTER_FAILED_SWEEPS sweeps is parked: logged as an
+ * error, listed by `GET /processes/parked`, passed over by later sweeps (so it no longer holds
+ * their position back), and completed only when an admin retries it.
  */
 @Injectable()
 export class CompletionRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +36,7 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     @Inject(READ_STORE) private readonly positions: ReadStore,
     private readonly conversions: ConversionCompleter,
     private readonly merges: MergeCompleter,
+    private readonly ledger: RecoveryLedger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -77,13 +82,22 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     }
     let completed = 0;
     const failures: { before: bigint; reason: string }[] = [];
+    const ledger = decisions.length > 0 ? await this.ledger.read() : undefined;
     for (const { decision, before } of decisions) {
-      if (seenComplete(decision, completedSteps)) continue;
+      if (seenComplete(decision, completedSteps) || ledger?.parked.has(decision.id)) continue;
       try {
-        await (decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision));
+        await this.complete(decision);
         completed++;
       } catch (error) {
-        failures.push({ before, reason: `${decision.type} of ${decision.streamId}: ${error instanceof Error ? error.message : error}` });
+        const reason = reasonOf(error);
+        const failed = (ledger?.failures.get(decision.id) ?? 0) + 1;
+        const park = failed >= PARK_AFTER_FAILED_SWEEPS;
+        await this.ledger.failed(refOf(decision), failed, reason, park);
+        if (park) {
+          this.logger.error(`Parked ${decision.type} ${decision.id} of ${decision.streamId} after ${failed} failed sweeps (${reason}); see GET /processes/parked and retry it there`);
+        } else {
+          failures.push({ before, reason: `${decision.type} of ${decision.streamId} (failed ${failed} of ${PARK_AFTER_FAILED_SWEEPS} sweeps before it is parked): ${reason}` });
+        }
       }
     }
     // The next sweep starts at the first decision that failed, or after everything read.
@@ -93,6 +107,46 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
       throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.map((f) => f.reason).join('; ')}`);
     }
     return completed;
+  }
+
+  /** The decisions parked after failing on every sweep, oldest first. */
+  async parked(): Promise<ParkedDecision[]> {
+    return [...(await this.ledger.read()).parked.values()];
+  }
+
+  /**
+   * An admin's retry of a parked decision (after fixing what made its steps fail): completes it
+   * now, or records the new failure and throws it; it stays parked until it completes.
+   * Undefined when no such decision is parked.
+   */
+  async retryParked(decisionId: string, actorId: string): Promise<{ decision: ParkedDecision; position: bigint } | undefined> {
+    const decision = (await this.ledger.read()).parked.get(decisionId);
+    if (!decision) return undefined;
+    const event = (await this.store.readStream(decision.streamId)).find((e) => e.id === decisionId);
+    if (!event) return undefined;
+    try {
+      const position = await this.complete(event);
+      await this.ledger.retried(decisionId, actorId);
+      this.logger.log(`Parked ${decision.type} ${decisionId} of ${decision.streamId} completed on retry by ${actorId}`);
+      return { decision, position };
+    } catch (error) {
+      await this.ledger.failed(refOf(event), decision.failures + 1, reasonOf(error), false);
+      throw new ParkedDecisionStillFails(decisionId, reasonOf(error));
+    }
+  }
+
+  private complete(decision: RecordedEvent): Promise<bigint> {
+    return decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision);
+  }
+}
+
+export class ParkedDecisionStillFails extends Error {
+  constructor(
+    readonly decisionId: string,
+    readonly reason: string,
+  ) {
+    super(`Decision ${decisionId} could not be completed: ${reason}`);
+    this.name = 'ParkedDecisionStillFails';
   }
 }
 

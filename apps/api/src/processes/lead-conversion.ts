@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { AggregateNotFound, ConvertLead, LeadConverted } from '@crm/domain';
-import { deterministicUuid, EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
-import { matchKey } from '@crm/read-models';
+import { ConvertLead, LeadConverted } from '@crm/domain';
+import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
-import { ReadModels } from '../read-side/read-models';
 import { occurredAtOrNow } from '../common/fields';
-import { ACCOUNT, AggregateType, CONTACT, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
+import { ACCOUNT, CONTACT, convertedRecordId, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { completionContext, conversionStepKey, latestPosition } from './completion-context';
 
@@ -58,7 +56,8 @@ export class ConversionCompleter {
     const d = decision.data as LeadConverted['data'];
     const occurredAt = decision.metadata.occurredAt;
     const step = (record: 'account' | 'contact' | 'opportunity') => completionContext(decision, conversionStepKey(d.leadId, record));
-    const options = { catchUpBusinessTime: true };
+    // The decision claimed the new account's name (the claim names the account and this lead).
+    const options = { catchUpBusinessTime: true, claimedByDecision: true };
     const positions: bigint[] = [decision.position];
 
     const account = d.newAccount
@@ -83,26 +82,22 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly completer: ConversionCompleter,
-    private readonly readModels: ReadModels,
   ) {}
 
   async execute({ leadId, occurredAt: sent, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
-    const occurredAt = occurredAtOrNow(sent);
-    const existingAccount = request.accountId ? await this.requireExisting(ACCOUNT, request.accountId, 'accountId') : null;
-    const existingContact = request.contactId ? await this.requireExisting(CONTACT, request.contactId, 'contactId') : null;
-    const newAccountId = deterministicUuid(leadId, 'converted-account');
     // New records get ids derived from the lead: a lead converts once, and every racing attempt names the same ids.
+    // The facts (the named account and contact, the duplicate-account claim) are resolved by the executor on every attempt.
     const command: ConvertLead = {
       type: 'ConvertLead',
       leadId,
-      occurredAt,
-      account: { id: request.accountId ?? newAccountId, existing: existingAccount },
-      contact: { id: request.contactId ?? deterministicUuid(leadId, 'converted-contact'), existing: existingContact },
-      opportunity: request.opportunity ? { id: deterministicUuid(leadId, 'converted-opportunity'), ...request.opportunity } : null,
+      occurredAt: occurredAtOrNow(sent),
+      account: { id: request.accountId ?? convertedRecordId(leadId, 'account'), existing: null },
+      contact: { id: request.contactId ?? convertedRecordId(leadId, 'contact'), existing: null },
+      opportunity: request.opportunity ? { id: convertedRecordId(leadId, 'opportunity'), ...request.opportunity } : null,
       ownerId: request.ownerId,
-      duplicateAccountIds: request.accountId || request.allowDuplicateAccount ? [] : await this.accountsNamedLikeCompany(leadId, newAccountId),
     };
-    const outcome = await this.executor.execute(LEAD, leadId, command, context, { catchUpBusinessTime: sent === undefined });
+    const options = { catchUpBusinessTime: sent === undefined, allowDuplicate: request.allowDuplicateAccount === true };
+    const outcome = await this.executor.execute(LEAD, leadId, command, context, options);
     const converted = outcome.events.find((e): e is LeadConverted => e.type === 'LeadConverted')!;
     const position = await this.completer.completeLead(leadId);
     return {
@@ -112,19 +107,5 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
       contactId: converted.data.contactId,
       opportunityId: converted.data.opportunityId,
     };
-  }
-
-  /** Accounts whose name matches the lead's company (case-insensitive, trimmed), from the read model. */
-  private async accountsNamedLikeCompany(leadId: string, newAccountId: string): Promise<string[]> {
-    const lead = await this.executor.load(LEAD, leadId);
-    if (!lead) return [];
-    const ids = await this.readModels.idsWhere(ACCOUNT.readModel, { _nameKey: matchKey(lead.company) });
-    return ids.filter((id) => id !== newAccountId);
-  }
-
-  private async requireExisting<S>(aggregate: AggregateType<any, any, S | null>, id: string, field: string): Promise<S> {
-    const state = await this.executor.load(aggregate, id);
-    if (state === null) throw new AggregateNotFound(aggregate.name, id, field);
-    return state;
   }
 }

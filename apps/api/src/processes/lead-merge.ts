@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { AggregateNotFound, DomainError, Lead, LeadMerged } from '@crm/domain';
+import { DomainError, LeadMerged } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
 import { occurredAtOrNow } from '../common/fields';
@@ -67,14 +67,9 @@ export class MergeLeadsHandler implements ICommandHandler<MergeLeadsCommand> {
   ) {}
 
   async execute({ leadId, occurredAt: sent, duplicateIds, context }: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
-    const occurredAt = occurredAtOrNow(sent);
-    const duplicates: Lead[] = [];
-    for (const id of duplicateIds) {
-      const duplicate = await this.executor.load(LEAD, id);
-      if (duplicate === null) throw new AggregateNotFound('Lead', id, 'duplicateIds');
-      duplicates.push(duplicate);
-    }
-    const outcome = await this.executor.execute(LEAD, leadId, { type: 'MergeLeads', leadId, occurredAt, duplicates }, context, { catchUpBusinessTime: sent === undefined });
+    // The duplicates' states are loaded by the executor on every attempt (LEAD.resolveFacts), never once before it.
+    const command = { type: 'MergeLeads', leadId, occurredAt: occurredAtOrNow(sent), duplicateIds } as const;
+    const outcome = await this.executor.execute(LEAD, leadId, command, context, { catchUpBusinessTime: sent === undefined });
     // A merge appends one event, so its decision is the one at the revision it answers (a replay's too).
     const position = await this.completer.completeDecisionAt(leadId, outcome.revision);
     return { ...outcome, position: latestPosition(position, outcome.position) };

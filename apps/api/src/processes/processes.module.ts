@@ -2,10 +2,13 @@ import { Module } from '@nestjs/common';
 import { CompletionRecovery } from './completion-recovery';
 import { ConversionCompleter, ConvertLeadHandler } from './lead-conversion';
 import { MergeCompleter, MergeLeadsHandler } from './lead-merge';
+import { RecoveryLedger } from './parked-decisions';
+import { ProcessesController } from './processes.controller';
 
-/** Commands that span several streams: a decision on one, idempotent completion on the others, and recovery. */
+/** Commands that span several streams: a decision on one, idempotent completion on the others, recovery, and its parked decisions. */
 @Module({
-  providers: [ConversionCompleter, ConvertLeadHandler, MergeCompleter, MergeLeadsHandler, CompletionRecovery],
+  controllers: [ProcessesController],
+  providers: [ConversionCompleter, ConvertLeadHandler, MergeCompleter, MergeLeadsHandler, CompletionRecovery, RecoveryLedger],
   exports: [CompletionRecovery],
 })
 export class ProcessesModule {}

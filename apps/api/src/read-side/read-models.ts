@@ -7,8 +7,6 @@ export const MIN_POSITION_TIMEOUT_MS = 5_000;
 /** With the projector in another process, how often its progress is read from the store. */
 const PROGRESS_POLL_MS = 25;
 const VERSION_CACHE_MS = 500;
-/** A 409 for duplicates lists at most this many of them, newest first. */
-export const MAX_DUPLICATES_LISTED = 100;
 
 /**
  * Queries over the read models: the active version of each, documents without their internal
@@ -33,12 +31,6 @@ export class ReadModels {
   async find(readModel: string, query: FindQuery): Promise<Page> {
     const page = await this.store.find(readModel, await this.versionOf(readModel), query);
     return { ...page, items: page.items.map(withoutInternalFields) };
-  }
-
-  /** Ids of documents matching a filter (internal fields included), for duplicate checks; at most `limit` (newest first). */
-  async idsWhere(readModel: string, filter: FindQuery['filter'], limit = MAX_DUPLICATES_LISTED): Promise<string[]> {
-    const page = await this.store.find(readModel, await this.versionOf(readModel), { filter, limit });
-    return page.items.map((doc) => doc.id);
   }
 
   /** True once every read model has applied `position`; false after `timeoutMs`. */

@@ -14,8 +14,8 @@ import {
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
 import { Metrics } from '../observability/metrics';
-import { ReadModels } from '../read-side/read-models';
 import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
+import { UniquenessClaims } from './uniqueness-claims';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -42,6 +42,13 @@ export interface ExecuteOptions {
    * attempt skips reading it (the append still guards with no_stream).
    */
   freshId?: boolean;
+  /** The caller knowingly allows a duplicate of a unique value (`?allowDuplicate=true`): the record joins its holders. */
+  allowDuplicate?: boolean;
+  /**
+   * A step completing a decision that already claimed the record's unique values (the account
+   * a conversion opens was claimed with LeadConverted): no claim is taken again.
+   */
+  claimedByDecision?: boolean;
 }
 
 /** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
@@ -55,13 +62,14 @@ const MAX_ATTEMPTS = 10;
 @Injectable()
 export class CommandExecutor {
   private readonly facts: Facts;
+  private readonly claims: UniquenessClaims;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    readModels: ReadModels,
     private readonly metrics: Metrics,
   ) {
-    this.facts = { load: this.load, findIds: (readModel, filter) => readModels.idsWhere(readModel, filter) };
+    this.facts = { load: this.load };
+    this.claims = new UniquenessClaims(store, this.load);
   }
 
   /** Runs the command and counts it in `crm_commands_total` by its type and outcome. */
@@ -110,10 +118,13 @@ export class CommandExecutor {
       }
       // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
       assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
+      const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
 
+      // Unique values (an email, an account name) are claimed in the event store with the events that take them.
+      const claims = options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? []);
+      const record = { streamId, events: this.toAppend(events, command.occurredAt, context), expectedRevision: last ? revision : ('no_stream' as const) };
       try {
-        const result = await this.timedAppend(streamId, this.toAppend(events, command.occurredAt, context), last ? revision : 'no_stream');
-        const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
+        const result = await this.timed(() => this.claims.appendClaimed(claims, record, options.allowDuplicate ?? false, context));
         return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
       } catch (error) {
         if (error instanceof EventIdConflictError) throw idempotencyKeyReused();
@@ -124,11 +135,11 @@ export class CommandExecutor {
     }
   }
 
-  /** An append, timed in `crm_event_store_append_duration_seconds` (commit and fsync included). */
-  private async timedAppend(...args: Parameters<EventStore['append']>): ReturnType<EventStore['append']> {
+  /** An append (with its claims), timed in `crm_event_store_append_duration_seconds` (commit and fsync included). */
+  private async timed<T>(append: () => Promise<T>): Promise<T> {
     const end = this.metrics.appendDuration.startTimer();
     try {
-      const result = await this.store.append(...args);
+      const result = await append();
       end({ outcome: 'appended' });
       return result;
     } catch (error) {

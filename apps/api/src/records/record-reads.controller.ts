@@ -86,9 +86,9 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     }
 
     /** Sends the create of a new record whose id `newRecordId` just chose. */
-    protected create(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>) {
+    protected create(id: string, occurredAt: string | undefined, context: CommandContext, command: DistributiveOmit<C, 'occurredAt'>, options: ExecuteOptions = {}) {
       // Under an Idempotency-Key the id is derived from the key and the stream may hold the first attempt.
-      return this.send(id, occurredAt, context, command, { freshId: !context.idempotencyKey });
+      return this.send(id, occurredAt, context, command, { ...options, freshId: !context.idempotencyKey });
     }
   }
   return RecordControllerBase;

@@ -75,6 +75,18 @@ export class AccountHierarchyCycle extends DomainError {
   }
 }
 
+/** Opening an account, or renaming one, to a name another account has (trimmed, case-insensitive), sent without allowDuplicate. */
+export class AccountNameTaken extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'duplicate-account';
+  override readonly field = 'name';
+  override readonly extensions: { duplicates: string[] };
+  constructor(name: string, duplicates: string[]) {
+    super(`An account named ${name} exists; send ?allowDuplicate=true to have another account of that name`);
+    this.extensions = { duplicates };
+  }
+}
+
 export type AccountState = Account | null;
 
 function evolve(state: AccountState, event: Occurred<AccountEvent>): AccountState {

@@ -14,8 +14,6 @@ export interface CaptureLead extends LeadCommandBase {
   type: 'CaptureLead';
   details: LeadDetails;
   ownerId?: string;
-  /** Open leads with the same email, as the handler found them (empty when the caller allowed duplicates). */
-  duplicateLeadIds?: string[];
 }
 export interface ChangeLeadDetails extends LeadCommandBase {
   type: 'ChangeLeadDetails';
@@ -45,6 +43,7 @@ export interface ReopenLead extends LeadCommandBase {
 /**
  * Convert a qualified lead. The handler has loaded the existing account and contact when the
  * body named them (null when it asked for new ones) and chosen the ids of the new records.
+ * (That a new account's name is not taken is a claim the handler secures with the decision.)
  */
 export interface ConvertLead extends LeadCommandBase {
   type: 'ConvertLead';
@@ -53,13 +52,13 @@ export interface ConvertLead extends LeadCommandBase {
   opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId'>) | null;
   /** Owner of the new records; default: the lead's owner. */
   ownerId?: string;
-  /** For a new account: accounts named like the lead's company, as the handler found them (empty when allowed). */
-  duplicateAccountIds?: string[];
 }
-/** Fold duplicates (their current states, loaded by the handler) into this lead. */
+/** Fold duplicates into this lead. */
 export interface MergeLeads extends LeadCommandBase {
   type: 'MergeLeads';
-  duplicates: Lead[];
+  duplicateIds: string[];
+  /** The duplicates' current states, in the order of duplicateIds, as the handler loaded them for this attempt. */
+  duplicates?: Lead[];
 }
 /** Close this lead as merged into the survivor (the second half of a merge). */
 export interface MarkLeadMergedInto extends LeadCommandBase {

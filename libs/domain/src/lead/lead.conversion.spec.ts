@@ -96,6 +96,9 @@ const leadState = (id: string, fields: Partial<Lead>, ...after: LeadEvent[]): Le
     ...after.map((e) => ({ ...e, data: { ...e.data, leadId: id }, occurredAt: at }) as typeof e & { occurredAt: string }),
   ])!;
 
+/** A merge whose duplicates' states the handler has resolved. */
+const merge = (duplicates: Lead[]) => cmd('MergeLeads', { duplicateIds: duplicates.map((d) => d.id), duplicates });
+
 const everyCommand = [
   cmd('ChangeLeadDetails', { changes: { title: 'x' } }),
   cmd('AssignLead', { ownerId: 'rep-2' }),
@@ -104,7 +107,7 @@ const everyCommand = [
   cmd('DisqualifyLead', { reason: 'x' }),
   cmd('ReopenLead', {}),
   convert(),
-  cmd('MergeLeads', { duplicates: [leadState('lead-2', {})] }),
+  merge([leadState('lead-2', {})]),
 ];
 
 describe('lead conversion and merge', () => {
@@ -203,7 +206,7 @@ describe('lead conversion and merge', () => {
 
     it('fills each blank field from the first duplicate that has it, keeping its own values', () => {
       lead(survivorHistory)
-        .when(cmd('MergeLeads', { duplicates: [first, second] }))
+        .when(merge([first, second]))
         .then([{ type: 'LeadMerged', data: { leadId, duplicateIds: ['lead-2', 'lead-3'], filled } }]);
     });
     it('keeps the filled fields in the state', () => {
@@ -212,7 +215,7 @@ describe('lead conversion and merge', () => {
     });
     it('records the merge even when nothing is blank', () => {
       lead(survivorHistory)
-        .when(cmd('MergeLeads', { duplicates: [leadState('lead-2', {})] }))
+        .when(merge([leadState('lead-2', {})]))
         .then([{ type: 'LeadMerged', data: { leadId, duplicateIds: ['lead-2'], filled: {} } }]);
     });
     it.each([
@@ -221,11 +224,16 @@ describe('lead conversion and merge', () => {
       ['the survivor itself as', leadState(leadId, {})],
     ])('refuses %s duplicate', (_, duplicate) => {
       lead(survivorHistory)
-        .when(cmd('MergeLeads', { duplicates: [first, duplicate] }))
+        .when(merge([first, duplicate]))
         .thenRefuses(DuplicateNotMergeable, { kind: 'conflict', field: 'duplicateIds', message: expect.stringContaining(duplicate.id) });
     });
+    it('will not decide without the duplicates\' states, or with states of other leads', () => {
+      const unresolved = cmd('MergeLeads', { duplicateIds: ['lead-2'] });
+      expect(() => lead(survivorHistory).when(unresolved).then([])).toThrow(/No facts were resolved/);
+      expect(() => lead(survivorHistory).when({ ...merge([second]), duplicateIds: ['lead-2'] }).then([])).toThrow(/No facts were resolved/);
+    });
     it.each(['Converted', 'Merged'] as const)('refuses a %s survivor as closed', (status) => {
-      lead(historyFor[status]).when(cmd('MergeLeads', { duplicates: [first] })).thenRefuses(LeadIsClosed, { status });
+      lead(historyFor[status]).when(merge([first])).thenRefuses(LeadIsClosed, { status });
     });
   });
 

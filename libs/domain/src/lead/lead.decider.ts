@@ -2,7 +2,7 @@ import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-erro
 import type { Decider, Occurred } from '../shared/decider';
 import { applyFieldChanges, changedFields, withoutUndefined } from '../shared/record-fields';
 import type { ConvertLead, LeadCommand, MergeLeads } from './lead.commands';
-import { ContactNotInAccount, DuplicateAccountName, DuplicateLeadEmail, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
+import { ContactNotInAccount, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
 import type { LeadConverted, LeadEvent, LeadMerged } from './lead.events';
 import { Lead, LeadDetails, LeadStatus, MERGE_FILLABLE_FIELDS } from './lead.types';
 
@@ -61,7 +61,6 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
 function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
   if (command.type === 'CaptureLead') {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
-    if (command.duplicateLeadIds?.length) throw new DuplicateLeadEmail(command.details.email ?? '', command.duplicateLeadIds);
     return [{ type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } }];
   }
   if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
@@ -115,7 +114,6 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
   if (lead.status !== 'Qualified') throw new LeadTransitionRefused(lead.id, lead.status, 'be converted (only a Qualified lead can)');
   const { account, contact, opportunity } = command;
   if (contact.existing && contact.existing.accountId !== account.id) throw new ContactNotInAccount(contact.id, account.id);
-  if (!account.existing && command.duplicateAccountIds?.length) throw new DuplicateAccountName(lead.company, command.duplicateAccountIds);
   const ownerId = command.ownerId ?? lead.ownerId;
   const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees });
   return {
@@ -138,17 +136,22 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
 
 /** The survivor keeps its own values and takes each blank field from the first duplicate that has it. */
 function decideMergeLeads(command: MergeLeads, survivor: Lead): LeadMerged {
-  for (const duplicate of command.duplicates) {
+  const { duplicates } = command;
+  // The handler must look the duplicates up; deciding without their states would merge a converted lead.
+  if (duplicates?.length !== command.duplicateIds.length || duplicates.some((d, i) => d.id !== command.duplicateIds[i])) {
+    throw new Error(`No facts were resolved for the duplicates ${command.duplicateIds.join(', ')}`);
+  }
+  for (const duplicate of duplicates) {
     if (duplicate.id === survivor.id) throw new DuplicateNotMergeable(duplicate.id, 'it is the lead the others are merged into');
     if (PERMANENT_STATUSES.includes(duplicate.status)) throw new DuplicateNotMergeable(duplicate.id, `it is ${duplicate.status}`);
   }
   const filled: Partial<LeadDetails> = {};
   for (const field of MERGE_FILLABLE_FIELDS) {
     if (survivor[field] !== undefined) continue;
-    const donor = command.duplicates.find((d) => d[field] !== undefined);
+    const donor = duplicates.find((d) => d[field] !== undefined);
     if (donor) Object.assign(filled, { [field]: donor[field] });
   }
-  return { type: 'LeadMerged', data: { leadId: survivor.id, duplicateIds: command.duplicates.map((d) => d.id), filled } };
+  return { type: 'LeadMerged', data: { leadId: survivor.id, duplicateIds: command.duplicateIds, filled } };
 }
 
 function requireOpenLead(state: LeadState, leadId: string): Lead {

@@ -27,3 +27,61 @@ describe('SqliteEventStore durability', () => {
     await second.close();
   });
 });
+
+describe('SqliteEventStore.appendAtomically', () => {
+  const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
+  let serial = 0;
+  const event = (type = 'T') => ({ id: `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`, type, data: { n: serial }, metadata: meta });
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
+    dirs.push(dir);
+    store = SqliteEventStore.open(join(dir, 'events.sqlite'));
+  });
+  afterEach(() => store.close());
+
+  it('appends to several streams at once, in order, each with its own expected revision', async () => {
+    await store.append('claim-1', [event()], 'no_stream');
+    const results = await store.appendAtomically([
+      { streamId: 'claim-1', events: [event('Claimed')], expectedRevision: 0 },
+      { streamId: 'record-1', events: [event('Opened'), event('Changed')], expectedRevision: 'no_stream' },
+    ]);
+    expect(results.map((r) => r.nextExpectedRevision)).toEqual([1, 1]);
+    expect(results[1].position).toBe(results[0].position + 2n);
+    expect((await store.readStream('record-1')).map((e) => e.type)).toEqual(['Opened', 'Changed']);
+  });
+
+  it.each([
+    ['the first', 5, 'no_stream'],
+    ['the last', 0, 0],
+  ] as const)('writes none of them when %s is refused, and names the stream refused', async (_, claimRevision, recordRevision) => {
+    await store.append('claim-2', [event()], 'no_stream');
+    const head = await store.headPosition();
+    const refused = store.appendAtomically([
+      { streamId: 'claim-2', events: [event()], expectedRevision: claimRevision },
+      { streamId: `record-${claimRevision}`, events: [event()], expectedRevision: recordRevision },
+    ]);
+    await expect(refused).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', streamId: claimRevision === 5 ? 'claim-2' : 'record-0' });
+    expect(await store.headPosition()).toBe(head);
+    // The other appends of the same group commit are not touched by the refusal.
+    await store.append('other', [event()], 'no_stream');
+    expect(await store.readStream('claim-2')).toHaveLength(1);
+  });
+
+  it('shares one group commit with appends sent in the same turn, none touching another', async () => {
+    const [single, together, refused] = await Promise.allSettled([
+      store.append('a', [event()], 'no_stream'),
+      store.appendAtomically([
+        { streamId: 'b', events: [event()], expectedRevision: 'no_stream' },
+        { streamId: 'c', events: [event()], expectedRevision: 'no_stream' },
+      ]),
+      store.appendAtomically([
+        { streamId: 'd', events: [event()], expectedRevision: 'no_stream' },
+        { streamId: 'a', events: [event()], expectedRevision: 'no_stream' },
+      ]),
+    ]);
+    expect([single.status, together.status, refused.status]).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(await store.readStream('d')).toEqual([]);
+    expect((await store.readStream('a')).length + (await store.readStream('b')).length + (await store.readStream('c')).length).toBe(3);
+  });
+});

@@ -10,6 +10,7 @@ import {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  StreamAppend,
   WrongExpectedRevisionError,
 } from '../event-store.port';
 import { openSqliteDatabase } from './open-sqlite-database';
@@ -31,6 +32,8 @@ interface PendingAppend {
   expectedRevision: ExpectedRevision;
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
+  /** For appendAtomically: the appends that stand or fall with this one (in its savepoint), and their results. */
+  together?: { appends: StreamAppend[]; results: AppendResult[] };
 }
 
 const SUBSCRIPTION_PAGE = 500;
@@ -96,7 +99,11 @@ export class SqliteEventStore implements EventStore {
       ping: db.prepare('SELECT 1'),
     };
     // Nested better-sqlite3 transactions run as savepoints inside the batch's transaction.
-    this.appendInSavepoint = db.transaction((item: PendingAppend) => this.writeAppend(item));
+    this.appendInSavepoint = db.transaction((item: PendingAppend) => {
+      const result = this.writeAppend(item);
+      if (item.together) item.together.results = item.together.appends.map((next) => this.writeAppend(next));
+      return result;
+    });
     this.commitBatch = db.transaction((batch: PendingAppend[]) => {
       const outcomes = new Map<PendingAppend, AppendResult | Error>();
       for (const item of batch) {
@@ -115,13 +122,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ streamId, events, expectedRevision, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.enqueue({ streamId, events, expectedRevision, resolve, reject }));
+  }
+
+  /** All in the first append's savepoint: a refusal of any rolls back every one of them. */
+  appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
+    const [first, ...rest] = appends;
+    if (!first) return Promise.resolve([]);
+    const together = { appends: rest, results: [] as AppendResult[] };
+    return new Promise((resolve, reject) => this.enqueue({ ...first, together, resolve: (result) => resolve([result, ...together.results]), reject }));
+  }
+
+  private enqueue(item: PendingAppend): void {
+    this.queue.push(item);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -221,7 +238,7 @@ export class SqliteEventStore implements EventStore {
     this.appended.emit('appended');
   }
 
-  private writeAppend({ streamId, events, expectedRevision }: PendingAppend): AppendResult {
+  private writeAppend({ streamId, events, expectedRevision }: StreamAppend): AppendResult {
     const earlier = this.findEarlierAppend(streamId, events);
     if (earlier) return earlier;
     const current = this.statements.streamRevision.get(streamId)!.revision ?? -1;

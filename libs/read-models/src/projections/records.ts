@@ -1,18 +1,14 @@
 import { Account, accountDecider, Contact, contactDecider, Lead, leadDecider, Opportunity, opportunityDecider } from '@crm/domain';
 import { recordProjection } from './record.projection';
 
-/** Lower-cased and trimmed, for case-insensitive duplicate checks. */
-export const matchKey = (value: string | undefined): string | null => (value === undefined ? null : value.trim().toLowerCase());
-
-/** A lead still in play: not converted, merged or disqualified. Its email blocks a duplicate capture. */
-const OPEN_LEAD_STATUSES = new Set(['New', 'Working', 'Nurturing', 'Qualified']);
+// Duplicate emails and account names are decided on the write side (uniqueness claims in the
+// event store), not here: these read models keep no duplicate-check keys.
 
 export const leadsProjection = recordProjection<Lead | null>({
   readModel: 'leads',
   streamPrefix: 'lead',
   decider: leadDecider,
   filters: ['status', 'ownerId', 'source'],
-  derived: { _openEmail: (lead) => (OPEN_LEAD_STATUSES.has(lead.status) ? matchKey(lead.email) : null) },
 });
 
 export const accountsProjection = recordProjection<Account | null>({
@@ -20,7 +16,6 @@ export const accountsProjection = recordProjection<Account | null>({
   streamPrefix: 'account',
   decider: accountDecider,
   filters: ['ownerId', 'parentId'],
-  derived: { _nameKey: (account) => matchKey(account.name) },
 });
 
 export const contactsProjection = recordProjection<Contact | null>({
