@@ -65,7 +65,7 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   private readonly statements;
   private readonly appendInSavepoint: (item: PendingAppend) => AppendResult;
-  private readonly commitBatch: (batch: PendingAppend[]) => Map<PendingAppend, AppendResult | Error>;
+  private readonly commitBatch: Database.Transaction<(batch: PendingAppend[]) => Map<PendingAppend, AppendResult | Error>>;
 
   static open(file: string): SqliteEventStore {
     return new SqliteEventStore(openSqliteDatabase(file));
@@ -208,7 +208,11 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     let outcomes: Map<PendingAppend, AppendResult | Error>;
     try {
-      outcomes = this.commitBatch(batch);
+      // BEGIN IMMEDIATE: the batch reads (revisions, earlier ids) before it writes. A deferred
+      // transaction would take its read snapshot first, and when another process (the projector)
+      // committed before its first write, SQLite would fail it at once ("database is locked")
+      // instead of waiting out the busy timeout. Taking the write lock first makes it wait.
+      outcomes = this.commitBatch.immediate(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

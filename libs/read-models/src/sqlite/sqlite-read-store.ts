@@ -51,13 +51,15 @@ export class SqliteReadStore implements ReadStore {
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
     const table = tableName(spec.name, version);
     const columns = spec.filters.map((f) => `${columnName(f)}`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
-      id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
-    )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
-    // A collection made before it was marked unlisted loses the index it no longer needs.
-    if (spec.listed === false) this.db.exec(`DROP INDEX IF EXISTS ${table}_order`);
-    else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
-    for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
+    this.writing(() => {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+        id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
+      )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
+      // A collection made before it was marked unlisted loses the index it no longer needs.
+      if (spec.listed === false) this.db.exec(`DROP INDEX IF EXISTS ${table}_order`);
+      else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
+      for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
+    });
     const upsert = this.db.prepare(
       `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
         `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`,
@@ -131,7 +133,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
-    this.db.transaction(() => {
+    this.writing(() => {
       const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
       if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
       for (const write of writes) this.write(write);
@@ -140,7 +142,7 @@ export class SqliteReadStore implements ReadStore {
           'INSERT INTO read_model_checkpoints (read_model, version, position) VALUES (?, ?, ?) ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position',
         ).run(readModel, version, position);
       }
-    }).immediate();
+    });
   }
 
   async readModelState(readModel: string): Promise<ReadModelState> {
@@ -174,7 +176,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.writing(() => {
       const now = Date.now();
       const lease = this.statement('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
       if (lease && lease.owner !== owner && lease.expires_at > now) return false;
@@ -182,7 +184,7 @@ export class SqliteReadStore implements ReadStore {
         'INSERT INTO projector_lease (id, owner, expires_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
       ).run(owner, now + ttlMs);
       return true;
-    }).immediate();
+    });
   }
 
   async releaseLease(owner: string): Promise<void> {
@@ -195,6 +197,16 @@ export class SqliteReadStore implements ReadStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs `work` in a transaction begun with BEGIN IMMEDIATE. Every transaction here that writes
+   * reads first; a deferred one would fail at once ("database is locked") when another process
+   * on the file (the API's appends, another projector) committed between its read and its first
+   * write, instead of waiting out the busy timeout. (A lone statement takes the lock as it starts.)
+   */
+  private writing<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
   }
 
   private write({ collection, version, id, sortKey, doc }: DocumentWrite): void {
