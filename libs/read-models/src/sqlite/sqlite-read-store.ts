@@ -3,6 +3,10 @@ import { openSqliteDatabase } from '@crm/event-store';
 import {
   CheckpointWrite,
   CollectionSpec,
+  CommitTooLargeError,
+  DocumentTooLargeError,
+  MAX_COMMIT_BYTES,
+  MAX_DOCUMENT_BYTES,
   decodeCursor,
   DocumentWrite,
   encodeCursor,
@@ -14,6 +18,7 @@ import {
   ReadStore,
   ScanQuery,
 } from '../read-store.port';
+import { isGoneFromThisHost } from '../lease-owner';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS read_model_versions (read_model TEXT PRIMARY KEY, active_version INTEGER NOT NULL);
@@ -22,6 +27,7 @@ const SCHEMA = `
   );
   CREATE TABLE IF NOT EXISTS log_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS event_log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
 
 type SqlValue = string | number | bigint | null;
@@ -68,9 +74,15 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async dropCollection(name: string, version: number): Promise<void> {
-    const table = tableName(name, version);
+    this.dropTable(tableName(name, version));
+  }
+
+  async deleteCheckpoint(readModel: string, version: number): Promise<void> {
+    this.statement('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(readModel, version);
+  }
+
+  private dropTable(table: string): void {
     this.db.exec(`DROP TABLE IF EXISTS ${table}`);
-    this.db.prepare('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(name, version);
     this.tables.delete(table);
     for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
   }
@@ -133,10 +145,19 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
+    // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
+    const texts = writes.map(({ collection, id, doc }) => {
+      if (doc === null) return null;
+      const text = JSON.stringify(doc);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
+      return text;
+    });
+    const bytes = texts.reduce((sum, text) => sum + (text === null ? 0 : Buffer.byteLength(text)), 0);
+    if (bytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(bytes);
     this.writing(() => {
-      const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
-      if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
-      for (const write of writes) this.write(write);
+      this.assertLease(leaseOwner);
+      writes.forEach((write, index) => this.write(write, texts[index]));
       for (const { readModel, version, position } of checkpoints) {
         this.statement(
           'INSERT INTO read_model_checkpoints (read_model, version, position) VALUES (?, ?, ?) ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position',
@@ -179,7 +200,7 @@ export class SqliteReadStore implements ReadStore {
     return this.writing(() => {
       const now = Date.now();
       const lease = this.statement('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
-      if (lease && lease.owner !== owner && lease.expires_at > now) return false;
+      if (lease && lease.owner !== owner && lease.expires_at > now && !isGoneFromThisHost(lease.owner)) return false;
       this.statement(
         'INSERT INTO projector_lease (id, owner, expires_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
       ).run(owner, now + ttlMs);
@@ -189,6 +210,23 @@ export class SqliteReadStore implements ReadStore {
 
   async releaseLease(owner: string): Promise<void> {
     this.statement('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
+  }
+
+  async logIdentity(): Promise<string | undefined> {
+    return (this.statement('SELECT identity FROM event_log_binding WHERE id = 1').get() as { identity: string } | undefined)?.identity;
+  }
+
+  async bindToLog(identity: string): Promise<void> {
+    this.statement('INSERT INTO event_log_binding (id, identity) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET identity = excluded.identity').run(identity);
+  }
+
+  async forgetProjected(leaseOwner: string): Promise<void> {
+    this.writing(() => {
+      this.assertLease(leaseOwner);
+      const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
+      for (const { name } of tables) this.dropTable(name);
+      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions;');
+    });
   }
 
   async ping(): Promise<void> {
@@ -209,15 +247,21 @@ export class SqliteReadStore implements ReadStore {
     return this.db.transaction(work).immediate();
   }
 
-  private write({ collection, version, id, sortKey, doc }: DocumentWrite): void {
+  private assertLease(leaseOwner: string): void {
+    const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
+    if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
+  }
+
+  /** One document write; `text` is the document as JSON (null for a delete). */
+  private write({ collection, version, id, sortKey, doc }: DocumentWrite, text: string | null): void {
     const table = tableName(collection, version);
-    if (doc === null) {
+    if (doc === null || text === null) {
       this.statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
       return;
     }
     const ensured = this.tables.get(table);
     if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
-    ensured.upsert.run(id, sortKey, JSON.stringify(doc), ...ensured.filters.map((f) => sqlValue(doc[f])));
+    ensured.upsert.run(id, sortKey, text, ...ensured.filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {
