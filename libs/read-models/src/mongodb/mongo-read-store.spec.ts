@@ -4,7 +4,7 @@ import { LeaseLostError } from '../read-store.port';
 import { databaseOf, MongoReadStore, transactionsRefusal } from './mongo-read-store';
 
 /** MONGODB_URL with a database of its own (the URL's path), so that each run starts empty. */
-export function withFreshDatabase(url: string): { url: string; name: string } {
+function withFreshDatabase(url: string): { url: string; name: string } {
   const name = `crm_test_${Date.now()}_${Math.random().toString(36).slice(2)}`;
   const [, scheme, hosts, query = ''] = /^(mongodb(?:\+srv)?:\/\/)([^/?]*)\/?[^?]*(\?.*)?$/.exec(url)!;
   return { url: `${scheme}${hosts}/${name}${query}`, name };

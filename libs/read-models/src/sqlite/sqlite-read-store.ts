@@ -146,15 +146,16 @@ export class SqliteReadStore implements ReadStore {
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
     // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
+    let commitBytes = 0;
     const texts = writes.map(({ collection, id, doc }) => {
       if (doc === null) return null;
       const text = JSON.stringify(doc);
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
+      commitBytes += bytes;
       return text;
     });
-    const bytes = texts.reduce((sum, text) => sum + (text === null ? 0 : Buffer.byteLength(text)), 0);
-    if (bytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(bytes);
+    if (commitBytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(commitBytes);
     this.writing(() => {
       this.assertLease(leaseOwner);
       writes.forEach((write, index) => this.write(write, texts[index]));
