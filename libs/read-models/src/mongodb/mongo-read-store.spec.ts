@@ -1,4 +1,5 @@
 import { MongoClient } from 'mongodb';
+import { randomUUID } from 'node:crypto';
 import { describeReadStoreConformance } from '../read-store.conformance';
 import { LeaseLostError } from '../read-store.port';
 import { databaseOf, MongoReadStore, transactionsRefusal } from './mongo-read-store';
@@ -47,11 +48,12 @@ if (process.env.MONGODB_URL) {
     it('keeps its collections in the database the URL names', async () => {
       const { url: storeUrl, name } = withFreshDatabase(url);
       const store = await open(storeUrl);
-      await store.commit('owner', [put('a')], []);
+      const id = `doc-${randomUUID()}`;
+      await store.commit('owner', [put(id)], []);
       const client = await new MongoClient(url).connect();
       try {
-        expect(await client.db(name).collection('rm_things_v1').countDocuments({ _id: 'a' as never })).toBe(1);
-        expect(await client.db('crm').collection('rm_things_v1').countDocuments({ _id: 'a' as never })).toBe(0);
+        expect(await client.db(name).collection('rm_things_v1').countDocuments({ _id: id as never })).toBe(1);
+        expect(await client.db('crm').collection('rm_things_v1').countDocuments({ _id: id as never })).toBe(0);
       } finally {
         await client.close();
       }
