@@ -83,6 +83,7 @@ const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NAMESPACE_EXISTS = 48;
 const INDEX_NOT_FOUND = 27;
+const MAX_TIME_MS_EXPIRED = 50;
 
 /** A catch handler that lets one server error code pass (the state it reports is the one wanted) and rethrows anything else. */
 function ignoreServerError(code: number): (error: unknown) => void {
@@ -103,6 +104,9 @@ export class MongoReadStore implements ReadStore {
   private readonly versions: Collection<VersionRecord>;
   private readonly checkpoints: Collection<CheckpointRecord>;
   private readonly logPositions: Collection<LogPositionRecord>;
+  private readonly logBinding: Collection<LogBindingRecord>;
+  /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
+  private commits: Promise<unknown> = Promise.resolve();
 
   /**
    * Connects to MONGODB_URL and uses the database it names (`crm` when it names none). Refuses a
@@ -126,14 +130,10 @@ export class MongoReadStore implements ReadStore {
     }
   }
 
-  private readonly logBinding: Collection<LogBindingRecord>;
-  /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
-  private commits: Promise<unknown> = Promise.resolve();
-
   constructor(
     /** The driver's client (its command events show what the store sends). */
     readonly client: MongoClient,
-    readonly db: Db,
+    private readonly db: Db,
   ) {
     this.logBinding = db.collection<LogBindingRecord>('event_log_binding');
     this.lease = db.collection<LeaseRecord>('projector_lease');
@@ -443,7 +443,9 @@ async function commitTransaction(session: ClientSession): Promise<void> {
       await session.commitTransaction();
       return;
     } catch (error) {
-      if (!(hasLabel(error, 'UnknownTransactionCommitResult') && attempt < TRANSACTION_ATTEMPTS)) throw error;
+      // (A commit that ran out of maxTimeMS is not repeated: it would run out again.)
+      const unknown = hasLabel(error, 'UnknownTransactionCommitResult') && !(error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED);
+      if (!(unknown && attempt < TRANSACTION_ATTEMPTS)) throw error;
       await pause(attempt);
     }
   }
