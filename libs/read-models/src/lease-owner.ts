@@ -17,6 +17,9 @@ import { hostname } from 'node:os';
  *
  * Processes of other hosts are never judged: their lease expires as before. A different
  * boot id also counts as another host (a reboot, or another machine with the same name).
+ * The host name is what tells containers apart (each has its own by default, and keeps it
+ * across restarts): two containers given the same host name (`--uts=host`, a fixed `hostname:`)
+ * that share one data volume would each take the other for dead; give them names of their own.
  */
 export interface LeaseHolder {
   host: string;
