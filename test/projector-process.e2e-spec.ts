@@ -1,18 +1,30 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { newDataDir, removeDataDir, startTestApp } from './support/test-app';
+import { asActor, newDataDir, removeDataDir, startTestApp } from './support/test-app';
 
 /** apps/projector in its own process, beside an API that only reads (PROJECTOR=external). */
 describe('The projector as its own process', () => {
-  it('projects what the API writes, and the API reads it with minPosition', async () => {
-    const dataDir = newDataDir();
-    const api = await startTestApp(dataDir, { projector: 'external' });
-    const projector = fork(join(__dirname, '..', 'apps', 'projector', 'src', 'main.ts'), [], {
+  function startProjector(dataDir: string): ChildProcess {
+    return fork(join(__dirname, '..', 'apps', 'projector', 'src', 'main.ts'), [], {
       env: { ...process.env, DATA_DIR: dataDir },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+  }
+
+  async function stop(projector: ChildProcess): Promise<void> {
+    if (projector.exitCode !== null || projector.signalCode !== null) return;
+    const exited = once(projector, 'exit');
+    projector.kill('SIGTERM');
+    await exited;
+  }
+
+  it('projects what the API writes, and the API reads it with minPosition', async () => {
+    const dataDir = newDataDir();
+    const api = await startTestApp(dataDir, { projector: 'external' });
+    const projector = startProjector(dataDir);
     try {
       expect((await once(projector, 'message'))[0]).toBe('ready');
       const { id, position } = (await api.http().post('/leads').send({ lastName: 'Apart', company: 'Processes Ltd' }).expect(201)).body;
@@ -24,9 +36,44 @@ describe('The projector as its own process', () => {
       const rebuild = await api.http().post('/projections/leads/rebuild');
       expect(rebuild.status).toBe(409);
     } finally {
-      const exited = once(projector, 'exit');
-      projector.kill('SIGTERM');
-      await exited;
+      await stop(projector);
+      await api.close();
+      removeDataDir(dataDir);
+    }
+  });
+
+  // Both processes write the one SQLite file: a transaction that read before it wrote used to
+  // fail at once with "database is locked" when the other process committed in between.
+  it('answers every one of many concurrent captures while the projector commits beside it (no 5xx)', async () => {
+    const dataDir = newDataDir();
+    const api = await startTestApp(dataDir, { projector: 'external' });
+    const projector = startProjector(dataDir);
+    try {
+      expect((await once(projector, 'message'))[0]).toBe('ready');
+      const base = `http://127.0.0.1:${(api.app.getHttpServer().address() as AddressInfo).port}`;
+      const total = 3_000;
+      const clients = 50;
+      const statuses = new Map<number, number>();
+      let sent = 0;
+      const client = async () => {
+        while (sent < total) {
+          const n = sent++;
+          const res = await fetch(`${base}/leads`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...asActor('e2e') },
+            body: JSON.stringify({ lastName: `Load ${n}`, company: 'Two Processes Ltd', email: `load-${n}@example.com` }),
+          });
+          await res.arrayBuffer();
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: clients }, client));
+      expect(Object.fromEntries(statuses)).toEqual({ 201: total });
+      // And the projector kept up with all of it.
+      const head = await api.store.headPosition();
+      expect((await api.http().get('/leads').query({ minPosition: String(head), limit: 1 })).status).toBe(200);
+    } finally {
+      await stop(projector);
       await api.close();
       removeDataDir(dataDir);
     }

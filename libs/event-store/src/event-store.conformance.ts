@@ -155,6 +155,43 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
       expect(events.map((e) => e.revision)).toEqual([1, 2, 3]);
     });
 
+    it('says a subscription caught up only once it has delivered what was stored, and stays so for new events', async () => {
+      const id = stream();
+      const before = await store.headPosition();
+      await store.append(id, [event('E', { n: 0 }), event('E', { n: 1 }), event('E', { n: 2 })], 'no_stream');
+      const subscription = store.subscribeToAll({ after: before });
+      try {
+        const iterator = subscription[Symbol.asyncIterator]();
+        let next = await iterator.next();
+        while (!next.done && next.value.streamId !== id) next = await iterator.next();
+        // Two more of this test's events are stored after this one: not caught up yet.
+        expect(next.done ? undefined : next.value.data.n).toBe(0);
+        expect(subscription.caughtUp).toBe(false);
+        for (let seen = 1; seen < 3; ) {
+          next = await iterator.next();
+          if (!next.done && next.value.streamId === id) seen++;
+        }
+        for (let waited = 0; !subscription.caughtUp && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(subscription.caughtUp).toBe(true);
+        const live = iterator.next();
+        await store.append(id, [event('E', { n: 3 })], 2);
+        for (next = await live; !next.done && next.value.streamId !== id; ) next = await iterator.next();
+        expect(next.done ? undefined : next.value.data.n).toBe(3);
+        expect(subscription.caughtUp).toBe(true);
+      } finally {
+        await subscription.close();
+      }
+    });
+
+    it('has an identity, the same every time it is asked, that no read of the log shows', async () => {
+      const before = await store.headPosition();
+      const identity = await store.identity();
+      expect(identity).toMatch(/^\S{8,}$/);
+      expect(await store.identity()).toBe(identity);
+      const after = await store.readAll({ after: before, maxCount: 1000 });
+      expect(after.filter((e) => e.type.startsWith('$') || JSON.stringify(e.data).includes(identity))).toEqual([]);
+    });
+
     it('ends a subscription when it is closed', async () => {
       const subscription = store.subscribeToAll({ after: await store.headPosition() });
       const iterating = (async () => {

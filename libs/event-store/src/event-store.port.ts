@@ -70,6 +70,12 @@ export interface ReadAllOptions {
 
 /** A catch-up subscription: yields stored events after `after`, then new ones as they come. */
 export interface AllSubscription extends AsyncIterable<RecordedEvent> {
+  /**
+   * The store's own word that the subscription has caught up: true once it has yielded every
+   * event the store held when it caught up (what it yields from then on is new), false before
+   * that and again while the store says it fell behind.
+   */
+  readonly caughtUp: boolean;
   close(): Promise<void>;
 }
 
@@ -84,6 +90,13 @@ export interface EventStore {
   countEventsAfter(after: bigint, cap: number): Promise<number>;
   /** Position of the newest event, or -1n when the log is empty. */
   headPosition(): Promise<bigint>;
+  /**
+   * What tells this event log from any other: made once when the log is created and the same
+   * for as long as it exists, so that a read store can tell the log its checkpoints came from
+   * (a wiped server or another store has another identity). Never an event of readAll or a
+   * subscription.
+   */
+  identity(): Promise<string>;
   /** Answers when the store is reachable (for /health). */
   ping(): Promise<void>;
   close(): Promise<void>;

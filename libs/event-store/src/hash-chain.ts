@@ -70,6 +70,10 @@ export class HashChainingEventStore implements EventStore {
     return this.inner.headPosition();
   }
 
+  identity(): Promise<string> {
+    return this.inner.identity();
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }

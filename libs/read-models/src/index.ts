@@ -1,4 +1,5 @@
 export * from './read-store.port';
+export * from './lease-owner';
 export * from './sqlite/sqlite-read-store';
 export * from './projections/projection';
 export * from './projections/record.projection';

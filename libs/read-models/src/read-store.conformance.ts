@@ -1,5 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { CollectionSpec, InvalidCursorError, LeaseLostError, ReadDocument, ReadStore } from './read-store.port';
+import { leaseOwnerName, thisProcess } from './lease-owner';
+import {
+  CollectionSpec,
+  CommitTooLargeError,
+  DocumentTooLargeError,
+  InvalidCursorError,
+  LeaseLostError,
+  MAX_COMMIT_BYTES,
+  MAX_DOCUMENT_BYTES,
+  ReadDocument,
+  ReadStore,
+} from './read-store.port';
 
 /**
  * The behaviour every ReadStore adapter must have. Each adapter's spec calls this with a factory
@@ -143,8 +155,58 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect(await store.readModelState(spec.name)).toEqual({ readModel: spec.name, activeVersion: 1, checkpoints: { 1: 5n, 2: big } });
       await store.activate(spec.name, 2);
       expect((await store.readModelState(spec.name)).activeVersion).toBe(2);
-      await store.dropCollection(spec.name, 1);
+      await store.deleteCheckpoint(spec.name, 1);
       expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 2: big });
+    });
+
+    it('keeps checkpoints per read model, not per collection: dropping a collection leaves them', async () => {
+      // A read model's collections have names of their own; one may share the read model's name.
+      const readModel = spec.name;
+      await store.commit(owner, [put(doc('a'), 1)], [{ readModel, version: 1, position: 7n }]);
+      await store.dropCollection(spec.name, 1);
+      expect((await store.readModelState(readModel)).checkpoints).toEqual({ 1: 7n });
+      await store.deleteCheckpoint(readModel, 1);
+      expect((await store.readModelState(readModel)).checkpoints).toEqual({});
+    });
+
+    it('refuses a document larger than MAX_DOCUMENT_BYTES, and a commit larger than MAX_COMMIT_BYTES, writing nothing', async () => {
+      const huge = doc('huge', { text: 'x'.repeat(MAX_DOCUMENT_BYTES) });
+      await expect(store.commit(owner, [put(doc('a'), 1), put(huge, 2)], [{ readModel: spec.name, version: 1, position: 3n }])).rejects.toBeInstanceOf(DocumentTooLargeError);
+      const large = (id: string) => doc(id, { text: 'x'.repeat(Math.ceil(MAX_COMMIT_BYTES / 3)) });
+      await expect(store.commit(owner, [put(large('l1'), 1), put(large('l2'), 2), put(large('l3'), 3)], [])).rejects.toBeInstanceOf(CommitTooLargeError);
+      expect(await store.getMany(spec.name, 1, ['a', 'huge', 'l1'])).toEqual(new Map());
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({});
+      await store.commit(owner, [put(large('l1'), 1), put(large('l2'), 2)], []); // two thirds of the bound pass
+      expect((await store.get(spec.name, 1, 'l2'))?.id).toBe('l2');
+    });
+
+    it('runs concurrent commits of the lease owner, every one of them', async () => {
+      await Promise.all(Array.from({ length: 20 }, (_, n) => store.commit(owner, [put(doc(`c${n}`), n)], [{ readModel: spec.name, version: 1, position: BigInt(n) }])));
+      expect((await store.getMany(spec.name, 1, Array.from({ length: 20 }, (_, n) => `c${n}`))).size).toBe(20);
+    });
+
+    it('keeps the identity of the event log it was projected from, and forgets what it projected when told to', async () => {
+      const other = { name: `others_${randomUUID().slice(0, 8)}`, filters: [] };
+      await store.ensureCollection(other, 3);
+      await store.commit(owner, [put(doc('a'), 1), { collection: other.name, version: 3, id: 'b', sortKey: 1, doc: doc('b') }], [{ readModel: spec.name, version: 1, position: 9n }]);
+      await store.activate(other.name, 3);
+      await store.saveLogPosition('sweep', 9n);
+      const log = `log-${randomUUID()}`;
+      await store.bindToLog(log);
+      expect(await store.logIdentity()).toBe(log);
+      await expect(store.forgetProjected('owner-b')).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.get(spec.name, 1, 'a')).toEqual(doc('a'));
+      await store.forgetProjected(owner);
+      expect(await store.readModelState(spec.name)).toEqual({ readModel: spec.name, activeVersion: 1, checkpoints: {} });
+      expect((await store.readModelState(other.name)).activeVersion).toBe(1);
+      expect(await store.readLogPosition('sweep')).toBeUndefined();
+      expect(await store.logIdentity()).toBe(log);
+      for (const [name, version] of [[spec.name, 1], [other.name, 3]] as const) {
+        await store.ensureCollection({ name, filters: [] }, version);
+        expect(await store.get(name, version, name === spec.name ? 'a' : 'b')).toBeNull();
+      }
+      await store.bindToLog('another-log');
+      expect(await store.logIdentity()).toBe('another-log');
     });
 
     it('keeps versions of a collection apart', async () => {
@@ -167,6 +229,40 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       await new Promise((resolve) => setTimeout(resolve, 10));
       expect(await store.acquireLease(owner, 60_000)).toBe(true);
       await expect(store.commit('owner-b', [], [])).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    describe('a lease held by a process of this host', () => {
+      const ours = thisProcess();
+      // A process that has come and gone: its pid names no process now.
+      const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+      beforeEach(() => store.releaseLease(owner));
+      afterEach(async () => {
+        for (let tries = 0; !(await store.acquireLease(owner, 60_000)) && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+
+      it('is taken over at once when its process no longer exists', async () => {
+        const dead = leaseOwnerName(randomUUID(), { ...ours, pid: deadPid });
+        expect(await store.acquireLease(dead, 60_000)).toBe(true);
+        expect(await store.acquireLease('owner-b', 60_000)).toBe(true);
+        await store.releaseLease('owner-b');
+      });
+
+      it('is taken over at once when its pid now belongs to a later process (pid reuse, a restarted container)', async () => {
+        const before = leaseOwnerName(randomUUID(), { ...ours, start: `${ours.start}0` });
+        expect(await store.acquireLease(before, 60_000)).toBe(true);
+        expect(await store.acquireLease('owner-b', 60_000)).toBe(true);
+        await store.releaseLease('owner-b');
+      });
+
+      it('is kept while its process lives, and one of another host is never judged', async () => {
+        const alive = leaseOwnerName(randomUUID(), ours);
+        expect(await store.acquireLease(alive, 1_000)).toBe(true);
+        expect(await store.acquireLease('owner-b', 60_000)).toBe(false);
+        await store.releaseLease(alive);
+        const elsewhere = leaseOwnerName(randomUUID(), { host: 'another-host', pid: deadPid, start: '1' });
+        expect(await store.acquireLease(elsewhere, 200)).toBe(true);
+        expect(await store.acquireLease('owner-b', 60_000)).toBe(false);
+      });
     });
 
     it('answers ping', async () => {

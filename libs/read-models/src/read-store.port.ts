@@ -65,7 +65,10 @@ export interface ReadModelState {
 export interface ReadStore {
   /** Creates the storage and indexes of one version of a collection (idempotent). */
   ensureCollection(spec: CollectionSpec, version: number): Promise<void>;
+  /** Drops one version of a collection with its documents (checkpoints are per read model: see deleteCheckpoint). */
   dropCollection(name: string, version: number): Promise<void>;
+  /** Forgets the checkpoint of one version of a read model (one dropped, or about to be filled afresh). */
+  deleteCheckpoint(readModel: string, version: number): Promise<void>;
 
   get(collection: string, version: number, id: string): Promise<ReadDocument | null>;
   getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>>;
@@ -77,7 +80,9 @@ export interface ReadStore {
   /**
    * Writes documents and checkpoints in one transaction, only while `leaseOwner` holds the
    * projector lease: a crash at any point leaves both as they were, or both written.
-   * Throws LeaseLostError (and writes nothing) when another owner holds the lease.
+   * Throws LeaseLostError (and writes nothing) when another owner holds the lease,
+   * DocumentTooLargeError for a document over MAX_DOCUMENT_BYTES and CommitTooLargeError for
+   * writes over MAX_COMMIT_BYTES together (the caller commits fewer at a time).
    */
   commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void>;
 
@@ -93,12 +98,49 @@ export interface ReadStore {
   readLogPosition(name: string): Promise<bigint | undefined>;
   saveLogPosition(name: string, position: bigint): Promise<void>;
 
-  /** Takes or renews the projector lease for `ttlMs`; false when another owner holds it. */
+  /**
+   * Takes or renews the projector lease for `ttlMs`; false when another owner holds it. A lease
+   * whose owner (see lease-owner.ts) is a process of this host that no longer exists is taken
+   * over at once, without waiting for it to expire.
+   */
   acquireLease(owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(owner: string): Promise<void>;
 
+  /** The identity (EventStore.identity) of the event log the read models were projected from; undefined before bindToLog. */
+  logIdentity(): Promise<string | undefined>;
+  /** Records which event log the read models are projected from. */
+  bindToLog(identity: string): Promise<void>;
+  /**
+   * Forgets everything projected, for a read store that was projected from another event log:
+   * drops every read model collection, checkpoint, active version and named log position
+   * (the lease and the log identity stay). Only while `leaseOwner` holds the lease.
+   */
+  forgetProjected(leaseOwner: string): Promise<void>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The largest document a read store keeps (MongoDB's limit), so that both backends refuse the same documents. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/**
+ * The most one commit writes, its documents' sizes summed: a larger transaction gets slow and
+ * fragile (MongoDB aborts long-running ones, and they would be retried in vain).
+ */
+export const MAX_COMMIT_BYTES = 16 * 1024 * 1024;
+
+export class DocumentTooLargeError extends Error {
+  constructor(collection: string, id: string, bytes: number) {
+    super(`Read model document ${collection}/${id} would take ${bytes} bytes, more than the ${MAX_DOCUMENT_BYTES} a document may`);
+    this.name = 'DocumentTooLargeError';
+  }
+}
+
+export class CommitTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(`A read model commit of ${bytes} bytes is more than the ${MAX_COMMIT_BYTES} one commit may write`);
+    this.name = 'CommitTooLargeError';
+  }
 }
 
 export const READ_STORE = Symbol('READ_STORE');

@@ -65,6 +65,7 @@ export class ReadSideModule {
                 new Projector(events, store, projections, {
                   leaseTtlMs: config.projectorLeaseMs,
                   onError: (error) => logger.error(`Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint`),
+                  onNotice: (message) => logger.warn(`Projector: ${message}`),
                 }),
               inject: [EVENT_STORE, READ_STORE, PROJECTIONS],
             },

@@ -18,6 +18,7 @@ import {
   type ReadRevision,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { randomUUID } from 'node:crypto';
 import {
   EventIdConflictError,
   WrongExpectedRevisionError,
@@ -51,6 +52,11 @@ import {
  * implicit transaction with the log position of its last (TransactionEnd) prepare.
  * Stream reads carry $all positions only on servers >= 22.6 (EventStore/EventStore#3459).
  */
+
+/** The stream that keeps the event log's identity (see identity()), and its event's type. */
+const IDENTITY_STREAM = 'crm-event-log-identity';
+const IDENTITY_EVENT = '$crm-event-log-identity';
+const IDENTITY_METADATA: EventMetadata = { actorId: 'system', occurredAt: '1970-01-01T00:00:00.000Z', correlationId: 'event-log-identity', causationId: 'event-log-identity' };
 
 /** Events read per page while looking backwards for the newest user event. */
 const HEAD_PAGE_SIZE = 16;
@@ -182,9 +188,25 @@ export class EventStoreDbEventStore implements EventStore {
       failure ??= error;
       if (!source.destroyed) source.destroy();
     });
+    // The server's caught-up message (servers 23.10 and later) arrives in order after the events
+    // before it, but the client emits it at once, while some of those events still wait in the
+    // Readable's buffer: caught up once that many more have been taken out. A server that says
+    // the subscription fell behind takes it back until it says caught up again.
+    let signalled = false;
+    let stillBuffered = 0;
+    source.on('caughtUp', () => {
+      signalled = true;
+      stillBuffered = source.readableLength;
+    });
+    source.on('fellBehind', () => {
+      signalled = false;
+    });
 
     const subscription: AllSubscription = {
       [Symbol.asyncIterator]: () => iterator,
+      get caughtUp() {
+        return signalled && stillBuffered === 0;
+      },
       close: async () => {
         if (closed) return;
         closed = true;
@@ -200,6 +222,7 @@ export class EventStoreDbEventStore implements EventStore {
     async function* iterate(): AsyncGenerator<RecordedEvent> {
       try {
         for await (const resolved of source as AsyncIterable<AllStreamResolvedEvent>) {
+          if (stillBuffered > 0) stillBuffered--;
           const event = toUserEvent(resolved);
           if (event === undefined) continue;
           const position = esdbPositionOf(resolved);
@@ -218,6 +241,30 @@ export class EventStoreDbEventStore implements EventStore {
 
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * A UUID kept as the one event of the stream IDENTITY_STREAM, written by the first process to
+   * ask with expected revision no_stream (a second one racing it reads the winner's back). Its
+   * type starts with `$`, so readAll, subscriptions and headPosition (user events only) never
+   * see it, while the stream itself is an ordinary one that the service's user may write.
+   */
+  async identity(): Promise<string> {
+    const kept = await this.readIdentity();
+    if (kept) return kept;
+    try {
+      await this.append(IDENTITY_STREAM, [{ id: randomUUID(), type: IDENTITY_EVENT, data: { identity: `esdb-${randomUUID()}` }, metadata: IDENTITY_METADATA }], 'no_stream');
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    }
+    const made = await this.readIdentity();
+    if (!made) throw new Error(`EventStoreDB stream ${IDENTITY_STREAM} holds no identity`);
+    return made;
+  }
+
+  private async readIdentity(): Promise<string | undefined> {
+    const [first] = await this.readStream(IDENTITY_STREAM, { maxCount: 1 });
+    return typeof first?.data.identity === 'string' ? first.data.identity : undefined;
   }
 
   /** EventStoreDB keeps no count of $all: page through it (user events only), up to `cap`. */

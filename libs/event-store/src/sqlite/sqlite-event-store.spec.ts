@@ -85,3 +85,23 @@ describe('SqliteEventStore.appendAtomically', () => {
     expect((await store.readStream('a')).length + (await store.readStream('b')).length + (await store.readStream('c')).length).toBe(3);
   });
 });
+
+describe('SqliteEventStore identity', () => {
+  it('is kept in the file: the same after reopening it, another for another file', async () => {
+    const file = (name: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
+      dirs.push(dir);
+      return join(dir, `${name}.sqlite`);
+    };
+    const path = file('events');
+    const first = SqliteEventStore.open(path);
+    const identity = await first.identity();
+    await first.close();
+    const reopened = SqliteEventStore.open(path);
+    expect(await reopened.identity()).toBe(identity);
+    await reopened.close();
+    const other = SqliteEventStore.open(file('other'));
+    expect(await other.identity()).not.toBe(identity);
+    await other.close();
+  });
+});

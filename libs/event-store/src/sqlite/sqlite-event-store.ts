@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   AllSubscription,
@@ -52,6 +53,7 @@ const SCHEMA = `
     recorded_at TEXT NOT NULL,
     UNIQUE (stream_id, revision)
   );
+  CREATE TABLE IF NOT EXISTS event_log_identity (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
 
 /**
@@ -68,7 +70,7 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   private readonly statements;
   private readonly appendInSavepoint: (item: PendingAppend) => AppendResult;
-  private readonly commitBatch: (batch: PendingAppend[]) => Map<PendingAppend, AppendResult | Error>;
+  private readonly commitBatch: Database.Transaction<(batch: PendingAppend[]) => Map<PendingAppend, AppendResult | Error>>;
 
   static open(file: string): SqliteEventStore {
     return new SqliteEventStore(openSqliteDatabase(file));
@@ -97,6 +99,8 @@ export class SqliteEventStore implements EventStore {
       head: db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
       countAfter: db.prepare<[bigint, number], { count: number }>('SELECT COUNT(*) AS count FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       ping: db.prepare('SELECT 1'),
+      identity: db.prepare<[], { identity: string }>('SELECT identity FROM event_log_identity WHERE id = 1'),
+      makeIdentity: db.prepare<[string]>('INSERT INTO event_log_identity (id, identity) VALUES (1, ?) ON CONFLICT (id) DO NOTHING'),
     };
     // Nested better-sqlite3 transactions run as savepoints inside the batch's transaction.
     this.appendInSavepoint = db.transaction((item: PendingAppend) => {
@@ -169,17 +173,24 @@ export class SqliteEventStore implements EventStore {
         };
       });
     const store = this;
+    let caughtUp = false;
     async function* follow(): AsyncGenerator<RecordedEvent> {
       let position = options.after ?? -1n;
       try {
         while (!closed) {
           const page = store.readAllNow(position, SUBSCRIPTION_PAGE);
-          for (const event of page) {
+          // A page that is not full holds the last stored events: caught up once its last one is out.
+          const last = page.length < SUBSCRIPTION_PAGE;
+          for (const [index, event] of page.entries()) {
             if (closed) return;
+            if (last && index === page.length - 1) caughtUp = true;
             yield event;
             position = event.position;
           }
-          if (page.length < SUBSCRIPTION_PAGE && !closed) await waitForNews();
+          if (last && !closed) {
+            caughtUp = true;
+            await waitForNews();
+          }
         }
       } finally {
         store.appended.off('appended', onAppended);
@@ -188,6 +199,9 @@ export class SqliteEventStore implements EventStore {
     const iterator = follow();
     return {
       [Symbol.asyncIterator]: () => iterator,
+      get caughtUp() {
+        return caughtUp;
+      },
       close: async () => {
         closed = true;
         wake?.();
@@ -203,6 +217,14 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<bigint> {
     const { position } = this.statements.head.get()!;
     return position === null ? -1n : BigInt(position);
+  }
+
+  /** A random id made the first time it is asked for and kept in the file (the first process to ask makes it). */
+  async identity(): Promise<string> {
+    const kept = this.statements.identity.get();
+    if (kept) return kept.identity;
+    this.statements.makeIdentity.run(`sqlite-${randomUUID()}`);
+    return this.statements.identity.get()!.identity;
   }
 
   async ping(): Promise<void> {
@@ -225,7 +247,11 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     let outcomes: Map<PendingAppend, AppendResult | Error>;
     try {
-      outcomes = this.commitBatch(batch);
+      // BEGIN IMMEDIATE: the batch reads (revisions, earlier ids) before it writes. A deferred
+      // transaction would take its read snapshot first, and when another process (the projector)
+      // committed before its first write, SQLite would fail it at once ("database is locked")
+      // instead of waiting out the busy timeout. Taking the write lock first makes it wait.
+      outcomes = this.commitBatch.immediate(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

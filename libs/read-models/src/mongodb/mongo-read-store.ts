@@ -1,7 +1,12 @@
-import { AnyBulkWriteOperation, Collection, Db, Document, Filter, MongoClient, MongoServerError } from 'mongodb';
+import { AnyBulkWriteOperation, BSON, ClientSession, Collection, Db, Document, Filter, MongoClient, MongoClientOptions, MongoError, MongoServerError } from 'mongodb';
+import { setTimeout as wait } from 'node:timers/promises';
 import {
   CheckpointWrite,
   CollectionSpec,
+  CommitTooLargeError,
+  DocumentTooLargeError,
+  MAX_COMMIT_BYTES,
+  MAX_DOCUMENT_BYTES,
   decodeCursor,
   DocumentWrite,
   encodeCursor,
@@ -13,6 +18,7 @@ import {
   ReadStore,
   ScanQuery,
 } from '../read-store.port';
+import { isGoneFromThisHost } from '../lease-owner';
 
 /**
  * One stored read-model document. The document itself is kept whole under `doc`, so that what
@@ -58,11 +64,26 @@ interface LogPositionRecord {
   position: string;
 }
 
+/** Which event log the read models were projected from (see ReadStore.bindToLog). */
+interface LogBindingRecord {
+  _id: string;
+  identity: string;
+}
+
 const LEASE_ID = 'projector';
+const LOG_BINDING_ID = 'event-log';
+/** The database when MONGODB_URL names none. */
+const DEFAULT_DATABASE = 'crm';
+/** Reads that feed a commit (documents a batch changes, checkpoints, the lease) never follow the URL's read preference to a lagging secondary. */
+const PRIMARY = { readPreference: 'primary' } as const;
+/** A transaction that keeps conflicting is tried this many times, with growing pauses between. */
+const TRANSACTION_ATTEMPTS = 6;
+const RETRY_PAUSE_MS = 20;
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_NOT_FOUND = 26;
 const NAMESPACE_EXISTS = 48;
 const INDEX_NOT_FOUND = 27;
+const MAX_TIME_MS_EXPIRED = 50;
 
 /** A catch handler that lets one server error code pass (the state it reports is the one wanted) and rethrows anything else. */
 function ignoreServerError(code: number): (error: unknown) => void {
@@ -83,14 +104,23 @@ export class MongoReadStore implements ReadStore {
   private readonly versions: Collection<VersionRecord>;
   private readonly checkpoints: Collection<CheckpointRecord>;
   private readonly logPositions: Collection<LogPositionRecord>;
+  private readonly logBinding: Collection<LogBindingRecord>;
+  /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
+  private commits: Promise<unknown> = Promise.resolve();
 
-  static async connect(url: string, dbName = 'crm'): Promise<MongoReadStore> {
+  /**
+   * Connects to MONGODB_URL and uses the database it names (`crm` when it names none). Refuses a
+   * server without transactions (a standalone mongod), which would otherwise pass /health and
+   * then fail every commit.
+   */
+  static async connect(url: string, options: MongoClientOptions = {}): Promise<MongoReadStore> {
     // ignoreUndefined: a field set to undefined is left out, as JSON (and the SQLite adapter)
     // would, instead of being stored as null.
-    const client = new MongoClient(url, { ignoreUndefined: true });
+    const client = new MongoClient(url, { ignoreUndefined: true, ...options });
     await client.connect();
     try {
-      const store = new MongoReadStore(client, client.db(dbName));
+      await assertTransactions(client);
+      const store = new MongoReadStore(client, client.db(databaseOf(url)));
       // Creates the checkpoint collection outside of any transaction, and indexes its lookup.
       await store.checkpoints.createIndex({ readModel: 1 }, { name: 'by_read_model' });
       return store;
@@ -101,9 +131,11 @@ export class MongoReadStore implements ReadStore {
   }
 
   constructor(
-    private readonly client: MongoClient,
+    /** The driver's client (its command events show what the store sends). */
+    readonly client: MongoClient,
     private readonly db: Db,
   ) {
+    this.logBinding = db.collection<LogBindingRecord>('event_log_binding');
     this.lease = db.collection<LeaseRecord>('projector_lease');
     this.versions = db.collection<VersionRecord>('read_model_versions');
     this.checkpoints = db.collection<CheckpointRecord>('read_model_checkpoints');
@@ -133,8 +165,11 @@ export class MongoReadStore implements ReadStore {
     const collection = collectionName(name, version);
     // Servers before 7.0 answer NamespaceNotFound for a collection that does not exist.
     await this.db.dropCollection(collection).catch(ignoreServerError(NAMESPACE_NOT_FOUND));
-    await this.checkpoints.deleteOne({ _id: checkpointId(name, version) });
     this.filters.delete(collection);
+  }
+
+  async deleteCheckpoint(readModel: string, version: number): Promise<void> {
+    await this.checkpoints.deleteOne({ _id: checkpointId(readModel, version) });
   }
 
   async get(collection: string, version: number, id: string): Promise<ReadDocument | null> {
@@ -147,7 +182,8 @@ export class MongoReadStore implements ReadStore {
     const documents = this.documents(collectionName(collection, version));
     for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
       const chunk = ids.slice(start, start + IDS_PER_QUERY);
-      const rows = await documents.find({ _id: { $in: chunk } }, { projection: { doc: 1 } }).toArray();
+      // The projector loads the documents a batch changes with this: from the primary.
+      const rows = await documents.find({ _id: { $in: chunk } }, { projection: { doc: 1 }, ...PRIMARY }).toArray();
       for (const row of rows) found.set(row._id, row.doc);
     }
     return found;
@@ -200,46 +236,70 @@ export class MongoReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
+    const operations = this.documentOperations(writes);
+    const run = this.commits.then(() => this.commitNow(leaseOwner, operations, checkpoints));
+    this.commits = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(leaseOwner: string, operations: Map<string, AnyBulkWriteOperation<StoredDocument>[]>, checkpoints: CheckpointWrite[]): Promise<void> {
+    await this.inTransaction(async (session) => {
+      // The lease check is a write: a transaction conflicts only with concurrent writes to the
+      // documents it writes, so touching the lease document makes a concurrent acquireLease by
+      // another owner either wait for this commit or abort it (and the retry then sees the new
+      // owner). A plain read would let this commit through on a stale lease. This is also why
+      // this store's own commits run one at a time.
+      const held = await this.lease.updateOne({ _id: LEASE_ID, owner: leaseOwner }, { $inc: { commits: 1 } }, { session });
+      if (held.matchedCount === 0) throw new LeaseLostError(leaseOwner);
+      for (const [name, bulk] of operations) {
+        await this.documents(name).bulkWrite(bulk, { session, ordered: true });
+      }
+      if (checkpoints.length > 0) {
+        await this.checkpoints.bulkWrite(
+          checkpoints.map(({ readModel, version, position }) => ({
+            updateOne: {
+              filter: { _id: checkpointId(readModel, version) },
+              update: { $set: { readModel, version, position: position.toString() } },
+              upsert: true,
+            },
+          })),
+          { session, ordered: true },
+        );
+      }
+    });
+  }
+
+  /**
+   * Runs `work` in a transaction and commits it. A transient error (a write conflict, a lost
+   * primary) runs it again after a pause that doubles each time, up to TRANSACTION_ATTEMPTS
+   * (the driver's withTransaction retries at once, for up to 120 s); a commit whose outcome is
+   * unknown is committed again. Any other error aborts and is rethrown. `work` only awaits its
+   * operations one after another and swallows no error.
+   */
+  private async inTransaction(work: (session: ClientSession) => Promise<void>): Promise<void> {
     const session = this.client.startSession();
     try {
-      // withTransaction commits, retries the whole callback on TransientTransactionError (e.g. a
-      // write conflict) and the commit on UnknownTransactionCommitResult; any other error thrown
-      // by the callback aborts the transaction and is rethrown. The callback therefore only
-      // awaits its operations one after another and swallows no error.
-      await session.withTransaction(
-        async () => {
-          // The lease check is a write: a transaction conflicts only with concurrent writes to
-          // the documents it writes, so touching the lease document makes a concurrent
-          // acquireLease by another owner either wait for this commit or abort it (and the retry
-          // then sees the new owner). A plain read would let this commit through on a stale lease.
-          const held = await this.lease.updateOne({ _id: LEASE_ID, owner: leaseOwner }, { $inc: { commits: 1 } }, { session });
-          if (held.matchedCount === 0) throw new LeaseLostError(leaseOwner);
-          for (const [name, operations] of this.documentOperations(writes)) {
-            await this.documents(name).bulkWrite(operations, { session, ordered: true });
-          }
-          if (checkpoints.length > 0) {
-            await this.checkpoints.bulkWrite(
-              checkpoints.map(({ readModel, version, position }) => ({
-                updateOne: {
-                  filter: { _id: checkpointId(readModel, version) },
-                  update: { $set: { readModel, version, position: position.toString() } },
-                  upsert: true,
-                },
-              })),
-              { session, ordered: true },
-            );
-          }
-        },
-        { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' },
-      );
+      for (let attempt = 1; ; attempt++) {
+        session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' });
+        try {
+          await work(session);
+          await commitTransaction(session);
+          return;
+        } catch (error) {
+          if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+          if (!(hasLabel(error, 'TransientTransactionError') && attempt < TRANSACTION_ATTEMPTS)) throw error;
+          await pause(attempt);
+        }
+      }
     } finally {
       await session.endSession();
     }
   }
 
   async readModelState(readModel: string): Promise<ReadModelState> {
-    const active = await this.versions.findOne({ _id: readModel });
-    const rows = await this.checkpoints.find({ readModel }).toArray();
+    // The projector starts from these: from the primary.
+    const active = await this.versions.findOne({ _id: readModel }, PRIMARY);
+    const rows = await this.checkpoints.find({ readModel }, PRIMARY).toArray();
     return {
       readModel,
       activeVersion: active?.activeVersion ?? 1,
@@ -252,7 +312,7 @@ export class MongoReadStore implements ReadStore {
   }
 
   async readLogPosition(name: string): Promise<bigint | undefined> {
-    const record = await this.logPositions.findOne({ _id: name });
+    const record = await this.logPositions.findOne({ _id: name }, PRIMARY);
     return record ? BigInt(record.position) : undefined;
   }
 
@@ -261,26 +321,57 @@ export class MongoReadStore implements ReadStore {
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
-    const now = new Date();
+    // Expiry is on the server's clock, the one clock every process of the service shares: a
+    // client whose clock runs ahead would otherwise take a lease that has not expired.
+    const now = await this.serverTime();
+    const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs) };
     try {
       // Matches the lease when this owner holds it or it has expired, and then takes it; when no
       // lease document exists the upsert inserts one. When another owner holds an unexpired
       // lease nothing matches, and the upsert's insert of `_id: 'projector'` fails on the unique
       // _id index.
-      await this.lease.updateOne(
-        { _id: LEASE_ID, $or: [{ owner }, { expiresAt: { $lte: now } }] },
-        { $set: { owner, expiresAt: new Date(now.getTime() + ttlMs) } },
-        { upsert: true },
-      );
+      await this.lease.updateOne({ _id: LEASE_ID, $or: [{ owner }, { expiresAt: { $lte: now } }] }, { $set: lease }, { upsert: true });
       return true;
     } catch (error) {
-      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
-      throw error;
+      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
     }
+    // Held by another owner: taken over at once when that owner is a dead process of this host.
+    const held = await this.lease.findOne({ _id: LEASE_ID }, PRIMARY);
+    if (!held || !isGoneFromThisHost(held.owner)) return false;
+    const taken = await this.lease.updateOne({ _id: LEASE_ID, owner: held.owner }, { $set: lease });
+    return taken.matchedCount === 1;
+  }
+
+  /** The server's clock (`localTime` of hello). */
+  private async serverTime(): Promise<Date> {
+    const { localTime } = await this.db.command({ hello: 1 });
+    if (!(localTime instanceof Date)) throw new Error('MongoDB did not tell its time (hello.localTime)');
+    return localTime;
   }
 
   async releaseLease(owner: string): Promise<void> {
     await this.lease.deleteOne({ _id: LEASE_ID, owner });
+  }
+
+  async logIdentity(): Promise<string | undefined> {
+    return (await this.logBinding.findOne({ _id: LOG_BINDING_ID }, PRIMARY))?.identity;
+  }
+
+  async bindToLog(identity: string): Promise<void> {
+    await this.logBinding.updateOne({ _id: LOG_BINDING_ID }, { $set: { identity } }, { upsert: true });
+  }
+
+  async forgetProjected(leaseOwner: string): Promise<void> {
+    // Not one transaction (collections are dropped outside of them), but repeated whole after a
+    // crash: the log binding, which says it is needed, changes only after it (see the projector).
+    if (!(await this.lease.findOne({ _id: LEASE_ID, owner: leaseOwner }, PRIMARY))) throw new LeaseLostError(leaseOwner);
+    for (const { name } of await this.db.listCollections({}, { nameOnly: true }).toArray()) {
+      if (name.startsWith('rm_')) await this.db.dropCollection(name).catch(ignoreServerError(NAMESPACE_NOT_FOUND));
+    }
+    this.filters.clear();
+    await this.checkpoints.deleteMany({});
+    await this.versions.deleteMany({});
+    await this.logPositions.deleteMany({});
   }
 
   async ping(): Promise<void> {
@@ -295,9 +386,13 @@ export class MongoReadStore implements ReadStore {
     return this.db.collection<StoredDocument>(name);
   }
 
-  /** The writes as bulk operations per collection, in the order given; throws for a collection never ensured. */
+  /**
+   * The writes as bulk operations per collection, in the order given; throws for a collection
+   * never ensured, a document over MAX_DOCUMENT_BYTES and writes over MAX_COMMIT_BYTES together.
+   */
   private documentOperations(writes: DocumentWrite[]): Map<string, AnyBulkWriteOperation<StoredDocument>[]> {
     const byCollection = new Map<string, AnyBulkWriteOperation<StoredDocument>[]>();
+    let commitBytes = 0;
     for (const { collection, version, id, sortKey, doc } of writes) {
       const name = collectionName(collection, version);
       const filters = this.filters.get(name);
@@ -309,12 +404,60 @@ export class MongoReadStore implements ReadStore {
         continue;
       }
       const f = Object.fromEntries(filters.map((field) => [field, filterValue(doc[field])]));
+      const bytes = BSON.calculateObjectSize({ _id: id, sortKey, doc, f }, { ignoreUndefined: true });
+      if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
+      commitBytes += bytes;
       operations.push({
         updateOne: { filter: { _id: id }, update: { $set: { doc, f }, $setOnInsert: { sortKey } }, upsert: true },
       });
     }
+    if (commitBytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(commitBytes);
     return byCollection;
   }
+}
+
+/** The database a MongoDB URL names (its path), or DEFAULT_DATABASE. */
+export function databaseOf(url: string): string {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(url)?.[1];
+  return path ? decodeURIComponent(path) : DEFAULT_DATABASE;
+}
+
+/** Refuses a server that has no transactions: commits need them. */
+async function assertTransactions(client: MongoClient): Promise<void> {
+  const refusal = transactionsRefusal(await client.db('admin').command({ hello: 1 }));
+  if (refusal) throw new Error(refusal);
+}
+
+/** Why a server that answered `hello` so cannot keep read models, or undefined when it can (a replica set member or mongos). */
+export function transactionsRefusal(hello: Document): string | undefined {
+  if (typeof hello.setName === 'string' || hello.msg === 'isdbgrid') return undefined;
+  return (
+    'MongoDB (MONGODB_URL) is a standalone server: read models commit in transactions, which MongoDB has only on a replica set ' +
+    'or a sharded cluster. A single-member replica set will do: start mongod with --replSet rs0 and run rs.initiate() once.'
+  );
+}
+
+async function commitTransaction(session: ClientSession): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      // (A commit that ran out of maxTimeMS is not repeated: it would run out again.)
+      const unknown = hasLabel(error, 'UnknownTransactionCommitResult') && !(error instanceof MongoServerError && error.code === MAX_TIME_MS_EXPIRED);
+      if (!(unknown && attempt < TRANSACTION_ATTEMPTS)) throw error;
+      await pause(attempt);
+    }
+  }
+}
+
+function hasLabel(error: unknown, label: string): boolean {
+  return error instanceof MongoError && error.hasErrorLabel(label);
+}
+
+/** A pause that doubles with each attempt, with jitter so that conflicting writers drift apart. */
+function pause(attempt: number): Promise<void> {
+  return wait(RETRY_PAUSE_MS * 2 ** (attempt - 1) * (0.5 + Math.random()));
 }
 
 function collectionName(collection: string, version: number): string {

@@ -26,9 +26,11 @@ export interface Accumulator<D> {
   combine(into: D, change: D): D;
   /**
    * The document with the change folded in (`current` is null when there is none yet); null
-   * removes it, undefined leaves it as it is (a change that comes to nothing).
+   * removes it, undefined leaves it as it is (a change that comes to nothing). `putBeside`
+   * writes another document of the same collection and sort key, for a document that would
+   * otherwise grow without bound (a value bucket seals full chunks off into documents of their own).
    */
-  fold(current: ReadDocument | null, change: D): ReadDocument | null | undefined;
+  fold(current: ReadDocument | null, change: D, putBeside: (doc: ReadDocument) => void): ReadDocument | null | undefined;
 }
 
 /**

@@ -74,7 +74,7 @@ export class DocumentBatch implements DocumentSet {
       entries.filter(({ collection, id }) => !this.changed.has(keyOf(collection, id))),
     );
     for (const { collection, id, sortKey, change, accumulator } of entries) {
-      const doc = accumulator.fold(this.get(collection, id), change);
+      const doc = accumulator.fold(this.get(collection, id), change, (beside) => this.put(collection, beside, sortKey));
       if (doc) this.put(collection, doc, sortKey);
       else if (doc === null) this.delete(collection, id);
     }

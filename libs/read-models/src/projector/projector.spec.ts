@@ -1,10 +1,10 @@
-import { EventStore, EventToAppend, SqliteEventStore } from '@crm/event-store';
+import { AllSubscription, EventStore, EventToAppend, RecordedEvent, SqliteEventStore } from '@crm/event-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Accumulator, Projection } from '../projections/projection';
 import { leadsProjection } from '../projections/records';
-import { ReadStore } from '../read-store.port';
+import { MAX_COMMIT_BYTES, ReadStore } from '../read-store.port';
 import { SqliteReadStore } from '../sqlite/sqlite-read-store';
 import { Projector } from './projector';
 
@@ -204,6 +204,169 @@ describe('Projector', () => {
     await appendNumbered(61, 70);
     expect(await b.waitFor(await events.headPosition(), 10_000)).toBe(true);
     expect((await counts())?.count).toBe(70);
+  });
+});
+
+describe('Projector, on what its stores tell it', () => {
+  let dir: string;
+  let events: SqliteEventStore;
+  let store: SqliteReadStore;
+  const projectors: Projector[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-projector-'));
+    events = SqliteEventStore.open(join(dir, 'crm.sqlite'));
+    store = SqliteReadStore.open(join(dir, 'crm.sqlite'));
+  });
+  afterEach(async () => {
+    await Promise.all(projectors.splice(0).map((p) => p.stop()));
+    await events.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = (eventStore: EventStore, projections: Projection[], options: ConstructorParameters<typeof Projector>[3] = {}) => {
+    const p = new Projector(eventStore, store, projections, { backoffMs: { initial: 5, max: 20 }, leaseTtlMs: 2_000, ...options });
+    projectors.push(p);
+    p.start();
+    return p;
+  };
+  const append = async (from: number, to: number) => {
+    for (let n = from; n <= to; n++) await events.append(`numbers-${n}`, [numbered(n)], 'no_stream');
+  };
+
+  /**
+   * The log as a remote store hands it over: one event per socket read (a macrotask apart), and
+   * "caught up" only once the backlog that was stored when it subscribed has been delivered.
+   */
+  function overSlowSocket(inner: EventStore): EventStore & { caughtUpSaid: () => boolean } {
+    let said = false;
+    const remote = Object.create(inner) as EventStore & { caughtUpSaid: () => boolean };
+    remote.caughtUpSaid = () => said;
+    remote.subscribeToAll = (options = {}): AllSubscription => {
+      let closed = false;
+      let caughtUp = false;
+      async function* deliver(): AsyncGenerator<RecordedEvent> {
+        const backlogEnd = await inner.headPosition();
+        let after = options.after ?? -1n;
+        while (!closed && after < backlogEnd) {
+          const [event] = await inner.readAll({ after, maxCount: 1 });
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          if (event.position >= backlogEnd) caughtUp = said = true;
+          yield event;
+          after = event.position;
+        }
+        caughtUp = said = true;
+        while (!closed) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const iterator = deliver();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        get caughtUp() {
+          return caughtUp;
+        },
+        close: async () => {
+          closed = true;
+        },
+      };
+    };
+    return remote;
+  }
+
+  it('batches a slow catch-up by count and time, and says live only once the store says it caught up', async () => {
+    await append(1, 150);
+    const remote = overSlowSocket(events);
+    const commit = jest.spyOn(store, 'commit');
+    const statuses = new Set<string>();
+    const p = start(remote, [countingProjection()], { batchSize: 1000, batchWaitMs: 40 });
+    const watch = setInterval(() => {
+      if (!remote.caughtUpSaid()) statuses.add(p.reports()[0].status);
+    }, 1);
+    try {
+      expect(await p.waitFor(await events.headPosition(), 10_000)).toBe(true);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(statuses.has('live')).toBe(false);
+    expect(statuses.has('catching-up')).toBe(true);
+    // 150 events a macrotask apart: a batch per socket read would be 150 commits.
+    expect(commit.mock.calls.length).toBeLessThan(30);
+    expect((await store.get('event-counts', 1, 'all'))?.count).toBe(150);
+    expect(await eventually(() => p.reports()[0].status === 'live')).toBe(true);
+  });
+
+  it('commits a batch too large for one commit in parts, each within the bound', async () => {
+    const big: Projection = {
+      readModel: 'big',
+      collections: [{ name: 'big', filters: [] }],
+      keysOf: (event) => [{ collection: 'big', id: String(event.data.n) }],
+      apply: (event, docs) => docs.put('big', { id: String(event.data.n), text: 'x'.repeat(MAX_COMMIT_BYTES / 4) }, 0),
+    };
+    await append(1, 10);
+    const commit = jest.spyOn(store, 'commit');
+    const p = start(events, [big], { batchSize: 100 });
+    expect(await p.waitFor(await events.headPosition(), 10_000)).toBe(true);
+    expect((await store.getMany('big', 1, Array.from({ length: 10 }, (_, n) => String(n + 1)))).size).toBe(10);
+    const outcomes = await Promise.allSettled(commit.mock.results.map((result) => result.value as Promise<void>));
+    const committed = outcomes.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [commit.mock.calls[index][1].length] : []));
+    expect(outcomes.some((outcome) => outcome.status === 'rejected')).toBe(true); // the whole batch at once was refused
+    expect(committed.reduce((sum, writes) => sum + writes, 0)).toBe(10);
+    expect(Math.max(...committed)).toBeLessThan(4); // a quarter of the bound each: at most three fit
+  });
+
+  it('forgets, after a rebuild, the checkpoint of the version it replaced (checkpoints are per read model)', async () => {
+    const named = { ...countingProjection(), readModel: 'counting' }; // its collection is event-counts
+    await append(1, 20);
+    const p = start(events, [named], { batchSize: 5 });
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await p.rebuild('counting');
+    expect(await store.readModelState('counting')).toEqual({ readModel: 'counting', activeVersion: 2, checkpoints: { 2: await events.headPosition() } });
+  });
+
+  describe('a read store and the event log it came from', () => {
+    it('projects a new log afresh into a read store projected from another one, and says so', async () => {
+      await append(1, 30);
+      const notices: string[] = [];
+      const first = start(events, [countingProjection()]);
+      expect(await first.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await first.stop();
+      // A new event log beside the old read store (a wiped server, another store): its positions mean other events.
+      const newLog = SqliteEventStore.open(join(dir, 'new-log.sqlite'));
+      try {
+        for (let n = 101; n <= 105; n++) await newLog.append(`numbers-${n}`, [numbered(n)], 'no_stream');
+        await store.saveLogPosition('completion-recovery', 30n);
+        const second = start(newLog, [countingProjection()], { onNotice: (message) => notices.push(message) });
+        expect(await second.waitFor(await newLog.headPosition(), 5_000)).toBe(true);
+        expect((await store.get('event-counts', 1, 'all'))?.seen).toEqual([101, 102, 103, 104, 105]);
+        expect(await store.logIdentity()).toBe(await newLog.identity());
+        expect(await store.readLogPosition('completion-recovery')).toBeUndefined();
+        expect(notices).toEqual([expect.stringMatching(/reset.*another event log/)]);
+        await second.stop();
+      } finally {
+        await newLog.close();
+      }
+    });
+
+    it('takes a read store from before logs had identities as its log\'s, unless its checkpoints lie beyond the log', async () => {
+      await append(1, 10);
+      const head = await events.headPosition();
+      await store.acquireLease('old', 60_000);
+      await store.ensureCollection({ name: 'event-counts', filters: [] }, 1);
+      await store.commit('old', [{ collection: 'event-counts', version: 1, id: 'all', sortKey: 0, doc: { id: 'all', count: 10, seen: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } }], [{ readModel: 'event-counts', version: 1, position: head }]);
+      await store.releaseLease('old');
+      const adopting = start(events, [countingProjection()]);
+      expect(await adopting.waitFor(head, 5_000)).toBe(true);
+      expect((await store.get('event-counts', 1, 'all'))?.count).toBe(10); // kept, not projected again
+      await adopting.stop();
+
+      await store.acquireLease('old', 60_000);
+      await store.commit('old', [], [{ readModel: 'event-counts', version: 1, position: head + 1000n }]); // ahead of this log…
+      await store.releaseLease('old');
+      const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+      db.exec('DELETE FROM event_log_binding'); // …and bound to none, as before logs had identities
+      const resetting = start(events, [countingProjection()]);
+      expect(await eventually(() => resetting.position() === head)).toBe(true);
+      expect((await store.get('event-counts', 1, 'all'))?.count).toBe(10); // projected again from the first event, once
+      expect((await store.readModelState('event-counts')).checkpoints).toEqual({ 1: head });
+    });
   });
 });
 

@@ -1,18 +1,22 @@
 import type { EventStore, RecordedEvent } from '@crm/event-store';
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn, setTimeout as wait } from 'node:timers/promises';
 import type { Projection } from '../projections/projection';
-import { LeaseLostError, ReadStore } from '../read-store.port';
+import { newLeaseOwner } from '../lease-owner';
+import { CommitTooLargeError, LeaseLostError, ReadStore } from '../read-store.port';
 import { projectBatch } from './document-batch';
 
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
   batchSize?: number;
+  /** While catching up, how long a batch waits for more events before it is applied short. */
+  batchWaitMs?: number;
   leaseTtlMs?: number;
   /** First and longest wait before resubscribing after a failure. */
   backoffMs?: { initial: number; max: number };
   onError?: (error: unknown) => void;
+  /** Told of what the projector did on its own that an operator should know (a read store reset for another event log). */
+  onNotice?: (message: string) => void;
 }
 
 export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'stopped';
@@ -38,6 +42,7 @@ interface LiveProjection {
 }
 
 const IDLE_FLUSH = Symbol('idle');
+const BATCH_TIME_UP = Symbol('batch time up');
 
 /**
  * Turns the event log into read models, exactly once in effect: it follows all events from the
@@ -47,7 +52,7 @@ const IDLE_FLUSH = Symbol('idle');
  * lets one projector at a time apply the read models; the others wait on standby.
  */
 export class Projector {
-  readonly owner = `projector-${randomUUID()}`;
+  readonly owner = newLeaseOwner();
   private readonly live = new Map<string, LiveProjection>();
   private readonly progress = new EventEmitter();
   private status: ProjectionStatus = 'starting';
@@ -59,6 +64,7 @@ export class Projector {
   /** Serialises batches of the main loop with the final step of a rebuild. */
   private lock: Promise<void> = Promise.resolve();
   private readonly batchSize: number;
+  private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
   private readonly backoff: { initial: number; max: number };
 
@@ -70,6 +76,8 @@ export class Projector {
   ) {
     // Large enough for fast catch-up, small enough that a commit holds the embedded file's write lock for only tens of ms.
     this.batchSize = options.batchSize ?? 2500;
+    // Long enough to fill a batch from a remote store's stream, short enough not to be seen.
+    this.batchWaitMs = options.batchWaitMs ?? 50;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
     this.backoff = options.backoffMs ?? { initial: 100, max: 5_000 };
     this.progress.setMaxListeners(0);
@@ -161,6 +169,7 @@ export class Projector {
       await this.store.dropCollection(spec.name, version);
       await this.store.ensureCollection(spec, version);
     }
+    await this.store.deleteCheckpoint(readModel, version); // of an earlier rebuild to this version that did not finish
     live.rebuild = { version, checkpoint: -1n };
     try {
       // Catch up without holding the main loop back, then close the gap under the lock.
@@ -175,6 +184,7 @@ export class Projector {
         live.version = version;
         live.rebuild = undefined;
         for (const spec of projection.collections) await this.store.dropCollection(spec.name, old);
+        await this.store.deleteCheckpoint(readModel, old);
       });
     } finally {
       live.rebuild = undefined;
@@ -186,12 +196,29 @@ export class Projector {
     const rebuild = live.rebuild!;
     const page = (await this.events.readAll({ after: rebuild.checkpoint, maxCount: this.batchSize })).filter((e) => e.position <= until);
     if (page.length === 0) return false;
-    const writes = await projectBatch(this.store, [{ projection: live.projection, version: rebuild.version, after: rebuild.checkpoint }], page);
-    const position = page[page.length - 1].position;
-    await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
-    rebuild.checkpoint = position;
+    await this.inBoundedCommits(page, async (events) => {
+      const writes = await projectBatch(this.store, [{ projection: live.projection, version: rebuild.version, after: rebuild.checkpoint }], events);
+      const position = events[events.length - 1].position;
+      await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
+      rebuild.checkpoint = position;
+    });
     await nextTurn(); // as in follow(): let requests in between pages
     return true;
+  }
+
+  /**
+   * Applies events with `apply` (project and commit), all at once when the commit is within the
+   * read store's bound, else in halves (each projected afresh from where the last one ended).
+   */
+  private async inBoundedCommits(events: RecordedEvent[], apply: (events: RecordedEvent[]) => Promise<void>): Promise<void> {
+    try {
+      await apply(events);
+    } catch (error) {
+      if (!(error instanceof CommitTooLargeError) || events.length === 1) throw error;
+      const half = Math.ceil(events.length / 2);
+      await this.inBoundedCommits(events.slice(0, half), apply);
+      await this.inBoundedCommits(events.slice(half), apply);
+    }
   }
 
   private async run(): Promise<void> {
@@ -236,6 +263,7 @@ export class Projector {
 
   /** Reads each read model's active version and checkpoint from the store (the source of truth after any failure). */
   private async loadCheckpoints(): Promise<void> {
+    await this.bindToLog();
     for (const projection of this.projections) {
       const state = await this.store.readModelState(projection.readModel);
       for (const spec of projection.collections) await this.store.ensureCollection(spec, state.activeVersion);
@@ -246,6 +274,37 @@ export class Projector {
       else this.live.set(projection.readModel, { projection, version: state.activeVersion, checkpoint, eventsApplied: 0 });
     }
     this.progress.emit('progress');
+  }
+
+  /**
+   * Makes sure the read store's checkpoints are positions of this event log. A read store
+   * projected from another log (another store, a wiped server: positions there mean other
+   * events) forgets all it projected, and every read model is projected again from this log's
+   * first event: read models are derived data, and the old ones can only be wrong for this log.
+   * A read store from before logs had identities is taken as this log's, unless a checkpoint of
+   * it lies beyond this log's last event.
+   */
+  private async bindToLog(): Promise<void> {
+    const identity = await this.events.identity();
+    const bound = await this.store.logIdentity();
+    if (bound === identity) return;
+    const stale = bound !== undefined ? `it was projected from another event log (${bound}, this one is ${identity})` : await this.checkpointBeyondHead();
+    if (stale) {
+      this.options.onNotice?.(`The read store is reset and every read model projected again from the first event: ${stale}`);
+      await this.store.forgetProjected(this.owner);
+    }
+    await this.store.bindToLog(identity);
+  }
+
+  /** Why a read store bound to no log cannot be this log's, or undefined when it may be. */
+  private async checkpointBeyondHead(): Promise<string | undefined> {
+    const head = await this.events.headPosition();
+    for (const { readModel } of this.projections) {
+      const { checkpoints } = await this.store.readModelState(readModel);
+      const beyond = Object.values(checkpoints).find((position) => position > head);
+      if (beyond !== undefined) return `its checkpoint ${beyond} of ${readModel} lies beyond the last event of this log (${head})`;
+    }
+    return undefined;
   }
 
   /** Follows the log from the lowest checkpoint, one awaited batch at a time. */
@@ -259,32 +318,34 @@ export class Projector {
       while (this.running) {
         let first = await Promise.race([pending, nextTurn(IDLE_FLUSH)]);
         if (first === IDLE_FLUSH) {
-          // Nothing is waiting: every event the store delivered is applied (after a batch that ended full, or after a restart).
-          this.applying('live');
+          // Nothing is waiting: when the store says the subscription caught up, everything is applied.
+          if (subscription.caughtUp) this.applying('live');
           first = await pending;
         }
         if (first.done) break;
         const batch: RecordedEvent[] = [first.value];
         pending = iterator.next();
-        // Take whatever is already there, without waiting for more: a lone event is applied at once.
-        // A batch that ends because nothing more was waiting has caught up with what the store delivered:
-        // the status says live (/projections still reports the exact lag).
-        const drained = nextTurn(IDLE_FLUSH);
-        let atHead = false;
-        while (batch.length < this.batchSize) {
-          const next = await Promise.race([pending, drained]);
-          if (next === IDLE_FLUSH || next.done) {
-            atHead = next === IDLE_FLUSH;
-            break;
+        // A batch ends when it is full, or once caught up when nothing more is waiting (a lone new
+        // event is applied at once), or while catching up when it has waited batchWaitMs for more:
+        // a remote store's stream hands events over a socket read at a time, and a pause between
+        // two reads is not the end of the backlog.
+        const timeUp = new AbortController();
+        const batchTime: Promise<typeof BATCH_TIME_UP> = wait(this.batchWaitMs, BATCH_TIME_UP, { signal: timeUp.signal, ref: false }).catch(() => BATCH_TIME_UP as typeof BATCH_TIME_UP);
+        try {
+          while (batch.length < this.batchSize) {
+            const next = await Promise.race([pending, subscription.caughtUp ? nextTurn(IDLE_FLUSH) : batchTime]);
+            if (next === IDLE_FLUSH || next === BATCH_TIME_UP || next.done) break;
+            batch.push(next.value);
+            pending = iterator.next();
           }
-          batch.push(next.value);
-          pending = iterator.next();
+        } finally {
+          timeUp.abort();
         }
-        await this.exclusive(() => this.applyBatch(batch, atHead));
+        await this.exclusive(() => this.applyBatch(batch, () => subscription.caughtUp));
         onProgress();
         // On the embedded store every read and commit is synchronous: without a turn of the event
         // loop here, a catch-up would run start to end in microtasks, answering no HTTP request
-        // meanwhile, and each batch's `drained` promise would hold its events until the very end.
+        // meanwhile.
         await nextTurn();
       }
     } finally {
@@ -293,21 +354,24 @@ export class Projector {
     }
   }
 
-  private async applyBatch(batch: RecordedEvent[], atHead: boolean): Promise<void> {
+  /** Applies a batch to every live read model; `caughtUp` tells whether that was the last of what the store held. */
+  private async applyBatch(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
     const lives = [...this.live.values()];
-    const targets = lives.map((live) => ({ projection: live.projection, version: live.version, after: live.checkpoint }));
-    const writes = await projectBatch(this.store, targets, batch);
-    const position = batch[batch.length - 1].position;
-    await this.store.commit(
-      this.owner,
-      writes,
-      lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
-    );
-    for (const live of lives) {
-      live.eventsApplied += batch.filter((event) => event.position > live.checkpoint).length;
-      live.checkpoint = position;
-    }
-    this.applying(atHead ? 'live' : 'catching-up');
+    await this.inBoundedCommits(batch, async (events) => {
+      const targets = lives.map((live) => ({ projection: live.projection, version: live.version, after: live.checkpoint }));
+      const writes = await projectBatch(this.store, targets, events);
+      const position = events[events.length - 1].position;
+      await this.store.commit(
+        this.owner,
+        writes,
+        lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
+      );
+      for (const live of lives) {
+        live.eventsApplied += events.filter((event) => event.position > live.checkpoint).length;
+        live.checkpoint = position;
+      }
+    });
+    this.applying(caughtUp() ? 'live' : 'catching-up');
   }
 
   /** Status after a batch applied, or after finding nothing left to apply: any earlier error is over. */

@@ -3,6 +3,10 @@ import { openSqliteDatabase } from '@crm/event-store';
 import {
   CheckpointWrite,
   CollectionSpec,
+  CommitTooLargeError,
+  DocumentTooLargeError,
+  MAX_COMMIT_BYTES,
+  MAX_DOCUMENT_BYTES,
   decodeCursor,
   DocumentWrite,
   encodeCursor,
@@ -14,6 +18,7 @@ import {
   ReadStore,
   ScanQuery,
 } from '../read-store.port';
+import { isGoneFromThisHost } from '../lease-owner';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS read_model_versions (read_model TEXT PRIMARY KEY, active_version INTEGER NOT NULL);
@@ -22,6 +27,7 @@ const SCHEMA = `
   );
   CREATE TABLE IF NOT EXISTS log_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS event_log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
 
 type SqlValue = string | number | bigint | null;
@@ -51,13 +57,15 @@ export class SqliteReadStore implements ReadStore {
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
     const table = tableName(spec.name, version);
     const columns = spec.filters.map((f) => `${columnName(f)}`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
-      id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
-    )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
-    // A collection made before it was marked unlisted loses the index it no longer needs.
-    if (spec.listed === false) this.db.exec(`DROP INDEX IF EXISTS ${table}_order`);
-    else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
-    for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
+    this.writing(() => {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+        id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
+      )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
+      // A collection made before it was marked unlisted loses the index it no longer needs.
+      if (spec.listed === false) this.db.exec(`DROP INDEX IF EXISTS ${table}_order`);
+      else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
+      for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
+    });
     const upsert = this.db.prepare(
       `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
         `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`,
@@ -66,9 +74,15 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async dropCollection(name: string, version: number): Promise<void> {
-    const table = tableName(name, version);
+    this.dropTable(tableName(name, version));
+  }
+
+  async deleteCheckpoint(readModel: string, version: number): Promise<void> {
+    this.statement('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(readModel, version);
+  }
+
+  private dropTable(table: string): void {
     this.db.exec(`DROP TABLE IF EXISTS ${table}`);
-    this.db.prepare('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(name, version);
     this.tables.delete(table);
     for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
   }
@@ -131,16 +145,26 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
-    this.db.transaction(() => {
-      const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
-      if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
-      for (const write of writes) this.write(write);
+    // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
+    let commitBytes = 0;
+    const texts = writes.map(({ collection, id, doc }) => {
+      if (doc === null) return null;
+      const text = JSON.stringify(doc);
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
+      commitBytes += bytes;
+      return text;
+    });
+    if (commitBytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(commitBytes);
+    this.writing(() => {
+      this.assertLease(leaseOwner);
+      writes.forEach((write, index) => this.write(write, texts[index]));
       for (const { readModel, version, position } of checkpoints) {
         this.statement(
           'INSERT INTO read_model_checkpoints (read_model, version, position) VALUES (?, ?, ?) ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position',
         ).run(readModel, version, position);
       }
-    }).immediate();
+    });
   }
 
   async readModelState(readModel: string): Promise<ReadModelState> {
@@ -174,19 +198,36 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.writing(() => {
       const now = Date.now();
       const lease = this.statement('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
-      if (lease && lease.owner !== owner && lease.expires_at > now) return false;
+      if (lease && lease.owner !== owner && lease.expires_at > now && !isGoneFromThisHost(lease.owner)) return false;
       this.statement(
         'INSERT INTO projector_lease (id, owner, expires_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
       ).run(owner, now + ttlMs);
       return true;
-    }).immediate();
+    });
   }
 
   async releaseLease(owner: string): Promise<void> {
     this.statement('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
+  }
+
+  async logIdentity(): Promise<string | undefined> {
+    return (this.statement('SELECT identity FROM event_log_binding WHERE id = 1').get() as { identity: string } | undefined)?.identity;
+  }
+
+  async bindToLog(identity: string): Promise<void> {
+    this.statement('INSERT INTO event_log_binding (id, identity) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET identity = excluded.identity').run(identity);
+  }
+
+  async forgetProjected(leaseOwner: string): Promise<void> {
+    this.writing(() => {
+      this.assertLease(leaseOwner);
+      const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
+      for (const { name } of tables) this.dropTable(name);
+      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions;');
+    });
   }
 
   async ping(): Promise<void> {
@@ -197,15 +238,31 @@ export class SqliteReadStore implements ReadStore {
     if (this.db.open) this.db.close();
   }
 
-  private write({ collection, version, id, sortKey, doc }: DocumentWrite): void {
+  /**
+   * Runs `work` in a transaction begun with BEGIN IMMEDIATE. Every transaction here that writes
+   * reads first; a deferred one would fail at once ("database is locked") when another process
+   * on the file (the API's appends, another projector) committed between its read and its first
+   * write, instead of waiting out the busy timeout. (A lone statement takes the lock as it starts.)
+   */
+  private writing<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  private assertLease(leaseOwner: string): void {
+    const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
+    if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
+  }
+
+  /** One document write; `text` is the document as JSON (null for a delete). */
+  private write({ collection, version, id, sortKey, doc }: DocumentWrite, text: string | null): void {
     const table = tableName(collection, version);
-    if (doc === null) {
+    if (doc === null || text === null) {
       this.statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
       return;
     }
     const ensured = this.tables.get(table);
     if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
-    ensured.upsert.run(id, sortKey, JSON.stringify(doc), ...ensured.filters.map((f) => sqlValue(doc[f])));
+    ensured.upsert.run(id, sortKey, text, ...ensured.filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {

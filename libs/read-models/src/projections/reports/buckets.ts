@@ -25,11 +25,26 @@ export interface CountBucket extends Bucket {
   metrics: Record<string, string>;
 }
 
-/** Exact values (sorted ascending) and their sum. */
+/**
+ * Exact values (sorted ascending) and their sum. A bucket keeps at most VALUES_PER_CHUNK values
+ * in one document: once it has more, full chunks of its smallest values are sealed off into
+ * documents of their own beside it (`<id>#<n>`, same dim, key and period), each sorted, holding
+ * its own sum. A report reads them as it reads any bucket: every document is one sorted array
+ * of the bucket's values.
+ */
 export interface ValueBucket extends Bucket {
   values: number[];
   sum: number;
+  /** On the open document of a bucket: how many chunks were sealed off it. */
+  sealed?: number;
 }
+
+/**
+ * Values one value-bucket document holds at most: about 0.8 MB as BSON, well under the 16 MiB a
+ * MongoDB document may take (a month's conversion times passed it at about a million
+ * conversions), and a batch rewrites at most this much of a bucket.
+ */
+export const VALUES_PER_CHUNK = 50_000;
 
 /** What one record adds to the count buckets of one dimension. */
 export interface Contribution {
@@ -96,10 +111,21 @@ const valueBuckets: Accumulator<ValueChange> = {
     into.sum += change.sum;
     return into;
   },
-  fold(current, { id, dim, key, period, values, sum }) {
+  fold(current, { id, dim, key, period, values, sum }, putBeside) {
     const existing = current as ValueBucket | null;
     const added = values.sort((a, b) => a - b);
-    return { id, dim, key, period, values: existing ? mergeSorted(existing.values, added) : added, sum: (existing?.sum ?? 0) + sum } satisfies ValueBucket;
+    let open = existing ? mergeSorted(existing.values, added) : added;
+    let openSum = (existing?.sum ?? 0) + sum;
+    let sealed = existing?.sealed ?? 0;
+    while (open.length > VALUES_PER_CHUNK) {
+      const chunk = open.slice(0, VALUES_PER_CHUNK);
+      const chunkSum = chunk.reduce((total, value) => total + value, 0);
+      putBeside({ id: `${id}#${sealed}`, dim, key, period, values: chunk, sum: chunkSum } satisfies ValueBucket);
+      sealed++;
+      open = open.slice(VALUES_PER_CHUNK);
+      openSum -= chunkSum;
+    }
+    return { id, dim, key, period, values: open, sum: openSum, ...(sealed > 0 && { sealed }) } satisfies ValueBucket;
   },
 };
 
