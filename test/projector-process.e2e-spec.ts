@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { backendEnv } from './support/backend';
 import { newDataDir, removeDataDir, startTestApp } from './support/test-app';
 
 /** apps/projector in its own process, beside an API that only reads (PROJECTOR=external). */
@@ -9,7 +10,7 @@ describe('The projector as its own process', () => {
     const dataDir = newDataDir();
     const api = await startTestApp(dataDir, { projector: 'external' });
     const projector = fork(join(__dirname, '..', 'apps', 'projector', 'src', 'main.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir },
+      env: { ...process.env, ...backendEnv(dataDir) },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createApp } from '../../apps/api/src/app.factory';
 import { AppConfig } from '../../apps/api/src/config/app-config';
+import { backendConfig } from './backend';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -27,8 +28,9 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The real API on the embedded backend, listening on 127.0.0.1 (an ephemeral port). */
+/** The real API on the suites' backend (embedded, or the servers of EVENTSTORE_URL / MONGODB_URL: see ./backend), on 127.0.0.1 (an ephemeral port). */
 export async function startTestApp(dataDir = newDataDir(), overrides: Partial<AppConfig> = {}): Promise<TestApp> {
+  overrides = { ...backendConfig(dataDir), ...overrides };
   const config: AppConfig = { host: '127.0.0.1', port: 0, dataDir, production: false, projector: 'embedded', projectorLeaseMs: 15_000, ...overrides };
   const app = await createApp(config, { logger: false });
   // Remember the position of the latest write answered, so that reads can ask for it.
