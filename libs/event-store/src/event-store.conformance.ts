@@ -190,6 +190,18 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
       expect(await store.headPosition()).toBeGreaterThanOrEqual(mine[4].position);
     });
 
+    it('counts the events after a position, stops at the cap, and counts what is appended later', async () => {
+      const id = stream();
+      const first = await store.append(id, [event()], 'no_stream');
+      await store.append(id, [event(), event(), event()], 0);
+      expect(await store.countEventsAfter(first.position, 2)).toBe(2);
+      // At least: on a shared server other writers' events count too.
+      const counted = await store.countEventsAfter(first.position, 1_000_000);
+      expect(counted).toBeGreaterThanOrEqual(3);
+      await store.append(id, [event()], 3);
+      expect(await store.countEventsAfter(first.position, 1_000_000)).toBeGreaterThanOrEqual(counted + 1);
+    });
+
     it('subscribes to all events from a position, catches up, then follows live appends', async () => {
       const id = stream();
       await store.append(id, [event('E', { n: 0 })], 'no_stream');
