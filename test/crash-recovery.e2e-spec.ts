@@ -1,11 +1,10 @@
-import { SqliteEventStore } from '@crm/event-store';
 import { READ_STORE, ReadStore } from '@crm/read-models';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import request from 'supertest';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
 import { CompletionRecovery } from '../apps/api/src/processes/completion-recovery';
+import { backendEnv, eventStoreClass, openEventStore } from './support/backend';
 import { newDataDir, removeDataDir, startTestApp } from './support/test-app';
 
 /**
@@ -25,7 +24,7 @@ describe('Crash recovery of multi-stream commands', () => {
   /** Runs `act` against a server that SIGKILLs itself right after the next decision is durable. */
   async function crashDuring(act: () => Promise<unknown>): Promise<void> {
     const child = fork(join(__dirname, 'support', 'crash-after-decision.server.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1'},
+      env: { ...process.env, ...backendEnv(dataDir), PORT: '0', HOST: '127.0.0.1' },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -42,7 +41,7 @@ describe('Crash recovery of multi-stream commands', () => {
   }
 
   async function streamTypes(streamId: string): Promise<string[]> {
-    const store = SqliteEventStore.open(embeddedDatabaseFile(dataDir));
+    const store = openEventStore(dataDir);
     try {
       return (await store.readStream(streamId)).map((e) => e.type);
     } finally {
@@ -137,7 +136,7 @@ describe('Crash recovery of multi-stream commands', () => {
     } finally {
       await first.close();
     }
-    const readAll = jest.spyOn(SqliteEventStore.prototype, 'readAll');
+    const readAll = jest.spyOn(eventStoreClass().prototype, 'readAll');
     try {
       const restarted = await startTestApp(dataDir);
       await restarted.close();

@@ -2,13 +2,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { backendEnv } from './support/backend';
 import { asActor, newDataDir, removeDataDir, startTestApp } from './support/test-app';
 
 /** apps/projector in its own process, beside an API that only reads (PROJECTOR=external). */
 describe('The projector as its own process', () => {
   function startProjector(dataDir: string): ChildProcess {
     return fork(join(__dirname, '..', 'apps', 'projector', 'src', 'main.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir },
+      env: { ...process.env, ...backendEnv(dataDir) },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

@@ -1,23 +1,26 @@
 /**
- * The API on the embedded backend, made to die (SIGKILL, no clean-up) at the worst moment of a
+ * The API on the suites' backend (DATA_DIR, or EVENTSTORE_URL / MONGODB_URL as backendEnv sets them), made to die (SIGKILL, no clean-up) at the worst moment of a
  * multi-stream command: right after its decision (LeadConverted or LeadMerged) is durably
  * appended, before any record it names is written. Started by crash-recovery.e2e-spec.ts.
  */
 import 'reflect-metadata';
-import { SqliteEventStore } from '@crm/event-store';
+import { EventStore, EventStoreDbEventStore, SqliteEventStore } from '@crm/event-store';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../apps/api/src/app.factory';
 import { loadAppConfig } from '../../apps/api/src/config/app-config';
 
 const DECISIONS = new Set(['LeadConverted', 'LeadMerged']);
-const append = SqliteEventStore.prototype.append;
 let decided = false;
-SqliteEventStore.prototype.append = async function (this: SqliteEventStore, ...args: Parameters<typeof append>) {
-  if (decided) process.kill(process.pid, 'SIGKILL');
-  const result = await append.apply(this, args);
-  if (args[1].some((event) => DECISIONS.has(event.type))) decided = true;
-  return result;
-};
+// Whichever adapter the configuration picks.
+for (const prototype of [SqliteEventStore.prototype, EventStoreDbEventStore.prototype] as EventStore[]) {
+  const append = prototype.append;
+  prototype.append = async function (this: EventStore, ...args: Parameters<EventStore['append']>) {
+    if (decided) process.kill(process.pid, 'SIGKILL');
+    const result = await append.apply(this, args);
+    if (args[1].some((event) => DECISIONS.has(event.type))) decided = true;
+    return result;
+  };
+}
 
 async function main() {
   const config = loadAppConfig();

@@ -9,6 +9,7 @@ import request from 'supertest';
 import { createApp, CreateAppOptions } from '../../apps/api/src/app.factory';
 import { parseApiKeys, ROLES } from '../../apps/api/src/auth/api-keys';
 import { AppConfig } from '../../apps/api/src/config/app-config';
+import { backendConfig } from './backend';
 
 /**
  * The suites run with keys, as production does. Every request of `t.http()` carries the key of
@@ -43,8 +44,9 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The real API on the embedded backend, listening on 127.0.0.1 (an ephemeral port). */
+/** The real API on the suites' backend (embedded, or the servers of EVENTSTORE_URL / MONGODB_URL: see ./backend), on 127.0.0.1 (an ephemeral port). */
 export async function startTestApp(dataDir = newDataDir(), overrides: Partial<AppConfig> = {}, options: CreateAppOptions = { logger: false }): Promise<TestApp> {
+  overrides = { ...backendConfig(dataDir), ...overrides };
   const config: AppConfig = {
     host: '127.0.0.1',
     port: 0,

@@ -1,4 +1,5 @@
-import { deterministicUuid, timeOrderedUuid } from './event-id';
+import { randomUUID } from 'node:crypto';
+import { deterministicUuid, eventIdKind, timeOrderedUuid } from './event-id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-([0-9a-f])[0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -33,5 +34,14 @@ describe('timeOrderedUuid', () => {
     ];
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('eventIdKind', () => {
+  it('calls the ids deterministicUuid makes name-based, and random and time-ordered ids random', () => {
+    expect(eventIdKind(deterministicUuid('key', '0'))).toBe('name-based');
+    expect(eventIdKind('6ba7b810-9dad-31d1-80b4-00c04fd430c8')).toBe('name-based'); // a version-3 id
+    expect(eventIdKind(timeOrderedUuid())).toBe('random');
+    expect(eventIdKind(randomUUID())).toBe('random');
   });
 });

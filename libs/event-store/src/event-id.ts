@@ -38,3 +38,17 @@ export function timeOrderedUuid(now = Date.now()): string {
   const time = lastMs.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8)}-7${sequence.toString(16).padStart(3, '0')}-${randomUUID().slice(19)}`;
 }
+
+/**
+ * What an event id says about its origin. `name-based` ids (RFC 9562 versions 3 and 5, as
+ * `deterministicUuid` makes) are the ones a caller may send again on purpose, for a retry; the
+ * event store must then recognise them wherever they were stored first. `random` ids (versions 4
+ * and 7) cannot meet again by chance, so no store needs to look for them outside their stream.
+ */
+export type EventIdKind = 'name-based' | 'random';
+
+export function eventIdKind(id: string): EventIdKind {
+  // The version is the first hex digit of the third group: xxxxxxxx-xxxx-Vxxx-...
+  const version = id.charAt(14);
+  return version === '5' || version === '3' ? 'name-based' : 'random';
+}

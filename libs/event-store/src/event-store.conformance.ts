@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { EventStore, EventToAppend, RecordedEvent, WrongExpectedRevisionError } from './event-store.port';
+import { deterministicUuid } from './event-id';
+import { EventIdConflictError, EventStore, EventToAppend, RecordedEvent, WrongExpectedRevisionError } from './event-store.port';
 
 /**
  * The behaviour every EventStore adapter must have. Each adapter's spec calls this with its own
- * factory. Streams get random names, so the suite also runs against a shared server.
+ * factory. Streams get random names and nothing compares the whole log or the head, so the suite
+ * also runs against a shared server that other writers use: reads of $all stop at a position
+ * the test wrote itself.
  */
 export function describeEventStoreConformance(name: string, makeStore: () => EventStore | Promise<EventStore>): void {
   describe(`EventStore conformance: ${name}`, () => {
@@ -16,12 +19,27 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
     });
 
     const stream = () => `conformance-${randomUUID()}`;
-    const event = (type = 'SomethingHappened', data: Record<string, unknown> = {}): EventToAppend => ({
-      id: randomUUID(),
+    const event = (type = 'SomethingHappened', data: Record<string, unknown> = {}, id: string = randomUUID()): EventToAppend => ({
+      id,
       type,
       data,
       metadata: { actorId: 'tester', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: randomUUID(), causationId: randomUUID() },
     });
+    /** A name-based id, as the command executor derives from an Idempotency-Key. */
+    const keyedId = () => deterministicUuid('conformance-key', randomUUID(), '0');
+    /** The events in (after, through], page by page: bounded by a position this test wrote. */
+    async function readAllThrough(after: bigint, through: bigint, pageSize = 2): Promise<RecordedEvent[]> {
+      const seen: RecordedEvent[] = [];
+      for (let cursor = after; cursor < through; ) {
+        const page = await store.readAll({ after: cursor, maxCount: pageSize });
+        if (page.length === 0) throw new Error(`$all ended at ${cursor} before ${through}`);
+        expect(page.length).toBeLessThanOrEqual(pageSize);
+        for (const e of page) expect(e.position > cursor).toBe(true);
+        seen.push(...page.filter((e) => e.position <= through));
+        cursor = page[page.length - 1].position;
+      }
+      return seen;
+    }
     async function collect(iterable: AsyncIterable<RecordedEvent>, count: number, predicate: (e: RecordedEvent) => boolean) {
       const seen: RecordedEvent[] = [];
       for await (const e of iterable) {
@@ -91,11 +109,52 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
       const id = stream();
       const batch = [event(), event()];
       const first = await store.append(id, batch, 'no_stream');
-      const headBefore = await store.headPosition();
       const again = await store.append(id, batch, 'no_stream');
       expect(again).toEqual(first);
       expect(await store.readStream(id)).toHaveLength(2);
-      expect(await store.headPosition()).toBe(headBefore);
+      // Nothing of this stream after the first append, up to a marker written after the retry.
+      const marker = await store.append(stream(), [event('Marker')], 'no_stream');
+      const since = await readAllThrough(first.position, marker.position, 100);
+      expect(since.filter((e) => e.streamId === id)).toEqual([]);
+      expect(since[since.length - 1].type).toBe('Marker');
+    });
+
+    it('answers concurrent identical appends (same ids, same expected revision) with one result, written once', async () => {
+      const id = stream();
+      const batch = [event(), event()];
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.append(id, batch, 'no_stream')));
+      expect(new Set(outcomes.map((o) => `${o.nextExpectedRevision}@${o.position}`)).size).toBe(1);
+      expect((await store.readStream(id)).map((e) => e.id)).toEqual(batch.map((e) => e.id));
+    });
+
+    /*
+     * Event ids across streams. SQLite keeps every event id unique in the whole log. EventStoreDB
+     * checks ids within one stream only; its adapter makes name-based ids (deterministicUuid, as
+     * from an Idempotency-Key) unique across streams by claiming each in a stream of its own, and
+     * leaves random ids (v4, v7) to their randomness. So on both: an Idempotency-Key sent to
+     * another record's route is refused (422 over HTTP), and the retry on its own record is not.
+     */
+    it('refuses a name-based event id already stored in another stream, and writes nothing there', async () => {
+      const [a, b] = [stream(), stream()];
+      const id = keyedId();
+      const first = await store.append(a, [event('A', {}, id)], 'no_stream');
+      await expect(store.append(b, [event('B', {}, id)], 'no_stream')).rejects.toBeInstanceOf(EventIdConflictError);
+      await expect(store.append(b, [event('B'), event('B', {}, id)], 'no_stream')).rejects.toMatchObject({ streamId: b });
+      expect(await store.readStream(b)).toEqual([]);
+      // The id's own stream still takes the retry, and still answers it with the first result.
+      await expect(store.append(a, [event('A', {}, id)], 'no_stream')).resolves.toEqual(first);
+      expect(await store.readStream(a)).toHaveLength(1);
+    });
+
+    it('lets one of several concurrent appends of one name-based event id to different streams win', async () => {
+      const id = keyedId();
+      const streams = Array.from({ length: 6 }, () => stream());
+      const outcomes = await Promise.allSettled(streams.map((s) => store.append(s, [event('E', {}, id)], 'no_stream')));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const refusals = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(refusals.every((o) => o.reason instanceof EventIdConflictError)).toBe(true);
+      const written = await Promise.all(streams.map((s) => store.readStream(s)));
+      expect(written.flat().map((e) => e.id)).toEqual([id]);
     });
 
     it('lets exactly one of several concurrent appends at the same revision win', async () => {
@@ -125,19 +184,22 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
     it('reads the global log in pages strictly after a position', async () => {
       const id = stream();
       const before = await store.headPosition();
-      await store.append(id, Array.from({ length: 5 }, (_, n) => event('E', { n })), 'no_stream');
-      const mine: RecordedEvent[] = [];
-      let after = before;
-      for (;;) {
-        const page = await store.readAll({ after, maxCount: 2 });
-        if (page.length === 0) break;
-        expect(page.length).toBeLessThanOrEqual(2);
-        for (const e of page) expect(e.position > after).toBe(true);
-        mine.push(...page.filter((e) => e.streamId === id));
-        after = page[page.length - 1].position;
-      }
+      const written = await store.append(id, Array.from({ length: 5 }, (_, n) => event('E', { n })), 'no_stream');
+      const mine = (await readAllThrough(before, written.position)).filter((e) => e.streamId === id);
       expect(mine.map((e) => e.data.n)).toEqual([0, 1, 2, 3, 4]);
       expect(await store.headPosition()).toBeGreaterThanOrEqual(mine[4].position);
+    });
+
+    it('counts the events after a position, stops at the cap, and counts what is appended later', async () => {
+      const id = stream();
+      const first = await store.append(id, [event()], 'no_stream');
+      await store.append(id, [event(), event(), event()], 0);
+      expect(await store.countEventsAfter(first.position, 2)).toBe(2);
+      // At least: on a shared server other writers' events count too.
+      const counted = await store.countEventsAfter(first.position, 1_000_000);
+      expect(counted).toBeGreaterThanOrEqual(3);
+      await store.append(id, [event()], 3);
+      expect(await store.countEventsAfter(first.position, 1_000_000)).toBeGreaterThanOrEqual(counted + 1);
     });
 
     it('subscribes to all events from a position, catches up, then follows live appends', async () => {

@@ -28,7 +28,19 @@ export interface EventMetadata {
 }
 
 export interface EventToAppend {
-  /** UUID. Re-appending the same ids after a success writes nothing and returns the first result. */
+  /**
+   * UUID. Repeating an append (same stream, same ids, same expected revision) after it succeeded
+   * writes nothing and returns the first result. That holds only at the append's original
+   * expected revision: EventStoreDB checks the ids against the events after that revision, and
+   * at the stream's current revision (or with 'any', beyond a recent-ids cache) it would write
+   * them again. A caller that retries after reading the stream anew must recognise its own
+   * earlier events itself (the command executor does, by Idempotency-Key).
+   *
+   * Across streams: an append that reuses an id stored in another stream, or only some ids of an
+   * earlier append, fails with EventIdConflictError, for every id on SQLite and for name-based ids
+   * (`eventIdKind`, the ids `deterministicUuid` makes) on EventStoreDB. Other ids must be random
+   * (v4 or v7), which never meet by chance. The conformance suite tests this.
+   */
   id: string;
   type: string;
   data: Record<string, unknown>;
@@ -80,13 +92,18 @@ export interface AllSubscription extends AsyncIterable<RecordedEvent> {
 }
 
 export interface EventStore {
+  /** Refused with WrongExpectedRevisionError or EventIdConflictError; see EventToAppend.id for retries. */
   append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream; an unknown stream reads as an empty list. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** One page of the global log, in position order; user events only (no system events). */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToAll(options?: { after?: bigint }): AllSubscription;
-  /** How many events lie after `after` (for projection lag); may stop counting at `cap`. */
+  /**
+   * How many events lie after `after` (for projection lag); may stop counting at `cap`. Called on
+   * every GET /projections: an adapter whose store keeps no count must not read the whole lag
+   * each time (EventStoreDB remembers earlier counts).
+   */
   countEventsAfter(after: bigint, cap: number): Promise<number>;
   /** Position of the newest event, or -1n when the log is empty. */
   headPosition(): Promise<bigint>;

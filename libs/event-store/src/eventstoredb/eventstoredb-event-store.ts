@@ -32,6 +32,18 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
 } from '../event-store.port';
+import { eventIdKind } from '../event-id';
+import {
+  CLAIM_EVENT_TYPE,
+  claimEventId,
+  claimStreamOf,
+  esdbConnectionString,
+  isClaimStream,
+  knownCommitPosition,
+  knownPosition,
+  retryWhileOutcomeUnknown,
+} from './esdb-support';
+import { LagCounter } from './lag-counter';
 
 /*
  * EventStoreDB adapter of the event store port, written against @eventstore/db-client 6.2.1 for
@@ -51,6 +63,8 @@ import {
  * The append result's position is the last event's commit position too: the server acks an
  * implicit transaction with the log position of its last (TransactionEnd) prepare.
  * Stream reads carry $all positions only on servers >= 22.6 (EventStore/EventStore#3459).
+ * A position the server does not know arrives as 2^64-1 (its -1, unsigned), not as a missing
+ * field: `knownPosition` turns it into undefined before anything compares or stores it.
  */
 
 /** The stream that keeps the event log's identity (see identity()), and its event's type. */
@@ -65,12 +79,19 @@ const PING_TIMEOUT_MS = 5_000;
 
 export class EventStoreDbEventStore implements EventStore {
   private readonly subscriptions = new Set<AllSubscription>();
+  private readonly lag = new LagCounter(async (after, maxCount) =>
+    (await this.readAll({ after, maxCount })).map((event) => event.position),
+  );
 
+  /** The client must throw on a failed append (see esdbConnectionString): `connect` makes one that does. */
   constructor(private readonly client: EventStoreDBClient) {}
 
-  /** e.g. `esdb://127.0.0.1:2113?tls=false`. Connects lazily, on the first call. */
+  /**
+   * e.g. `esdb://127.0.0.1:2113?tls=false` (the 6.x client takes esdb:// and esdb+discover://
+   * only). Connects lazily, on the first call.
+   */
   static connect(connectionString: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(esdbConnectionString(connectionString)));
   }
 
   /*
@@ -89,6 +110,13 @@ export class EventStoreDbEventStore implements EventStore {
    * the original last event number and the log position of the original last event, i.e. the
    * first append's nextExpectedRevision and position. Older servers answered without a position;
    * then we read the position of that event back.
+   *
+   * Hence the port's narrower contract: a repeated append is idempotent at its original expected
+   * revision. An append whose outcome is unknown (deadline, unavailable, cancelled, not leader) is
+   * therefore sent again unchanged, a few times with backoff; at the stream's *current* revision
+   * the server would check no ids and write the events twice.
+   *
+   * Event ids across streams: see claimNameBasedIds.
    */
   async append(
     streamId: string,
@@ -99,11 +127,11 @@ export class EventStoreDbEventStore implements EventStore {
       throw new RangeError(`append to ${streamId} needs at least one event`);
     }
     const proposed = events.map(({ id, type, data, metadata }) => jsonEvent({ id, type, data, metadata }));
+    const expected = toClientExpectedRevision(expectedRevision);
+    await this.claimNameBasedIds(streamId, events);
     let result: EsdbAppendResult;
     try {
-      result = await this.client.appendToStream(streamId, proposed, {
-        expectedRevision: toClientExpectedRevision(expectedRevision),
-      });
+      result = await retryWhileOutcomeUnknown(() => this.client.appendToStream(streamId, proposed, { expectedRevision: expected }));
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         throw await this.appendConflict(streamId, events, expectedRevision, error);
@@ -111,11 +139,12 @@ export class EventStoreDbEventStore implements EventStore {
       throw error;
     }
     if (!result.success) {
-      // Only reachable with a client built with throwOnAppendFailure: false.
-      throw new WrongExpectedRevisionError(streamId, expectedRevision, Number(result.nextExpectedRevision));
+      // Only a client built with throwOnAppendFailure: false answers so, and its revision is not to
+      // be trusted (see esdbConnectionString); `connect` never builds one.
+      throw new Error(`EventStoreDB refused the append to ${streamId} without an error: the client must throw on append failures`);
     }
     const nextExpectedRevision = Number(result.nextExpectedRevision);
-    const position = result.position?.commit ?? (await this.positionOfRevision(streamId, nextExpectedRevision));
+    const position = knownPosition(result.position)?.commit ?? (await this.positionOfRevision(streamId, nextExpectedRevision));
     return { nextExpectedRevision, position };
   }
 
@@ -267,16 +296,9 @@ export class EventStoreDbEventStore implements EventStore {
     return typeof first?.data.identity === 'string' ? first.data.identity : undefined;
   }
 
-  /** EventStoreDB keeps no count of $all: page through it (user events only), up to `cap`. */
+  /** EventStoreDB keeps no count of $all: counted from $all, remembering earlier counts (LagCounter). */
   async countEventsAfter(after: bigint, cap: number): Promise<number> {
-    let count = 0;
-    for (let from = after; count < cap; ) {
-      const page = await this.readAll({ after: from, maxCount: Math.min(1000, cap - count) });
-      if (page.length === 0) break;
-      count += page.length;
-      from = page[page.length - 1].position;
-    }
-    return count;
+    return this.lag.countAfter(after, cap);
   }
 
   async headPosition(): Promise<bigint> {
@@ -307,6 +329,35 @@ export class EventStoreDbEventStore implements EventStore {
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     await this.client.dispose();
+  }
+
+  /*
+   * EventStoreDB checks event ids within one stream only, while the port (like SQLite, whose ids
+   * are one unique column) refuses an event id stored in another stream. Random ids (v4, v7) do
+   * not meet again by chance, so they cost nothing extra. A name-based id (`deterministicUuid`,
+   * from an Idempotency-Key) can be sent to another record's stream on purpose: it is claimed
+   * first, in a stream of its own appended with no_stream, all of an append's claims at once
+   * (one round trip more, for commands with an Idempotency-Key only). A claim that names this
+   * stream is a retry and lets the append go on; one naming another stream is the conflict.
+   * A claim is never given back: when the append after it is refused (a stale If-Match), the id
+   * stays this stream's, so the key is refused on another record even though this one was not
+   * changed (stricter than SQLite there, and the same answer a client reusing a key must expect).
+   */
+  private async claimNameBasedIds(streamId: string, events: EventToAppend[]): Promise<void> {
+    const nameBased = events.filter((event) => eventIdKind(event.id) === 'name-based');
+    await Promise.all(nameBased.map((event) => this.claimEventId(event.id, streamId)));
+  }
+
+  private async claimEventId(eventId: string, streamId: string): Promise<void> {
+    const claimStream = claimStreamOf(eventId);
+    const claim = jsonEvent({ id: claimEventId(eventId, streamId), type: CLAIM_EVENT_TYPE, data: { eventId, streamId } });
+    try {
+      await retryWhileOutcomeUnknown(() => this.client.appendToStream(claimStream, [claim], { expectedRevision: NO_STREAM }));
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      const [first] = await this.readStream(claimStream, { maxCount: 1 });
+      if (first?.data.streamId !== streamId) throw new EventIdConflictError(streamId);
+    }
   }
 
   /** Maps the client's wrong-expected-version error to the port's errors. */
@@ -371,9 +422,9 @@ function comparePositions(a: EsdbPosition, b: EsdbPosition): number {
 }
 
 function esdbPositionOf(resolved: ResolvedEvent | AllStreamResolvedEvent): EsdbPosition | undefined {
-  const position = resolved.event?.position;
+  const position = knownPosition(resolved.event?.position);
   if (position !== undefined) return position;
-  const commit = resolved.commitPosition;
+  const commit = knownCommitPosition(resolved.commitPosition);
   return commit === undefined ? undefined : { commit, prepare: commit };
 }
 
@@ -381,10 +432,13 @@ function isSystemEvent(streamId: string, type: string): boolean {
   return streamId.startsWith('$') || type.startsWith('$');
 }
 
-/** A user event of $all, or undefined for system events (types or streams starting with '$'). */
+/**
+ * A user event of $all, or undefined for system events (types or streams starting with '$') and
+ * for the adapter's claims on event ids, which exist only on this backend.
+ */
 function toUserEvent(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
   const event = resolved.event;
-  if (event === undefined || isSystemEvent(event.streamId, event.type)) return undefined;
+  if (event === undefined || isSystemEvent(event.streamId, event.type) || isClaimStream(event.streamId)) return undefined;
   return toRecordedEvent(resolved);
 }
 
