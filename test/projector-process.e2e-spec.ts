@@ -43,6 +43,26 @@ describe('The projector as its own process', () => {
     }
   });
 
+  it('waits on standby while another process holds the lease, instead of exiting, and stops on SIGTERM', async () => {
+    const dataDir = newDataDir();
+    // This API projects (PROJECTOR=embedded) and so holds the lease.
+    const api = await startTestApp(dataDir);
+    const projector = startProjector(dataDir);
+    try {
+      expect((await once(projector, 'message'))[0]).toBe('ready');
+      const exitedEarly = await Promise.race([once(projector, 'exit').then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 2_000))]);
+      expect(exitedEarly).toBe(false);
+      const exited = once(projector, 'exit');
+      projector.kill('SIGTERM');
+      const [code, signal] = await exited;
+      expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    } finally {
+      await stop(projector);
+      await api.close();
+      removeDataDir(dataDir);
+    }
+  });
+
   // Both processes write the one SQLite file: a transaction that read before it wrote used to
   // fail at once with "database is locked" when the other process committed in between.
   it('answers every one of many concurrent captures while the projector commits beside it (no 5xx)', async () => {

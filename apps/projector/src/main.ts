@@ -11,6 +11,10 @@ import { ProjectorModule } from './projector.module';
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(ProjectorModule.register(loadAppConfig()), { logger: ['log', 'warn', 'error'] });
   app.enableShutdownHooks();
+  // The projector's own waits (standby for the lease, backoff) do not hold the process open, so
+  // that an API process can exit around them; this process has nothing else to do, so it keeps
+  // itself alive until a signal stops it.
+  setInterval(() => undefined, 1 << 30);
   new Logger('Projector').log('Projecting the event log into the read models');
   process.send?.('ready');
 }
