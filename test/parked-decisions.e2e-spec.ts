@@ -40,7 +40,7 @@ describe('Parked conversions and merges', () => {
     const beforeDecision = await t.store.headPosition();
     await t.store.append(`lead-${leadId}`, [{ id: decisionId, type: 'LeadConverted', data: decision, metadata }], 1);
     await t.http().post('/leads').send({ lastName: 'Meitner', company: 'KWI' }).expect(201);
-    const swept = () => t.app.get<ReadStore>(READ_STORE).readLogPosition('completion-recovery');
+    const swept = () => recovery.sweptPosition();
     failContacts = true;
 
     for (let sweep = 1; sweep < PARK_AFTER_FAILED_SWEEPS; sweep++) {

@@ -11,7 +11,11 @@ import { PARK_AFTER_FAILED_SWEEPS, ParkedDecision, reasonOf, RecoveryLedger, ref
 const PAGE_SIZE = 1000;
 export const RECOVERY_INTERVAL_MS = 30_000;
 
-/** Under this name the read store keeps how far the sweeps have read the log. */
+/**
+ * Under this name, followed by the log's identity, the read store keeps how far the sweeps have
+ * read the log: a read store that meets a new log (a wiped server, another file) then starts
+ * from the first event instead of a position of the old log.
+ */
 const SWEPT_POSITION = 'completion-recovery';
 
 /**
@@ -29,6 +33,7 @@ const SWEPT_POSITION = 'completion-recovery';
 export class CompletionRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('CompletionRecovery');
   private sweeping: Promise<number> | undefined;
+  private positionName: Promise<string> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,8 +69,19 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     return this.sweeping;
   }
 
+  /** Where the last complete sweep of this log ended (undefined before the first). */
+  async sweptPosition(): Promise<bigint | undefined> {
+    return this.positions.readLogPosition(await this.sweptPositionName());
+  }
+
+  private sweptPositionName(): Promise<string> {
+    this.positionName ??= this.store.identity().then((identity) => `${SWEPT_POSITION}:${identity}`);
+    return this.positionName;
+  }
+
   private async sweepOnce(): Promise<number> {
-    const from = (await this.positions.readLogPosition(SWEPT_POSITION)) ?? -1n;
+    const positionName = await this.sweptPositionName();
+    const from = (await this.positions.readLogPosition(positionName)) ?? -1n;
     /** Each decision with the position just before it, where a sweep that must read it again starts. */
     const decisions: { decision: RecordedEvent; before: bigint }[] = [];
     const completedSteps = new Set<string>();
@@ -102,7 +118,7 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     }
     // The next sweep starts at the first decision that failed, or after everything read.
     const reached = failures.length > 0 ? failures[0].before : position;
-    if (reached !== from) await this.positions.saveLogPosition(SWEPT_POSITION, reached);
+    if (reached !== from) await this.positions.saveLogPosition(positionName, reached);
     if (failures.length > 0) {
       throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.map((f) => f.reason).join('; ')}`);
     }
