@@ -41,7 +41,9 @@ export function loggerModule(root: PinoRoot) {
 
 /** One line per request, when its response is sent: method, route, status, duration, actor, correlation id. */
 export function logRequests(fastify: FastifyInstance, root: PinoRoot): void {
-  const requests = root.child({ context: 'HTTP' });
+  // Without redaction: a request line is built from known fields only (see REDACTED_PATHS), and
+  // pino's wildcard redaction would cost about 20 µs a line, more than the rest of the line.
+  const requests = root.child({ context: 'HTTP' }, { redact: { paths: [], censor: '[redacted]' } });
   fastify.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const line = {
