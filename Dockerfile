@@ -43,7 +43,8 @@ RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 USER node
 EXPOSE 3000
-# /health answers 200 when the event store and the read store answer (503 otherwise).
+# /health answers 200 when the event store and the read store answer (503 otherwise). NODE_ENV=production:
+# the service refuses to start without API_KEYS / API_KEYS_FILE (e.g. a secret mounted at /run/secrets).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "-r", "./scripts/register-paths.js", "dist/apps/api/src/main.js"]

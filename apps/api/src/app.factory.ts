@@ -1,10 +1,10 @@
-import helmet from '@fastify/helmet';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { installAccessControl } from './auth/access-control';
+import { addSecurityHeaders } from './common/security-headers';
 import { closeConnectionsWhenShuttingDown } from './lifecycle/graceful-shutdown';
 import { accessOf } from './auth/route-roles';
 import { AppConfig, assertSecureConfig } from './config/app-config';
@@ -41,7 +41,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   closeConnectionsWhenShuttingDown(fastify);
   acceptJsonBodiesOnly(app);
   // Security headers on every response, errors and docs included (the docs page loads its own scripts and styles only).
-  await app.register(helmet);
+  addSecurityHeaders(fastify);
   installAccessControl(fastify, config.apiKeys ?? []);
   logRequests(fastify, root);
   const metrics = app.get(Metrics);

@@ -27,7 +27,12 @@ export function createRootLogger({ level, destination }: LoggingOptions): PinoRo
   const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'crm-api' } };
   if (destination) return pino(options, destination);
   if (process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
-  return pino(options);
+  // Buffered: pino's default stdout is synchronous, one write(2) per line (about 4 % of a capture's
+  // CPU). Lines go out in 4 KiB writes, at least every second, and what is left when the process
+  // exits is flushed then; a SIGKILL loses at most that last second.
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 });
+  process.once('exit', () => stdout.flushSync());
+  return pino(options, stdout);
 }
 
 /**
