@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseApiKeys } from '../apps/api/src/auth/api-keys';
 import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { EMBEDDED_BACKEND } from './support/backend';
 import { newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 const run = promisify(execFile);
@@ -24,12 +25,12 @@ async function crm(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-describe('The operator CLI', () => {
+describe('The operator CLI (embedded backend only: it edits the SQLite file by hand, and backup/restore copy it)', () => {
   let t: TestApp;
   let env: Record<string, string>;
   const leadIds: string[] = [];
   beforeAll(async () => {
-    t = await startTestApp(newDataDir(), { apiKeys: parseApiKeys(`ops:${ADMIN_KEY}=admin;e2e:test-key-of-e2e-0123456789abcdef=writer,reader,auditor`, 'API_KEYS') });
+    t = await startTestApp(newDataDir(), { ...EMBEDDED_BACKEND, apiKeys: parseApiKeys(`ops:${ADMIN_KEY}=admin;e2e:test-key-of-e2e-0123456789abcdef=writer,reader,auditor`, 'API_KEYS') });
     env = { DATA_DIR: t.dataDir };
     for (const [i, lastName] of ['Meitner', 'Hahn', 'Strassmann'].entries()) {
       const { id } = (await t.http().post('/leads').send({ lastName, company: `Fission ${i}`, email: `${lastName.toLowerCase()}@example.org`, occurredAt: '2026-01-15T09:00:00.000Z' }).expect(201)).body;
@@ -134,7 +135,7 @@ describe('The operator CLI', () => {
       const captured = backedUp.prepare("SELECT stream_id FROM events WHERE type = 'LeadCaptured'").all() as { stream_id: string }[];
       backedUp.close();
       expect(captured.length).toBeGreaterThan(leadIds.length);
-      const restored = await startTestApp(restoredDir);
+      const restored = await startTestApp(restoredDir, EMBEDDED_BACKEND);
       try {
         for (const { stream_id } of captured) {
           const id = stream_id.slice('lead-'.length);

@@ -3,13 +3,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { EMBEDDED_BACKEND } from './support/backend';
 import { useTestApp } from './support/test-app';
 
 const run = promisify(execFile);
 
 /** Proof that nobody edited the log behind the service's back: GET /audit/verify and crm verify --chain. */
-describe('Tamper evidence over HTTP and in the CLI', () => {
-  const t = useTestApp();
+describe('Tamper evidence over HTTP and in the CLI (embedded backend only: it edits an event in the SQLite file)', () => {
+  const t = useTestApp(EMBEDDED_BACKEND);
 
   async function crmVerifyChain(...args: string[]) {
     try {

@@ -116,10 +116,10 @@ function readingYourWrites(client: ReturnType<typeof request>, latestWrite: () =
  * The app for one test file: started before its tests, stopped (and its data removed) after
  * them. Reads as `const t = useTestApp();` and then `t.http()`.
  */
-export function useTestApp(): TestApp {
+export function useTestApp(overrides: Partial<AppConfig> = {}): TestApp {
   let app: TestApp | undefined;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp(undefined, overrides);
   });
   afterAll(async () => {
     await app?.close();
