@@ -2,6 +2,7 @@ import type { FieldChanges } from '../shared/record-fields';
 import type { Account } from '../account/account.decider';
 import type { Contact } from '../contact/contact.decider';
 import type { ConvertedOpportunity } from './lead.events';
+import type { EngagementKind } from '../scoring/scoring-model';
 import type { Lead, LeadDetails, LeadQualification, WorkStatus } from './lead.types';
 
 /** Every command carries its business time; the domain never reads a clock. */
@@ -16,6 +17,12 @@ export interface CaptureLead extends LeadCommandBase {
   ownerId?: string;
   /** Open leads with the same email, as the handler found them (empty when the caller allowed duplicates). */
   duplicateLeadIds?: string[];
+  /** For a capture without ownerId: the owner whose turn it was under the first matching assignment rule. */
+  assignment?: { ownerId: string; ruleName: string };
+}
+export interface EngageLead extends LeadCommandBase {
+  type: 'EngageLead';
+  kind: EngagementKind;
 }
 export interface ChangeLeadDetails extends LeadCommandBase {
   type: 'ChangeLeadDetails';
@@ -69,6 +76,7 @@ export interface MarkLeadMergedInto extends LeadCommandBase {
 
 export type LeadCommand =
   | CaptureLead
+  | EngageLead
   | ChangeLeadDetails
   | AssignLead
   | WorkLead

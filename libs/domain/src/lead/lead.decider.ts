@@ -27,6 +27,9 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
       return applyFieldChanges(lead, event.data.changes);
     case 'LeadAssigned':
       return { ...lead, ownerId: event.data.ownerId };
+    case 'LeadEngaged':
+      // An engagement is the lead's doing, not a change of the record: lastModifiedAt stays.
+      return { ...state, lastEngagedAt: event.occurredAt };
     case 'LeadStatusChanged':
       return { ...lead, status: event.data.status };
     case 'LeadQualified': {
@@ -62,7 +65,11 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
   if (command.type === 'CaptureLead') {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
     if (command.duplicateLeadIds?.length) throw new DuplicateLeadEmail(command.details.email ?? '', command.duplicateLeadIds);
-    return [{ type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } }];
+    const captured: LeadEvent = { type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } };
+    // An owner chosen by an assignment rule is its own event, naming the rule; an explicit ownerId wins over any rule.
+    const { assignment } = command;
+    if (command.ownerId !== undefined || !assignment) return [captured];
+    return [captured, { type: 'LeadAssigned', data: { leadId: command.leadId, ownerId: assignment.ownerId, previousOwnerId: null, ruleName: assignment.ruleName } }];
   }
   if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
   const lead = requireOpenLead(state, command.leadId);
@@ -77,6 +84,8 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     }
     case 'AssignLead':
       return command.ownerId === lead.ownerId ? [] : [assigned(lead, command.ownerId)];
+    case 'EngageLead':
+      return [{ type: 'LeadEngaged', data: { leadId, kind: command.kind } }];
     case 'WorkLead':
       if (!OPEN_STATUSES.includes(lead.status)) throw new LeadTransitionRefused(leadId, lead.status, `move to ${command.status}`);
       if (lead.status === command.status) return [];
