@@ -26,7 +26,7 @@ export interface TakeAssignmentTurn {
   occurredAt: string;
   leadId: string;
   ruleName: string;
-  ownerIds: string[];
+  ownerIds: readonly string[];
 }
 export interface ReturnAssignmentTurn {
   type: 'ReturnAssignmentTurn';

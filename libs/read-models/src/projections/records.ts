@@ -11,7 +11,7 @@ export const leadsProjection = recordProjection<Lead | null>({
   readModel: 'leads',
   streamPrefix: 'lead',
   decider: leadDecider,
-  filters: ['status', 'ownerId', 'source'],
+  filters: ['status', 'ownerId', 'source', 'country'],
   derived: { _openEmail: (lead) => (OPEN_LEAD_STATUSES.has(lead.status) ? matchKey(lead.email) : null) },
 });
 
