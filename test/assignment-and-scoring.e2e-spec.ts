@@ -156,6 +156,19 @@ describe('Working leads over HTTP: assignment rules and scoring', () => {
       expect(await scoreOf(big)).toEqual({ score: 50, scoreBreakdown: [{ reason: 'numberOfEmployees is at least 500', points: 50 }], isMql: true, mqlAt: changedAt });
       expect(await scoreOf(small)).toMatchObject({ score: 0, isMql: false });
       expect(await scoreOf(hot)).toEqual({ score: 10, scoreBreakdown: [{ reason: 'PricingPageVisit × 1', points: 10 }], isMql: true, mqlAt: '2026-07-02T08:00:00.000Z' });
+
+      // The scores are a projection of the log: rebuilt from the first event, they come out the same, mqlAt included.
+      const before = await Promise.all([big, small, hot].map(scoreOf));
+      const versionBefore = (await t.http().get('/projections')).body.find((p: { name: string }) => p.name === 'lead-scores').version;
+      expect((await t.http().post('/projections/lead-scores/rebuild')).status).toBe(202);
+      let scores: { version: number; status: string } | undefined;
+      const swapped = () => scores !== undefined && scores.version === versionBefore + 1 && scores.status === 'live';
+      for (let i = 0; i < 200 && !swapped(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        scores = (await t.http().get('/projections')).body.find((p: { name: string }) => p.name === 'lead-scores');
+      }
+      expect(scores).toMatchObject({ version: versionBefore + 1, status: 'live' });
+      expect(await Promise.all([big, small, hot].map(scoreOf))).toEqual(before);
     });
 
     it("GET /leads?sort=score&minScore= is a rep's call list: highest first, then newest; minScore alone keeps newest first", async () => {

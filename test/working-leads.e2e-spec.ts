@@ -45,13 +45,16 @@ describe('Working leads over HTTP: activities and tasks', () => {
     });
 
     it("a converted lead's activities follow it to the contact and the account it became; the lead then takes no new one (409)", async () => {
-      const leadId = await captureLead({ email: `marie-${Math.random()}@example.com` });
+      const leadId = await captureLead({ email: `marie-${Math.random()}@example.com`, country: 'PL', productInterest: 'Isotopes' });
       await logActivity({ kind: 'Call', subject: 'Discovery call', relatedTo: { type: 'lead', id: leadId }, occurredAt: '2026-03-01T10:00:00.000Z' });
       await logActivity({ kind: 'Note', subject: 'Budget approved', relatedTo: { type: 'lead', id: leadId }, occurredAt: '2026-03-02T10:00:00.000Z' });
       await t.http().post(`/leads/${leadId}/qualify`).send({});
       const converted = await t.http().post(`/leads/${leadId}/convert`).send({ opportunity: { name: 'First order', closeDate: '2027-01-31', stage: 'Qualification' } });
       expect(converted.status).toBe(200);
       const { contactId, accountId, opportunityId } = converted.body;
+      // The capture fields of v2 map at conversion: country to the account, productInterest to the opportunity.
+      expect((await t.http().get(`/accounts/${accountId}`)).body).toMatchObject({ country: 'PL' });
+      expect((await t.http().get(`/opportunities/${opportunityId}`)).body).toMatchObject({ productInterest: 'Isotopes' });
       await logActivity({ kind: 'Email', subject: 'Contract draft', relatedTo: { type: 'opportunity', id: opportunityId }, occurredAt: '2026-03-03T10:00:00.000Z' });
 
       expect((await activitiesOf(`/contacts/${contactId}`)).map((a) => a.subject)).toEqual(['Budget approved', 'Discovery call']);

@@ -57,7 +57,7 @@ export interface ConvertLead extends LeadCommandBase {
   type: 'ConvertLead';
   account: { id: string; existing: Account | null };
   contact: { id: string; existing: Contact | null };
-  opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId'>) | null;
+  opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId' | 'productInterest'>) | null;
   /** Owner of the new records; default: the lead's owner. */
   ownerId?: string;
   /** For a new account: accounts named like the lead's company, as the handler found them (empty when allowed). */

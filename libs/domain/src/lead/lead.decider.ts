@@ -126,7 +126,7 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
   if (contact.existing && contact.existing.accountId !== account.id) throw new ContactNotInAccount(contact.id, account.id);
   if (!account.existing && command.duplicateAccountIds?.length) throw new DuplicateAccountName(lead.company, command.duplicateAccountIds);
   const ownerId = command.ownerId ?? lead.ownerId;
-  const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees });
+  const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees, country: lead.country });
   return {
     type: 'LeadConverted',
     data: {
@@ -140,7 +140,9 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
         ? null
         : withoutUndefined({ lastName: lead.lastName, firstName: lead.firstName, email: lead.email, phone: lead.phone, title: lead.title, ownerId }),
       opportunityId: opportunity?.id ?? null,
-      opportunity: opportunity && withoutUndefined({ name: opportunity.name, closeDate: opportunity.closeDate, stage: opportunity.stage, amount: opportunity.amount, ownerId }),
+      opportunity:
+        opportunity &&
+        withoutUndefined({ name: opportunity.name, closeDate: opportunity.closeDate, stage: opportunity.stage, amount: opportunity.amount, ownerId, productInterest: lead.productInterest }),
     },
   };
 }

@@ -43,6 +43,7 @@ export interface ConvertedOpportunity {
   stage: OpenStage;
   amount?: number;
   ownerId?: string;
+  productInterest?: string;
 }
 /** The survivor of a merge: which duplicates it absorbed and the blank fields it took from them. */
 export type LeadMerged = DomainEvent<'LeadMerged', { leadId: string; duplicateIds: string[]; filled: Partial<LeadDetails> }>;

@@ -51,4 +51,23 @@ describe('lead decider: working leads', () => {
         .thenRefuses(LeadIsClosed, { status: 'Merged' });
     });
   });
+
+  describe('ConvertLead', () => {
+    it('maps country to the account and productInterest to the opportunity', () => {
+      const qualified: LeadEvent = { type: 'LeadQualified', data: { leadId, previousStatus: 'New' } };
+      const [event] = leadDecider.decide(
+        {
+          type: 'ConvertLead',
+          leadId,
+          occurredAt: at,
+          account: { id: 'account-1', existing: null },
+          contact: { id: 'contact-1', existing: null },
+          opportunity: { id: 'opportunity-1', name: 'Deal', closeDate: '2026-12-31', stage: 'Prospecting' },
+          duplicateAccountIds: [],
+        },
+        given(leadDecider, [captured, qualified]).state,
+      );
+      expect(event).toMatchObject({ data: { newAccount: { name: 'Radium', country: 'FR' }, opportunity: { name: 'Deal', productInterest: 'Analytics' } } });
+    });
+  });
 });

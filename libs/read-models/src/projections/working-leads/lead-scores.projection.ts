@@ -99,6 +99,8 @@ function scored(doc: LeadScoreDocument, model: ScoringModel | null, occurredAt: 
 
 function save(docs: DocumentSet, doc: LeadScoreDocument, previous: LeadScoreDocument | null): void {
   docs.put(LEAD_SCORES, doc, 0);
+  // Most lead events change neither the score nor a filter: the rank stays as it is.
+  if (previous?.rankId === doc.rankId && RANK_FILTERS.every((field) => previous.lead[field] === doc.lead[field])) return;
   // A rank's sort key never changes once written, so a new score is a new rank document.
   if (previous?.rankId && previous.rankId !== doc.rankId) docs.delete(LEAD_SCORE_RANKS, previous.rankId);
   const filters = Object.fromEntries(RANK_FILTERS.map((field) => [field, doc.lead[field] ?? null]));
