@@ -37,6 +37,21 @@ describe('AssignmentRouting: turns decided on the write side', () => {
     expect(events.map((e) => e.data.next)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 
+  it('appends the turns that queued during an append together: concurrent captures share commits', async () => {
+    let appends = 0;
+    const counting = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'append') return (...args: Parameters<SqliteEventStore['append']>) => (appends++, target.append(...args));
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const routing = new AssignmentRouting(counting, new Configuration(counting));
+    const turns = await Promise.all(Array.from({ length: 30 }, (_, i) => routing.takeTurn(`lead-${i}`, { source: 'Web' }, at, context)));
+    expect(turns.map((turn) => turn!.ownerId).sort()).toEqual([...Array(10).fill('a'), ...Array(10).fill('b'), ...Array(10).fill('c')]);
+    expect(appends).toBeLessThan(10);
+  });
+
   it('serves a given-back turn first', async () => {
     const routing = new AssignmentRouting(store, new Configuration(store));
     const first = (await routing.takeTurn('lead-1', { source: 'Web' }, at, context))!;
