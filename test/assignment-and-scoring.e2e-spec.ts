@@ -249,6 +249,8 @@ describe('Working leads over HTTP: assignment rules and scoring', () => {
       ['POST', '/leads', { lastName: 'X', company: 'Y', country: 'Germany' }, 'country'],
       ['POST', '/leads', { lastName: 'X', company: 'Y', country: 'XX' }, 'country'],
       ['POST', '/leads', { lastName: 'X', company: 'Y', productInterest: 'p'.repeat(101) }, 'productInterest'],
+      ['PATCH', '/leads/:id', { country: 'Deutschland' }, 'country'],
+      ['PATCH', '/leads/:id', { productInterest: ' ' }, 'productInterest'],
       ['GET', '/leads?sort=name', {}, 'sort'],
       ['GET', '/leads?minScore=lots', {}, 'minScore'],
       ['GET', '/leads?country=de', {}, 'country'],
@@ -257,7 +259,8 @@ describe('Working leads over HTTP: assignment rules and scoring', () => {
       const leadId = (await capture({})).body.id;
       const path = route.replace(':id', leadId);
       const before = await t.store.headPosition();
-      const res = method === 'GET' ? await t.http().get(path) : method === 'PUT' ? await t.http().put(path).send(body) : await t.http().post(path).send(body);
+      const send = { GET: () => t.http().get(path), PUT: () => t.http().put(path).send(body), PATCH: () => t.http().patch(path).send(body), POST: () => t.http().post(path).send(body) };
+      const res = await send[method as keyof typeof send]();
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
       expect(fieldsOf(res.body)).toContain(field);
