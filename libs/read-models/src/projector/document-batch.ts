@@ -134,7 +134,8 @@ export async function projectBatch(
     const batch = await new DocumentBatch(() => version).load(store, keys);
     for (const event of concerned) projection.apply(event, batch);
     await batch.foldAccumulated(store);
-    writes.push(...batch.writes());
+    // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
+    for (const write of batch.writes()) writes.push(write);
   }
   return writes;
 }
