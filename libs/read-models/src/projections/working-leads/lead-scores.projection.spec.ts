@@ -55,6 +55,14 @@ describe('lead-scores projection', () => {
     expect(ranks.items.map((rank) => rank.id)).toEqual(['a:10']);
   });
 
+  it('writes only the leads a new model scores differently', async () => {
+    await apply([model(100, '2026-01-01T00:00:00.000Z'), captured('a', { industry: 'Software' }), captured('b', { industry: 'Mining' })]);
+    const changed = event('scoring-model-current', 'ScoringModelChanged', { fit: [{ field: 'industry', equals: 'Software', points: 35 }], engagement: {}, mqlThreshold: 100 }, '2026-01-02T00:00:00.000Z');
+    const writes = await projectBatch(store, [{ projection: leadScoresProjection, version: 1, after: -1n }], [changed]);
+    // The model itself, lead a's score, its old rank gone and its new one; lead b (0 before and after) is not touched.
+    expect(writes.map((w) => `${w.collection}/${w.id}${w.doc ? '' : ' deleted'}`).sort()).toEqual(['lead-score-ranks/a:30 deleted', 'lead-score-ranks/a:35', 'lead-scores/a', 'scoring-model/current']);
+  });
+
   it('ranks by score first, then by capture time, newest first', () => {
     expect(rankSortKey(10, '2026-01-01T00:00:00Z')).toBeGreaterThan(rankSortKey(9, '2026-12-31T00:00:00Z'));
     expect(rankSortKey(10, '2026-01-02T00:00:00Z')).toBeGreaterThan(rankSortKey(10, '2026-01-01T00:00:00Z'));

@@ -72,7 +72,12 @@ export const leadScoresProjection: Projection = {
     if (event.streamId === MODEL_STREAM) {
       const model = event.data as unknown as ScoringModel;
       docs.put(SCORING_MODEL, { id: SCORING_MODEL_ID, model }, 0);
-      for (const doc of docs.all(LEAD_SCORES) as LeadScoreDocument[]) save(docs, scored(doc, model, occurredAt), doc);
+      for (const doc of docs.all(LEAD_SCORES) as LeadScoreDocument[]) {
+        const next = scored(doc, model, occurredAt);
+        // Leads the new model scores as the old one did are left as they are: fewer writes.
+        if (next.mqlAt === doc.mqlAt && JSON.stringify(next.scoreBreakdown) === JSON.stringify(doc.scoreBreakdown)) continue;
+        save(docs, next, doc);
+      }
       return;
     }
     const id = event.streamId.slice(LEAD_PREFIX.length);
