@@ -72,6 +72,19 @@ describe('Working leads over HTTP: assignment rules and scoring', () => {
     expect(owners).toEqual(['pair-1', 'pair-2', 'pair-1', 'pair-2']);
   });
 
+  it('a capture retried under its Idempotency-Key is answered with the first attempt and takes no second turn', async () => {
+    await putRules([{ name: 'Retry pair', when: { source: 'Email' }, ownerIds: ['retry-1', 'retry-2'] }]);
+    const body = { lastName: 'Franklin', company: 'Helix', source: 'Email' };
+    const first = await t.http().post('/leads').set('Idempotency-Key', 'capture-franklin').send(body);
+    const again = await t.http().post('/leads').set('Idempotency-Key', 'capture-franklin').send(body);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((await historyOf(first.body.id)).filter((e) => e.type === 'LeadAssigned')).toHaveLength(1);
+    const next = (await capture({ source: 'Email' })).body.id;
+    expect([(await t.http().get(`/leads/${first.body.id}`)).body.ownerId, (await t.http().get(`/leads/${next}`)).body.ownerId]).toEqual(['retry-1', 'retry-2']);
+  });
+
   it('changing the rules changes only later captures', async () => {
     await putRules([{ name: 'Phone v1', when: { source: 'Phone' }, ownerIds: ['old-owner'] }]);
     const earlier = (await capture({ source: 'Phone' })).body.id;
