@@ -6,10 +6,11 @@ import { OpportunitiesController } from './opportunities/opportunities.controlle
 import { ProcessesModule } from './processes/processes.module';
 import { ReportsController } from './reports/reports.controller';
 import { LeadsController } from './leads/leads.controller';
+import { WorkingLeadsModule } from './working-leads/working-leads.module';
 
 /** The HTTP routes of the four records. */
 @Module({
-  imports: [ProcessesModule],
+  imports: [ProcessesModule, WorkingLeadsModule],
   controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController, AuditController],
 })
 export class RecordsHttpModule {}

@@ -7,10 +7,12 @@ export * from './projections/records';
 export * from './projector/document-batch';
 export * from './projector/projector';
 export * from './projections/reports';
+export * from './projections/working-leads';
 
 import { RECORD_PROJECTIONS } from './projections/records';
 import { REPORT_PROJECTIONS } from './projections/reports';
+import { WORKING_LEADS_PROJECTIONS } from './projections/working-leads';
 
-/** Every read model: the records and the report views. */
-export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJECTIONS];
+/** Every read model: the records, the report views, and those of working leads. */
+export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJECTIONS, ...WORKING_LEADS_PROJECTIONS];
 export * from './verification/verify-read-models';

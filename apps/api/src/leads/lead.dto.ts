@@ -17,6 +17,7 @@ import {
   Presence,
   TextField,
 } from '../common/fields';
+import { CountryField, ProductInterestField } from '../working-leads/lead-fields';
 
 /** Business time for every command body. */
 export class CommandDto {
@@ -38,6 +39,8 @@ export class CaptureLeadDto extends CommandDto {
   @EnumField('optional', LEAD_RATINGS) rating?: LeadRating;
   @OwnerIdField('optional') ownerId?: string;
   @TextField('optional') description?: string;
+  @CountryField('optional') country?: string;
+  @ProductInterestField('optional') productInterest?: string;
 }
 
 const CLEAR: Presence = 'clearable';
@@ -57,6 +60,8 @@ export class ChangeLeadDetailsDto extends CommandDto {
   @EnumField(CLEAR, LEAD_RATINGS) rating?: LeadRating | null;
   @OwnerIdField('patchable') ownerId?: string;
   @TextField(CLEAR) description?: string | null;
+  @CountryField(CLEAR) country?: string | null;
+  @ProductInterestField(CLEAR) productInterest?: string | null;
 }
 
 export class AssignLeadDto extends CommandDto {

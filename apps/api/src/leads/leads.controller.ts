@@ -1,18 +1,24 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { LEAD_SOURCES, LEAD_STATUSES, LeadSource, LeadStatus } from '@crm/domain';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsOptional, Matches } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { EnumField, OwnerIdField, withoutNulls } from '../common/fields';
+import { EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
 import { MergeLeadsCommand } from '../processes/lead-merge';
 import { LEAD } from '../records/aggregate-type';
 import { RecordController } from '../records/record-reads.controller';
-import { ListQueryDto } from '../records/list-query.dto';
+import { ListQueryDto, toPageRequest } from '../records/list-query.dto';
+import { AssignmentRouting } from '../working-leads/assignment-routing';
+import { CountryField } from '../working-leads/lead-fields';
+import { EngageLeadDto } from '../working-leads/working-leads.dto';
+import { WorkingLeadsQueries } from '../working-leads/working-leads.queries';
 import {
   AssignLeadDto,
   CaptureLeadDto,
@@ -46,6 +52,12 @@ export class LeadListQueryDto extends ListQueryDto {
   @EnumField('optional', LEAD_STATUSES) status?: LeadStatus;
   @OwnerIdField('optional') ownerId?: string;
   @EnumField('optional', LEAD_SOURCES) source?: LeadSource;
+  @CountryField('optional') country?: string;
+  @ApiPropertyOptional({ type: 'integer', description: 'Only leads whose score is at least this' })
+  @IsOptional()
+  @Matches(/^-?\d{1,7}$/, { message: 'minScore must be a whole number' })
+  minScore?: string;
+  @EnumField('optional', ['score'], 'score: highest score first, then newest (default: newest first)') sort?: 'score';
 }
 
 const LeadId = new RecordIdPipe('Lead');
@@ -53,11 +65,36 @@ const LeadId = new RecordIdPipe('Lead');
 @ApiTags('leads')
 @Controller('leads')
 export class LeadsController extends RecordController(LEAD) {
+  constructor(
+    commandBus: CommandBus,
+    queryBus: QueryBus,
+    private readonly routing: AssignmentRouting,
+    private readonly scores: WorkingLeadsQueries,
+  ) {
+    super(commandBus, queryBus);
+  }
+
   @Get()
-  @ApiOperation({ summary: 'Leads, newest first, filtered by status, owner and source; { items, nextCursor }' })
+  @ApiOperation({
+    summary: 'Leads, newest first (or sort=score: highest score first, then newest), filtered by status, owner, source, country and minScore; { items, nextCursor }',
+    description: 'Each lead shows score, scoreBreakdown, isMql and mqlAt. minScore without sort=score reads every lead above the bound to order them by age.',
+  })
   @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
-  listLeads(@Query() query: LeadListQueryDto) {
-    return this.list(query);
+  async listLeads(@Query() query: LeadListQueryDto) {
+    const { sort, minScore, ...filters } = query;
+    const { filter, limit, cursor } = toPageRequest(filters as LeadListQueryDto);
+    if (sort === 'score') return this.scores.byScore(filter, minScore === undefined ? undefined : Number(minScore), limit, cursor);
+    if (minScore !== undefined) return this.scores.newestWithMinScore(filter, Number(minScore), limit, cursor);
+    const page = await this.list(filters as LeadListQueryDto);
+    return { ...page, items: await this.scores.withScores(page.items) };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'The lead from its read model, with its score (score, scoreBreakdown, isMql, mqlAt) and revision (ETag); add ?minPosition= to read your own writes' })
+  @ReadDocs('The lead')
+  override async get(@Param('id', LeadId) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const [lead] = await this.scores.withScores([await super.get(id, reply)]);
+    return lead;
   }
 
   @Post()
@@ -72,10 +109,23 @@ export class LeadsController extends RecordController(LEAD) {
     @Command() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { occurredAt, ownerId, ...details } = withoutNulls(body);
+    const { occurredAt, ownerId, ...fields } = withoutNulls(body);
     const leadId = newRecordId(context, 'lead');
-    const command = { type: 'CaptureLead', leadId, details: { ...details, source: details.source ?? 'Other' }, ownerId } as const;
-    const outcome = await this.create(leadId, occurredAt, context, command, { allowDuplicate: query.allowDuplicate === 'true' });
+    const details = { ...fields, source: fields.source ?? 'Other' };
+    // Without an owner the lead takes the turn of the first matching assignment rule (API.md, "Assignment").
+    const businessTime = occurredAtOrNow(occurredAt);
+    const turn = ownerId === undefined ? await this.routing.takeTurnForCapture(leadId, details, businessTime, context) : undefined;
+    const assignment = turn && { assignment: { ownerId: turn.ownerId, ruleName: turn.ruleName } };
+    let outcome: Awaited<ReturnType<typeof this.create>>;
+    try {
+      outcome = await this.create(leadId, occurredAt, context, { type: 'CaptureLead', leadId, details, ownerId, ...assignment }, { allowDuplicate: query.allowDuplicate === 'true' });
+    } catch (error) {
+      // A refused capture (a duplicate email…) gives its turn back, so the owners stay even.
+      if (turn) await this.routing.giveBack(turn, businessTime, context);
+      throw error;
+    }
+    // A concurrent retry under the same Idempotency-Key captured first: this turn went unused.
+    if (turn && outcome.replayed) await this.routing.giveBack(turn, businessTime, context);
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }
@@ -104,6 +154,14 @@ export class LeadsController extends RecordController(LEAD) {
   @CommandDocs()
   async assign(@Param('id', LeadId) id: string, @Body() body: AssignLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'AssignLead', leadId: id, ownerId: body.ownerId }));
+  }
+
+  @Post(':id/engagements')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Record a marketing engagement of the lead (web visit, pricing page visit, form fill, email open or click, webinar): engagement points of its score" })
+  @CommandDocs()
+  async engage(@Param('id', LeadId) id: string, @Body() body: EngageLeadDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    return commandResponse(reply, await this.send(id, body.occurredAt, context, { type: 'EngageLead', leadId: id, kind: body.kind }));
   }
 
   @Post(':id/work')

@@ -14,6 +14,8 @@ export interface AccountDetails {
   parentId?: string;
   ownerId?: string;
   type?: AccountType;
+  /** ISO 3166-1 alpha-2; set from a converted lead's country. */
+  country?: string;
 }
 
 export interface Account extends AccountDetails {

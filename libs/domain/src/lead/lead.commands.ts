@@ -2,6 +2,7 @@ import type { FieldChanges } from '../shared/record-fields';
 import type { Account } from '../account/account.decider';
 import type { Contact } from '../contact/contact.decider';
 import type { ConvertedOpportunity } from './lead.events';
+import type { EngagementKind } from '../scoring/scoring-model';
 import type { Lead, LeadDetails, LeadQualification, WorkStatus } from './lead.types';
 
 /** Every command carries its business time; the domain never reads a clock. */
@@ -14,6 +15,12 @@ export interface CaptureLead extends LeadCommandBase {
   type: 'CaptureLead';
   details: LeadDetails;
   ownerId?: string;
+  /** For a capture without ownerId: the owner whose turn it was under the first matching assignment rule. */
+  assignment?: { ownerId: string; ruleName: string };
+}
+export interface EngageLead extends LeadCommandBase {
+  type: 'EngageLead';
+  kind: EngagementKind;
 }
 export interface ChangeLeadDetails extends LeadCommandBase {
   type: 'ChangeLeadDetails';
@@ -49,7 +56,7 @@ export interface ConvertLead extends LeadCommandBase {
   type: 'ConvertLead';
   account: { id: string; existing: Account | null };
   contact: { id: string; existing: Contact | null };
-  opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId'>) | null;
+  opportunity: ({ id: string } & Omit<ConvertedOpportunity, 'ownerId' | 'productInterest'>) | null;
   /** Owner of the new records; default: the lead's owner. */
   ownerId?: string;
 }
@@ -68,6 +75,7 @@ export interface MarkLeadMergedInto extends LeadCommandBase {
 
 export type LeadCommand =
   | CaptureLead
+  | EngageLead
   | ChangeLeadDetails
   | AssignLead
   | WorkLead

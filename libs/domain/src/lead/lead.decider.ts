@@ -27,6 +27,9 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
       return applyFieldChanges(lead, event.data.changes);
     case 'LeadAssigned':
       return { ...lead, ownerId: event.data.ownerId };
+    case 'LeadEngaged':
+      // An engagement is the lead's doing, not a change of the record: lastModifiedAt stays.
+      return { ...state, lastEngagedAt: event.occurredAt };
     case 'LeadStatusChanged':
       return { ...lead, status: event.data.status };
     case 'LeadQualified': {
@@ -61,7 +64,11 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
 function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
   if (command.type === 'CaptureLead') {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
-    return [{ type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } }];
+    const captured: LeadEvent = { type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } };
+    // An owner chosen by an assignment rule is its own event, naming the rule; an explicit ownerId wins over any rule.
+    const { assignment } = command;
+    if (command.ownerId !== undefined || !assignment) return [captured];
+    return [captured, { type: 'LeadAssigned', data: { leadId: command.leadId, ownerId: assignment.ownerId, previousOwnerId: null, ruleName: assignment.ruleName } }];
   }
   if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
   const lead = requireOpenLead(state, command.leadId);
@@ -76,6 +83,8 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     }
     case 'AssignLead':
       return command.ownerId === lead.ownerId ? [] : [assigned(lead, command.ownerId)];
+    case 'EngageLead':
+      return [{ type: 'LeadEngaged', data: { leadId, kind: command.kind } }];
     case 'WorkLead':
       if (!OPEN_STATUSES.includes(lead.status)) throw new LeadTransitionRefused(leadId, lead.status, `move to ${command.status}`);
       if (lead.status === command.status) return [];
@@ -115,7 +124,7 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
   const { account, contact, opportunity } = command;
   if (contact.existing && contact.existing.accountId !== account.id) throw new ContactNotInAccount(contact.id, account.id);
   const ownerId = command.ownerId ?? lead.ownerId;
-  const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees });
+  const companyFields = withoutUndefined({ industry: lead.industry, annualRevenue: lead.annualRevenue, numberOfEmployees: lead.numberOfEmployees, country: lead.country });
   return {
     type: 'LeadConverted',
     data: {
@@ -129,7 +138,9 @@ function decideConvertLead(command: ConvertLead, lead: Lead): LeadConverted {
         ? null
         : withoutUndefined({ lastName: lead.lastName, firstName: lead.firstName, email: lead.email, phone: lead.phone, title: lead.title, ownerId }),
       opportunityId: opportunity?.id ?? null,
-      opportunity: opportunity && withoutUndefined({ name: opportunity.name, closeDate: opportunity.closeDate, stage: opportunity.stage, amount: opportunity.amount, ownerId }),
+      opportunity:
+        opportunity &&
+        withoutUndefined({ name: opportunity.name, closeDate: opportunity.closeDate, stage: opportunity.stage, amount: opportunity.amount, ownerId, productInterest: lead.productInterest }),
     },
   };
 }

@@ -3,11 +3,13 @@ import type { FieldChanges } from '../shared/record-fields';
 import type { AccountDetails } from '../account/account.decider';
 import type { ContactDetails } from '../contact/contact.decider';
 import type { OpenStage } from '../opportunity/opportunity.decider';
+import type { EngagementKind } from '../scoring/scoring-model';
 import type { LeadDetails, LeadQualification, LeadSource, LeadStatus, WorkStatus } from './lead.types';
 
 export type LeadCaptured = DomainEvent<'LeadCaptured', { leadId: string; ownerId?: string } & LeadDetails>;
 export type LeadDetailsChanged = DomainEvent<'LeadDetailsChanged', { leadId: string; changes: FieldChanges<LeadDetails> }>;
-export type LeadAssigned = DomainEvent<'LeadAssigned', { leadId: string; ownerId: string; previousOwnerId: string | null }>;
+/** `ruleName`: set when an assignment rule chose the owner at capture. */
+export type LeadAssigned = DomainEvent<'LeadAssigned', { leadId: string; ownerId: string; previousOwnerId: string | null; ruleName?: string }>;
 export type LeadStatusChanged = DomainEvent<'LeadStatusChanged', { leadId: string; status: WorkStatus; previousStatus: LeadStatus }>;
 export type LeadQualified = DomainEvent<'LeadQualified', { leadId: string; previousStatus: LeadStatus } & LeadQualification>;
 export type LeadDisqualified = DomainEvent<'LeadDisqualified', { leadId: string; reason: string; previousStatus: LeadStatus }>;
@@ -41,14 +43,19 @@ export interface ConvertedOpportunity {
   stage: OpenStage;
   amount?: number;
   ownerId?: string;
+  productInterest?: string;
 }
 /** The survivor of a merge: which duplicates it absorbed and the blank fields it took from them. */
 export type LeadMerged = DomainEvent<'LeadMerged', { leadId: string; duplicateIds: string[]; filled: Partial<LeadDetails> }>;
 /** A duplicate closed by a merge. */
 export type LeadMergedInto = DomainEvent<'LeadMergedInto', { leadId: string; survivorId: string }>;
 
+/** A marketing engagement (web visit, form fill…): engagement points of the lead's score. */
+export type LeadEngaged = DomainEvent<'LeadEngaged', { leadId: string; kind: EngagementKind }>;
+
 export type LeadEvent =
   | LeadCaptured
+  | LeadEngaged
   | LeadDetailsChanged
   | LeadAssigned
   | LeadStatusChanged

@@ -34,6 +34,10 @@ export interface LeadDetails {
   numberOfEmployees?: number;
   rating?: LeadRating;
   description?: string;
+  /** ISO 3166-1 alpha-2, upper-case; maps to the account at conversion. */
+  country?: string;
+  /** What the lead asked about (1–100 chars); maps to the opportunity at conversion. */
+  productInterest?: string;
 }
 
 /** BANT qualification notes. */
@@ -63,6 +67,8 @@ export interface Lead extends LeadDetails {
   convertedOpportunityId?: string | null;
   /** The lead this one was merged into. */
   mergedIntoId?: string;
+  /** Business time of the latest engagement (web visit, form fill…), when there was one. */
+  lastEngagedAt?: string;
 }
 
 /** Lead fields that a merge fills on the survivor when they are blank there. */
@@ -76,4 +82,6 @@ export const MERGE_FILLABLE_FIELDS = [
   'numberOfEmployees',
   'rating',
   'description',
+  'country',
+  'productInterest',
 ] as const satisfies readonly (keyof LeadDetails)[];

@@ -53,6 +53,8 @@ export interface Opportunity extends OpportunityDetails {
   /** True while an explicit probability overrides the stage default (until the next stage change). */
   probabilityOverridden: boolean;
   leadSource?: LeadSource;
+  /** The converted lead's productInterest. */
+  productInterest?: string;
   contactRoles: ContactRole[];
   isClosed: boolean;
   isWon: boolean;
@@ -65,7 +67,7 @@ export interface Opportunity extends OpportunityDetails {
 type Id = { opportunityId: string };
 export type OpportunityOpened = DomainEvent<
   'OpportunityOpened',
-  Id & { accountId: string; name: string; closeDate: string; stage: OpenStage; probability: number; amount?: number; ownerId?: string; leadSource?: LeadSource }
+  Id & { accountId: string; name: string; closeDate: string; stage: OpenStage; probability: number; amount?: number; ownerId?: string; leadSource?: LeadSource; productInterest?: string }
 >;
 export type OpportunityStageChanged = DomainEvent<'OpportunityStageChanged', Id & { stage: OpenStage; previousStage: OpenStage; probability: number }>;
 export type OpportunityDetailsChanged = DomainEvent<'OpportunityDetailsChanged', Id & { changes: FieldChanges<OpportunityDetails> }>;
@@ -95,6 +97,8 @@ export interface OpenOpportunity extends OpportunityCommandBase {
   probability?: number;
   ownerId?: string;
   leadSource?: LeadSource;
+  /** From the lead at conversion. */
+  productInterest?: string;
 }
 export interface ChangeOpportunityStage extends OpportunityCommandBase {
   type: 'ChangeOpportunityStage';

@@ -6,12 +6,20 @@ export interface DocumentKey {
   id: string;
 }
 
+/** Every document of a collection, for the rare event that changes them all (a new scoring model). */
+export interface CollectionKey {
+  collection: string;
+  all: true;
+}
+
 /** The documents of a batch: a projection reads and replaces those its keysOf named, and accumulates changes on others. */
 export interface DocumentSet {
   get(collection: string, id: string): ReadDocument | null;
   /** `sortKey` orders lists ("newest first"); it is kept from the first put of a document. */
   put(collection: string, doc: ReadDocument, sortKey: number): void;
   delete(collection: string, id: string): void;
+  /** Every document of a collection that keysOf named whole (a CollectionKey), as this batch has changed them so far. */
+  all(collection: string): ReadDocument[];
   /**
    * Adds a change to a document without reading it, for documents that only accumulate (report
    * buckets). Such changes commute: the batch combines all of them per document and folds them
@@ -42,7 +50,7 @@ export interface Projection {
   readModel: string;
   collections: CollectionSpec[];
   /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
-  keysOf(event: RecordedEvent): DocumentKey[];
+  keysOf(event: RecordedEvent): (DocumentKey | CollectionKey)[];
   apply(event: RecordedEvent, docs: DocumentSet): void;
 }
 

@@ -12,12 +12,14 @@ export interface RecordProjectionSpec<S> {
   filters: string[];
   /** Filter keys derived from the record (named with a leading `_`, never shown to clients). */
   derived?: Record<`_${string}`, (state: NonNullable<S>) => string | number | boolean | null>;
+  /** The list order (highest first), set by the record's first event; default: the position of that event (newest first). */
+  sortKey?: (state: NonNullable<S>, position: bigint) => number;
 }
 
 /**
  * The read model of one kind of record: its current state as the domain's own `evolve` makes
  * it (so `GET /:id` and `/state` never disagree), with `revision`, and the filter fields.
- * Lists are newest first by the position of the record's first event.
+ * Lists are newest first by the position of the record's first event, unless the spec orders them.
  */
 export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
   const prefix = `${spec.streamPrefix}-`;
@@ -36,7 +38,7 @@ export function recordProjection<S>(spec: RecordProjectionSpec<S>): Projection {
       if (next === null || next === undefined) return;
       const doc: ReadDocument = { ...(next as object), id, revision: event.revision };
       for (const [key, valueOf] of derivedKeys) doc[key] = valueOf(next as NonNullable<S>);
-      docs.put(collection, doc, Number(event.position));
+      docs.put(collection, doc, spec.sortKey ? spec.sortKey(next as NonNullable<S>, event.position) : Number(event.position));
     },
   };
 }

@@ -8,7 +8,7 @@ export const leadsProjection = recordProjection<Lead | null>({
   readModel: 'leads',
   streamPrefix: 'lead',
   decider: leadDecider,
-  filters: ['status', 'ownerId', 'source'],
+  filters: ['status', 'ownerId', 'source', 'country'],
 });
 
 export const accountsProjection = recordProjection<Account | null>({

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@crm/event-store';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port';
-import type { Accumulator, DocumentKey, DocumentSet, Projection } from '../projections/projection';
+import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection } from '../projections/projection';
 
 interface Accumulated {
   collection: string;
@@ -20,19 +20,30 @@ export class DocumentBatch implements DocumentSet {
   private readonly loaded = new Map<string, ReadDocument | null>();
   private readonly changed = new Map<string, { collection: string; id: string; doc: ReadDocument | null; sortKey: number }>();
   private readonly accumulated = new Map<string, Accumulated>();
+  /** Collections loaded whole, for `all`. */
+  private readonly whole = new Set<string>();
 
   constructor(private readonly versionOf: (collection: string) => number) {}
 
   /** Loads these documents (absent ones as null), a collection at a time. */
-  async load(store: ReadStore, keys: DocumentKey[]): Promise<this> {
+  async load(store: ReadStore, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
     const idsByCollection = new Map<string, Set<string>>();
-    for (const { collection, id } of keys) {
+    for (const key of keys) {
+      if (!('all' in key) || this.whole.has(key.collection)) continue;
+      // A whole collection: every document in one scan (rare: an event that changes them all).
+      for (const doc of await store.scan(key.collection, this.versionOf(key.collection), { filter: {} })) this.loaded.set(keyOf(key.collection, doc.id), doc);
+      this.whole.add(key.collection);
+    }
+    for (const key of keys) {
+      if ('all' in key) continue;
+      const { collection, id } = key;
+      if (this.whole.has(collection)) continue;
       if (!idsByCollection.has(collection)) idsByCollection.set(collection, new Set());
       idsByCollection.get(collection)!.add(id);
     }
     for (const [collection, ids] of idsByCollection) {
       const found = await store.getMany(collection, this.versionOf(collection), [...ids]);
-      for (const id of ids) this.loaded.set(keyOf(collection, id), found.get(id) ?? null);
+      for (const id of ids) if (!this.loaded.has(keyOf(collection, id))) this.loaded.set(keyOf(collection, id), found.get(id) ?? null);
     }
     return this;
   }
@@ -41,10 +52,20 @@ export class DocumentBatch implements DocumentSet {
     const key = keyOf(collection, id);
     const change = this.changed.get(key);
     if (change) return change.doc;
-    const doc = this.loaded.get(key);
+    const loaded = this.loaded.get(key);
+    const doc = loaded === undefined && this.whole.has(collection) ? null : loaded;
     // A projection reads only what its keysOf named: anything else would be read unloaded, as if absent.
     if (doc === undefined) throw new Error(`Document ${collection}/${id} was read but not named by keysOf`);
     return doc;
+  }
+
+  all(collection: string): ReadDocument[] {
+    if (!this.whole.has(collection)) throw new Error(`Collection ${collection} was read whole but not named whole by keysOf`);
+    const prefix = keyOf(collection, '');
+    const docs = new Map<string, ReadDocument | null>();
+    for (const [key, doc] of this.loaded) if (key.startsWith(prefix)) docs.set(key, doc);
+    for (const [key, { doc }] of this.changed) if (key.startsWith(prefix)) docs.set(key, doc);
+    return [...docs.values()].filter((doc): doc is ReadDocument => doc !== null);
   }
 
   put(collection: string, doc: ReadDocument, sortKey: number): void {
@@ -102,7 +123,7 @@ export async function projectBatch(
   const writes: DocumentWrite[] = [];
   for (const { projection, version, after } of projections) {
     const concerned: RecordedEvent[] = [];
-    const keys: DocumentKey[] = [];
+    const keys: (DocumentKey | CollectionKey)[] = [];
     for (const event of events) {
       const named = event.position > after ? projection.keysOf(event) : [];
       if (named.length === 0) continue;
@@ -113,7 +134,8 @@ export async function projectBatch(
     const batch = await new DocumentBatch(() => version).load(store, keys);
     for (const event of concerned) projection.apply(event, batch);
     await batch.foldAccumulated(store);
-    writes.push(...batch.writes());
+    // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
+    for (const write of batch.writes()) writes.push(write);
   }
   return writes;
 }

@@ -422,6 +422,26 @@ describe('DocumentBatch', () => {
     await store.close();
   });
 
+  it('loads a collection named whole: all() has its stored documents as the batch changed them, and an id it lacks reads as absent', async () => {
+    const { DocumentBatch } = await import('./document-batch');
+    const store = SqliteReadStore.open(':memory:');
+    await store.ensureCollection({ name: 'scores', filters: [] }, 1);
+    await store.acquireLease('test', 60_000);
+    await store.commit('test', ['a', 'b', 'c'].map((id) => ({ collection: 'scores', version: 1, id, sortKey: 1, doc: { id, score: 1 } })), []);
+    const batch = await new DocumentBatch(() => 1).load(store, [{ collection: 'scores', all: true }, { collection: 'scores', id: 'new' }]);
+    expect(batch.get('scores', 'new')).toBeNull();
+    batch.put('scores', { id: 'new', score: 5 }, 1);
+    batch.put('scores', { id: 'a', score: 2 }, 1);
+    batch.delete('scores', 'b');
+    expect(batch.all('scores').sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'a', score: 2 },
+      { id: 'c', score: 1 },
+      { id: 'new', score: 5 },
+    ]);
+    expect(() => batch.all('other')).toThrow(/not named whole/);
+    await store.close();
+  });
+
   it('refuses to read a document that keysOf did not name, instead of reading it as absent', async () => {
     const { DocumentBatch } = await import('./document-batch');
     const batch = new DocumentBatch(() => 1);

@@ -12,3 +12,15 @@ describeReadStoreConformance('SQLite', () => {
   dirs.push(dir);
   return SqliteReadStore.open(join(dir, 'read.sqlite'));
 });
+
+describe('SqliteReadStore schema', () => {
+  it('gives a collection made before a filter was added that filter (a new release on an existing data folder starts)', async () => {
+    const store = SqliteReadStore.open(':memory:');
+    await store.ensureCollection({ name: 'things', filters: ['colour'] }, 1);
+    await store.ensureCollection({ name: 'things', filters: ['colour', 'country'] }, 1);
+    await store.acquireLease('test', 60_000);
+    await store.commit('test', [{ collection: 'things', version: 1, id: 'a', sortKey: 1, doc: { id: 'a', colour: 'red', country: 'DE' } }], []);
+    expect((await store.find('things', 1, { filter: { country: 'DE' }, limit: 10 })).items).toEqual([{ id: 'a', colour: 'red', country: 'DE' }]);
+    await store.close();
+  });
+});

@@ -61,6 +61,9 @@ export class SqliteReadStore implements ReadStore {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
         id TEXT PRIMARY KEY, sort_key INTEGER NOT NULL, doc TEXT NOT NULL${columns.map((c) => `, ${c}`).join('')}
       )`); // a rowid table: documents are appended in write order, only the small id index takes random keys
+      // A filter added to an existing collection gets its column (empty until the read model is rebuilt).
+      const existing = new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+      for (const column of columns) if (!existing.has(column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
       // A collection made before it was marked unlisted loses the index it no longer needs.
       if (spec.listed === false) this.db.exec(`DROP INDEX IF EXISTS ${table}_order`);
       else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
