@@ -1,5 +1,17 @@
 import { generateHistory, History } from './support/history-generator';
-import { plainConversionRate, plainPipeline, plainTimeToConversion, Window } from './support/plain-reports';
+import {
+  plainCloseDatePushes,
+  plainConversionRate,
+  plainConvertedLeads,
+  plainPipeline,
+  plainPipelineAsOf,
+  plainPipelineMovement,
+  plainSourceRevenue,
+  plainSpeedToLead,
+  plainStageDuration,
+  plainTimeToConversion,
+  Window,
+} from './support/plain-reports';
 import { EMBEDDED_BACKEND } from './support/backend';
 import { fieldsOf, PROBLEM_JSON, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
@@ -11,6 +23,19 @@ const WINDOWS: [string, Window][] = [
   ['an open start', { to: '2025-05-10' }],
   ['an open end', { from: '2026-02-03' }],
   ['an empty window', { from: '2025-06-10', to: '2025-06-10' }],
+];
+
+/** Instants for the pipeline as it stood: before any data, mid-history (odd times of day), and after the last event. */
+const AS_OF = ['2024-06-30T12:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-04-17T13:45:10.123Z', '2025-09-30T23:59:59.999Z', '2026-02-14T08:00:00.000Z', '2027-01-01T00:00:00.000Z'];
+
+/** Movement windows: before any data, one month, one day, across months, the whole history, empty. */
+const MOVEMENTS: [string, string][] = [
+  ['2024-01-01', '2024-06-01'],
+  ['2025-06-01', '2025-07-01'],
+  ['2025-09-17', '2025-09-18'],
+  ['2025-03-15', '2025-11-20'],
+  ['2024-12-01', '2026-12-01'],
+  ['2025-06-10', '2025-06-10'],
 ];
 
 /** Every row of every report, for every groupBy and window, against a plain calculation of a generated history. */
@@ -58,15 +83,86 @@ describe('Reports against a generated history', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual(plainPipeline(history, groupBy, window));
     });
+
+    it.each(['stage', 'ownerId', 'closeMonth'] as const)('pipeline by %s as of each instant equals the plain fold of each opportunity up to it', async (groupBy) => {
+      for (const asOf of AS_OF) {
+        const res = await t.http().get('/reports/pipeline').query({ ...query(window, groupBy), asOf });
+        expect(res.status).toBe(200);
+        expect({ asOf, body: res.body }).toEqual({ asOf, body: plainPipelineAsOf(history, groupBy, window, asOf) });
+      }
+    });
+
+    it.each(['stage', 'ownerId'] as const)('stage-duration by %s equals the plain calculation', async (groupBy) => {
+      const res = await t.http().get('/reports/stage-duration').query(query(window, groupBy));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(plainStageDuration(history, groupBy, window));
+    });
+
+    it.each(['ownerId', 'stage', 'month'] as const)('close-date-pushes by %s equals the plain calculation', async (groupBy) => {
+      const res = await t.http().get('/reports/close-date-pushes').query(query(window, groupBy));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(plainCloseDatePushes(history, groupBy, window));
+    });
+
+    it.each(['source', 'ownerId', 'month'] as const)('speed-to-lead by %s equals the plain calculation', async (groupBy) => {
+      const res = await t.http().get('/reports/speed-to-lead').query(query(window, groupBy));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(plainSpeedToLead(history, groupBy, window));
+    });
+
+    it.each(['source', 'month'] as const)('source-revenue by %s equals the plain calculation', async (groupBy) => {
+      const res = await t.http().get('/reports/source-revenue').query(query(window, groupBy));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(plainSourceRevenue(history, groupBy, window));
+    });
+
+    it('lists the leads converted in the window, with and without a deal', async () => {
+      const window2 = { ...(window.from && { convertedFrom: window.from }), ...(window.to && { convertedTo: window.to }) };
+      for (const withOpportunity of [undefined, true, false]) {
+        if (withOpportunity === undefined && Object.keys(window2).length === 0) continue; // no conversion filter: every lead
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const res = await t.http().get('/leads').query({ ...window2, ...(withOpportunity !== undefined && { withOpportunity }), limit: 200, ...(cursor && { cursor }) });
+          expect(res.status).toBe(200);
+          ids.push(...res.body.items.map((l: { id: string }) => l.id));
+          cursor = res.body.nextCursor ?? undefined;
+        } while (cursor);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect([...ids].sort()).toEqual(plainConvertedLeads(history, { withOpportunity, convertedFrom: window.from, convertedTo: window.to }).sort());
+      }
+    });
+  });
+
+  it.each(MOVEMENTS)('pipeline-movement from %s to %s equals the plain calculation, and closing = opening + new + increased − decreased − won − lost', async (from, to) => {
+    const res = await t.http().get('/reports/pipeline-movement').query({ from, to });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(plainPipelineMovement(history, from, to));
+    const m = res.body.total;
+    expect(Math.round((m.opening + m.new + m.increased - m.decreased - m.won - m.lost) * 100)).toBe(Math.round(m.closing * 100));
+  });
+
+  it('gives the pipeline now when asked as of now', async () => {
+    const now = await t.http().get('/reports/pipeline').query({ groupBy: 'stage', asOf: new Date().toISOString() });
+    const plain = await t.http().get('/reports/pipeline').query({ groupBy: 'stage' });
+    expect(now.body).toEqual(plain.body);
   });
 
   it('answers the same after its report views are rebuilt from the first event', async () => {
-    const before = await Promise.all([
+    const reports = () => [
       t.http().get('/reports/conversion-rate').query({ groupBy: 'ownerId' }),
       t.http().get('/reports/time-to-conversion').query({ groupBy: 'month' }),
       t.http().get('/reports/pipeline').query({ groupBy: 'stage', from: '2025-04-01' }),
-    ]);
-    for (const name of ['lead-reports', 'opportunity-reports']) {
+      t.http().get('/reports/pipeline').query({ groupBy: 'ownerId', asOf: '2025-08-08T08:08:08.008Z' }),
+      t.http().get('/reports/pipeline-movement').query({ from: '2025-02-01', to: '2025-10-15' }),
+      t.http().get('/reports/stage-duration').query({ groupBy: 'ownerId' }),
+      t.http().get('/reports/close-date-pushes').query({ groupBy: 'month', from: '2025-03-10' }),
+      t.http().get('/reports/speed-to-lead').query({ groupBy: 'ownerId' }),
+      t.http().get('/reports/source-revenue').query({ groupBy: 'source' }),
+    ];
+    const before = await Promise.all(reports());
+    expect(before.every((r) => r.status === 200)).toBe(true);
+    for (const name of ['lead-reports', 'opportunity-reports', 'opportunity-history']) {
       expect((await t.http().post(`/projections/${name}/rebuild`)).status).toBe(202);
     }
     for (let i = 0; i < 400; i++) {
@@ -74,11 +170,7 @@ describe('Reports against a generated history', () => {
       if (projections.filter((p) => p.name.endsWith('-reports')).every((p) => p.version === 2 && p.status === 'live')) break;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    const after = await Promise.all([
-      t.http().get('/reports/conversion-rate').query({ groupBy: 'ownerId' }),
-      t.http().get('/reports/time-to-conversion').query({ groupBy: 'month' }),
-      t.http().get('/reports/pipeline').query({ groupBy: 'stage', from: '2025-04-01' }),
-    ]);
+    const after = await Promise.all(reports());
     expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
   });
 
@@ -89,7 +181,9 @@ describe('Reports against a generated history', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe('key,captured,qualified,converted,convertedWithOpportunity,conversionRate,leadToOpportunityRate');
-    expect(lines).toHaveLength(json.rows.length + 1);
+    expect(lines).toHaveLength(json.rows.length + 2); // v2: the rows, then the total
+    const total = json.total;
+    expect(lines[lines.length - 1]).toBe(['total', total.captured, total.qualified, total.converted, total.convertedWithOpportunity, total.conversionRate, total.leadToOpportunityRate].join(','));
     const first = json.rows[0];
     expect(lines[1]).toBe([first.key, first.captured, first.qualified, first.converted, first.convertedWithOpportunity, first.conversionRate, first.leadToOpportunityRate].join(','));
     const pipeline = await t.http().get('/reports/pipeline').query({ groupBy: 'ownerId' }).set('Accept', 'text/csv');

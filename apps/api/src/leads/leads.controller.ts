@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { EnumField, OwnerIdField, withoutNulls } from '../common/fields';
+import { DateField, EnumField, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
@@ -46,6 +46,20 @@ export class LeadListQueryDto extends ListQueryDto {
   @EnumField('optional', LEAD_STATUSES) status?: LeadStatus;
   @OwnerIdField('optional') ownerId?: string;
   @EnumField('optional', LEAD_SOURCES) source?: LeadSource;
+  @EnumField('optional', ['true', 'false'], 'Converted leads only: true with an opportunity, false without one') withOpportunity?: 'true' | 'false';
+  @DateField('optional', 'Converted leads only, converted (business time) on or after this UTC day') convertedFrom?: string;
+  @DateField('optional', 'Converted leads only, converted (business time) before this UTC day (exclusive)') convertedTo?: string;
+}
+
+/** The conversion filters of `GET /leads` as a derived-field equality and a range on the conversion time. */
+function conversionFilters({ withOpportunity, convertedFrom, convertedTo }: LeadListQueryDto) {
+  const dayStart = (date: string | undefined) => (date === undefined ? undefined : Date.parse(`${date}T00:00:00.000Z`));
+  const [from, to] = [dayStart(convertedFrom), dayStart(convertedTo)];
+  if (from !== undefined && to !== undefined && to < from) throw invalidInput([{ field: 'convertedTo', message: 'convertedTo must not be before convertedFrom' }]);
+  return {
+    ...(withOpportunity !== undefined && { filter: { _withOpportunity: withOpportunity === 'true' } }),
+    ...((from !== undefined || to !== undefined) && { range: { field: '_convertedAtMs', from, to } }),
+  };
 }
 
 const LeadId = new RecordIdPipe('Lead');
@@ -54,10 +68,11 @@ const LeadId = new RecordIdPipe('Lead');
 @Controller('leads')
 export class LeadsController extends RecordController(LEAD) {
   @Get()
-  @ApiOperation({ summary: 'Leads, newest first, filtered by status, owner and source; { items, nextCursor }' })
+  @ApiOperation({ summary: 'Leads, newest first, filtered by status, owner, source, and conversion (withOpportunity, convertedFrom, convertedTo); { items, nextCursor }' })
   @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
   listLeads(@Query() query: LeadListQueryDto) {
-    return this.list(query);
+    const { withOpportunity, convertedFrom, convertedTo, ...filters } = query;
+    return this.list(filters, conversionFilters({ withOpportunity, convertedFrom, convertedTo }));
   }
 
   @Post()
