@@ -295,6 +295,170 @@ describe('Report edge cases (embedded backend only: each case needs an empty eve
     });
   });
 
+  async function opportunity(fields: object, opened: string): Promise<string> {
+    const account = (await t.http().post('/accounts').send({ name: `A ${Math.random()}`, ...at('2024-01-01T00:00:00.000Z') }).expect(201)).body.id;
+    return (await t.http().post('/opportunities').send({ accountId: account, name: 'D', closeDate: '2025-06-30', stage: 'Prospecting', ...fields, ...at(opened) }).expect(201)).body.id;
+  }
+  const change = (id: string, path: string, body: object, when: string) => t.http().post(`/opportunities/${id}${path}`).send({ ...body, ...at(when) }).expect(200);
+  const patch = (id: string, body: object, when: string) => t.http().patch(`/opportunities/${id}`).send({ ...body, ...at(when) }).expect(200);
+
+  it('shows the pipeline as it stood at an instant, to the millisecond: stage, amount, owner and close date as they were, closes by then in won/lost', async () => {
+    const deal = await opportunity({ amount: 1000, ownerId: 'ana' }, '2025-03-10T10:00:00.000Z');
+    await change(deal, '/stage', { stage: 'Value Proposition' }, '2025-03-10T15:00:00.000Z');
+    await patch(deal, { amount: 1500, ownerId: 'bo', closeDate: '2025-07-31' }, '2025-04-02T09:00:00.000Z');
+    const lost = await opportunity({ amount: 200.5 }, '2025-03-11T00:00:00.000Z');
+    await change(lost, '/close', { won: false, reason: 'Price' }, '2025-03-20T12:00:00.000Z');
+    const pipeline = (asOf: string, extra: object = {}) => report('pipeline', { groupBy: 'stage', asOf, ...extra });
+    const empty = { groupBy: 'stage', rows: [], total: { count: 0, amount: 0, weightedAmount: 0, wonAmount: 0, lostAmount: 0 } };
+    expect(await pipeline('1999-12-31T23:59:59.999Z')).toEqual(empty);
+    expect(await pipeline('2025-03-10T09:59:59.999Z')).toEqual(empty);
+    expect(await pipeline('2025-03-10T10:00:00.000Z')).toEqual({
+      groupBy: 'stage',
+      rows: [{ key: 'Prospecting', count: 1, amount: 1000, weightedAmount: 100 }],
+      total: { count: 1, amount: 1000, weightedAmount: 100, wonAmount: 0, lostAmount: 0 },
+    });
+    expect((await pipeline('2025-03-10T15:00:00.000Z')).rows).toEqual([{ key: 'Value Proposition', count: 1, amount: 1000, weightedAmount: 500 }]);
+    expect((await report('pipeline', { groupBy: 'ownerId', asOf: '2025-03-15T00:00:00.000Z' })).rows).toEqual([
+      { key: null, count: 1, amount: 200.5, weightedAmount: 20.05 },
+      { key: 'ana', count: 1, amount: 1000, weightedAmount: 500 },
+    ]);
+    const afterClose = await report('pipeline', { groupBy: 'ownerId', asOf: '2025-03-20T12:00:00.000Z' });
+    expect(afterClose.rows).toEqual([{ key: 'ana', count: 1, amount: 1000, weightedAmount: 500 }]);
+    expect(afterClose.total).toMatchObject({ lostAmount: 200.5, wonAmount: 0 });
+    // The close counts only when its day is in the window (business time of the close).
+    expect((await report('pipeline', { groupBy: 'ownerId', asOf: '2025-03-20T12:00:00.000Z', from: '2025-03-21' })).total.lostAmount).toBe(0);
+    expect((await report('pipeline', { groupBy: 'closeMonth', asOf: '2025-04-02T09:00:00.000Z' })).rows).toEqual([{ key: '2025-07', count: 1, amount: 1500, weightedAmount: 750 }]);
+    expect((await report('pipeline', { groupBy: 'ownerId', asOf: '2025-04-02T08:59:59.999Z', from: '2025-06-01', to: '2025-07-01' })).rows).toEqual([
+      { key: 'ana', count: 1, amount: 1000, weightedAmount: 500 },
+    ]);
+    expect((await report('pipeline', { groupBy: 'ownerId', asOf: '2025-04-02T09:00:00.000Z', from: '2025-06-01', to: '2025-07-01' })).rows).toEqual([]);
+  });
+
+  it('moves the pipeline from opening to closing: new, increased, decreased, won and lost between two day starts; a missing amount is 0', async () => {
+    const before = await opportunity({ amount: 100 }, '2025-04-30T23:59:59.999Z');
+    const noAmount = await opportunity({}, '2025-05-01T00:00:00.000Z');
+    const won = await opportunity({ amount: 300 }, '2025-05-02T00:00:00.000Z');
+    await patch(before, { amount: 250 }, '2025-05-03T00:00:00.000Z');
+    await patch(won, { amount: 280 }, '2025-05-04T00:00:00.000Z');
+    await change(won, '/close', { won: true }, '2025-05-05T00:00:00.000Z');
+    await patch(noAmount, { amount: 50 }, '2025-06-01T00:00:00.000Z'); // at T: not in [F, T)
+    expect(await report('pipeline-movement', { from: '2025-05-01', to: '2025-06-01' })).toEqual({
+      groupBy: null,
+      rows: [],
+      total: { opening: 100, new: 300, increased: 150, decreased: 20, won: 280, lost: 0, closing: 250, openingCount: 1, newCount: 2, wonCount: 1, lostCount: 0, closingCount: 2 },
+    });
+    const csv = (await t.http().get('/reports/pipeline-movement').query({ from: '2025-05-01', to: '2025-06-01' }).set('Accept', 'text/csv').expect(200)).text;
+    expect(csv).toBe('key,opening,new,increased,decreased,won,lost,closing,openingCount,newCount,wonCount,lostCount,closingCount\r\ntotal,100,300,150,20,280,0,250,1,2,1,0,2\r\n');
+  });
+
+  it('times stage stays: a change to the same stage does not end one; the close ends the last; ownerId is the owner now; null over none', async () => {
+    const deal = await opportunity({ amount: 10, ownerId: 'ana' }, '2025-02-01T00:00:00.000Z');
+    await change(deal, '/stage', { stage: 'Prospecting', probability: 15 }, '2025-02-01T06:00:00.000Z'); // same stage: the stay goes on
+    await change(deal, '/stage', { stage: 'Needs Analysis' }, '2025-02-02T00:00:00.000Z'); // a day in Prospecting
+    await change(deal, '/close', { won: true }, '2025-02-02T00:00:01.500Z'); // 1.5 s in Needs Analysis
+    const other = await opportunity({ ownerId: 'ana' }, '2025-02-01T00:00:00.000Z');
+    await change(other, '/stage', { stage: 'Needs Analysis' }, '2025-02-01T00:00:10.000Z');
+    await patch(other, { ownerId: 'bo' }, '2025-02-03T00:00:00.000Z'); // its ended stay moves to bo
+    expect(await report('stage-duration', { groupBy: 'stage' })).toEqual({
+      groupBy: 'stage',
+      rows: [
+        { key: 'Needs Analysis', count: 1, mean: 1.5, median: 1.5, p90: 1.5, min: 1.5, max: 1.5 },
+        { key: 'Prospecting', count: 2, mean: 43205, median: 10, p90: 86400, min: 10, max: 86400 },
+      ],
+      total: { count: 3, mean: 28803.8, median: 10, p90: 86400, min: 1.5, max: 86400 },
+    });
+    expect((await report('stage-duration', { groupBy: 'ownerId' })).rows).toEqual([
+      { key: 'ana', count: 2, mean: 43200.8, median: 1.5, p90: 86400, min: 1.5, max: 86400 },
+      { key: 'bo', count: 1, mean: 10, median: 10, p90: 10, min: 10, max: 10 },
+    ]);
+    expect((await report('stage-duration', { groupBy: 'stage', from: '2025-02-02' })).rows.map((r: { key: string }) => r.key)).toEqual(['Needs Analysis', 'Prospecting']);
+    expect(await report('stage-duration', { groupBy: 'ownerId', from: '2025-03-01' })).toEqual({
+      groupBy: 'ownerId',
+      rows: [],
+      total: { count: 0, mean: null, median: null, p90: null, min: null, max: null },
+    });
+    const csv = (await t.http().get('/reports/stage-duration').query({ groupBy: 'ownerId', from: '2025-03-01' }).set('Accept', 'text/csv').expect(200)).text;
+    expect(csv).toBe('key,count,mean,median,p90,min,max\r\ntotal,0,,,,,\r\n');
+  });
+
+  it('counts close-date pushes to a later date only, each opportunity once per row, under its owner now', async () => {
+    const deal = await opportunity({ ownerId: 'ana', closeDate: '2025-06-30' }, '2025-05-01T00:00:00.000Z');
+    await patch(deal, { closeDate: '2025-07-10' }, '2025-05-10T00:00:00.000Z'); // +10 days, in Prospecting
+    await patch(deal, { closeDate: '2025-07-01' }, '2025-05-20T00:00:00.000Z'); // earlier: not a push
+    await change(deal, '/stage', { stage: 'Qualification' }, '2025-05-25T00:00:00.000Z');
+    await patch(deal, { closeDate: '2025-08-01' }, '2025-06-05T00:00:00.000Z'); // +31 days, in Qualification
+    await patch(deal, { ownerId: 'bo' }, '2025-06-06T00:00:00.000Z');
+    const other = await opportunity({ closeDate: '2025-06-30' }, '2025-05-01T00:00:00.000Z');
+    await patch(other, { closeDate: '2025-07-02' }, '2025-06-10T00:00:00.000Z'); // +2 days, no owner
+    expect(await report('close-date-pushes', { groupBy: 'ownerId' })).toEqual({
+      groupBy: 'ownerId',
+      rows: [
+        { key: null, pushes: 1, opportunities: 1, daysPushed: 2 },
+        { key: 'bo', pushes: 2, opportunities: 1, daysPushed: 41 },
+      ],
+      total: { pushes: 3, opportunities: 2, daysPushed: 43 },
+    });
+    expect((await report('close-date-pushes', { groupBy: 'month' })).rows).toEqual([
+      { key: '2025-05', pushes: 1, opportunities: 1, daysPushed: 10 },
+      { key: '2025-06', pushes: 2, opportunities: 2, daysPushed: 33 },
+    ]);
+    expect((await report('close-date-pushes', { groupBy: 'stage' })).rows).toEqual([
+      { key: 'Prospecting', pushes: 2, opportunities: 2, daysPushed: 12 },
+      { key: 'Qualification', pushes: 1, opportunities: 1, daysPushed: 31 },
+    ]);
+    expect((await report('close-date-pushes', { groupBy: 'ownerId', from: '2025-05-15' })).total).toEqual({ pushes: 2, opportunities: 2, daysPushed: 33 });
+  });
+
+  it('times the first touch of each captured lead: within 5 minutes is at most 300 s; untouched and merged leads; null median over none', async () => {
+    const quick = await lead({ source: 'Web', ownerId: 'ana' }, '2025-08-01T10:00:00.000Z');
+    await t.http().post(`/leads/${quick}/work`).send({ status: 'Working', ...at('2025-08-01T10:05:00.000Z') }).expect(200); // 300 s: within
+    const slow = await lead({ source: 'Web' }, '2025-08-01T10:00:00.000Z');
+    await t.http().post(`/leads/${slow}/disqualify`).send({ reason: 'x', ...at('2025-08-01T10:05:00.001Z') }).expect(200);
+    await lead({ source: 'Phone' }, '2025-08-02T10:00:00.000Z'); // untouched
+    const merged = await lead({ source: 'Phone' }, '2025-08-02T11:00:00.000Z');
+    await t.http().post(`/leads/${merged}/work`).send({ status: 'Working', ...at('2025-08-02T11:00:01.000Z') }).expect(200);
+    const survivor = await lead({ source: 'Email' }, '2025-08-03T11:00:00.000Z');
+    await t.http().post(`/leads/${survivor}/merge`).send({ duplicateIds: [merged], ...at('2025-08-04T09:00:00.000Z') }).expect(200);
+    expect(await report('speed-to-lead', { groupBy: 'source' })).toEqual({
+      groupBy: 'source',
+      rows: [
+        { key: 'Email', captured: 1, touched: 0, untouched: 1, median: null, p90: null, within5Minutes: 0, within5MinutesRate: 0 },
+        { key: 'Phone', captured: 1, touched: 0, untouched: 1, median: null, p90: null, within5Minutes: 0, within5MinutesRate: 0 },
+        { key: 'Web', captured: 2, touched: 2, untouched: 0, median: 300, p90: 300.001, within5Minutes: 1, within5MinutesRate: 0.5 },
+      ],
+      total: { captured: 4, touched: 2, untouched: 2, median: 300, p90: 300.001, within5Minutes: 1, within5MinutesRate: 0.25 },
+    });
+    await t.http().post(`/leads/${quick}/assign`).send({ ownerId: 'bo', ...at('2025-08-05T00:00:00.000Z') }).expect(200);
+    expect((await report('speed-to-lead', { groupBy: 'ownerId' })).rows).toEqual([
+      { key: null, captured: 3, touched: 1, untouched: 2, median: 300.001, p90: 300.001, within5Minutes: 0, within5MinutesRate: 0 },
+      { key: 'bo', captured: 1, touched: 1, untouched: 0, median: 300, p90: 300, within5Minutes: 1, within5MinutesRate: 1 },
+    ]);
+  });
+
+  it('totals closed deals by the lead source they carry: null for one opened without a lead', async () => {
+    const id = await lead({ source: 'Partner Referral' }, '2025-01-05T00:00:00.000Z');
+    await t.http().post(`/leads/${id}/qualify`).send(at('2025-01-06T00:00:00.000Z')).expect(200);
+    const converted = await t.http().post(`/leads/${id}/convert`).send({ opportunity: { name: 'D', amount: 999.99, closeDate: '2025-03-01', stage: 'Prospecting' }, ...at('2025-01-07T00:00:00.000Z') }).expect(200);
+    await change(converted.body.opportunityId, '/close', { won: true }, '2025-02-01T00:00:00.000Z');
+    const direct = await opportunity({ amount: 10 }, '2025-01-10T00:00:00.000Z');
+    await change(direct, '/close', { won: false, reason: 'x' }, '2025-03-01T00:00:00.000Z');
+    expect(await report('source-revenue', { groupBy: 'source' })).toEqual({
+      groupBy: 'source',
+      rows: [
+        { key: null, won: 0, lost: 1, wonAmount: 0, lostAmount: 10, winRate: 0 },
+        { key: 'Partner Referral', won: 1, lost: 0, wonAmount: 999.99, lostAmount: 0, winRate: 1 },
+      ],
+      total: { won: 1, lost: 1, wonAmount: 999.99, lostAmount: 10, winRate: 0.5 },
+    });
+    expect((await report('source-revenue', { groupBy: 'month', from: '2025-02-15' })).rows).toEqual([{ key: '2025-03', won: 0, lost: 1, wonAmount: 0, lostAmount: 10, winRate: 0 }]);
+    const leads = async (params: object) => (await t.http().get('/leads').query(params).expect(200)).body.items.map((l: { id: string }) => l.id);
+    expect(await leads({ withOpportunity: 'true' })).toEqual([id]);
+    expect(await leads({ withOpportunity: 'false' })).toEqual([]);
+    expect(await leads({ convertedFrom: '2025-01-07', convertedTo: '2025-01-08' })).toEqual([id]);
+    expect(await leads({ convertedFrom: '2025-01-08' })).toEqual([]);
+    expect(await leads({ convertedTo: '2025-01-07' })).toEqual([]);
+  });
+
   it.each([
     ['conversion-rate', {}, 'groupBy'],
     ['conversion-rate', { groupBy: 'stage' }, 'groupBy'],
@@ -302,10 +466,30 @@ describe('Report edge cases (embedded backend only: each case needs an empty eve
     ['time-to-conversion', { groupBy: 'month', from: '2025-13-01' }, 'from'],
     ['time-to-conversion', { groupBy: 'month', from: '2025-01-01T00:00:00Z' }, 'from'],
     ['pipeline', { groupBy: 'stage', from: '2025-02-01', to: '2025-01-01' }, 'to'],
+    ['pipeline', { groupBy: 'stage', asOf: '2025-02-30T00:00:00Z' }, 'asOf'],
+    ['pipeline', { groupBy: 'stage', asOf: 'yesterday' }, 'asOf'],
+    ['pipeline-movement', { from: '2025-01-01' }, 'to'],
+    ['pipeline-movement', { to: '2025-01-01' }, 'from'],
+    ['pipeline-movement', { from: '2025-02-01', to: '2025-01-01' }, 'to'],
+    ['stage-duration', { groupBy: 'month' }, 'groupBy'],
+    ['close-date-pushes', { groupBy: 'source' }, 'groupBy'],
+    ['speed-to-lead', { groupBy: 'stage' }, 'groupBy'],
+    ['source-revenue', { groupBy: 'ownerId' }, 'groupBy'],
+    ['source-revenue', { groupBy: 'source', from: '2025-1-01' }, 'from'],
   ])('refuses %s with %j: 400 naming %s', async (name, params, field) => {
     const res = await t.http().get(`/reports/${name}`).query(params);
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(fieldsOf(res.body)).toContain(field);
+  });
+
+  it.each([
+    [{ withOpportunity: 'yes' }, 'withOpportunity'],
+    [{ convertedFrom: '2025-02-30' }, 'convertedFrom'],
+    [{ convertedFrom: '2025-02-01', convertedTo: '2025-01-01' }, 'convertedTo'],
+  ])('refuses GET /leads with %j: 400 naming %s', async (params, field) => {
+    const res = await t.http().get('/leads').query(params);
+    expect(res.status).toBe(400);
     expect(fieldsOf(res.body)).toContain(field);
   });
 });
