@@ -91,7 +91,7 @@ describe('The operator CLI', () => {
   it('verifies the read models against a replay of the log, and names the document an operator altered by hand', async () => {
     await t.catchUp();
     const healthy = await crm(['verify'], env);
-    expect(healthy.stderr).toMatch(/Verified \d+ documents of 6 read models at position \d+, in [\d.]+ s: the read models are exactly what the events say/);
+    expect(healthy.stderr).toMatch(/Verified \d+ documents of 7 read models at position \d+, in [\d.]+ s: the read models are exactly what the events say/);
     expect(healthy.code).toBe(0);
 
     const db = new Database(embeddedDatabaseFile(t.dataDir));
