@@ -161,12 +161,13 @@ export const opportunityHistoryProjection: Projection = {
     if (sameVersion(was, is)) return;
     const change: OpportunityChange = { id: `${id}#${event.revision}`, opportunityId: id, at, before: was, after: is, ...(closed && { closed }) };
     docs.put(OPPORTUNITY_CHANGES, change, at);
-    const periods = [changeMonthDim, changeDayDim].map((dimAt, i) => (dim: string) => dimAt(dim, i === 0 ? monthStart(day) : day));
+    // The change counts in its month's dimensions and in its day's.
+    const changeDims = [(dim: string) => changeMonthDim(dim, monthStart(day)), (dim: string) => changeDayDim(dim, day)];
     moveContributions(
       docs,
       PIPELINE_DELTAS,
-      periods.flatMap((dimAt) => pipelineContributions(was, dimAt)),
-      periods.flatMap((dimAt) => pipelineContributions(is, dimAt)),
+      changeDims.flatMap((dimAt) => pipelineContributions(was, dimAt)),
+      changeDims.flatMap((dimAt) => pipelineContributions(is, dimAt)),
     );
     applyContributions(docs, PIPELINE_CHANGE_PERIODS, [{ dim: 'all', key: null, day, metrics: { changes: 1n } }]);
   },
