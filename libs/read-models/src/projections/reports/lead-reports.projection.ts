@@ -85,7 +85,7 @@ function leadIdOf(event: RecordedEvent): string | undefined {
 /** The earlier of a lead's first touch so far and a touch at `at` (a touch before the capture is none). */
 function touchedAt(facts: LeadFacts, at: string): LeadFacts {
   if (Date.parse(at) < Date.parse(facts.capturedAt)) return facts;
-  if (facts.firstTouchAt !== null && Date.parse(facts.firstTouchAt) <= Date.parse(at)) return facts;
+  if (facts.firstTouchAt != null && Date.parse(facts.firstTouchAt) <= Date.parse(at)) return facts;
   return { ...facts, firstTouchAt: at };
 }
 
@@ -145,14 +145,15 @@ function cohortContributions(facts: LeadFacts | null): Contribution[] {
     qualified: facts.qualified ? 1n : 0n,
     converted: facts.converted ? 1n : 0n,
     convertedWithOpportunity: facts.converted && facts.withOpportunity ? 1n : 0n,
-    touched: facts.firstTouchAt !== null ? 1n : 0n,
+    touched: touchMs(facts) !== undefined ? 1n : 0n,
     within5Minutes: (touchMs(facts) ?? Infinity) <= SPEED_TO_LEAD_MS ? 1n : 0n,
   };
   return dimensionKeys(facts).map(([dim, key]) => ({ dim, key, day, metrics }));
 }
 
+/** First touch − capture in ms; undefined while untouched (facts projected before first touches were kept have no firstTouchAt). */
 function touchMs(facts: LeadFacts): number | undefined {
-  return facts.firstTouchAt === null ? undefined : Date.parse(facts.firstTouchAt) - Date.parse(facts.capturedAt);
+  return facts.firstTouchAt == null ? undefined : Date.parse(facts.firstTouchAt) - Date.parse(facts.capturedAt);
 }
 
 /** Where a lead's first-touch time counts: [dim, key, capture day, ms] per dimension, none while untouched or once merged. */
