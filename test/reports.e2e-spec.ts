@@ -174,6 +174,22 @@ describe('Reports against a generated history', () => {
     expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
   });
 
+  it.each([
+    ['stage-duration', { groupBy: 'stage' }, ['key', 'count', 'mean', 'median', 'p90', 'min', 'max']],
+    ['close-date-pushes', { groupBy: 'month' }, ['key', 'pushes', 'opportunities', 'daysPushed']],
+    ['speed-to-lead', { groupBy: 'ownerId' }, ['key', 'captured', 'touched', 'untouched', 'median', 'p90', 'within5Minutes', 'within5MinutesRate']],
+    ['source-revenue', { groupBy: 'source' }, ['key', 'won', 'lost', 'wonAmount', 'lostAmount', 'winRate']],
+    ['pipeline', { groupBy: 'closeMonth', asOf: '2025-10-01T00:00:00.000Z' }, ['key', 'count', 'amount', 'weightedAmount']],
+    ['time-to-conversion', { groupBy: 'source', from: '2025-02-01' }, ['key', 'count', 'mean', 'median', 'p90', 'min', 'max']],
+  ] as const)('answers %s %j as CSV: the JSON rows line by line, then the total', async (name, params, columns) => {
+    const json = (await t.http().get(`/reports/${name}`).query(params).expect(200)).body;
+    const res = await t.http().get(`/reports/${name}`).query(params).set('Accept', 'text/csv').expect(200);
+    const cell = (value: unknown) => (value === null ? '' : String(value));
+    const expected = [columns.join(','), ...json.rows.map((row: Record<string, unknown>) => columns.map((c) => cell(row[c])).join(',')), ['total', ...columns.slice(1).map((c) => cell(json.total[c]))].join(',')];
+    expect(json.rows.length).toBeGreaterThan(1);
+    expect(res.text).toBe(expected.join('\r\n') + '\r\n');
+  });
+
   it('answers CSV with a header row when asked for text/csv', async () => {
     const json = (await t.http().get('/reports/conversion-rate').query({ groupBy: 'source' })).body;
     const res = await t.http().get('/reports/conversion-rate').query({ groupBy: 'source' }).set('Accept', 'text/csv');
