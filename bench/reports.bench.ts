@@ -12,7 +12,19 @@ import {
 } from '@crm/domain';
 import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
 import { ALL_READ_MODEL_PROJECTIONS, dayOfDate, Projector, SqliteReadStore } from '@crm/read-models';
-import { conversionRateReport, DayWindow, pipelineReport, ReportSource, timeToConversionReport } from '@crm/reports';
+import {
+  closeDatePushesReport,
+  conversionRateReport,
+  DayWindow,
+  pipelineAsOfReport,
+  pipelineMovementReport,
+  pipelineReport,
+  ReportSource,
+  sourceRevenueReport,
+  speedToLeadReport,
+  stageDurationReport,
+  timeToConversionReport,
+} from '@crm/reports';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +143,17 @@ async function main() {
       ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['conversion-rate', g, (w) => conversionRateReport(source, g, w)]),
       ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['time-to-conversion', g, (w) => timeToConversionReport(source, g, w)]),
       ...(['stage', 'ownerId', 'closeMonth'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['pipeline', g, (w) => pipelineReport(source, g, w)]),
+      ...(['stage', 'ownerId'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['stage-duration', g, (w) => stageDurationReport(source, g, w)]),
+      ...(['ownerId', 'stage', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['close-date-pushes', g, (w) => closeDatePushesReport(source, g, w)]),
+      ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['speed-to-lead', g, (w) => speedToLeadReport(source, g, w)]),
+      ...(['source', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['source-revenue', g, (w) => sourceRevenueReport(source, g, w)]),
+      // Movement needs both ends: all time is the history's first day to a day after its last.
+      ['pipeline-movement', '-', (w) => pipelineMovementReport(source, { from: w.from ?? dayOfDate('2024-12-01'), to: w.to ?? dayOfDate('2027-01-01') })],
+      // The pipeline as it stood at ten instants spread over the history (one case per instant, by stage).
+      ...Array.from({ length: 10 }, (_, i): [string, string, (w: DayWindow) => Promise<unknown>] => {
+        const asOf = new Date(Date.UTC(2025, 0, 15) + i * 70 * 86_400_000 + 12_345_678).toISOString();
+        return [`pipeline asOf ${asOf}`, 'stage', (w) => pipelineAsOfReport(source, 'stage', w, asOf)];
+      }),
     ];
     const rows = [];
     for (const [windowName, window] of windows) {

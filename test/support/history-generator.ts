@@ -17,8 +17,17 @@ export interface LeadModel {
   convertedAt: number | null;
   withOpportunity: boolean;
   merged: boolean;
+  /** Business time of the first event that took it out of New; null while untouched. */
+  firstTouchAt: number | null;
   /** Business time of the lead's latest event. */
   lastAt: number;
+}
+
+/** An opportunity as it stood after one of its events (null once closed). */
+export interface OpportunitySnapshot {
+  at: number;
+  open: { stage: string; ownerId: string | null; closeDate: string; amount: number; probability: number } | null;
+  closed?: 'won' | 'lost';
 }
 
 export interface OpportunityModel {
@@ -32,6 +41,10 @@ export interface OpportunityModel {
   closedAt: number | null;
   won: boolean;
   lastAt: number;
+  /** The lead source it carries (the converted lead's source). */
+  leadSource: string | null;
+  /** After each of its events, oldest first (the first is its opening). */
+  snapshots: OpportunitySnapshot[];
 }
 
 export interface History {
@@ -77,14 +90,17 @@ export async function generateHistory(t: TestApp, options: { leads: number; seed
     const source = random.pick(SOURCES);
     const body = { lastName: `Lead ${n}`, company: `Company ${n}`, email: `lead${n}@generated.test`, source, ...(ownerId && { ownerId }), occurredAt: iso(capturedAt) };
     const { id } = await ok('post', '/leads', body);
-    const lead: LeadModel = { id, capturedAt, source, ownerId, qualified: false, convertedAt: null, withOpportunity: false, merged: false, lastAt: capturedAt };
+    const lead: LeadModel = { id, capturedAt, source, ownerId, qualified: false, convertedAt: null, withOpportunity: false, merged: false, firstTouchAt: null, lastAt: capturedAt };
     history.leads.push(lead);
-    const step = async (path: string, payload: object = {}, method: 'post' | 'patch' = 'post') => {
-      lead.lastAt = later(lead.lastAt);
+    const touches = ['/work', '/qualify', '/disqualify'];
+    const step = async (path: string, payload: object = {}, method: 'post' | 'patch' = 'post', quickly = false) => {
+      // Some leads are worked within seconds or a few minutes of their capture (speed to lead).
+      lead.lastAt = quickly ? lead.lastAt + Math.round(random.between(1_000, 420_000)) : later(lead.lastAt);
       await ok(method, `/leads/${id}${path}`, { ...payload, occurredAt: iso(lead.lastAt) });
+      if (touches.includes(path) && lead.firstTouchAt === null) lead.firstTouchAt = lead.lastAt;
     };
 
-    if (random.chance(0.6)) await step('/work', { status: random.pick(['Working', 'Nurturing']) });
+    if (random.chance(0.6)) await step('/work', { status: random.pick(['Working', 'Nurturing']) }, 'post', random.chance(0.4));
     if (random.chance(0.2)) {
       const next = random.pick(OWNERS);
       await step('/assign', { ownerId: next });
@@ -128,12 +144,30 @@ export async function generateHistory(t: TestApp, options: { leads: number; seed
     });
     lead.convertedAt = lead.lastAt;
     lead.withOpportunity = withOpportunity;
+    lead.firstTouchAt ??= lead.lastAt;
     if (!existing) accounts.push({ id: converted.accountId, lastAt: lead.lastAt });
-    if (withOpportunity) await dealLife(converted.opportunityId, { ownerId: lead.ownerId, stage, amount, closeDate, at: lead.lastAt });
+    if (withOpportunity) await dealLife(converted.opportunityId, { ownerId: lead.ownerId, stage, amount, closeDate, at: lead.lastAt }, lead.source);
   }
 
-  async function dealLife(id: string, start: { ownerId: string | null; stage: string; amount: number; closeDate: string; at: number }) {
-    const deal: OpportunityModel = { id, ...start, probability: STAGE_PROBABILITY[start.stage], open: true, closedAt: null, won: false, lastAt: start.at };
+  async function dealLife(id: string, start: { ownerId: string | null; stage: string; amount: number; closeDate: string; at: number }, leadSource: string | null) {
+    const deal: OpportunityModel = {
+      id,
+      ...start,
+      probability: STAGE_PROBABILITY[start.stage],
+      open: true,
+      closedAt: null,
+      won: false,
+      lastAt: start.at,
+      leadSource,
+      snapshots: [],
+    };
+    const snapshot = () =>
+      deal.snapshots.push({
+        at: deal.lastAt,
+        open: deal.open ? { stage: deal.stage, ownerId: deal.ownerId, closeDate: deal.closeDate, amount: deal.amount, probability: deal.probability } : null,
+        ...(!deal.open && { closed: deal.won ? ('won' as const) : ('lost' as const) }),
+      });
+    snapshot();
     history.opportunities.push(deal);
     const send = async (path: string, payload: object, method: 'post' | 'patch' = 'post') => {
       deal.lastAt = later(deal.lastAt);
@@ -147,25 +181,30 @@ export async function generateHistory(t: TestApp, options: { leads: number; seed
         await send('/stage', { stage, ...(explicit !== undefined && { probability: explicit }) });
         deal.stage = stage;
         deal.probability = explicit ?? STAGE_PROBABILITY[stage];
+        snapshot();
       } else if (action < 0.7) {
         const probability = Math.round(random.between(0, 100) * 100) / 100;
         await send('', { probability }, 'patch');
         deal.probability = probability;
+        snapshot();
       } else if (action < 0.85) {
         const amount = Math.round(random.between(500, 250_000) * 100) / 100;
         const closeDate = iso(deal.lastAt + random.between(-30, 120) * DAY).slice(0, 10);
         await send('', { amount, closeDate }, 'patch');
         Object.assign(deal, { amount, closeDate });
+        snapshot();
       } else {
         const ownerId = random.pick(OWNERS);
         await send('', { ownerId }, 'patch');
         deal.ownerId = ownerId;
+        snapshot();
       }
     }
     if (random.chance(0.45)) {
       const won = random.chance(0.55);
       await send('/close', won ? { won: true } : { won: false, reason: 'Lost to a competitor' });
       Object.assign(deal, { open: false, won, closedAt: deal.lastAt });
+      snapshot();
     }
   }
 

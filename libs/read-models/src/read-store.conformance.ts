@@ -5,6 +5,7 @@ import {
   CollectionSpec,
   CommitTooLargeError,
   DocumentTooLargeError,
+  FindQuery,
   InvalidCursorError,
   LeaseLostError,
   MAX_COMMIT_BYTES,
@@ -123,6 +124,25 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect(await ids({ ownerId: null })).toEqual(['d']);
       expect(await ids({ _key: 'x@y' })).toEqual(['a']);
       expect(await ids({ status: 'Gone' })).toEqual([]);
+    });
+
+    it('finds documents by equality and a half-open range on a numeric filter field, newest first', async () => {
+      const ranged = { name: `ranged_${randomUUID().slice(0, 8)}`, filters: ['status', '_at'] };
+      await store.ensureCollection(ranged, 1);
+      const at = (id: string, fields: Record<string, unknown>, sortKey: number) => ({ collection: ranged.name, version: 1, id, sortKey, doc: { id, ...fields } });
+      await store.commit(
+        owner,
+        [at('a', { status: 'x', _at: 10 }, 1), at('b', { status: 'x', _at: 20 }, 2), at('c', { status: 'y', _at: 15 }, 3), at('d', { status: 'x' }, 4), at('e', { status: 'x', _at: 30 }, 5)],
+        [],
+      );
+      const ids = async (query: Omit<FindQuery, 'limit'>) => (await store.find(ranged.name, 1, { ...query, limit: 10 })).items.map((d) => d.id);
+      expect(await ids({ filter: {}, range: { field: '_at', from: 10, to: 30 } })).toEqual(['c', 'b', 'a']);
+      expect(await ids({ filter: { status: 'x' }, range: { field: '_at', from: 15 } })).toEqual(['e', 'b']);
+      expect(await ids({ filter: {}, range: { field: '_at', to: 15 } })).toEqual(['a']);
+      expect(await ids({ filter: {}, range: { field: '_at' } })).toEqual(['e', 'c', 'b', 'a']);
+      const first = await store.find(ranged.name, 1, { filter: {}, range: { field: '_at', from: 0 }, limit: 2 });
+      const second = await store.find(ranged.name, 1, { filter: {}, range: { field: '_at', from: 0 }, limit: 2, cursor: first.nextCursor });
+      expect([...first.items, ...second.items].map((d) => d.id)).toEqual(['e', 'c', 'b', 'a']);
     });
 
     it('scans documents by equality and a half-open sort key range', async () => {

@@ -43,6 +43,8 @@ export interface Page {
 
 export interface FindQuery {
   filter: Record<string, string | number | boolean | null>;
+  /** A half-open range [from, to) on one numeric filter field, beside the equalities (a document without the field is outside it). */
+  range?: { field: string; from?: number; to?: number };
   limit: number;
   cursor?: string;
 }

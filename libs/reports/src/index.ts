@@ -1,3 +1,4 @@
 export * from './report-window';
 export * from './reports';
 export * from './csv';
+export * from './history-reports';

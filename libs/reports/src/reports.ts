@@ -6,6 +6,7 @@ import {
   monthKey,
   OPEN_PIPELINE,
   ReadStore,
+  removedDim,
   upperBound,
   ValueBucket,
 } from '@crm/read-models';
@@ -23,18 +24,18 @@ export interface Report<Row, Total> {
 /** Where a report's views live: the store and the version of each view's read model. */
 export interface ReportSource {
   store: ReadStore;
-  versionOf(readModel: 'lead-reports' | 'opportunity-reports'): Promise<number>;
+  versionOf(readModel: 'lead-reports' | 'opportunity-reports' | 'opportunity-history'): Promise<number>;
 }
 
 /** groupBy=month reads the `all` dimension and keys its buckets by month. */
-function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null } {
+export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null } {
   return groupBy === 'month' || groupBy === 'closeMonth'
     ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period) }
     : { dim: groupBy, keyOf: (bucket) => bucket.key };
 }
 
 /** Sums the integer metrics of count buckets per row key. */
-function sumByKey(buckets: CountBucket[], keyOf: (bucket: CountBucket) => string | null): Map<string | null, Record<string, bigint>> {
+export function sumByKey(buckets: CountBucket[], keyOf: (bucket: CountBucket) => string | null): Map<string | null, Record<string, bigint>> {
   const rows = new Map<string | null, Record<string, bigint>>();
   for (const bucket of buckets) {
     const key = keyOf(bucket);
@@ -86,31 +87,55 @@ export interface TimeToConversionRow {
 }
 
 /**
- * The k-th smallest (1-based) of the values of several sorted arrays, without merging them:
+ * The k-th smallest (1-based) of the values of several sorted arrays, less those of the removed
+ * arrays (a multiset difference: each removed value was added before), without merging them:
  * a binary search over the (integer, ms) value range, counting values ≤ a candidate in each
  * array by binary search. Exact, and its cost grows with the number of buckets, not of values.
  */
-function kthSmallest(arrays: number[][], k: number, low: number, high: number): number {
+function kthSmallest(arrays: number[][], removed: number[][], k: number, low: number, high: number): number {
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
     let atOrBelow = 0;
     for (const values of arrays) atOrBelow += upperBound(values, middle);
+    for (const values of removed) atOrBelow -= upperBound(values, middle);
     if (atOrBelow >= k) high = middle;
     else low = middle + 1;
   }
   return low;
 }
 
-/** Count, mean (1 decimal), nearest-rank median and p90 (element ceil(p × count)), min and max, in seconds. */
-function timeStats(buckets: ValueBucket[]): TimeToConversionRow {
+/** Count, mean (1 decimal), nearest-rank median and p90 (element ceil(p × count)), min and max, in seconds; null over no values. */
+export function timeStats(buckets: ValueBucket[], removed: ValueBucket[] = []): TimeToConversionRow {
   const arrays = buckets.map((b) => b.values).filter((values) => values.length > 0);
-  const count = arrays.reduce((n, values) => n + values.length, 0);
+  const removedArrays = removed.map((b) => b.values).filter((values) => values.length > 0);
+  const count = arrays.reduce((n, values) => n + values.length, 0) - removedArrays.reduce((n, values) => n + values.length, 0);
   if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
-  const sumMs = buckets.reduce((sum, b) => sum + b.sum, 0);
-  const min = Math.min(...arrays.map((values) => values[0]));
-  const max = Math.max(...arrays.map((values) => values[values.length - 1]));
-  const rank = (p: number) => kthSmallest(arrays, Math.max(1, Math.ceil(p * count)), min, max) / 1000;
-  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5), p90: rank(0.9), min: min / 1000, max: max / 1000 };
+  const sumMs = buckets.reduce((sum, b) => sum + b.sum, 0) - removed.reduce((sum, b) => sum + b.sum, 0);
+  const low = Math.min(...arrays.map((values) => values[0]));
+  const high = Math.max(...arrays.map((values) => values[values.length - 1]));
+  const kth = (k: number) => kthSmallest(arrays, removedArrays, k, low, high);
+  const rank = (p: number) => kth(Math.max(1, Math.ceil(p * count))) / 1000;
+  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5), p90: rank(0.9), min: kth(1) / 1000, max: kth(count) / 1000 };
+}
+
+/** Value buckets split by row key, each with the removed values of the same key (see removedDim). */
+export async function valueGroups(
+  source: ReportSource,
+  version: number,
+  view: string,
+  groupBy: string,
+  window: DayWindow,
+): Promise<{ groups: Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>; values: ValueBucket[]; removed: ValueBucket[] }> {
+  const { dim, keyOf } = dimensionOf(groupBy);
+  const [values, removed] = await Promise.all([
+    bucketsIn<ValueBucket>(source.store, version, view, dim, window),
+    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window),
+  ]);
+  const groups = new Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>();
+  const groupOf = (key: string | null) => groups.get(key) ?? groups.set(key, { values: [], removed: [] }).get(key)!;
+  for (const bucket of values) groupOf(keyOf(bucket)).values.push(bucket);
+  for (const bucket of removed) groupOf(keyOf(bucket)).removed.push(bucket);
+  return { groups, values, removed };
 }
 
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
@@ -141,10 +166,10 @@ export interface PipelineTotal extends PipelineRow {
 }
 
 /** Cents as currency with 2 decimals; weighted sums are in cents × hundredths of a percent (÷ 10,000, rounded half up). */
-const currency = (cents: bigint) => Number(cents) / 100;
+export const currency = (cents: bigint) => Number(cents) / 100;
 const weightedCurrency = (units: bigint) => Number((units + 5_000n) / 10_000n) / 100;
 
-function pipelineRow(sums: Record<string, bigint>): PipelineRow {
+export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
   return { count: Number(sums.count ?? 0n), amount: currency(sums.amountCents ?? 0n), weightedAmount: weightedCurrency(sums.weighted ?? 0n) };
 }
 

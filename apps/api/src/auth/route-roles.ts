@@ -91,6 +91,11 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /reports/conversion-rate': 'analyst',
   'GET /reports/time-to-conversion': 'analyst',
   'GET /reports/pipeline': 'analyst',
+  'GET /reports/pipeline-movement': 'analyst',
+  'GET /reports/stage-duration': 'analyst',
+  'GET /reports/close-date-pushes': 'analyst',
+  'GET /reports/speed-to-lead': 'analyst',
+  'GET /reports/source-revenue': 'analyst',
 
   'GET /audit/verify': 'auditor',
 

@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
+import { DateField, EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
@@ -58,6 +58,20 @@ export class LeadListQueryDto extends ListQueryDto {
   @Matches(/^-?\d{1,7}$/, { message: 'minScore must be a whole number' })
   minScore?: string;
   @EnumField('optional', ['score'], 'score: highest score first, then newest (default: newest first)') sort?: 'score';
+  @EnumField('optional', ['true', 'false'], 'Converted leads only: true with an opportunity, false without one') withOpportunity?: 'true' | 'false';
+  @DateField('optional', 'Converted leads only, converted (business time) on or after this UTC day') convertedFrom?: string;
+  @DateField('optional', 'Converted leads only, converted (business time) before this UTC day (exclusive)') convertedTo?: string;
+}
+
+/** The conversion filters of `GET /leads` as a derived-field equality and a range on the conversion time. */
+function conversionFilters({ withOpportunity, convertedFrom, convertedTo }: LeadListQueryDto) {
+  const dayStart = (date: string | undefined) => (date === undefined ? undefined : Date.parse(`${date}T00:00:00.000Z`));
+  const [from, to] = [dayStart(convertedFrom), dayStart(convertedTo)];
+  if (from !== undefined && to !== undefined && to < from) throw invalidInput([{ field: 'convertedTo', message: 'convertedTo must not be before convertedFrom' }]);
+  return {
+    ...(withOpportunity !== undefined && { filter: { _withOpportunity: withOpportunity === 'true' } }),
+    ...((from !== undefined || to !== undefined) && { range: { field: '_convertedAtMs', from, to } }),
+  };
 }
 
 const LeadId = new RecordIdPipe('Lead');
@@ -76,16 +90,22 @@ export class LeadsController extends RecordController(LEAD) {
 
   @Get()
   @ApiOperation({
-    summary: 'Leads, newest first (or sort=score: highest score first, then newest), filtered by status, owner, source, country and minScore; { items, nextCursor }',
-    description: 'Each lead shows score, scoreBreakdown, isMql and mqlAt. minScore without sort=score reads every lead above the bound to order them by age.',
+    summary: 'Leads, newest first (or sort=score: highest score first, then newest), filtered by status, owner, source, country, minScore and conversion (withOpportunity, convertedFrom, convertedTo); { items, nextCursor }',
+    description: 'Each lead shows score, scoreBreakdown, isMql and mqlAt. minScore without sort=score reads every lead above the bound to order them by age. The conversion filters do not combine with sort=score or minScore (400).',
   })
   @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
   async listLeads(@Query() query: LeadListQueryDto) {
-    const { sort, minScore, ...filters } = query;
-    const { filter, limit, cursor } = toPageRequest(filters as LeadListQueryDto);
-    if (sort === 'score') return this.scores.byScore(filter, minScore === undefined ? undefined : Number(minScore), limit, cursor);
-    if (minScore !== undefined) return this.scores.newestWithMinScore(filter, Number(minScore), limit, cursor);
-    const page = await this.list(filters as LeadListQueryDto);
+    const { sort, minScore, withOpportunity, convertedFrom, convertedTo, ...filters } = query;
+    const conversion = conversionFilters({ withOpportunity, convertedFrom, convertedTo });
+    if (sort === 'score' || minScore !== undefined) {
+      // The ranked view of scores carries the record filters only (status, owner, source, country).
+      const unsupported = Object.entries({ withOpportunity, convertedFrom, convertedTo }).filter(([, value]) => value !== undefined);
+      if (unsupported.length > 0) throw invalidInput(unsupported.map(([field]) => ({ field, message: `${field} cannot be combined with sort=score or minScore` })));
+      const { filter, limit, cursor } = toPageRequest(filters as LeadListQueryDto);
+      if (sort === 'score') return this.scores.byScore(filter, minScore === undefined ? undefined : Number(minScore), limit, cursor);
+      return this.scores.newestWithMinScore(filter, Number(minScore), limit, cursor);
+    }
+    const page = await this.list(filters as LeadListQueryDto, conversion);
     return { ...page, items: await this.scores.withScores(page.items) };
   }
 

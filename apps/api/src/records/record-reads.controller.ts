@@ -1,3 +1,4 @@
+import type { FindQuery } from '@crm/read-models';
 import { Get, Injectable, Param, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiProduces } from '@nestjs/swagger';
@@ -72,9 +73,9 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     }
 
     /** A page of this record's list, newest first: `{ items, nextCursor }` (null on the last page). */
-    protected list(query: ListQueryDto) {
+    protected list(query: ListQueryDto, extra: { filter?: Record<string, boolean>; range?: FindQuery['range'] } = {}) {
       const { filter, limit, cursor } = toPageRequest(query);
-      return this.queryBus.execute(new ListRecordsQuery(aggregate, filter, limit, cursor));
+      return this.queryBus.execute(new ListRecordsQuery(aggregate, { ...filter, ...extra.filter }, limit, cursor, extra.range));
     }
 
     /** Sends one of this record's commands; its business time is the one sent, or now. */

@@ -1,6 +1,6 @@
 import { Command, CommandHandler, ICommandHandler, IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { AggregateNotFound, type DomainEvent } from '@crm/domain';
-import type { ReadDocument } from '@crm/read-models';
+import type { FindQuery, ReadDocument } from '@crm/read-models';
 import { ReadModels } from '../read-side/read-models';
 import type { CommandContext } from '../common/command-context';
 import type { AggregateType } from './aggregate-type';
@@ -113,9 +113,10 @@ export class GetRecordHandler implements IQueryHandler<GetRecordQuery> {
 export class ListRecordsQuery extends Query<{ items: ReadDocument[]; nextCursor: string | null }> {
   constructor(
     readonly aggregate: AggregateType<any, any, any>,
-    readonly filter: Record<string, string>,
+    readonly filter: Record<string, string | boolean>,
     readonly limit: number,
     readonly cursor?: string,
+    readonly range?: FindQuery['range'],
   ) {
     super();
   }
@@ -125,8 +126,8 @@ export class ListRecordsQuery extends Query<{ items: ReadDocument[]; nextCursor:
 export class ListRecordsHandler implements IQueryHandler<ListRecordsQuery> {
   constructor(private readonly readModels: ReadModels) {}
 
-  async execute({ aggregate, filter, limit, cursor }: ListRecordsQuery) {
-    const page = await this.readModels.find(aggregate.readModel, { filter, limit, cursor });
+  async execute({ aggregate, filter, limit, cursor, range }: ListRecordsQuery) {
+    const page = await this.readModels.find(aggregate.readModel, { filter, limit, cursor, ...(range && { range }) });
     return { items: page.items, nextCursor: page.nextCursor ?? null };
   }
 }

@@ -1,14 +1,24 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsISO8601, IsOptional } from 'class-validator';
 import { dayOfDate, READ_STORE, ReadStore } from '@crm/read-models';
 import {
+  closeDatePushesReport,
+  CloseDatePushesGroupBy,
   conversionRateReport,
   ConversionGroupBy,
   DayWindow,
+  pipelineAsOfReport,
+  pipelineMovementReport,
   pipelineReport,
   PipelineGroupBy,
-  Report,
   ReportSource,
+  sourceRevenueReport,
+  SourceRevenueGroupBy,
+  speedToLeadReport,
+  SpeedToLeadGroupBy,
+  stageDurationReport,
+  StageDurationGroupBy,
   timeToConversionReport,
 } from '@crm/reports';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -30,15 +40,49 @@ export class ConversionReportQueryDto extends ReportWindowDto {
 
 export class PipelineReportQueryDto extends ReportWindowDto {
   @EnumField('required', ['stage', 'ownerId', 'closeMonth']) groupBy: PipelineGroupBy;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Business time: the pipeline as it stood at that instant (any instant, however far back)' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  asOf?: string;
 }
 
+export class PipelineMovementQueryDto {
+  @DateField('required', 'F: the movement starts at 00:00 UTC of this day') from: string;
+  @DateField('required', 'T: the movement ends at 00:00 UTC of this day (not before from)') to: string;
+}
+
+export class SpeedToLeadQueryDto extends ReportWindowDto {
+  @EnumField('required', ['source', 'ownerId', 'month']) groupBy: SpeedToLeadGroupBy;
+}
+
+export class SourceRevenueQueryDto extends ReportWindowDto {
+  @EnumField('required', ['source', 'month']) groupBy: SourceRevenueGroupBy;
+}
+
+export class StageDurationQueryDto extends ReportWindowDto {
+  @EnumField('required', ['stage', 'ownerId']) groupBy: StageDurationGroupBy;
+}
+
+export class CloseDatePushesQueryDto extends ReportWindowDto {
+  @EnumField('required', ['ownerId', 'stage', 'month']) groupBy: CloseDatePushesGroupBy;
+}
+
+const STATS = ['count', 'mean', 'median', 'p90', 'min', 'max'];
 const COLUMNS = {
   conversionRate: ['key', 'captured', 'qualified', 'converted', 'convertedWithOpportunity', 'conversionRate', 'leadToOpportunityRate'],
-  timeToConversion: ['key', 'count', 'mean', 'median', 'p90', 'min', 'max'],
+  timeToConversion: ['key', ...STATS],
   pipeline: ['key', 'count', 'amount', 'weightedAmount'],
+  pipelineMovement: ['key', 'opening', 'new', 'increased', 'decreased', 'won', 'lost', 'closing', 'openingCount', 'newCount', 'wonCount', 'lostCount', 'closingCount'],
+  stageDuration: ['key', ...STATS],
+  closeDatePushes: ['key', 'pushes', 'opportunities', 'daysPushed'],
+  speedToLead: ['key', 'captured', 'touched', 'untouched', 'median', 'p90', 'within5Minutes', 'within5MinutesRate'],
+  sourceRevenue: ['key', 'won', 'lost', 'wonAmount', 'lostAmount', 'winRate'],
 };
 
-const CSV_NOTE = ' Send `Accept: text/csv` for the rows as CSV with a header row (the total is in the JSON only).';
+const CSV_NOTE =
+  ' Send `Accept: text/csv` for CSV: a header row, one line per row, then a line whose key is `total` with the total of the same columns' +
+  ' (a statistic over no values is an empty cell, as it is null in JSON).';
 
 @ApiTags('reports')
 @Controller('reports')
@@ -85,12 +129,81 @@ export class ReportsController {
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ description: '{ groupBy, rows: [{ key, count, amount, weightedAmount }], total: { count, amount, weightedAmount, wonAmount, lostAmount } }' })
   async pipeline(@Query() query: PipelineReportQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.answer(request, reply, await pipelineReport(this.source, query.groupBy, toWindow(query)), COLUMNS.pipeline);
+    const window = toWindow(query);
+    const report = query.asOf === undefined ? await pipelineReport(this.source, query.groupBy, window) : await pipelineAsOfReport(this.source, query.groupBy, window, query.asOf);
+    return this.answer(request, reply, report, COLUMNS.pipeline);
   }
 
-  /** JSON, or the rows as CSV when the client asks for text/csv. */
-  private answer<R, T>(request: FastifyRequest, reply: FastifyReply, report: Report<R, T>, columns: string[]): Report<R, T> | string {
-    return wantsCsv(request) ? csvOf(reply, report.rows as Record<string, unknown>[], columns) : report;
+  @Get('pipeline-movement')
+  @ApiOperation({
+    summary: 'How the open pipeline moved between the start (00:00 UTC) of from and the start of to',
+    description:
+      'groupBy is null and rows empty; total: opening (amounts of the opportunities open at F, as they stood then), new (opening amounts of those opened in [F, T)), increased and decreased (sums of the positive and negative amount changes in [F, T), as positive numbers), won and lost (amounts at close of those closed in [F, T)), closing (open at T), and openingCount, newCount, wonCount, lostCount, closingCount. closing = opening + new + increased − decreased − won − lost; a missing amount is 0.' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy: null, rows: [], total: { opening, new, increased, decreased, won, lost, closing, openingCount, newCount, wonCount, lostCount, closingCount } }' })
+  async pipelineMovement(@Query() query: PipelineMovementQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { from, to } = toWindow(query) as { from: number; to: number };
+    return this.answer(request, reply, await pipelineMovementReport(this.source, { from, to }), COLUMNS.pipelineMovement);
+  }
+
+  @Get('stage-duration')
+  @ApiOperation({
+    summary: 'How long opportunities stayed in each stage: the stays that ended (business time) in the window',
+    description:
+      'A stay starts when an opportunity enters a stage (opened in it, or moved into it) and ends when it moves to another stage or closes. Per group (the stage of the stay, or the opportunity\'s owner now): count, and over the durations in seconds mean (1 decimal), median, p90 (nearest rank), min, max; null over no stays.' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy, rows: [{ key, count, mean, median, p90, min, max }], total }' })
+  async stageDuration(@Query() query: StageDurationQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.answer(request, reply, await stageDurationReport(this.source, query.groupBy, toWindow(query)), COLUMNS.stageDuration);
+  }
+
+  @Get('close-date-pushes')
+  @ApiOperation({
+    summary: "Changes of an open opportunity's close date to a later date, made (business time) in the window",
+    description:
+      'Per group (the owner now, the stage at the push, or the month of the push): pushes, opportunities (distinct opportunities pushed, once per row; the total counts each once), daysPushed (sum of the days each push moved the date).' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy, rows: [{ key, pushes, opportunities, daysPushed }], total }' })
+  async closeDatePushes(@Query() query: CloseDatePushesQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.answer(request, reply, await closeDatePushesReport(this.source, query.groupBy, toWindow(query)), COLUMNS.closeDatePushes);
+  }
+
+  @Get('speed-to-lead')
+  @ApiOperation({
+    summary: 'How soon the leads captured (business time) in the window were first touched',
+    description:
+      'A first touch is the earliest of the first event that takes the lead out of New (worked, qualified, disqualified, converted) and the first Call, Email or Meeting activity logged on it. Per group (current source or owner, or month of capture): captured, touched (by now), untouched, median and p90 (nearest rank) of first touch − capture in seconds over the touched leads (null when none), within5Minutes (touched within 300 s), within5MinutesRate = within5Minutes / captured (4 decimals, 0 when none). Merged leads count nowhere.' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy, rows: [{ key, captured, touched, untouched, median, p90, within5Minutes, within5MinutesRate }], total }' })
+  async speedToLead(@Query() query: SpeedToLeadQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.answer(request, reply, await speedToLeadReport(this.source, query.groupBy, toWindow(query)), COLUMNS.speedToLead);
+  }
+
+  @Get('source-revenue')
+  @ApiOperation({
+    summary: 'Opportunities closed (business time) in the window, by the lead source they carry',
+    description:
+      'Per group (the leadSource of the opportunity, null for one opened without a lead, or the month of the close): won, lost, wonAmount, lostAmount, winRate = won / (won + lost) (4 decimals, 0 when none).' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy, rows: [{ key, won, lost, wonAmount, lostAmount, winRate }], total }' })
+  async sourceRevenue(@Query() query: SourceRevenueQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.answer(request, reply, await sourceRevenueReport(this.source, query.groupBy, toWindow(query)), COLUMNS.sourceRevenue);
+  }
+
+  /** JSON, or as CSV when the client asks for text/csv: the rows, then the total as a row keyed `total`. */
+  private answer<R extends { rows: object[]; total: object }>(request: FastifyRequest, reply: FastifyReply, report: R, columns: string[]): R | string {
+    if (!wantsCsv(request)) return report;
+    return csvOf(reply, [...(report.rows as Record<string, unknown>[]), { ...report.total, key: 'total' }], columns);
   }
 }
 

@@ -192,6 +192,10 @@ export class MongoReadStore implements ReadStore {
   async find(collection: string, version: number, query: FindQuery): Promise<Page> {
     const name = collectionName(collection, version);
     const filter = this.equalityFilter(name, query.filter);
+    if (query.range) {
+      const { field, from, to } = query.range;
+      (filter as Record<string, unknown>)[filterPath(field)] = { $type: 'number', ...(from !== undefined && { $gte: from }), ...(to !== undefined && { $lt: to }) };
+    }
     if (query.cursor) {
       const { sortKey, id } = decodeCursor(query.cursor);
       // sortKey < k OR (sortKey = k AND _id < id), with the bound on sortKey kept top level so the

@@ -9,6 +9,11 @@ export const leadsProjection = recordProjection<Lead | null>({
   streamPrefix: 'lead',
   decider: leadDecider,
   filters: ['status', 'ownerId', 'source', 'country'],
+  derived: {
+    // Converted leads only: with or without a deal, and the business time of the conversion (ms) for ranges.
+    _withOpportunity: (lead) => (lead.isConverted ? lead.convertedOpportunityId != null : null),
+    _convertedAtMs: (lead) => (lead.isConverted && lead.convertedAt ? Date.parse(lead.convertedAt) : null),
+  },
 });
 
 export const accountsProjection = recordProjection<Account | null>({

@@ -85,6 +85,8 @@ describe('Projector', () => {
       lastModifiedAt: '2026-01-02T00:00:00.000Z',
       qualification: { need: 'CRM' },
       qualifiedAt: '2026-01-02T00:00:00.000Z',
+      _withOpportunity: null, // derived filter keys (not converted), never shown to clients
+      _convertedAtMs: null,
     });
     expect((await store.find('leads', 1, { filter: { status: 'Qualified', source: 'Web' }, limit: 10 })).items.map((d) => d.id)).toEqual(['l1']);
   });

@@ -112,6 +112,12 @@ export class SqliteReadStore implements ReadStore {
     const fields = Object.keys(query.filter).sort();
     const conditions = fields.map((f) => `${columnName(f)} IS ?`);
     const params: SqlValue[] = fields.map((f) => sqlValue(query.filter[f]));
+    if (query.range) {
+      const column = columnName(query.range.field);
+      conditions.push(`${column} IS NOT NULL`);
+      if (query.range.from !== undefined) (conditions.push(`${column} >= ?`), params.push(query.range.from));
+      if (query.range.to !== undefined) (conditions.push(`${column} < ?`), params.push(query.range.to));
+    }
     if (query.cursor) {
       const { sortKey, id } = decodeCursor(query.cursor);
       conditions.push('(sort_key < ? OR (sort_key = ? AND id < ?))');

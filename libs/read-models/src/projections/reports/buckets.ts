@@ -138,6 +138,18 @@ export function addValue(docs: DocumentSet, view: string, dim: string, key: stri
   }
 }
 
+/**
+ * Value buckets only grow (their values are sorted into sealed chunks), so a value that must leave
+ * a group (its record moved to another owner, or was merged away) is added to the group's
+ * removed-values dimension instead: a report counts a group's values as those of `dim` less those
+ * of `removedDim(dim)` with the same key and period, which stays exact for counts, sums and ranks.
+ */
+export const removedDim = (dim: string) => `${dim}~removed`;
+
+export function removeValue(docs: DocumentSet, view: string, dim: string, key: string | null, day: number, value: number): void {
+  addValue(docs, view, removedDim(dim), key, day, value);
+}
+
 function mergeSorted(a: number[], b: number[]): number[] {
   const merged = new Array<number>(a.length + b.length);
   let i = 0;
@@ -156,6 +168,11 @@ export function upperBound(sorted: number[], value: number): number {
     else high = middle;
   }
   return low;
+}
+
+/** How many values of a sorted array of integers are < `value`. */
+export function lowerBoundOf(sorted: number[], value: number): number {
+  return upperBound(sorted, value - 1);
 }
 
 /**

@@ -7,7 +7,10 @@ import { dayOfDate, dayOfInstant } from './calendar';
 export const OPPORTUNITY_FACTS = 'opportunity-report-facts';
 /** Count buckets of open opportunities by close date: count, amount (cents), weighted (cents × hundredths of a percent). */
 export const OPEN_PIPELINE = 'open-pipeline';
-/** Count buckets of closed opportunities by close business day: won and lost amounts (cents). */
+/**
+ * Count buckets of closed opportunities by close business day: won and lost counts and amounts
+ * (cents); dims `all` and `source` (the lead source the opportunity carries, null without one).
+ */
 export const CLOSED_DEALS = 'closed-deals';
 export const PIPELINE_DIMENSIONS = ['stage', 'ownerId', 'all'] as const;
 
@@ -19,6 +22,7 @@ interface OpportunityFacts extends ReadDocument {
   amountCents: number;
   /** Probability in hundredths of a percent, so that 12.5 % is 1250. */
   probability: number;
+  leadSource?: string | null;
 }
 
 const PREFIX = 'opportunity-';
@@ -40,8 +44,13 @@ export const opportunityReportsProjection: Projection = {
     docs.put(OPPORTUNITY_FACTS, after, Number(event.position));
     moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before), pipelineContributions(after));
     if (event.type === 'OpportunityWon' || event.type === 'OpportunityLost') {
-      const metric = event.type === 'OpportunityWon' ? 'wonCents' : 'lostCents';
-      applyContributions(docs, CLOSED_DEALS, [{ dim: 'all', key: null, day: dayOfInstant(event.metadata.occurredAt), metrics: { [metric]: BigInt(after.amountCents) } }]);
+      const outcome = event.type === 'OpportunityWon' ? 'won' : 'lost';
+      const day = dayOfInstant(event.metadata.occurredAt);
+      const metrics = { [outcome]: 1n, [`${outcome}Cents`]: BigInt(after.amountCents) };
+      applyContributions(docs, CLOSED_DEALS, [
+        { dim: 'all', key: null, day, metrics },
+        { dim: 'source', key: after.leadSource ?? null, day, metrics },
+      ]);
     }
   },
 };
@@ -60,6 +69,7 @@ function evolveFacts(facts: OpportunityFacts | null, id: string, event: Recorded
       closeDate: data.closeDate as string,
       amountCents: cents(data.amount),
       probability: hundredths(data.probability),
+      leadSource: (data.leadSource as string | undefined) ?? null,
     };
   }
   if (!facts) return facts;

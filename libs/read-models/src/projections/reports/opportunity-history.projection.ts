@@ -1,0 +1,237 @@
+import type { RecordedEvent } from '@crm/event-store';
+import type { ReadDocument } from '../../read-store.port';
+import type { DocumentSet, Projection } from '../projection';
+import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
+import { dayOfDate, dayOfInstant, monthStart } from './calendar';
+
+/** What the history views need to know of one opportunity now. */
+export const OPPORTUNITY_HISTORY_FACTS = 'opportunity-history-facts';
+/**
+ * One document per event that changed an opportunity's place in the open pipeline, with the
+ * version before and after it and its business time as sort key: the exact history within a day.
+ */
+export const OPPORTUNITY_CHANGES = 'opportunity-changes';
+/**
+ * Count buckets of changes to the open pipeline, by close date (the bucket's period) and by the
+ * business time of the change, which is part of the dimension: `<dim>@M<month>` (the change's
+ * month, its first day number) and `<dim>@D<day>` (the change's day). The open pipeline at an
+ * instant is the sum of the changes before it: whole months, then the days of its month, then
+ * the changes of its own day (from OPPORTUNITY_CHANGES).
+ */
+export const PIPELINE_DELTAS = 'pipeline-deltas';
+/** Count buckets (dim `all`) marking the days and months in which the open pipeline changed. */
+export const PIPELINE_CHANGE_PERIODS = 'pipeline-change-periods';
+/** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
+export const PIPELINE_FLOWS = 'pipeline-flows';
+/** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
+export const STAGE_STAYS = 'stage-stays';
+/** Count buckets of close-date pushes by the day of the push: pushes, daysPushed; dims stage (at the push), ownerId (now), all. */
+export const CLOSE_DATE_PUSHES = 'close-date-pushes';
+/**
+ * Value buckets, per push by the day of the push, of the day of the same opportunity's previous
+ * push in the same group (NO_PREVIOUS_PUSH for its first): the opportunities pushed in a window
+ * starting on day F are the pushes in it whose previous push lies before F.
+ */
+export const PUSHED_OPPORTUNITIES = 'pushed-opportunities';
+export const NO_PREVIOUS_PUSH = -1;
+
+export const changeMonthDim = (dim: string, month: number) => `${dim}@M${month}`;
+export const changeDayDim = (dim: string, day: number) => `${dim}@D${day}`;
+
+/** An open opportunity as the pipeline counts it. */
+export interface PipelineVersion {
+  stage: string;
+  ownerId: string | null;
+  closeDate: string;
+  amountCents: number;
+  /** Hundredths of a percent. */
+  probability: number;
+}
+
+export interface OpportunityChange extends ReadDocument {
+  opportunityId: string;
+  /** Business time, ms. */
+  at: number;
+  /** The open version before and after the event; null when not open (not yet opened, or closed). */
+  before: PipelineVersion | null;
+  after: PipelineVersion | null;
+  closed?: 'won' | 'lost';
+}
+
+interface Stay {
+  stage: string;
+  day: number;
+  ms: number;
+}
+
+interface Push {
+  stage: string;
+  day: number;
+  days: number;
+}
+
+interface HistoryFacts extends ReadDocument {
+  /** Null once closed. */
+  open: PipelineVersion | null;
+  ownerId: string | null;
+  /** Business time the current stay began. */
+  stageSince: number;
+  stays: Stay[];
+  pushes: Push[];
+}
+
+const PREFIX = 'opportunity-';
+const BASE_DIMS = ['stage', 'ownerId', 'all'] as const;
+
+const cents = (amount: unknown) => (typeof amount === 'number' ? Math.round(amount * 100) : 0);
+const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
+
+/**
+ * The point-in-time pipeline, pipeline movement, stage duration and close-date pushes. Each
+ * event changes the opportunity's facts; what changed goes to the buckets as changes (the
+ * pipeline's own changes by business time, stays that ended, pushes), never as a re-read.
+ */
+export const opportunityHistoryProjection: Projection = {
+  readModel: 'opportunity-history',
+  collections: [
+    { name: OPPORTUNITY_HISTORY_FACTS, filters: [], listed: false },
+    { name: OPPORTUNITY_CHANGES, filters: [], listed: false },
+    ...[PIPELINE_DELTAS, PIPELINE_CHANGE_PERIODS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+  ],
+  keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_HISTORY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
+  apply(event: RecordedEvent, docs: DocumentSet) {
+    const id = event.streamId.slice(PREFIX.length);
+    const before = docs.get(OPPORTUNITY_HISTORY_FACTS, id) as HistoryFacts | null;
+    const at = Date.parse(event.metadata.occurredAt);
+    const day = dayOfInstant(event.metadata.occurredAt);
+    const data = event.data as Record<string, unknown>;
+    let after: HistoryFacts;
+    let closed: 'won' | 'lost' | undefined;
+
+    if (event.type === 'OpportunityOpened') {
+      if (before) return;
+      const open: PipelineVersion = {
+        stage: data.stage as string,
+        ownerId: (data.ownerId as string | undefined) ?? null,
+        closeDate: data.closeDate as string,
+        amountCents: cents(data.amount),
+        probability: hundredths(data.probability),
+      };
+      after = { id, open, ownerId: open.ownerId, stageSince: at, stays: [], pushes: [] };
+      flow(docs, day, { newCount: 1n, newCents: BigInt(open.amountCents) });
+    } else {
+      if (!before?.open) return;
+      const was = before.open;
+      if (event.type === 'OpportunityStageChanged') {
+        const stage = data.stage as string;
+        const moved = stage !== was.stage;
+        after = {
+          ...before,
+          open: { ...was, stage, probability: hundredths(data.probability) },
+          ...(moved && { stageSince: at, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] }),
+        };
+      } else if (event.type === 'OpportunityDetailsChanged') {
+        const changes = data.changes as Record<string, unknown>;
+        const open = {
+          ...was,
+          ...('amount' in changes && { amountCents: cents(changes.amount) }),
+          ...('closeDate' in changes && { closeDate: changes.closeDate as string }),
+          ...('probability' in changes && { probability: hundredths(changes.probability) }),
+          ...('ownerId' in changes && { ownerId: (changes.ownerId as string | null) ?? null }),
+        };
+        after = { ...before, open, ownerId: open.ownerId };
+        const difference = open.amountCents - was.amountCents;
+        if (difference > 0) flow(docs, day, { increasedCents: BigInt(difference) });
+        if (difference < 0) flow(docs, day, { decreasedCents: BigInt(-difference) });
+        const pushedDays = dayOfDate(open.closeDate) - dayOfDate(was.closeDate);
+        if (pushedDays > 0) after = { ...after, pushes: [...before.pushes, addPush(docs, before, { stage: was.stage, day, days: pushedDays })] };
+        if (open.ownerId !== before.ownerId) moveToOwner(docs, after, before.ownerId);
+        moveContributions(docs, CLOSE_DATE_PUSHES, pushContributions(before), pushContributions(after));
+      } else if (event.type === 'OpportunityWon' || event.type === 'OpportunityLost') {
+        closed = event.type === 'OpportunityWon' ? 'won' : 'lost';
+        after = { ...before, open: null, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] };
+        flow(docs, day, closed === 'won' ? { wonCount: 1n, wonCents: BigInt(was.amountCents) } : { lostCount: 1n, lostCents: BigInt(was.amountCents) });
+      } else {
+        return;
+      }
+    }
+
+    docs.put(OPPORTUNITY_HISTORY_FACTS, after, Number(event.position));
+    const [was, is] = [before?.open ?? null, after.open];
+    if (sameVersion(was, is)) return;
+    const change: OpportunityChange = { id: `${id}#${event.revision}`, opportunityId: id, at, before: was, after: is, ...(closed && { closed }) };
+    docs.put(OPPORTUNITY_CHANGES, change, at);
+    // The change counts in its month's dimensions and in its day's.
+    const changeDims = [(dim: string) => changeMonthDim(dim, monthStart(day)), (dim: string) => changeDayDim(dim, day)];
+    moveContributions(
+      docs,
+      PIPELINE_DELTAS,
+      changeDims.flatMap((dimAt) => pipelineContributions(was, dimAt)),
+      changeDims.flatMap((dimAt) => pipelineContributions(is, dimAt)),
+    );
+    applyContributions(docs, PIPELINE_CHANGE_PERIODS, [{ dim: 'all', key: null, day, metrics: { changes: 1n } }]);
+  },
+};
+
+function sameVersion(a: PipelineVersion | null, b: PipelineVersion | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.stage === b.stage && a.ownerId === b.ownerId && a.closeDate === b.closeDate && a.amountCents === b.amountCents && a.probability === b.probability;
+}
+
+/** An open version's contribution to the pipeline, per base dimension, named by `dimAt`. */
+export function pipelineContributions(version: PipelineVersion | null, dimAt: (dim: string) => string = (dim) => dim): Contribution[] {
+  if (!version) return [];
+  const day = dayOfDate(version.closeDate);
+  const metrics = { count: 1n, amountCents: BigInt(version.amountCents), weighted: BigInt(version.amountCents) * BigInt(version.probability) };
+  const keys: Record<(typeof BASE_DIMS)[number], string | null> = { stage: version.stage, ownerId: version.ownerId, all: null };
+  return BASE_DIMS.map((dim) => ({ dim: dimAt(dim), key: keys[dim], day, metrics }));
+}
+
+function flow(docs: DocumentSet, day: number, metrics: Record<string, bigint>): void {
+  applyContributions(docs, PIPELINE_FLOWS, [{ dim: 'all', key: null, day, metrics }]);
+}
+
+/** Ends the current stay (in `stage`, since facts.stageSince) at `at`, adding its duration to the stay buckets. */
+function endStay(docs: DocumentSet, facts: HistoryFacts, stage: string, at: number, day: number): Stay {
+  const stay = { stage, day, ms: at - facts.stageSince };
+  addValue(docs, STAGE_STAYS, 'stage', stage, day, stay.ms);
+  addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, day, stay.ms);
+  addValue(docs, STAGE_STAYS, 'all', null, day, stay.ms);
+  return stay;
+}
+
+/** Records a push with the day of the opportunity's previous push (overall and in the same stage). */
+function addPush(docs: DocumentSet, facts: HistoryFacts, push: Push): Push {
+  const previous = facts.pushes[facts.pushes.length - 1]?.day ?? NO_PREVIOUS_PUSH;
+  const previousInStage = [...facts.pushes].reverse().find((p) => p.stage === push.stage)?.day ?? NO_PREVIOUS_PUSH;
+  addValue(docs, PUSHED_OPPORTUNITIES, 'stage', push.stage, push.day, previousInStage);
+  addValue(docs, PUSHED_OPPORTUNITIES, 'ownerId', facts.ownerId, push.day, previous);
+  addValue(docs, PUSHED_OPPORTUNITIES, 'all', null, push.day, previous);
+  return push;
+}
+
+/** ownerId groups by the owner now: the stays and pushes of the opportunity leave its former owner's groups for the new one's. */
+function moveToOwner(docs: DocumentSet, facts: HistoryFacts, formerOwner: string | null): void {
+  for (const stay of facts.stays) {
+    removeValue(docs, STAGE_STAYS, 'ownerId', formerOwner, stay.day, stay.ms);
+    addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, stay.day, stay.ms);
+  }
+  facts.pushes.forEach((push, i) => {
+    // The push just added (if any) was recorded under the former owner above; it moves with the rest.
+    const previous = i === 0 ? NO_PREVIOUS_PUSH : facts.pushes[i - 1].day;
+    removeValue(docs, PUSHED_OPPORTUNITIES, 'ownerId', formerOwner, push.day, previous);
+    addValue(docs, PUSHED_OPPORTUNITIES, 'ownerId', facts.ownerId, push.day, previous);
+  });
+}
+
+function pushContributions(facts: HistoryFacts | null): Contribution[] {
+  if (!facts) return [];
+  return facts.pushes.flatMap((push) => {
+    const metrics = { pushes: 1n, daysPushed: BigInt(push.days) };
+    return [
+      { dim: 'stage', key: push.stage, day: push.day, metrics },
+      { dim: 'ownerId', key: facts.ownerId, day: push.day, metrics },
+      { dim: 'all', key: null, day: push.day, metrics },
+    ];
+  });
+}

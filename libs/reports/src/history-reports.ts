@@ -1,0 +1,239 @@
+import {
+  bucketCollection,
+  changeDayDim,
+  changeMonthDim,
+  CLOSE_DATE_PUSHES,
+  CLOSED_DEALS,
+  CONVERSION_COHORTS,
+  CountBucket,
+  FIRST_TOUCH_TIMES,
+  lowerBoundOf,
+  monthStart,
+  OPPORTUNITY_CHANGES,
+  OpportunityChange,
+  PIPELINE_CHANGE_PERIODS,
+  PIPELINE_DELTAS,
+  PIPELINE_FLOWS,
+  pipelineContributions,
+  PUSHED_OPPORTUNITIES,
+  removedDim,
+  STAGE_STAYS,
+  ValueBucket,
+} from '@crm/read-models';
+import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
+import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+
+const DAY_MS = 86_400_000;
+
+export type SpeedToLeadGroupBy = 'source' | 'ownerId' | 'month';
+export type SourceRevenueGroupBy = 'source' | 'month';
+export type StageDurationGroupBy = 'stage' | 'ownerId';
+export type CloseDatePushesGroupBy = 'ownerId' | 'stage' | 'month';
+
+const count = (sums: Record<string, bigint> | undefined, metric: string) => Number(sums?.[metric] ?? 0n);
+
+export interface SpeedToLeadRow {
+  captured: number;
+  touched: number;
+  untouched: number;
+  median: number | null;
+  p90: number | null;
+  within5Minutes: number;
+  within5MinutesRate: number;
+}
+
+function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
+  const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
+  const { median, p90 } = timeStats(times?.values ?? [], times?.removed ?? []);
+  return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
+}
+
+/** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
+export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
+  const version = await source.versionOf('lead-reports');
+  const { dim, keyOf } = dimensionOf(groupBy);
+  const [cohorts, times] = await Promise.all([
+    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window),
+    valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
+  ]);
+  const sums = sumByKey(cohorts, keyOf);
+  const rows = [...sums].map(([key, row]) => ({ key, ...speedRow(row, times.groups.get(key)) })).filter((row) => row.captured > 0);
+  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times) };
+}
+
+export interface SourceRevenueRow {
+  won: number;
+  lost: number;
+  wonAmount: number;
+  lostAmount: number;
+  winRate: number;
+}
+
+function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow {
+  const [won, lost] = [count(sums, 'won'), count(sums, 'lost')];
+  return { won, lost, wonAmount: currency(sums?.wonCents ?? 0n), lostAmount: currency(sums?.lostCents ?? 0n), winRate: ratio(won, won + lost) };
+}
+
+/** Opportunities closed in the window, by the lead source they carry (or month of the close). */
+export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
+  const version = await source.versionOf('opportunity-reports');
+  const { dim, keyOf } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window);
+  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
+  return { groupBy, rows: byKey(rows), total: revenueRow(sumByKey(buckets, () => null).get(null)) };
+}
+
+/** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
+export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
+  const version = await source.versionOf('opportunity-history');
+  const { groups, values, removed } = await valueGroups(source, version, STAGE_STAYS, groupBy, window);
+  const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group.values, group.removed) })).filter((row) => row.count > 0);
+  return { groupBy, rows: byKey(rows), total: timeStats(values, removed) };
+}
+
+export interface CloseDatePushesRow {
+  pushes: number;
+  opportunities: number;
+  daysPushed: number;
+}
+
+/** Pushes of a close date to a later one, made in the window: how many, of how many opportunities, by how many days. */
+export async function closeDatePushesReport(source: ReportSource, groupBy: CloseDatePushesGroupBy, window: DayWindow): Promise<Report<CloseDatePushesRow, CloseDatePushesRow>> {
+  const version = await source.versionOf('opportunity-history');
+  const { dim, keyOf } = dimensionOf(groupBy);
+  const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
+    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window),
+    dim === 'all' ? Promise.resolve([]) : bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, 'all', window),
+  ]);
+  // An opportunity counts once per row: at the first of its pushes in the row's part of the window,
+  // the one whose previous push (in the same group) lies before that part's first day.
+  const from = window.from ?? 0;
+  const startOf = (bucket: ValueBucket) => (groupBy === 'month' ? Math.max(from, monthStart(bucket.period)) : from);
+  const opportunities = new Map<string | null, number>();
+  const countFirsts = (buckets: ValueBucket[], sign: number) => {
+    for (const bucket of buckets) opportunities.set(keyOf(bucket), (opportunities.get(keyOf(bucket)) ?? 0) + sign * lowerBoundOf(bucket.values, startOf(bucket)));
+  };
+  countFirsts(firsts, 1);
+  countFirsts(removedFirsts, -1);
+  // The total counts an opportunity once over the whole window, whatever its rows.
+  const totalOpportunities = (dim === 'all' ? firsts : allFirsts).reduce((n, bucket) => n + lowerBoundOf(bucket.values, from), 0);
+  const row = (sums: Record<string, bigint> | undefined, distinct: number): CloseDatePushesRow => ({
+    pushes: count(sums, 'pushes'),
+    opportunities: distinct,
+    daysPushed: count(sums, 'daysPushed'),
+  });
+  const rows = [...sumByKey(pushes, keyOf)].map(([key, sums]) => ({ key, ...row(sums, opportunities.get(key) ?? 0) })).filter((r) => r.pushes > 0);
+  return { groupBy, rows: byKey(rows), total: row(sumByKey(pushes, () => null).get(null), totalOpportunities) };
+}
+
+/**
+ * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
+ * whose close date lies in the window: the month buckets of every earlier month with a change,
+ * then the day buckets of the earlier days of its own month.
+ */
+async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow): Promise<CountBucket[]> {
+  const month = monthStart(day);
+  const [months, days] = await Promise.all([
+    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'month'), version, { filter: { dim: 'all' }, to: month }),
+    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'day'), version, { filter: { dim: 'all' }, from: month, to: day }),
+  ]);
+  const parts = await Promise.all([
+    ...months.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeMonthDim(dim, b.period as number), window)),
+    ...days.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeDayDim(dim, b.period as number), window)),
+  ]);
+  return parts.flat();
+}
+
+/** The changes of one opportunity event as count buckets of `dim` (its close day as period), those of a close date in the window. */
+function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWindow): CountBucket[] {
+  const inWindow = (day: number) => (window.from === undefined || day >= window.from) && (window.to === undefined || day < window.to);
+  const signed = (version: OpportunityChange['before'], sign: bigint) =>
+    pipelineContributions(version)
+      .filter((c) => c.dim === dim && inWindow(c.day))
+      .map((c) => ({
+        id: '',
+        dim,
+        key: c.key,
+        period: c.day,
+        metrics: Object.fromEntries(Object.entries(c.metrics).map(([metric, value]) => [metric, String(sign * value)])),
+      }));
+  return [...signed(change.before, -1n), ...signed(change.after, 1n)];
+}
+
+/**
+ * The pipeline report as it stood at `asOf`: each opportunity as the fold of its events up to
+ * then. Changes before asOf's day come from the change buckets; those of its own day, up to the
+ * instant, from the changes themselves.
+ */
+export async function pipelineAsOfReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow, asOf: string): Promise<Report<PipelineRow, PipelineTotal>> {
+  const version = await source.versionOf('opportunity-history');
+  const { dim, keyOf } = dimensionOf(groupBy);
+  const instant = Date.parse(asOf);
+  const day = Math.floor(instant / DAY_MS);
+  const closedTo = window.to === undefined ? day : Math.min(window.to, day);
+  const [before, ofTheDay, closedBefore] = await Promise.all([
+    pipelineChangesBefore(source, version, dim, day, window),
+    source.store.scan(OPPORTUNITY_CHANGES, version, { filter: {}, from: day * DAY_MS, to: instant + 1 }) as Promise<OpportunityChange[]>,
+    window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
+  ]);
+  const buckets = [...before, ...ofTheDay.flatMap((change) => changeAsBuckets(change, dim, window))];
+  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);
+  const closed = sumByKey(closedBefore, () => null).get(null) ?? {};
+  let [wonCents, lostCents] = [closed.wonCents ?? 0n, closed.lostCents ?? 0n];
+  const dayInWindow = (window.from === undefined || day >= window.from) && (window.to === undefined || day < window.to);
+  for (const change of dayInWindow ? ofTheDay : []) {
+    if (change.closed === 'won') wonCents += BigInt(change.before!.amountCents);
+    if (change.closed === 'lost') lostCents += BigInt(change.before!.amountCents);
+  }
+  return {
+    groupBy,
+    rows: byKey(rows),
+    total: { ...pipelineRow(sumByKey(buckets, () => null).get(null) ?? {}), wonAmount: currency(wonCents), lostAmount: currency(lostCents) },
+  };
+}
+
+export interface PipelineMovementTotal {
+  opening: number;
+  new: number;
+  increased: number;
+  decreased: number;
+  won: number;
+  lost: number;
+  closing: number;
+  openingCount: number;
+  newCount: number;
+  wonCount: number;
+  lostCount: number;
+  closingCount: number;
+}
+
+/** How the open pipeline moved between the starts (00:00 UTC) of two days: opening → new, increased, decreased, won, lost → closing. */
+export async function pipelineMovementReport(source: ReportSource, window: { from: number; to: number }): Promise<{ groupBy: null; rows: never[]; total: PipelineMovementTotal }> {
+  const version = await source.versionOf('opportunity-history');
+  const [opening, closing, flows] = await Promise.all([
+    pipelineChangesBefore(source, version, 'all', window.from, {}),
+    pipelineChangesBefore(source, version, 'all', window.to, {}),
+    bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', window),
+  ]);
+  const [open, close, moved] = [opening, closing, flows].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});
+  return {
+    groupBy: null,
+    rows: [],
+    total: {
+      opening: currency(open.amountCents ?? 0n),
+      new: currency(moved.newCents ?? 0n),
+      increased: currency(moved.increasedCents ?? 0n),
+      decreased: currency(moved.decreasedCents ?? 0n),
+      won: currency(moved.wonCents ?? 0n),
+      lost: currency(moved.lostCents ?? 0n),
+      closing: currency(close.amountCents ?? 0n),
+      openingCount: count(open, 'count'),
+      newCount: count(moved, 'newCount'),
+      wonCount: count(moved, 'wonCount'),
+      lostCount: count(moved, 'lostCount'),
+      closingCount: count(close, 'count'),
+    },
+  };
+}
