@@ -215,6 +215,7 @@ function chartOf(spec: ReportSpec, answer: ReportAnswer): ChartConfiguration {
   const unit = durationUnit(answer.rows.flatMap((row) => spec.chart.bars.map((name) => row[name])));
   const inUnit = (value: number | null) => (value === null ? null : Math.round((value / unit.seconds) * 100) / 100);
   const lineKind = spec.chart.line ? kindOf(spec.chart.line) : 'count';
+  const barsKind = spec.chart.barsAreDurations ? 'seconds' : kindOf(spec.chart.bars[0]);
   const labels = answer.rows.map((row) => keyLabel(row.key, answer.groupBy ?? ''));
   return {
     type: 'bar',
@@ -227,6 +228,8 @@ function chartOf(spec: ReportSpec, answer: ReportAnswer): ChartConfiguration {
           data: answer.rows.map((row) => (spec.chart.barsAreDurations ? inUnit(row[name]) : row[name])),
           backgroundColor: PALETTE[i % PALETTE.length],
           yAxisID: 'y',
+          // Chart.js draws higher orders first: the bars under the line.
+          order: 1,
         })),
         ...(spec.chart.line
           ? [
@@ -240,6 +243,7 @@ function chartOf(spec: ReportSpec, answer: ReportAnswer): ChartConfiguration {
                 borderColor: LINE_COLOUR,
                 backgroundColor: LINE_COLOUR,
                 yAxisID: 'y1',
+                order: 0,
               },
             ]
           : []),
@@ -248,11 +252,13 @@ function chartOf(spec: ReportSpec, answer: ReportAnswer): ChartConfiguration {
     options: {
       responsive: true,
       interaction: { mode: 'index', intersect: false },
-      plugins: { legend: { position: 'bottom' } },
+      // The legend in the datasets' own order (bars, then the line), not the drawing order.
+      plugins: { legend: { position: 'bottom', labels: { sort: (a, b) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) } } },
       scales: {
-        y: { beginAtZero: true, title: { display: true, text: spec.chart.barsAreDurations ? unit.label : kindOf(spec.chart.bars[0]) === 'money' ? 'amount' : 'count' } },
+        // Counts tick in whole numbers.
+        y: { beginAtZero: true, ticks: { precision: barsKind === 'count' ? 0 : undefined }, title: { display: true, text: spec.chart.barsAreDurations ? unit.label : barsKind === 'money' ? 'amount' : 'count' } },
         ...(spec.chart.line
-          ? { y1: { beginAtZero: true, position: 'right' as const, grid: { drawOnChartArea: false }, title: { display: true, text: lineKind === 'rate' ? '%' : label(spec.chart.line) } } }
+          ? { y1: { beginAtZero: true, ticks: { precision: lineKind === 'count' || lineKind === 'days' ? 0 : undefined }, position: 'right' as const, grid: { drawOnChartArea: false }, title: { display: true, text: lineKind === 'rate' ? '%' : label(spec.chart.line) } } }
           : {}),
       },
     },

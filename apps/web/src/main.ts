@@ -17,6 +17,7 @@ nav.replaceChildren(h('ul', {}, ...PAGES.map((p) => h('li', {}, h('a', { href: `
 function route(): void {
   const { path } = currentLocation();
   const here = path.join('/');
+  nav.querySelector('ul')!.scrollLeft = 0;
   for (const link of nav.querySelectorAll<HTMLAnchorElement>('a')) {
     if (here === link.dataset.page || here.startsWith(`${link.dataset.page}/`)) {
       link.setAttribute('aria-current', 'page');
