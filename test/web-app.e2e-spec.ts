@@ -260,6 +260,20 @@ describe('The web app in headless Chromium', () => {
     await page.waitForSelector('.field-history[data-state=ready]');
     const changes = (await api(`/leads/${lead.id}/field-history`, {})).body as unknown[];
     expect(await page.locator('.field-history tbody tr').count()).toBe(changes.length);
+    // Any business time: between the second and third events, the state after the second; before the capture, none.
+    const between = new Date((Date.parse(events[1].metadata.occurredAt) + Date.parse(events[2].metadata.occurredAt)) / 2).toISOString().slice(0, 19);
+    const atThatTime = (await api(`/leads/${lead.id}/state`, { asOf: `${between}.000Z` })).body;
+    expect(atThatTime.revision).toBe(1);
+    await page.fill('#record-asOf', between);
+    await page.click('.as-of-form button[type=submit]');
+    await page.waitForSelector('.state[data-state=ready][data-revision="1"]');
+    expect(await page.locator('.state h2').textContent()).toBe(`As it stood at ${between.replace('T', ' ')}.000 UTC: after revision 1`);
+    expect(await page.locator('tr[data-field=status] td').textContent()).toBe(atThatTime.status);
+    expect(await page.locator('button.event[aria-pressed=true]').getAttribute('data-revision')).toBe('1');
+    await page.fill('#record-asOf', '2000-01-01T00:00:00');
+    await page.click('.as-of-form button[type=submit]');
+    await page.waitForSelector('.state[data-state=error]');
+    expect(await page.locator('.state .notice').textContent()).toBe('The lead did not exist yet at 2000-01-01 00:00:00.000 UTC (business time).');
     await page.click('button.event[data-revision="1"]');
     await page.waitForSelector('.state[data-state=ready][data-revision="1"]');
     await shoot(page, 'desktop-record-lead');

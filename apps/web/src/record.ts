@@ -108,13 +108,20 @@ export function renderRecord(page: HTMLElement, typeText: string, id: string): v
   const state = h('div', { class: 'state', 'data-state': 'loading' });
   const fields = h('div', { class: 'field-history' });
   const notice = h('div', { class: 'notice-slot' });
+  // Any business time, not only an event's: the record as the fold of its events up to then.
+  const asOfInput = h('input', { id: 'record-asOf', type: 'datetime-local', step: '1', required: '' });
+  const asOfForm = h('form', { class: 'controls as-of-form' }, h('label', {}, 'As of (business time, UTC)', asOfInput), h('button', { type: 'submit' }, 'Show'));
+  asOfForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (asOfInput.value) void choose({ asOf: new Date(`${asOfInput.value}Z`).toISOString() });
+  });
   const section = h(
     'section',
     { class: 'record', 'data-state': 'loading', 'data-record': `${type}/${id}` },
     h('p', { class: 'crumbs' }, h('a', { href: '#/records' }, 'Records'), ` › ${label}`),
     h('h1', {}, `${label} `, h('code', { class: 'id' }, id)),
     notice,
-    h('div', { class: 'record-grid' }, h('div', { class: 'timeline-box' }, h('h2', {}, 'Timeline'), timeline), h('div', { class: 'state-box' }, state)),
+    h('div', { class: 'record-grid' }, h('div', { class: 'timeline-box' }, h('h2', {}, 'Timeline'), asOfForm, timeline), h('div', { class: 'state-box' }, state)),
     h('details', { class: 'fields-box', id: 'field-history' }, h('summary', {}, 'Field history (every change of every field, newest first)'), fields),
   );
   page.replaceChildren(section);
@@ -127,9 +134,14 @@ export function renderRecord(page: HTMLElement, typeText: string, id: string): v
       events = history;
       section.dataset.state = 'ready';
       timeline.replaceChildren(...history.map(eventItem));
-      const asked = Number(currentLocation().query.get('revision'));
-      const chosen = history.some((e) => e.revision === asked) && currentLocation().query.has('revision') ? asked : history[history.length - 1]?.revision;
-      if (chosen !== undefined) void choose(chosen);
+      const { query } = currentLocation();
+      const asked = Number(query.get('revision'));
+      const asOf = query.get('asOf');
+      if (asOf && !Number.isNaN(Date.parse(asOf))) {
+        asOfInput.value = asOf.slice(0, 19);
+        void choose({ asOf });
+      } else if (query.has('revision') && history.some((e) => e.revision === asked)) void choose({ revision: asked });
+      else if (history.length > 0) void choose({ revision: history[history.length - 1].revision });
     },
     (error) => {
       section.dataset.state = 'error';
@@ -162,24 +174,27 @@ export function renderRecord(page: HTMLElement, typeText: string, id: string): v
       h('span', { class: 'event-time' }, h('span', { class: 'muted' }, 'business '), h('time', { 'data-time': 'occurredAt' }, formatInstant(event.metadata.occurredAt))),
       h('span', { class: 'event-time' }, h('span', { class: 'muted' }, 'recorded '), h('time', { 'data-time': 'recordedAt' }, formatInstant(event.metadata.recordedAt))),
     );
-    button.addEventListener('click', () => void choose(event.revision));
+    button.addEventListener('click', () => void choose({ revision: event.revision }));
     return h('li', {}, button);
   }
 
-  async function choose(revision: number): Promise<void> {
+  /** Shows the record after one event (`revision`), or as it stood at a business time (`asOf`: the fold of its events up to then). */
+  async function choose(point: { revision: number } | { asOf: string }): Promise<void> {
     const mine = ++sequence;
-    replaceQuery({ revision: String(revision) });
-    for (const button of timeline.querySelectorAll<HTMLButtonElement>('button.event')) {
-      button.setAttribute('aria-pressed', String(button.dataset.revision === String(revision)));
-    }
-    const event = events.find((e) => e.revision === revision);
+    replaceQuery('revision' in point ? { revision: String(point.revision) } : { asOf: point.asOf });
     state.dataset.state = 'loading';
     try {
-      const then = await getJson<Record<string, unknown>>(`/${type}/${id}/state`, { revision: String(revision) }, 'auditor');
+      const query = 'revision' in point ? { revision: String(point.revision) } : { asOf: point.asOf };
+      const then = await getJson<Record<string, unknown>>(`/${type}/${id}/state`, query, 'auditor');
       if (mine !== sequence) return;
+      const revision = Number(then.revision);
+      const event = events.find((e) => e.revision === revision);
+      for (const button of timeline.querySelectorAll<HTMLButtonElement>('button.event')) {
+        button.setAttribute('aria-pressed', String(button.dataset.revision === String(revision)));
+      }
       const changed = new Set(Object.keys(event?.data ?? {}));
       state.replaceChildren(
-        h('h2', {}, `As it stood after revision ${revision}`),
+        h('h2', {}, 'asOf' in point ? `As it stood at ${formatInstant(point.asOf)}: after revision ${revision}` : `As it stood after revision ${revision}`),
         h('p', { class: 'muted' }, `${event?.type ?? ''} · business time ${formatInstant(event?.metadata.occurredAt)} · recorded ${formatInstant(event?.metadata.recordedAt)}`),
         h(
           'table',
@@ -191,8 +206,14 @@ export function renderRecord(page: HTMLElement, typeText: string, id: string): v
       state.dataset.state = 'ready';
     } catch (error) {
       if (mine !== sequence) return;
+      for (const button of timeline.querySelectorAll<HTMLButtonElement>('button.event')) button.setAttribute('aria-pressed', 'false');
       state.dataset.state = 'error';
-      state.replaceChildren(errorNotice(error));
+      state.dataset.revision = '';
+      state.replaceChildren(
+        error instanceof ApiError && error.status === 404 && 'asOf' in point
+          ? h('div', { class: 'notice unavailable', role: 'status' }, `The ${label.toLowerCase()} did not exist yet at ${formatInstant(point.asOf)} (business time).`)
+          : errorNotice(error),
+      );
     }
   }
 }
