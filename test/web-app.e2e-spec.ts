@@ -181,7 +181,7 @@ describe('The web app in headless Chromium', () => {
 
     it('draws the waterfall opening → new → increased → decreased → won → lost → closing, with its figures in the table', async () => {
       for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
-        const context = await browser.newContext({ viewport });
+        const context = await browser.newContext({ viewport, acceptDownloads: true });
         try {
           const stubbed = await context.newPage();
           await stubbed.route('**/reports/pipeline-movement?*', (route) => route.fulfill({ json: { groupBy: null, rows: [], total: MOVEMENT_TOTAL } }));
@@ -201,6 +201,11 @@ describe('The web app in headless Chromium', () => {
           // The bars themselves are waterfallBars' (apps/web/src/reports.spec.ts); here: one chart is drawn.
           expect(await stubbed.locator('.chart-box canvas').count()).toBe(1);
           await shoot(stubbed, `${name}-pipeline-movement-waterfall`);
+          const [file] = await Promise.all([stubbed.waitForEvent('download'), stubbed.click('#csv')]);
+          expect(file.suggestedFilename()).toBe('pipeline-movement_2025-04-01_2025-10-01.csv');
+          expect(readFileSync((await file.path())!, 'utf8')).toBe(
+            'step,amount,count\r\nopening,1000000,40\r\nnew,250000.5,12\r\nincreased,40000,\r\ndecreased,15000.25,\r\nwon,300000,8\r\nlost,120000,5\r\nclosing,855000.25,39\r\n',
+          );
         } finally {
           await context.close();
         }
