@@ -23,7 +23,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps apps
 COPY libs libs
-RUN npx tsc -p tsconfig.build.json
+RUN npx tsc -p tsconfig.build.json && npm run build:web
 
 FROM toolchain AS runtime-deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

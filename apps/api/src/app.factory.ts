@@ -13,6 +13,7 @@ import type { DestinationStream } from 'pino';
 import { assignCorrelationIds, createRootLogger, logRequests } from './observability/logging';
 import { Metrics } from './observability/metrics';
 import { ProjectionStatus } from './read-side/projection-status';
+import { serveWebApp } from './web-app/serve-web-app';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -43,6 +44,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Security headers on every response, errors and docs included (the docs page loads its own scripts and styles only).
   addSecurityHeaders(fastify);
   installAccessControl(fastify, config.apiKeys ?? []);
+  // After access control, which learns every route as it is registered (the web app's are open).
+  await serveWebApp(app);
   logRequests(fastify, root);
   const metrics = app.get(Metrics);
   metrics.observeHttp(fastify);

@@ -22,6 +22,9 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /docs/docs/swagger-ui-init.js': 'open',
   'GET /docs/LICENSE': 'open',
   'GET /docs/*': 'open',
+  // The web app's static files (apps/web): open pages, whose every data call sends the user's key.
+  'GET /app': 'open',
+  'GET /app/*': 'open',
 
   'GET /leads': 'reader',
   'GET /leads/:id': 'reader',
