@@ -152,4 +152,21 @@ describe.each([
       expect(outcome.reason.extensions.duplicates).toEqual(written);
     }
   });
+  it(atomic ? 'a capture whose one transaction fails writes no claim either: the email stays free' : 'a capture whose own append fails with an unknown outcome (a timeout) keeps its claim: the record may be stored', async () => {
+    const details = { lastName: 'Timed', company: 'Out Ltd', email: 'timed.out@example.com', source: 'Web' as const };
+    const first = '0190a0a0-0000-7000-8000-eeeeeeeeeeee';
+    // The record's append fails without saying whether it was written (as a deadline on EventStoreDB does).
+    store.before(`lead-${first}`, async () => {
+      throw Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 });
+    });
+    await expect(executor.execute(LEAD, first, { type: 'CaptureLead', leadId: first, occurredAt: at(), details }, context, { freshId: true })).rejects.toThrow('DEADLINE_EXCEEDED');
+    const second = '0190a0a0-0000-7000-8000-ffffffffffff';
+    const next = executor.execute(LEAD, second, { type: 'CaptureLead', leadId: second, occurredAt: at(), details }, context, { freshId: true });
+    if (atomic) {
+      await expect(next).resolves.toMatchObject({ id: second });
+      return;
+    }
+    await expect(next).rejects.toBeInstanceOf(DuplicateLeadEmail);
+    await expect(next).rejects.toMatchObject({ extensions: { duplicates: [first] } });
+  });
 });

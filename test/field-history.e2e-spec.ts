@@ -54,4 +54,20 @@ describe('Field history over HTTP', () => {
     expect((await t.http().get(`/accounts/${converted.accountId}/field-history`).query({ field: 'name' }).expect(200)).body).toEqual([expect.objectContaining({ oldValue: null, newValue: 'Radium Works' })]);
     expect((await t.http().get(`/contacts/${converted.contactId}/field-history`).query({ field: 'lastName' }).expect(200)).body).toEqual([expect.objectContaining({ oldValue: null, newValue: 'Curie' })]);
   });
+
+  it('writes a value a spreadsheet would run as a formula with a leading apostrophe in CSV', async () => {
+    const { id } = (await t.http().post('/leads').send({ lastName: 'Formula', company: '=HYPERLINK("http://evil.example","x")', occurredAt: '2026-04-01T09:00:00.000Z' }).expect(201)).body;
+    const csv = await t.http().get(`/leads/${id}/field-history`).query({ field: 'company' }).set('Accept', 'text/csv').expect(200);
+    expect(csv.text.split('\r\n')[1]).toMatch(/^company,,"'=HYPERLINK\(""http:\/\/evil\.example"",""x""\)",0,/);
+  });
+
+  it.each(['2026-W01', '2026-032', '20260301'])('refuses asOf=%s, which Date cannot read, with 400 naming asOf (state and the pipeline report)', async (asOf) => {
+    const { id } = (await t.http().post('/leads').send({ lastName: 'Week', company: 'Dates' }).expect(201)).body;
+    const state = await t.http().get(`/leads/${id}/state`).query({ asOf }).expect(400);
+    expect(fieldsOf(state.body)).toContain('asOf');
+    const pipeline = await t.http().get('/reports/pipeline').query({ groupBy: 'stage', asOf }).expect(400);
+    expect(fieldsOf(pipeline.body)).toContain('asOf');
+    const capture = await t.http().post('/leads').send({ lastName: 'Week', company: 'Dates', occurredAt: asOf }).expect(400);
+    expect(fieldsOf(capture.body)).toContain('occurredAt');
+  });
 });

@@ -65,6 +65,13 @@ describe('Tamper evidence: hash chains', () => {
     expect((await verifyHashChains(store)).broken).toEqual([]);
   });
 
+  it('keeps the chain whole when concurrent appends expect any revision (each chains to the event really before it)', async () => {
+    await store.append('ledger', [event('Started', {})], 'no_stream');
+    await Promise.all(Array.from({ length: 10 }, (_, n) => store.append('ledger', [event('Noted', { n })], 'any')));
+    expect(await store.readStream('ledger')).toHaveLength(11);
+    expect(await verifyHashChains(store, 'ledger')).toEqual({ streams: 1, events: 11, broken: [], unhashed: 0 });
+  });
+
   it('reports an event edited in the file with its stream and revision, and only that one', async () => {
     await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' }), event('LeadQualified', {}), event('LeadDisqualified', { reason: 'r' })], 'no_stream');
     const db = new Database(file);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
+import { WrongExpectedRevisionError } from './event-store.port';
 import type { AllSubscription, AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 
 /**
@@ -47,7 +48,21 @@ export class HashChainingEventStore implements EventStore {
   }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    return this.inner.append(streamId, await this.chainedFor(streamId, events, expectedRevision), expectedRevision);
+    if (typeof expectedRevision === 'number' || expectedRevision === 'no_stream') {
+      return this.inner.append(streamId, await this.chainedFor(streamId, events, expectedRevision), expectedRevision);
+    }
+    // 'any' / 'stream_exists' would let two concurrent appends chain to the same last event: append
+    // at the revision the chain was read from instead, and read again when another append came first.
+    for (let attempt = 1; ; attempt++) {
+      const [last] = await this.inner.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+      if (!last && expectedRevision === 'stream_exists') return this.inner.append(streamId, events, expectedRevision);
+      try {
+        return await this.inner.append(streamId, chained(events, hashOf(last?.metadata)), last ? last.revision : 'no_stream');
+      } catch (error) {
+        // The same events already stored (a retried append) answer as the store answers them.
+        if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_CHAIN_ATTEMPTS) throw error;
+      }
+    }
   }
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
@@ -104,6 +119,8 @@ export interface ChainVerification {
 }
 
 const PAGE = 1_000;
+/** How often an 'any' append re-reads the stream's last event when other appends keep coming first. */
+const MAX_CHAIN_ATTEMPTS = 20;
 
 /**
  * Checks the chain of one stream, or of every stream in the log (read in pages, keeping only

@@ -110,15 +110,29 @@ export function OwnerIdField(mode: Presence) {
   );
 }
 
+/**
+ * An ISO-8601 instant that `Date` reads: IsISO8601 alone also takes week dates and ordinal days
+ * (2026-W01, 2026-032) that Date.parse cannot read, which would reach the code as NaN.
+ */
+function IsReadableInstant() {
+  return ValidateBy({
+    name: 'isReadableInstant',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value)),
+      defaultMessage: (args) => `${args?.property ?? 'value'} must be an ISO-8601 date and time such as 2026-03-01T09:30:00.000Z`,
+    },
+  });
+}
+
+/** A business-time instant such as `?asOf=`: ISO-8601 that Date can read. */
+export function InstantField(mode: Presence, description?: string) {
+  return applyDecorators(...presence(mode, { type: String, format: 'date-time', description }), IsISO8601({ strict: true, strictSeparator: true }), IsReadableInstant());
+}
+
 /** `occurredAt`: business time of a back-filled command; not in the future. Default: now. */
 export function OccurredAtField() {
   return applyDecorators(
-    ...presence('optional', {
-      type: String,
-      format: 'date-time',
-      description: 'Business time for back-filled history (imports); not in the future, not before the record\'s last event. Default: now.',
-    }),
-    IsISO8601({ strict: true, strictSeparator: true }),
+    InstantField('optional', 'Business time for back-filled history (imports); not in the future, not before the record\'s last event. Default: now.'),
     ValidateBy({
       name: 'isNotInFuture',
       validator: {

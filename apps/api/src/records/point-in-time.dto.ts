@@ -1,13 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
+import { InstantField } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import type { PointInTime } from './record-reader';
 
 /** `?asOf=<ISO>` or `?revision=<n>` of `GET /<records>/:id/state`. */
 export class PointInTimeQueryDto {
-  @ApiPropertyOptional({ format: 'date-time', description: 'Business time: the record as it stood at that moment' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
+  @InstantField('optional', 'Business time: the record as it stood at that moment')
   asOf?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'The record as it stood at that revision' })

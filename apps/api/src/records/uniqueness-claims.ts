@@ -1,5 +1,5 @@
 import { claimHolders, ClaimHolder, decideClaim, fold, releaseClaim, UniqueValueClaimed } from '@crm/domain';
-import { AppendResult, EventStore, RecordedEvent, StreamAppend, timeOrderedUuid, toOccurred, WrongExpectedRevisionError } from '@crm/event-store';
+import { AppendResult, EventIdConflictError, EventStore, RecordedEvent, StreamAppend, timeOrderedUuid, toOccurred, WrongExpectedRevisionError } from '@crm/event-store';
 import { createHash } from 'node:crypto';
 import type { CommandContext } from '../common/command-context';
 import { problem, ProblemException } from '../common/problem';
@@ -77,7 +77,12 @@ export class UniquenessClaims {
       }
       return await this.store.append(record.streamId, record.events, record.expectedRevision);
     } catch (error) {
-      for (const { claim, revision } of taken) await this.release(claim, revision, context);
+      // Only a definite refusal wrote nothing: after an outcome-unknown failure (a timeout, a lost
+      // leader) the record may be stored, and its claims must stand (a claim whose record never
+      // appears blocks its value only for the grace period).
+      if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) {
+        for (const { claim, revision } of taken) await this.release(claim, revision, context);
+      }
       throw error;
     }
   }

@@ -1,6 +1,5 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsISO8601, IsOptional } from 'class-validator';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { dayOfDate, READ_STORE, ReadStore } from '@crm/read-models';
 import {
   closeDatePushesReport,
@@ -23,7 +22,7 @@ import {
 } from '@crm/reports';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { csvOf, wantsCsv } from '../common/csv-response';
-import { DateField, EnumField } from '../common/fields';
+import { DateField, EnumField, InstantField } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { ReadModels } from '../read-side/read-models';
 
@@ -41,9 +40,7 @@ export class ConversionReportQueryDto extends ReportWindowDto {
 export class PipelineReportQueryDto extends ReportWindowDto {
   @EnumField('required', ['stage', 'ownerId', 'closeMonth']) groupBy: PipelineGroupBy;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'Business time: the pipeline as it stood at that instant (any instant, however far back)' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
+  @InstantField('optional', 'Business time: the pipeline as it stood at that instant (any instant, however far back)')
   asOf?: string;
 }
 
