@@ -47,6 +47,9 @@ export type LeadMerged = DomainEvent<'LeadMerged', { leadId: string; duplicateId
 /** A duplicate closed by a merge. */
 export type LeadMergedInto = DomainEvent<'LeadMergedInto', { leadId: string; survivorId: string }>;
 
+/** The person's key was destroyed: every personal field of the lead reads "[erased]" from now on. No personal data in it. */
+export type LeadPersonalDataErased = DomainEvent<'PersonalDataErased', { leadId: string; reason: string }>;
+
 export type LeadEvent =
   | LeadCaptured
   | LeadDetailsChanged
@@ -57,4 +60,5 @@ export type LeadEvent =
   | LeadReopened
   | LeadConverted
   | LeadMerged
-  | LeadMergedInto;
+  | LeadMergedInto
+  | LeadPersonalDataErased;

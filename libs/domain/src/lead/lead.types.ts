@@ -63,6 +63,8 @@ export interface Lead extends LeadDetails {
   convertedOpportunityId?: string | null;
   /** The lead this one was merged into. */
   mergedIntoId?: string;
+  /** When the person's personal data was erased (its fields then read "[erased]"). */
+  personalDataErasedAt?: string;
 }
 
 /** Lead fields that a merge fills on the survivor when they are blank there. */
