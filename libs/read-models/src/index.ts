@@ -14,3 +14,4 @@ import { REPORT_PROJECTIONS } from './projections/reports';
 /** Every read model: the records and the report views. */
 export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJECTIONS];
 export * from './verification/verify-read-models';
+export * from './keys/sqlite-key-store';
