@@ -72,8 +72,9 @@ export class PersonalDataKeyMissingError extends Error {
   }
 }
 
-const KEY_CACHE_LIMIT = 100_000;
-const STREAM_PERSON_LIMIT = 100_000;
+const KEY_CACHE_LIMIT = 10_000;
+const STREAM_PERSON_LIMIT = 10_000;
+const APPENDED_LIMIT = 5_000;
 
 /**
  * An event store that encrypts the personal fields of every event on append and decrypts them
@@ -90,9 +91,13 @@ const STREAM_PERSON_LIMIT = 100_000;
  */
 export class PersonalDataProtectingEventStore implements EventStore {
   readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
-  private readonly keys = new Map<string, { key: PersonKey; until: number }>();
-  private readonly streamPersons = new Map<string, string>();
+  private readonly keys = new BoundedMap<{ key: PersonKey; until: number }>(KEY_CACHE_LIMIT);
+  private readonly streamPersons = new BoundedMap<string>(STREAM_PERSON_LIMIT);
+  /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
+  private readonly appended = new BoundedMap<{ data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
   private readonly keyCacheMs: number;
+  private randomPool: Buffer = Buffer.alloc(0);
+  private randomOffset = 0;
 
   constructor(
     /** The store beneath: what it holds is what is stored (encrypted personal fields, hashes over them). */
@@ -103,13 +108,20 @@ export class PersonalDataProtectingEventStore implements EventStore {
     this.keyCacheMs = options.keyCacheMs ?? 30_000;
     const atomically = stored.appendAtomically?.bind(stored);
     if (atomically) {
-      this.appendAtomically = async (appends) =>
-        atomically(await Promise.all(appends.map(async (append) => ({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) }))));
+      this.appendAtomically = async (appends) => {
+        const stored = await Promise.all(appends.map(async (append) => ({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) })));
+        appends.forEach((append, index) => this.rememberAppended(append.streamId, append.events, stored[index].events));
+        return atomically(stored);
+      };
     }
   }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    return this.stored.append(streamId, await this.protectAll(streamId, events, expectedRevision), expectedRevision);
+    const stored = await this.protectAll(streamId, events, expectedRevision);
+    // Remembered before the append: the projector beside it may read the events before the append's answer arrives.
+    // (Only an event stored under that id in that stream is ever answered from it.)
+    this.rememberAppended(streamId, events, stored);
+    return this.stored.append(streamId, stored, expectedRevision);
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
@@ -162,12 +174,13 @@ export class PersonalDataProtectingEventStore implements EventStore {
     const [first] = await this.stored.readStream(streamId, { maxCount: 1 });
     const envelope = first && envelopeOf(first.data);
     const person = envelope?.keyId ?? (typeof first?.metadata.personId === 'string' ? first.metadata.personId : streamId);
-    if (first) remember(this.streamPersons, streamId, person, STREAM_PERSON_LIMIT);
+    if (first) this.streamPersons.set(streamId, person);
     return person;
   }
 
   /** Destroys the keys of these persons: their personal data reads as erased from now on, in every view. */
   async erase(personIds: string[], erasedAt: string): Promise<void> {
+    this.appended.clear();
     for (const personId of personIds) {
       await this.keyStore.erase(personId, erasedAt);
       this.keys.set(personId, { key: { state: 'erased' }, until: Infinity });
@@ -181,33 +194,45 @@ export class PersonalDataProtectingEventStore implements EventStore {
   }
 
   private async protect(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): Promise<EventToAppend> {
-    // An erased value (an erased lead converted) tells nothing of the person: it is stored as it is.
-    const fields = (this.options.paths[event.type] ?? []).filter((path) => isPersonalValue(valueAt(event.data, path)) && valueAt(event.data, path) !== this.options.erasedValue);
+    const paths = this.options.paths[event.type];
+    if (paths === undefined) return event;
+    const fields: string[] = [];
+    const values: unknown[] = [];
+    for (const path of paths) {
+      const value = valueAt(event.data, path);
+      // An erased value (an erased lead converted) tells nothing of the person: it is stored as it is.
+      if (isPersonalValue(value) && value !== this.options.erasedValue) {
+        fields.push(path);
+        values.push(value);
+      }
+    }
     if (fields.length === 0) return event;
     const keyId = typeof event.metadata.personId === 'string' ? event.metadata.personId : expectedRevision === 'no_stream' ? streamId : await this.personOf(streamId);
-    remember(this.streamPersons, streamId, keyId, STREAM_PERSON_LIMIT);
+    this.streamPersons.set(streamId, keyId);
     const key = await this.keyFor(keyId, true);
     if (key.state !== 'active') throw new PersonalDataErasedError(keyId);
-    const iv = randomBytes(12);
+    const iv = this.random(12);
     const cipher = createCipheriv('aes-256-gcm', key.key, iv);
     cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(fields.map((path) => valueAt(event.data, path))), 'utf8'), cipher.final()]);
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
     const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
     return { ...event, data: { ...withoutPaths(event.data, fields), [PERSONAL_DATA_ENVELOPE]: envelope } };
   }
 
   private async revealAll(events: RecordedEvent[]): Promise<RecordedEvent[]> {
     // An erasure anywhere in what was read applies to the events before it too.
-    if (events.some((event) => event.type === this.options.erasureEventType)) this.keys.clear();
+    if (events.some((event) => event.type === this.options.erasureEventType)) this.forgetKeys();
     const revealed: RecordedEvent[] = [];
     for (const event of events) revealed.push(await this.reveal(event));
     return revealed;
   }
 
   private async reveal(event: RecordedEvent): Promise<RecordedEvent> {
-    if (event.type === this.options.erasureEventType) this.keys.clear();
+    if (event.type === this.options.erasureEventType) this.forgetKeys();
     const envelope = envelopeOf(event.data);
     if (envelope) {
+      const appended = this.appended.get(`${event.streamId}/${event.id}`);
+      if (appended && appended.until > Date.now()) return { ...event, data: appended.data };
       const key = await this.keyFor(envelope.keyId, false);
       if (key.state === 'unknown') throw new PersonalDataKeyMissingError(envelope.keyId, event.streamId, event.revision);
       const values = key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue);
@@ -226,10 +251,33 @@ export class PersonalDataProtectingEventStore implements EventStore {
   private async keyFor(personId: string, create: boolean): Promise<PersonKey> {
     const cached = this.keys.get(personId);
     if (cached && cached.until > Date.now() && (cached.key.state !== 'unknown' || !create)) return cached.key;
-    const key = create ? await this.keyStore.getOrCreate(personId, randomBytes(32)) : await this.keyStore.get(personId);
-    this.keys.delete(personId);
-    remember(this.keys, personId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs }, KEY_CACHE_LIMIT);
+    const key = create ? await this.keyStore.getOrCreate(personId, Buffer.from(this.random(32))) : await this.keyStore.get(personId);
+    this.keys.set(personId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
     return key;
+  }
+
+  /** After an erasure (here or, seen in the log, by another process): keys and plaintext are looked up anew. */
+  private forgetKeys(): void {
+    this.keys.clear();
+    this.appended.clear();
+  }
+
+  private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
+    const until = Date.now() + this.keyCacheMs;
+    events.forEach((event, index) => {
+      if (stored[index] !== event) this.appended.set(`${streamId}/${event.id}`, { data: event.data, until });
+    });
+  }
+
+  /** Random bytes (keys, IVs) drawn from a pool: one call into the system's generator per 4 KiB rather than per event. */
+  private random(size: number): Buffer {
+    if (this.randomOffset + size > this.randomPool.length) {
+      this.randomPool = randomBytes(4096);
+      this.randomOffset = 0;
+    }
+    const bytes = this.randomPool.subarray(this.randomOffset, this.randomOffset + size);
+    this.randomOffset += size;
+    return bytes;
   }
 }
 
@@ -261,9 +309,17 @@ function isPersonalValue(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
+/** Paths split once: they are a handful, and every event with personal data walks them. */
+const PATH_PARTS = new Map<string, string[]>();
+function partsOf(path: string): string[] {
+  let parts = PATH_PARTS.get(path);
+  if (!parts) PATH_PARTS.set(path, (parts = path.split('.')));
+  return parts;
+}
+
 function valueAt(data: Record<string, unknown>, path: string): unknown {
   let value: unknown = data;
-  for (const part of path.split('.')) {
+  for (const part of partsOf(path)) {
     if (value === null || typeof value !== 'object') return undefined;
     value = (value as Record<string, unknown>)[part];
   }
@@ -274,7 +330,7 @@ function valueAt(data: Record<string, unknown>, path: string): unknown {
 function withValuesAt(data: Record<string, unknown>, paths: string[], values: unknown[]): Record<string, unknown> {
   const root: Record<string, unknown> = { ...data };
   paths.forEach((path, index) => {
-    const parts = path.split('.');
+    const parts = partsOf(path);
     let target = root;
     for (const part of parts.slice(0, -1)) {
       const next = target[part];
@@ -292,7 +348,30 @@ function withoutPaths(data: Record<string, unknown>, paths: string[]): Record<st
   return withValuesAt(data, paths, paths.map(() => undefined));
 }
 
-function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
-  if (map.size >= limit && !map.has(key)) map.delete(map.keys().next().value as string);
-  map.set(key, value);
+/**
+ * A map of at most about `limit` entries: two generations, the older dropped whole when the
+ * newer fills (evicting one entry at a time from the front of a Map walks its deleted slots).
+ */
+class BoundedMap<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | undefined {
+    return this.young.get(key) ?? this.old.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.young.size >= this.limit / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
 }

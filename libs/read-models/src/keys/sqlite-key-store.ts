@@ -14,6 +14,10 @@ interface KeyRow {
  * `'own'` (the events are elsewhere, in EventStoreDB) each key is synced when it is made.
  */
 export class SqliteKeyStore implements PersonalDataKeyStore {
+  /** Keys to make, group-committed like the event log's appends: those asked for in one event-loop turn share one transaction. */
+  private pending: { personId: string; candidate: Buffer; resolve: (key: PersonKey) => void; reject: (error: unknown) => void }[] = [];
+  private flushScheduled = false;
+  private readonly createAll: (batch: { personId: string; candidate: Buffer }[]) => PersonKey[];
   private readonly select: Database.Statement<[string], KeyRow>;
   private readonly insert: Database.Statement<[string, Buffer, string]>;
   private readonly tombstone: Database.Statement<[{ personId: string; at: string }]>;
@@ -34,6 +38,12 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
       erased_at TEXT
     ) WITHOUT ROWID`);
     this.select = db.prepare('SELECT key FROM personal_data_keys WHERE person_id = ?');
+    const createAll = db.transaction((batch: { personId: string; candidate: Buffer }[]) => {
+      const createdAt = new Date().toISOString();
+      // A new person (the usual case) is the candidate; one made before, or erased, is what the table holds.
+      return batch.map(({ personId, candidate }) => (this.insert.run(personId, candidate, createdAt).changes === 1 ? { state: 'active' as const, key: candidate } : keyOf(this.select.get(personId))));
+    });
+    this.createAll = (batch) => createAll.immediate(batch);
     this.insert = db.prepare('INSERT INTO personal_data_keys (person_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (person_id) DO NOTHING');
     this.tombstone = db.prepare(
       `INSERT INTO personal_data_keys (person_id, key, created_at, erased_at) VALUES (@personId, NULL, @at, @at)
@@ -45,9 +55,26 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
     return keyOf(this.select.get(personId));
   }
 
-  async getOrCreate(personId: string, candidate: Buffer): Promise<PersonKey> {
-    this.insert.run(personId, candidate, new Date().toISOString());
-    return keyOf(this.select.get(personId));
+  getOrCreate(personId: string, candidate: Buffer): Promise<PersonKey> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ personId, candidate, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const keys = this.createAll(batch);
+      batch.forEach((request, index) => request.resolve(keys[index]));
+    } catch (error) {
+      for (const request of batch) request.reject(error);
+    }
   }
 
   async erase(personId: string, erasedAt: string): Promise<void> {
