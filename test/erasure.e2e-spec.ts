@@ -123,9 +123,12 @@ describe('Erasure of personal data by crypto-shredding', () => {
 
   it('erases the person — the lead, its merged duplicate, its contact — everywhere, and keeps reports, chains and the records themselves', async () => {
     let key: Buffer | undefined;
+    let keyId: string | undefined;
     if (embedded) {
       const db = new Database(embeddedDatabaseFile(dataDir), { readonly: true });
-      key = (db.prepare('SELECT key FROM personal_data_keys WHERE person_id = ?').get(`lead-${leadId}`) as { key: Buffer }).key;
+      const captured = db.prepare("SELECT data FROM events WHERE stream_id = ? AND type = 'LeadCaptured'").get(`lead-${leadId}`) as { data: string };
+      keyId = JSON.parse(captured.data).encryptedPersonalData.keyId;
+      key = (db.prepare('SELECT key FROM personal_data_keys WHERE key_id = ?').get(keyId) as { key: Buffer }).key;
       db.close();
       expect(key).toHaveLength(32);
     }
@@ -162,7 +165,7 @@ describe('Erasure of personal data by crypto-shredding', () => {
       // The key is shredded: after a checkpoint its bytes are nowhere in the file, nor is the email.
       const db = new Database(embeddedDatabaseFile(dataDir));
       db.pragma('wal_checkpoint(TRUNCATE)');
-      expect(db.prepare('SELECT key, erased_at FROM personal_data_keys WHERE person_id = ?').get(`lead-${leadId}`)).toEqual({ key: null, erased_at: expect.any(String) });
+      expect(db.prepare('SELECT key, erased_at FROM personal_data_keys WHERE key_id = ?').get(keyId)).toEqual({ key: null, erased_at: expect.any(String) });
       db.close();
       const file = Buffer.concat([readFileSync(embeddedDatabaseFile(dataDir)), ...(existsSync(`${embeddedDatabaseFile(dataDir)}-wal`) ? [readFileSync(`${embeddedDatabaseFile(dataDir)}-wal`)] : [])]);
       expect(file.includes(key)).toBe(false);

@@ -63,7 +63,9 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
 
     const stored = dataOf(await store.stored.readStream('lead-a'));
     expect(JSON.stringify(stored)).not.toMatch(/Lovelace|ada@/);
-    expect(stored[0]).toEqual({ leadId: 'a', company: 'Engines', encryptedPersonalData: { keyId: 'lead-a', fields: ['lastName', 'email'], iv: expect.any(String), ciphertext: expect.any(String), tag: expect.any(String) } });
+    expect(stored[0]).toEqual({ leadId: 'a', company: 'Engines', encryptedPersonalData: { keyId: expect.any(String), fields: ['lastName', 'email'], iv: expect.any(String), ciphertext: expect.any(String), tag: expect.any(String) } });
+    // One person, one key: the stream's later events use its first event's.
+    expect((stored[1].encryptedPersonalData as { keyId: string }).keyId).toBe((stored[0].encryptedPersonalData as { keyId: string }).keyId);
     // A cleared field says nothing about the person: it stays as it is; fields not personal too.
     expect(stored[1]).toMatchObject({ changes: { title: 'Countess', lastName: null }, encryptedPersonalData: { fields: ['changes.email'] } });
   });
@@ -90,7 +92,9 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     await store.append('contact-c', [event('Captured', { lastName: 'Lovelace' }, { personId: 'lead-a' })], 'no_stream');
     await open().append('contact-c', [event('Changed', { changes: { email: 'ada@example.org' } })], 0);
-    expect((await store.stored.readStream('contact-c')).map((e) => (e.data.encryptedPersonalData as { keyId: string }).keyId)).toEqual(['lead-a', 'lead-a']);
+    const keyIdsOf = async (stream: string) => (await store.stored.readStream(stream)).map((e) => (e.data.encryptedPersonalData as { keyId: string }).keyId);
+    const [leadKey] = await keyIdsOf('lead-a');
+    expect(await keyIdsOf('contact-c')).toEqual([leadKey, leadKey]);
     expect(await store.personOf('contact-c')).toBe('lead-a');
     await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
     expect(dataOf(await store.readStream('contact-c'))).toEqual([{ lastName: '[erased]' }, { changes: { email: '[erased]' } }]);
@@ -123,6 +127,18 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     // Read by another process (this one still knows what it appended a moment ago).
     await expect(open().readStream('lead-b')).rejects.toThrow(/authenticate/);
     expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+  });
+
+  it('makes keys ahead in batches: a thousand new persons, a key-store write per 256 (and one ahead), each person a key of their own', async () => {
+    const keyStore = SqliteKeyStore.open(file, 'with-log');
+    const putAll = jest.spyOn(keyStore, 'putAll');
+    const counting = new PersonalDataProtectingEventStore(new HashChainingEventStore(SqliteEventStore.open(file)), keyStore, OPTIONS);
+    opened.push(counting);
+    await Promise.all(Array.from({ length: 1_000 }, (_, n) => counting.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream')));
+    expect(putAll.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(putAll.mock.calls.length).toBeLessThanOrEqual(5);
+    const keyIds = (await counting.stored.readAll({ maxCount: 2_000 })).map((e) => (e.data.encryptedPersonalData as { keyId: string }).keyId);
+    expect(new Set(keyIds).size).toBe(1_000);
   });
 
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {

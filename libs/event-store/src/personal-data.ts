@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
+import { timeOrderedUuid } from './event-id';
 
 /**
  * Erasure by crypto-shredding. Personal fields are stored encrypted (AES-256-GCM) under a key
@@ -7,29 +8,31 @@ import type { AllSubscription, AppendResult, EventStore, EventToAppend, Expected
  * Destroying a person's key erases their data from every view without rewriting an event.
  */
 
-/** A person's key as the key store has it. */
+/** A key as the key store has it. */
 export type PersonKey = { state: 'active'; key: Buffer } | { state: 'erased' } | { state: 'unknown' };
 
 /** Where the keys live: a table in the embedded SQLite file, or a MongoDB collection, beside the read models. */
 export interface PersonalDataKeyStore {
-  /** The person's key; `erased` once destroyed; `unknown` when none was ever made. */
-  get(personId: string): Promise<PersonKey>;
+  /** The key; `erased` once destroyed; `unknown` when none was ever stored under that id. */
+  get(keyId: string): Promise<PersonKey>;
   /**
-   * The person's key, storing `candidate` (32 random bytes) when the person has none; `erased`
-   * for an erased person, whose key is never made again. Durable before it resolves: an event
-   * encrypted under a key the store could lose would be lost with it.
+   * Stores new keys (32 random bytes each, under ids never used); an id that is already there
+   * (erased, say) keeps what it has. Durable before it resolves, which is before any event
+   * encrypted under one of them is appended.
    */
-  getOrCreate(personId: string, candidate: Buffer): Promise<PersonKey>;
-  /** Destroys the key and keeps a tombstone (the person stays erased); also for a person who has no key yet. Idempotent. */
-  erase(personId: string, erasedAt: string): Promise<void>;
+  putAll(keys: { keyId: string; key: Buffer }[]): Promise<void>;
+  /**
+   * Destroys a key, keeping a tombstone (it stays erased); also for an id that has no key (a
+   * record's stream id: the tombstone masks its events stored in plaintext before encryption
+   * existed). Idempotent.
+   */
+  erase(keyId: string, erasedAt: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export const PERSONAL_DATA_KEY_STORE = Symbol('PERSONAL_DATA_KEY_STORE');
-
 /** The stored form of an event's personal fields: `data.encryptedPersonalData`. */
 export interface PersonalDataEnvelope {
-  /** The person whose key encrypts it (a record's stream id: `lead-<id>`, or `contact-<id>` for a contact not converted from a lead). */
+  /** The person's key (a UUID): the one the person's first encrypted event used. */
   keyId: string;
   /** Paths into `data` of the encrypted values (`email`, `changes.email`), in the order of the plaintext array. */
   fields: string[];
@@ -73,7 +76,9 @@ export class PersonalDataKeyMissingError extends Error {
 }
 
 const KEY_CACHE_LIMIT = 10_000;
-const STREAM_PERSON_LIMIT = 10_000;
+const STREAM_KEY_LIMIT = 10_000;
+/** Keys are made ahead, this many in one write, so that a new person costs no write of its own. */
+const KEY_BATCH = 256;
 const APPENDED_LIMIT = 5_000;
 
 /**
@@ -84,17 +89,24 @@ const APPENDED_LIMIT = 5_000;
  * what is stored (the ciphertext), so an erasure leaves every chain valid; `stored` is that
  * store, for verifying chains.
  *
- * The key of an event: `metadata.personId` when the writer names one (the contact a conversion
- * adds is the lead's person), else the person of the stream's first event, else the stream id.
+ * The person of a record is its stream, or the stream its first event names in
+ * `metadata.personId` (the contact a conversion adds is the lead's person). Their key is the one
+ * the person's first encrypted event names; a new person takes a fresh key, made ahead in
+ * batches (one key-store write per KEY_BATCH new persons, none on the capture path itself).
  * Events stored before encryption existed carry plaintext: they read as stored, and as the
- * erased value once their stream's person is erased.
+ * erased value once their record is erased (a tombstone under the stream id).
  */
 export class PersonalDataProtectingEventStore implements EventStore {
   readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
   private readonly keys = new BoundedMap<{ key: PersonKey; until: number }>(KEY_CACHE_LIMIT);
-  private readonly streamPersons = new BoundedMap<string>(STREAM_PERSON_LIMIT);
+  /** Each stream's key id, and each stream's person (the stream its first event names). */
+  private readonly streamKeys = new BoundedMap<string>(STREAM_KEY_LIMIT);
+  private readonly streamPersons = new BoundedMap<string>(STREAM_KEY_LIMIT);
+  /** Keys stored ahead, not yet any person's. */
+  private readyKeys: { keyId: string; key: Buffer }[] = [];
+  private makingKeys?: Promise<void>;
   /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
-  private readonly appended = new BoundedMap<{ data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
+  private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
   private readonly keyCacheMs: number;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -109,7 +121,8 @@ export class PersonalDataProtectingEventStore implements EventStore {
     const atomically = stored.appendAtomically?.bind(stored);
     if (atomically) {
       this.appendAtomically = async (appends) => {
-        const stored = await Promise.all(appends.map(async (append) => ({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) })));
+        const stored: StreamAppend[] = [];
+        for (const append of appends) stored.push({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) });
         appends.forEach((append, index) => this.rememberAppended(append.streamId, append.events, stored[index].events));
         return atomically(stored);
       };
@@ -134,14 +147,25 @@ export class PersonalDataProtectingEventStore implements EventStore {
 
   subscribeToAll(options?: { after?: bigint }): AllSubscription {
     const inner = this.stored.subscribeToAll(options);
-    const reveal = (event: RecordedEvent) => this.reveal(event);
+    const reveal = async (event: RecordedEvent) => this.revealNow(event) ?? (await this.reveal(event));
     return {
       get caughtUp() {
         return inner.caughtUp;
       },
       close: () => inner.close(),
-      async *[Symbol.asyncIterator]() {
-        for await (const event of inner) yield await reveal(event);
+      // A plain iterator rather than an async generator: every event of a catch-up passes through it.
+      [Symbol.asyncIterator]() {
+        const events = inner[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            const next = await events.next();
+            return next.done ? next : { done: false, value: await reveal(next.value) };
+          },
+          return: async () => {
+            await events.return?.();
+            return { done: true as const, value: undefined };
+          },
+        };
       },
     };
   }
@@ -167,35 +191,54 @@ export class PersonalDataProtectingEventStore implements EventStore {
     await this.keyStore.close();
   }
 
-  /** The person whose key encrypts a record's personal data (see the class comment). */
+  /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
   async personOf(streamId: string): Promise<string> {
     const known = this.streamPersons.get(streamId);
     if (known !== undefined) return known;
     const [first] = await this.stored.readStream(streamId, { maxCount: 1 });
-    const envelope = first && envelopeOf(first.data);
-    const person = envelope?.keyId ?? (typeof first?.metadata.personId === 'string' ? first.metadata.personId : streamId);
+    const person = typeof first?.metadata.personId === 'string' ? first.metadata.personId : streamId;
     if (first) this.streamPersons.set(streamId, person);
     return person;
   }
 
-  /** Destroys the keys of these persons: their personal data reads as erased from now on, in every view. */
-  async erase(personIds: string[], erasedAt: string): Promise<void> {
+  /**
+   * Erases these records: destroys every key their events were encrypted under, and leaves a
+   * tombstone under each stream id (for events stored in plaintext before encryption existed).
+   * Their personal data reads as erased from now on, in every view.
+   */
+  async erase(streamIds: string[], erasedAt: string): Promise<void> {
     this.appended.clear();
-    for (const personId of personIds) {
-      await this.keyStore.erase(personId, erasedAt);
-      this.keys.set(personId, { key: { state: 'erased' }, until: Infinity });
+    const keyIds = new Set(streamIds);
+    for (const streamId of streamIds) {
+      for (const event of await this.stored.readStream(streamId)) {
+        const envelope = envelopeOf(event.data);
+        if (envelope) keyIds.add(envelope.keyId);
+      }
+    }
+    for (const keyId of keyIds) {
+      await this.keyStore.erase(keyId, erasedAt);
+      this.keys.set(keyId, { key: { state: 'erased' }, until: Infinity });
     }
   }
 
+  /** Awaits only what the caches cannot answer (a key not seen yet); a capture of a new person awaits nothing. */
   private async protectAll(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<EventToAppend[]> {
     const protectedEvents: EventToAppend[] = [];
-    for (const event of events) protectedEvents.push(await this.protect(streamId, event, expectedRevision));
+    for (const event of events) {
+      const personal = this.personalFieldsOf(event);
+      if (!personal) {
+        protectedEvents.push(event);
+        continue;
+      }
+      const key = this.keyOfWriterNow(streamId, event, expectedRevision) ?? (await this.keyOfWriter(streamId, event, expectedRevision));
+      protectedEvents.push(this.encrypted(streamId, event, personal, key));
+    }
     return protectedEvents;
   }
 
-  private async protect(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): Promise<EventToAppend> {
+  private personalFieldsOf(event: EventToAppend): { fields: string[]; values: unknown[] } | undefined {
     const paths = this.options.paths[event.type];
-    if (paths === undefined) return event;
+    if (paths === undefined) return undefined;
     const fields: string[] = [];
     const values: unknown[] = [];
     for (const path of paths) {
@@ -206,13 +249,12 @@ export class PersonalDataProtectingEventStore implements EventStore {
         values.push(value);
       }
     }
-    if (fields.length === 0) return event;
-    const keyId = typeof event.metadata.personId === 'string' ? event.metadata.personId : expectedRevision === 'no_stream' ? streamId : await this.personOf(streamId);
-    this.streamPersons.set(streamId, keyId);
-    const key = await this.keyFor(keyId, true);
-    if (key.state !== 'active') throw new PersonalDataErasedError(keyId);
+    return fields.length === 0 ? undefined : { fields, values };
+  }
+
+  private encrypted(streamId: string, event: EventToAppend, { fields, values }: { fields: string[]; values: unknown[] }, { keyId, key }: { keyId: string; key: Buffer }): EventToAppend {
     const iv = this.random(12);
-    const cipher = createCipheriv('aes-256-gcm', key.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
     const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
@@ -223,37 +265,128 @@ export class PersonalDataProtectingEventStore implements EventStore {
     // An erasure anywhere in what was read applies to the events before it too.
     if (events.some((event) => event.type === this.options.erasureEventType)) this.forgetKeys();
     const revealed: RecordedEvent[] = [];
-    for (const event of events) revealed.push(await this.reveal(event));
+    for (const event of events) revealed.push(this.revealNow(event) ?? (await this.reveal(event)));
     return revealed;
+  }
+
+  /** The event revealed from what the caches hold, or undefined when that takes a key-store read. */
+  private revealNow(event: RecordedEvent): RecordedEvent | undefined {
+    if (event.type === this.options.erasureEventType) this.forgetKeys();
+    const envelope = envelopeOf(event.data);
+    if (!envelope) return this.options.paths[event.type] === undefined ? event : undefined;
+    const appended = this.appended.get(event.id);
+    if (appended && appended.streamId === event.streamId && appended.until > Date.now()) return { ...event, data: appended.data };
+    const key = this.cachedKey(envelope.keyId);
+    return key && key.state !== 'unknown' ? this.revealed(event, envelope, key) : undefined;
+  }
+
+  private revealed(event: RecordedEvent, envelope: PersonalDataEnvelope, key: PersonKey): RecordedEvent {
+    if (key.state === 'unknown') throw new PersonalDataKeyMissingError(envelope.keyId, event.streamId, event.revision);
+    const values = key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue);
+    const { [PERSONAL_DATA_ENVELOPE]: _envelope, ...data } = event.data;
+    return { ...event, data: withValuesAt(data, envelope.fields, values) };
   }
 
   private async reveal(event: RecordedEvent): Promise<RecordedEvent> {
     if (event.type === this.options.erasureEventType) this.forgetKeys();
     const envelope = envelopeOf(event.data);
-    if (envelope) {
-      const appended = this.appended.get(`${event.streamId}/${event.id}`);
-      if (appended && appended.until > Date.now()) return { ...event, data: appended.data };
-      const key = await this.keyFor(envelope.keyId, false);
-      if (key.state === 'unknown') throw new PersonalDataKeyMissingError(envelope.keyId, event.streamId, event.revision);
-      const values = key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue);
-      const { [PERSONAL_DATA_ENVELOPE]: _envelope, ...data } = event.data;
-      return { ...event, data: withValuesAt(data, envelope.fields, values) };
-    }
+    if (envelope) return this.revealed(event, envelope, await this.keyFor(envelope.keyId));
     // Stored before encryption existed: plaintext, shown erased once the stream's person is.
     const plain = (this.options.paths[event.type] ?? []).filter((path) => isPersonalValue(valueAt(event.data, path)));
     if (plain.length === 0) return event;
     const personId = typeof event.metadata.personId === 'string' ? event.metadata.personId : event.streamId;
-    if ((await this.keyFor(personId, false)).state !== 'erased' && (personId === event.streamId || (await this.keyFor(event.streamId, false)).state !== 'erased')) return event;
+    if ((await this.keyFor(personId)).state !== 'erased' && (personId === event.streamId || (await this.keyFor(event.streamId)).state !== 'erased')) return event;
     return { ...event, data: withValuesAt(event.data, plain, plain.map(() => this.options.erasedValue)) };
   }
 
-  /** Cached per person (one key-store read per person and cache period; an erasure is remembered for good). */
-  private async keyFor(personId: string, create: boolean): Promise<PersonKey> {
-    const cached = this.keys.get(personId);
-    if (cached && cached.until > Date.now() && (cached.key.state !== 'unknown' || !create)) return cached.key;
-    const key = create ? await this.keyStore.getOrCreate(personId, Buffer.from(this.random(32))) : await this.keyStore.get(personId);
-    this.keys.set(personId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
+  /** The key to encrypt an event with when the caches know it (or a new person takes a key made ahead), else undefined. */
+  private keyOfWriterNow(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): { keyId: string; key: Buffer } | undefined {
+    const keyId = this.streamKeys.get(streamId);
+    if (keyId !== undefined) {
+      const key = this.cachedKey(keyId);
+      return key?.state === 'active' ? { keyId, key: key.key } : undefined;
+    }
+    if (expectedRevision !== 'no_stream' || typeof event.metadata.personId === 'string') return undefined;
+    const fresh = this.takeReadyKey();
+    if (fresh) this.streamKeys.set(streamId, fresh.keyId);
+    return fresh;
+  }
+
+  /** The key to encrypt an event with: its person's, or a fresh one for a person who has none yet. */
+  private async keyOfWriter(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): Promise<{ keyId: string; key: Buffer }> {
+    const person = typeof event.metadata.personId === 'string' ? event.metadata.personId : undefined;
+    let keyId = this.streamKeys.get(streamId);
+    if (keyId === undefined && person !== undefined) keyId = await this.keyIdIn(person);
+    if (keyId === undefined && expectedRevision !== 'no_stream') keyId = await this.keyIdIn(streamId);
+    if (keyId !== undefined) {
+      const key = await this.keyFor(keyId);
+      if (key.state !== 'active') throw new PersonalDataErasedError(person ?? streamId);
+      this.streamKeys.set(streamId, keyId);
+      return { keyId, key: key.key };
+    }
+    // No key yet: a new record, or one stored in plaintext before encryption existed — unless that one was erased.
+    if (expectedRevision !== 'no_stream' || person !== undefined) {
+      const personStream = person ?? streamId;
+      if ((await this.keyFor(personStream)).state === 'erased') throw new PersonalDataErasedError(personStream);
+    }
+    const fresh = await this.freshKey();
+    this.streamKeys.set(streamId, fresh.keyId);
+    return fresh;
+  }
+
+  /** The key id of a stream's first encrypted event, or of its person's when it has none of its own. */
+  private async keyIdIn(streamId: string): Promise<string | undefined> {
+    const known = this.streamKeys.get(streamId);
+    if (known !== undefined) return known;
+    const events = await this.stored.readStream(streamId);
+    for (const event of events) {
+      const envelope = envelopeOf(event.data);
+      if (envelope) {
+        this.streamKeys.set(streamId, envelope.keyId);
+        return envelope.keyId;
+      }
+    }
+    const person = events[0]?.metadata.personId;
+    return typeof person === 'string' && person !== streamId ? this.keyIdIn(person) : undefined;
+  }
+
+  /** A key no one has yet, from the batch made ahead. */
+  private async freshKey(): Promise<{ keyId: string; key: Buffer }> {
+    for (;;) {
+      const ready = this.takeReadyKey();
+      if (ready) return ready;
+      await this.makingKeys;
+    }
+  }
+
+  /** A key made ahead, if one is ready; the next batch is started when this one runs low. */
+  private takeReadyKey(): { keyId: string; key: Buffer } | undefined {
+    if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
+      this.makingKeys = this.makeKeys().finally(() => (this.makingKeys = undefined));
+    }
+    const ready = this.readyKeys.pop();
+    if (ready) this.keys.set(ready.keyId, { key: { state: 'active', key: ready.key }, until: Date.now() + this.keyCacheMs });
+    return ready;
+  }
+
+  private async makeKeys(): Promise<void> {
+    const keys = Array.from({ length: KEY_BATCH }, () => ({ keyId: timeOrderedUuid(), key: Buffer.from(this.random(32)) }));
+    await this.keyStore.putAll(keys);
+    this.readyKeys.push(...keys);
+  }
+
+  /** Cached per key (one key-store read per key and cache period; an erasure is remembered for good). */
+  private async keyFor(keyId: string): Promise<PersonKey> {
+    const cached = this.cachedKey(keyId);
+    if (cached) return cached;
+    const key = await this.keyStore.get(keyId);
+    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
     return key;
+  }
+
+  private cachedKey(keyId: string): PersonKey | undefined {
+    const cached = this.keys.get(keyId);
+    return cached && cached.until > Date.now() ? cached.key : undefined;
   }
 
   /** After an erasure (here or, seen in the log, by another process): keys and plaintext are looked up anew. */
@@ -265,7 +398,7 @@ export class PersonalDataProtectingEventStore implements EventStore {
   private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
     const until = Date.now() + this.keyCacheMs;
     events.forEach((event, index) => {
-      if (stored[index] !== event) this.appended.set(`${streamId}/${event.id}`, { data: event.data, until });
+      if (stored[index] !== event) this.appended.set(event.id, { streamId, data: event.data, until });
     });
   }
 

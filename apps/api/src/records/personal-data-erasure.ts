@@ -48,10 +48,8 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
   async execute({ record, id, reason, context }: ErasePersonalDataCommand): Promise<ErasureOutcome> {
     const records = await this.recordsOfPerson(record, id);
     const streams = records.map((r) => streamIdOf(r.record === 'lead' ? LEAD : CONTACT, r.id));
-    // Each record's key, and the record's own id: events stored in plaintext before encryption existed are masked by it.
-    const personIds = new Set(streams);
-    for (const stream of streams) personIds.add(await this.store.personOf(stream));
-    await this.store.erase([...personIds], new Date().toISOString());
+    // Every key the records' events were encrypted under, and a tombstone under each record's id (for events stored in plaintext before encryption).
+    await this.store.erase(streams, new Date().toISOString());
 
     const occurredAt = new Date().toISOString();
     const positions: bigint[] = [];

@@ -1,4 +1,4 @@
-import { Binary, Collection, MongoClient, MongoServerError } from 'mongodb';
+import { Binary, Collection, MongoBulkWriteError, MongoClient } from 'mongodb';
 import type { PersonalDataKeyStore, PersonKey } from '@crm/event-store';
 
 interface KeyDocument {
@@ -10,7 +10,7 @@ interface KeyDocument {
 
 /**
  * The personal-data keys in MongoDB (collection `personal_data_keys` of the read models'
- * database): one document per person, its 32-byte key, or a tombstone (key null, erasedAt)
+ * database): one document per key, its 32 bytes, or a tombstone (key null, erasedAt)
  * once erased. Written and read with majority concern on the primary: a key must outlive any
  * failover before the event encrypted under it is appended.
  */
@@ -24,23 +24,25 @@ export class MongoKeyStore implements PersonalDataKeyStore {
     this.keys = client.db(database).collection<KeyDocument>('personal_data_keys', { writeConcern: { w: 'majority', journal: true }, readPreference: 'primary', readConcern: { level: 'majority' } });
   }
 
-  async get(personId: string): Promise<PersonKey> {
-    return keyOf(await this.keys.findOne({ _id: personId }));
+  async get(keyId: string): Promise<PersonKey> {
+    return keyOf(await this.keys.findOne({ _id: keyId }));
   }
 
-  async getOrCreate(personId: string, candidate: Buffer): Promise<PersonKey> {
+  async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
     try {
-      await this.keys.insertOne({ _id: personId, key: new Binary(candidate), createdAt: new Date().toISOString() });
-      return { state: 'active', key: candidate };
+      await this.keys.insertMany(
+        keys.map(({ keyId, key }) => ({ _id: keyId, key: new Binary(key), createdAt: new Date().toISOString() })),
+        { ordered: false },
+      );
     } catch (error) {
-      // Made already (by a concurrent append, or erased): the stored one wins.
-      if (error instanceof MongoServerError && error.code === 11000) return this.get(personId);
-      throw error;
+      // An id already there (erased, say) keeps what it has; every other key was inserted.
+      const failures = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
+      if (failures.length === 0 || failures.some((failure) => failure.code !== 11000)) throw error;
     }
   }
 
-  async erase(personId: string, erasedAt: string): Promise<void> {
-    await this.keys.updateOne({ _id: personId }, [{ $set: { key: null, erasedAt: { $ifNull: ['$erasedAt', erasedAt] }, createdAt: { $ifNull: ['$createdAt', erasedAt] } } }], { upsert: true });
+  async erase(keyId: string, erasedAt: string): Promise<void> {
+    await this.keys.updateOne({ _id: keyId }, [{ $set: { key: null, erasedAt: { $ifNull: ['$erasedAt', erasedAt] }, createdAt: { $ifNull: ['$createdAt', erasedAt] } } }], { upsert: true });
   }
 
   async close(): Promise<void> {

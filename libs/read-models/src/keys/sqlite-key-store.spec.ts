@@ -20,11 +20,10 @@ describe('SQLite key store', () => {
   it('overwrites a destroyed key in the file, not only unlinks it', async () => {
     const file = newFile();
     const store = SqliteKeyStore.open(file, 'with-log');
-    for (let n = 0; n < 40; n++) await store.getOrCreate(`lead-${n}`, randomBytes(32));
-    const key = randomBytes(32);
-    await store.getOrCreate('lead-a', key);
-    for (let n = 40; n < 80; n++) await store.getOrCreate(`lead-${n}`, randomBytes(32));
-    await store.erase('lead-a', '2026-12-01T10:00:00.000Z');
+    const batch = Array.from({ length: 80 }, (_, n) => ({ keyId: `key-${String(n).padStart(3, '0')}`, key: randomBytes(32) }));
+    await store.putAll(batch);
+    const { keyId, key } = batch[40];
+    await store.erase(keyId, '2026-12-01T10:00:00.000Z');
     await store.close();
     const db = new Database(file);
     db.pragma('wal_checkpoint(TRUNCATE)');
