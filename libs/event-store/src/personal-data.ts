@@ -307,9 +307,8 @@ export class PersonalDataProtectingEventStore implements EventStore {
       return key?.state === 'active' ? { keyId, key: key.key } : undefined;
     }
     if (expectedRevision !== 'no_stream' || typeof event.metadata.personId === 'string') return undefined;
-    const fresh = this.takeReadyKey();
-    if (fresh) this.streamKeys.set(streamId, fresh.keyId);
-    return fresh;
+    // A new record (a capture): its key is not cached, a later command on it finds the key in its first event.
+    return this.takeReadyKey();
   }
 
   /** The key to encrypt an event with: its person's, or a fresh one for a person who has none yet. */
@@ -364,9 +363,7 @@ export class PersonalDataProtectingEventStore implements EventStore {
     if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
       this.makingKeys = this.makeKeys().finally(() => (this.makingKeys = undefined));
     }
-    const ready = this.readyKeys.pop();
-    if (ready) this.keys.set(ready.keyId, { key: { state: 'active', key: ready.key }, until: Date.now() + this.keyCacheMs });
-    return ready;
+    return this.readyKeys.pop();
   }
 
   private async makeKeys(): Promise<void> {
