@@ -141,6 +141,17 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(new Set(keyIds).size).toBe(1_000);
   });
 
+  it('refuses an append when no key could be stored (nothing written), and makes keys again for the next', async () => {
+    const keyStore = SqliteKeyStore.open(file, 'with-log');
+    jest.spyOn(keyStore, 'putAll').mockRejectedValueOnce(new Error('disk full'));
+    const failing = new PersonalDataProtectingEventStore(new HashChainingEventStore(SqliteEventStore.open(file)), keyStore, OPTIONS);
+    opened.push(failing);
+    await expect(failing.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream')).rejects.toThrow('disk full');
+    expect(await failing.stored.readStream('lead-a')).toEqual([]);
+    await failing.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+  });
+
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     const db = new Database(file);

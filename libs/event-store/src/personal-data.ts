@@ -104,7 +104,8 @@ export class PersonalDataProtectingEventStore implements EventStore {
   private readonly streamPersons = new BoundedMap<string>(STREAM_KEY_LIMIT);
   /** Keys stored ahead, not yet any person's. */
   private readyKeys: { keyId: string; key: Buffer }[] = [];
-  private makingKeys?: Promise<void>;
+  /** The batch being stored: resolves to the error it failed with, if it did (never rejects: it may run with no one waiting). */
+  private makingKeys?: Promise<unknown>;
   /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
   private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
   private readonly keyCacheMs: number;
@@ -354,14 +355,18 @@ export class PersonalDataProtectingEventStore implements EventStore {
     for (;;) {
       const ready = this.takeReadyKey();
       if (ready) return ready;
-      await this.makingKeys;
+      // None ready: takeReadyKey has started a batch; its failure is this append's.
+      const failure = await this.makingKeys;
+      if (failure !== undefined) throw failure;
     }
   }
 
   /** A key made ahead, if one is ready; the next batch is started when this one runs low. */
   private takeReadyKey(): { keyId: string; key: Buffer } | undefined {
     if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
-      this.makingKeys = this.makeKeys().finally(() => (this.makingKeys = undefined));
+      this.makingKeys = this.makeKeys()
+        .then(() => undefined, (error: unknown) => error ?? new Error('Storing personal-data keys failed'))
+        .finally(() => (this.makingKeys = undefined));
     }
     return this.readyKeys.pop();
   }
