@@ -276,7 +276,11 @@ export class PersonalDataProtectingEventStore implements EventStore {
     const envelope = envelopeOf(event.data);
     if (!envelope) return this.options.paths[event.type] === undefined ? event : undefined;
     const appended = this.appended.get(event.id);
-    if (appended && appended.streamId === event.streamId && appended.until > Date.now()) return { ...event, data: appended.data };
+    if (appended && appended.streamId === event.streamId && appended.until > Date.now()) {
+      // Read once, by the projector, moments after the append: dropped then, so that it dies young (other readers decrypt).
+      this.appended.delete(event.id);
+      return { ...event, data: appended.data };
+    }
     const key = this.cachedKey(envelope.keyId);
     return key && key.state !== 'unknown' ? this.revealed(event, envelope, key) : undefined;
   }
@@ -503,6 +507,11 @@ class BoundedMap<V> {
       this.young = new Map();
     }
     this.young.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.young.delete(key);
+    this.old.delete(key);
   }
 
   clear(): void {
