@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, SqliteEventStore } from '@crm/event-store';
+import { ERASED, PERSONAL_DATA_PATHS } from '@crm/domain';
+import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, PersonalDataKeyStore, PersonalDataProtectingEventStore, SqliteEventStore } from '@crm/event-store';
+import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
 import { join } from 'node:path';
 import { AppConfig } from './config/app-config';
 
@@ -8,13 +10,36 @@ export function embeddedDatabaseFile(dataDir: string): string {
   return join(dataDir, 'crm.sqlite');
 }
 
-/** The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the embedded SQLite file. */
-export function openEventStore(config: Pick<AppConfig, 'eventStoreUrl' | 'dataDir'>, logger?: Logger): EventStore {
-  // Every append chains its events to the stream's last hash, whichever backend stores them.
-  return new HashChainingEventStore(openAdapter(config, logger));
+type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl'>;
+
+/**
+ * The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the
+ * embedded SQLite file. Every append chains its events to the stream's last hash, whichever
+ * backend stores them; outside that, personal fields are encrypted under their person's key
+ * (so the hashes cover the ciphertext and an erasure breaks no chain).
+ */
+export function openEventStore(config: StoreConfig, logger?: Logger): PersonalDataProtectingEventStore {
+  return new PersonalDataProtectingEventStore(new HashChainingEventStore(openAdapter(config, logger)), openKeyStore(config), {
+    paths: PERSONAL_DATA_PATHS,
+    erasedValue: ERASED,
+    erasureEventType: 'PersonalDataErased',
+  });
 }
 
-function openAdapter(config: Pick<AppConfig, 'eventStoreUrl' | 'dataDir'>, logger?: Logger): EventStore {
+/** The personal-data keys live beside the read models: MongoDB when MONGODB_URL is set, else the embedded SQLite file. */
+function openKeyStore(config: StoreConfig): PersonalDataKeyStore {
+  if (config.mongodbUrl) {
+    // Loaded only when configured, like the MongoDB read store; the client connects on its first operation.
+    const { MongoClient } = require('mongodb') as typeof import('mongodb');
+    const { MongoKeyStore } = require('@crm/read-models/keys/mongo-key-store') as typeof import('@crm/read-models/keys/mongo-key-store');
+    const { databaseOf } = require('@crm/read-models/mongodb/mongo-read-store') as typeof import('@crm/read-models/mongodb/mongo-read-store');
+    return new MongoKeyStore(new MongoClient(config.mongodbUrl, { ignoreUndefined: true }), databaseOf(config.mongodbUrl));
+  }
+  // In the file's write-ahead log the key's commit precedes the event's, whose fsync then covers both.
+  return SqliteKeyStore.open(embeddedDatabaseFile(config.dataDir), config.eventStoreUrl ? 'own' : 'with-log');
+}
+
+function openAdapter(config: StoreConfig, logger?: Logger): EventStore {
   if (config.eventStoreUrl) {
     logger?.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
     return EventStoreDbEventStore.connect(config.eventStoreUrl);
@@ -43,9 +68,11 @@ export class EventStoreModule {
           provide: EVENT_STORE,
           useFactory: (): EventStore => openEventStore(config, new Logger('EventStore')),
         },
+        // The same store, typed for what only it does: erasing, and the stored form that hash chains cover.
+        { provide: PersonalDataProtectingEventStore, useExisting: EVENT_STORE },
         EventStoreShutdown,
       ],
-      exports: [EVENT_STORE],
+      exports: [EVENT_STORE, PersonalDataProtectingEventStore],
     };
   }
 }

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 /**
  * A consistent copy of the embedded file while the service keeps serving: SQLite's online
  * backup API copies the pages of one read snapshot (WAL lets writers go on meanwhile). The copy
- * holds everything: events, read models, checkpoints.
+ * holds everything: events, read models, checkpoints, and the personal-data keys (table
+ * `personal_data_keys`), without which the personal fields of the events cannot be read.
  */
 export async function backupEmbedded(file: string, target: string, onProgress?: (done: number, total: number) => void): Promise<{ pages: number }> {
   if (!existsSync(file)) throw new CliError(`There is no embedded store at ${file}: is DATA_DIR right?`, 2);

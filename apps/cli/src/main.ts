@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyHashChains } from '@crm/event-store';
+import { storedEvents, verifyHashChains } from '@crm/event-store';
 import { ALL_READ_MODEL_PROJECTIONS, SqliteReadStore, verifyReadModels } from '@crm/read-models';
 import { AppConfig, loadAppConfig } from '../../api/src/config/app-config';
 import { embeddedDatabaseFile, openEventStore } from '../../api/src/event-store.module';
@@ -139,13 +139,13 @@ function program(outcome: { code: number }): Command {
 
   crm
     .command('backup <file>')
-    .description('Write a consistent copy of the embedded store to <file> while the service serves (SQLite online backup)')
+    .description('Write a consistent copy of the embedded store to <file> while the service serves (SQLite online backup): events, read models and the personal-data keys, which live in the same file. Keep it as safe as the keys: it can decrypt everyone not erased when it was taken')
     .action(act(async (file: string) => {
       const config = configFromEnvironment();
       embeddedOnly(config, 'backup');
       const progress = new ProgressLine('backup');
       const { pages } = await backupEmbedded(embeddedDatabaseFile(config.dataDir), file, (done, total) => progress.update(done, total));
-      progress.done(`Backed up ${pages.toLocaleString('en')} pages to ${file}`);
+      progress.done(`Backed up ${pages.toLocaleString('en')} pages to ${file} (events, read models and personal-data keys)`);
       return EXIT.ok;
     }));
 
@@ -157,7 +157,7 @@ function program(outcome: { code: number }): Command {
       const config = configFromEnvironment();
       embeddedOnly(config, 'restore');
       const { events } = restoreEmbedded(file, embeddedDatabaseFile(config.dataDir), { replace: replace === true });
-      process.stdout.write(`Restored ${events.toLocaleString('en')} events (and the read models beside them) into ${config.dataDir}\n`);
+      process.stdout.write(`Restored ${events.toLocaleString('en')} events (and the read models and personal-data keys beside them) into ${config.dataDir}\n`);
       return EXIT.ok;
     }));
   return crm;
@@ -167,7 +167,7 @@ function program(outcome: { code: number }): Command {
 async function verifyChains(config: AppConfig, stream: string | undefined): Promise<number> {
   const events = openEventStore(config);
   try {
-    const result = await verifyHashChains(events, stream);
+    const result = await verifyHashChains(storedEvents(events), stream);
     if (result.broken.length > 0) printTable(result.broken.map(({ stream: s, revision }) => ({ broken: s, revision })));
     process.stderr.write(
       `Checked ${result.events.toLocaleString('en')} events in ${result.streams.toLocaleString('en')} stream(s): ` +

@@ -1,6 +1,7 @@
 export * from './shared/decider';
 export * from './shared/domain-error';
 export * from './shared/record-fields';
+export * from './shared/personal-data';
 export * from './lead/lead.types';
 export * from './lead/lead.events';
 export * from './lead/lead.commands';

@@ -6,3 +6,4 @@ export * from './sqlite/open-sqlite-database';
 export * from './eventstoredb/eventstoredb-event-store';
 export * from './canonical-json';
 export * from './hash-chain';
+export * from './personal-data';

@@ -16,3 +16,4 @@ import { WORKING_LEADS_PROJECTIONS } from './projections/working-leads';
 /** Every read model: the records, the report views, and those of working leads. */
 export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJECTIONS, ...WORKING_LEADS_PROJECTIONS];
 export * from './verification/verify-read-models';
+export * from './keys/sqlite-key-store';

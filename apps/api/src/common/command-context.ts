@@ -20,6 +20,11 @@ export interface CommandContext {
   requestFingerprint?: string;
   /** The revision named by `If-Match`, when sent. */
   expectedRevision?: number;
+  /**
+   * The person whose key encrypts the personal fields of the events (stored as metadata.personId),
+   * when it is not the record's own: the contact a conversion adds is the lead's person.
+   */
+  personId?: string;
 }
 
 const MAX_IDEMPOTENCY_KEY = 200;

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError } from '@crm/domain';
+import { PersonalDataErasedError } from '@crm/event-store';
 import { InvalidCursorError } from '@crm/read-models';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
@@ -25,6 +26,9 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof ProblemException) return exception.problem;
     if (exception instanceof InvalidCursorError) {
       return problem(400, 'validation-error', 'The request is not valid', exception.message, { errors: [{ field: 'cursor', message: exception.message }] });
+    }
+    if (exception instanceof PersonalDataErasedError) {
+      return problem(409, 'personal-data-erased', 'Refused by a business rule', 'This person\'s personal data was erased: the record takes no new personal data (names, email, phone, title, description)');
     }
     if (exception instanceof DomainError) {
       const status = DOMAIN_STATUS[exception.kind];

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
@@ -6,8 +6,9 @@ import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
 import { EmailField, IdField, NameField, OwnerIdField, PhoneField, Presence, withoutNulls } from '../common/fields';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
-import { CommandDto } from '../leads/lead.dto';
+import { CommandDto, ErasePersonalDataDto } from '../leads/lead.dto';
 import { CONTACT } from '../records/aggregate-type';
+import { ERASURE_DESCRIPTION, ErasePersonalDataCommand } from '../records/personal-data-erasure';
 import { RecordController } from '../records/record-reads.controller';
 import { ListQueryDto } from '../records/list-query.dto';
 
@@ -69,5 +70,14 @@ export class ContactsController extends RecordController(CONTACT) {
   async change(@Param('id', ContactId) id: string, @Body() body: ChangeContactDetailsDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const { occurredAt, ...changes } = body;
     return commandResponse(reply, await this.send(id, occurredAt, context, { type: 'ChangeContactDetails', contactId: id, changes }));
+  }
+
+  @Post(':id/erase')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Erase the personal data of the contact\'s person (crypto-shredding), with a reason', description: ERASURE_DESCRIPTION })
+  @CommandDocs()
+  async erase(@Param('id', ContactId) id: string, @Body() body: ErasePersonalDataDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const outcome = await this.commandBus.execute(new ErasePersonalDataCommand('contact', id, body.reason, context));
+    return commandResponse(reply, outcome, { erased: outcome.erased });
   }
 }

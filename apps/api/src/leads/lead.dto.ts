@@ -87,6 +87,12 @@ export class DisqualifyLeadDto extends CommandDto {
 
 export class ReopenLeadDto extends CommandDto {}
 
+/** `POST /leads/:id/erase` and `/contacts/:id/erase`: the reason is recorded in `PersonalDataErased` (write no personal data in it). */
+export class ErasePersonalDataDto {
+  @NameField('required', 'Why the data is erased, e.g. the reference of the erasure request (no personal data: it stays in the log)')
+  reason: string;
+}
+
 /** The deal a conversion opens. */
 export class ConversionOpportunityDto {
   @NameField('required') name: string;

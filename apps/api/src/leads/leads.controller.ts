@@ -13,6 +13,7 @@ import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
 import { MergeLeadsCommand } from '../processes/lead-merge';
 import { LEAD } from '../records/aggregate-type';
+import { ERASURE_DESCRIPTION, ErasePersonalDataCommand } from '../records/personal-data-erasure';
 import { RecordController } from '../records/record-reads.controller';
 import { ListQueryDto, toPageRequest } from '../records/list-query.dto';
 import { AssignmentRouting } from '../working-leads/assignment-routing';
@@ -25,6 +26,7 @@ import {
   ChangeLeadDetailsDto,
   ConvertLeadDto,
   DisqualifyLeadDto,
+  ErasePersonalDataDto,
   MergeLeadsDto,
   QualifyLeadDto,
   ReopenLeadDto,
@@ -245,5 +247,14 @@ export class LeadsController extends RecordController(LEAD) {
     if (duplicateIds.includes(id)) throw invalidInput([{ field: 'duplicateIds', message: 'a lead cannot be merged into itself' }]);
     const outcome = await this.commandBus.execute(new MergeLeadsCommand(id, body.occurredAt, duplicateIds, context));
     return commandResponse(reply, outcome, { mergedIds: duplicateIds });
+  }
+
+  @Post(':id/erase')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Erase the personal data of the lead\'s person (crypto-shredding), with a reason', description: ERASURE_DESCRIPTION })
+  @CommandDocs()
+  async erase(@Param('id', LeadId) id: string, @Body() body: ErasePersonalDataDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const outcome = await this.commandBus.execute(new ErasePersonalDataCommand('lead', id, body.reason, context));
+    return commandResponse(reply, outcome, { erased: outcome.erased });
   }
 }

@@ -67,7 +67,9 @@ export class ConversionCompleter {
 
     if (d.newContact) {
       const contact = { type: 'AddContact', contactId: d.contactId, occurredAt, accountId: d.accountId, accountExists: true, details: d.newContact, leadSource: d.leadSource } as const;
-      positions.push((await this.executor.execute(CONTACT, d.contactId, contact, step('contact'), options)).position);
+      // The contact is the lead's person: its personal fields are encrypted under the lead's key, and erased with it.
+      const context = { ...step('contact'), personId: streamIdOf(LEAD, d.leadId) };
+      positions.push((await this.executor.execute(CONTACT, d.contactId, contact, context, options)).position);
     }
     if (d.opportunityId && d.opportunity) {
       const opportunity = { type: 'OpenOpportunity', opportunityId: d.opportunityId, occurredAt, accountId: d.accountId, accountExists: true, leadSource: d.leadSource, ...d.opportunity } as const;

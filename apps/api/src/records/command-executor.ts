@@ -167,6 +167,7 @@ export class CommandExecutor {
         correlationId: context.correlationId,
         causationId: context.commandId,
         ...(context.idempotencyKey && { idempotencyKey: context.idempotencyKey, requestFingerprint: context.requestFingerprint }),
+        ...(context.personId !== undefined && { personId: context.personId }),
       },
     }));
   }

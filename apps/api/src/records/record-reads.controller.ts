@@ -47,7 +47,11 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     }
 
     @Get(':id/history')
-    @ApiOperation({ summary: `The ${name}'s events as recorded, oldest first` })
+    @ApiOperation({
+      summary: `The ${name}'s events as recorded, oldest first`,
+      description:
+        'Personal fields (names, email, phone, title, description) are stored encrypted under the person\'s key and shown decrypted here, or "[erased]" once the person was erased; `metadata.hash` covers the stored (encrypted) form (README, "Audit").',
+    })
     @ReadDocs('[{ id, revision, position, type, data, metadata: { actorId, occurredAt, recordedAt, correlationId, causationId } }]')
     history(@Param('id', RecordId) id: string) {
       return this.queryBus.execute(new GetRecordHistoryQuery(aggregate, id));
@@ -56,7 +60,9 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     @Get(':id/field-history')
     @ApiOperation({
       summary: `Every change of every field of the ${name}, newest first: field, oldValue, newValue, revision, actorId, onBehalfOf, occurredAt, recordedAt`,
-      description: 'Derived from the events at each read (all fields, forever). `?field=` keeps one field. Send `Accept: text/csv` for CSV (values that are not text or numbers as JSON).',
+      description:
+        'Derived from the events at each read (all fields, forever). `?field=` keeps one field. Send `Accept: text/csv` for CSV (values that are not text or numbers as JSON). ' +
+        'After an erasure, personal values read "[erased]"; a change from one erased value to another is then no change of value and is not listed.',
     })
     @ApiProduces('application/json', 'text/csv')
     @ReadDocs('[{ field, oldValue, newValue, revision, actorId, onBehalfOf, occurredAt, recordedAt }]')
@@ -66,7 +72,7 @@ export function RecordController<C extends { occurredAt: string }, E extends Dom
     }
 
     @Get(':id/state')
-    @ApiOperation({ summary: `The ${name} as it stood at a business time (asOf) or a revision, rebuilt from its events` })
+    @ApiOperation({ summary: `The ${name} as it stood at a business time (asOf) or a revision, rebuilt from its events`, description: 'Personal fields read "[erased]" at every point in time once the person was erased.' })
     @ReadDocs(`The ${name} then, with the revision it had; 404 when it did not exist yet`)
     async state(@Param('id', RecordId) id: string, @Query() query: PointInTimeQueryDto, @Res({ passthrough: true }) reply: FastifyReply) {
       return recordResponse(reply, await this.queryBus.execute(new GetRecordStateQuery<S>(aggregate, id, toPointInTime(query))));

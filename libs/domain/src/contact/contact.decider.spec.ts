@@ -1,6 +1,7 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import { fold } from '../shared/decider';
 import { given } from '../testing/given';
+import { ERASED, PersonalDataAlreadyErased } from '../shared/personal-data';
 import { ContactCommand, contactDecider, ContactEvent } from './contact.decider';
 
 const contactId = 'contact-1';
@@ -68,6 +69,18 @@ describe('contact decider', () => {
     });
     it('refuses a contact that does not exist', () => {
       contact([]).when(cmd('ChangeContactDetails', { changes: { title: 'x' } })).thenRefuses(AggregateNotFound, { id: contactId });
+    });
+  });
+
+  describe('EraseContactPersonalData', () => {
+    const erased: ContactEvent = { type: 'PersonalDataErased', data: { contactId, reason: 'Request #1' } };
+    it('records the erasure, and the contact then shows its personal fields as erased', () => {
+      contact([added]).when(cmd('EraseContactPersonalData', { reason: 'Request #1' })).then([erased]);
+      expect(contact([added, erased]).state).toMatchObject({ lastName: ERASED, email: ERASED, accountId, ownerId: 'rep-1', personalDataErasedAt: expect.any(String) });
+    });
+    it('refuses a second erasure, and a contact that does not exist', () => {
+      contact([added, erased]).when(cmd('EraseContactPersonalData', { reason: 'again' })).thenRefuses(PersonalDataAlreadyErased, { kind: 'conflict' });
+      contact([]).when(cmd('EraseContactPersonalData', { reason: 'x' })).thenRefuses(AggregateNotFound, { id: contactId });
     });
   });
 });

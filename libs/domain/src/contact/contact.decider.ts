@@ -2,6 +2,7 @@ import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-erro
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
 import { applyFieldChanges, changedFields, FieldChanges, withoutUndefined } from '../shared/record-fields';
 import type { LeadSource } from '../lead/lead.types';
+import { CONTACT_PERSONAL_FIELDS, PersonalDataAlreadyErased, withPersonalFieldsErased } from '../shared/personal-data';
 
 export interface ContactDetails {
   lastName: string;
@@ -18,11 +19,15 @@ export interface Contact extends ContactDetails {
   leadSource?: LeadSource;
   addedAt: string;
   lastModifiedAt: string;
+  /** When the person's personal data was erased (its fields then read "[erased]"). */
+  personalDataErasedAt?: string;
 }
 
 export type ContactAdded = DomainEvent<'ContactAdded', { contactId: string; accountId: string; leadSource?: LeadSource } & ContactDetails>;
 export type ContactDetailsChanged = DomainEvent<'ContactDetailsChanged', { contactId: string; changes: FieldChanges<ContactDetails> }>;
-export type ContactEvent = ContactAdded | ContactDetailsChanged;
+/** The person's key was destroyed: every personal field of the contact reads "[erased]" from now on. No personal data in it. */
+export type ContactPersonalDataErased = DomainEvent<'PersonalDataErased', { contactId: string; reason: string }>;
+export type ContactEvent = ContactAdded | ContactDetailsChanged | ContactPersonalDataErased;
 
 export interface AddContact {
   type: 'AddContact';
@@ -40,7 +45,14 @@ export interface ChangeContactDetails {
   occurredAt: string;
   changes: FieldChanges<ContactDetails>;
 }
-export type ContactCommand = AddContact | ChangeContactDetails;
+/** Records that the person's personal data was erased (the key is destroyed by the handler, beforehand). */
+export interface EraseContactPersonalData {
+  type: 'EraseContactPersonalData';
+  contactId: string;
+  occurredAt: string;
+  reason: string;
+}
+export type ContactCommand = AddContact | ChangeContactDetails | EraseContactPersonalData;
 
 export type ContactState = Contact | null;
 
@@ -52,6 +64,8 @@ function evolve(state: ContactState, event: Occurred<ContactEvent>): ContactStat
     }
     case 'ContactDetailsChanged':
       return state && applyFieldChanges({ ...state, lastModifiedAt: event.occurredAt }, event.data.changes);
+    case 'PersonalDataErased':
+      return state && { ...withPersonalFieldsErased(state, CONTACT_PERSONAL_FIELDS), lastModifiedAt: event.occurredAt, personalDataErasedAt: event.occurredAt };
   }
 }
 
@@ -67,6 +81,11 @@ function decide(command: ContactCommand, state: ContactState): ContactEvent[] {
       if (!state) throw new AggregateNotFound('Contact', contactId);
       const changes = changedFields(state, command.changes);
       return Object.keys(changes).length === 0 ? [] : [{ type: 'ContactDetailsChanged', data: { contactId, changes } }];
+    }
+    case 'EraseContactPersonalData': {
+      if (!state) throw new AggregateNotFound('Contact', contactId);
+      if (state.personalDataErasedAt) throw new PersonalDataAlreadyErased('Contact', contactId, state.personalDataErasedAt);
+      return [{ type: 'PersonalDataErased', data: { contactId, reason: command.reason } }];
     }
   }
 }

@@ -73,6 +73,12 @@ export interface MarkLeadMergedInto extends LeadCommandBase {
   survivorId: string;
 }
 
+/** Records that the person's personal data was erased (the key is destroyed by the handler, beforehand). */
+export interface EraseLeadPersonalData extends LeadCommandBase {
+  type: 'EraseLeadPersonalData';
+  reason: string;
+}
+
 export type LeadCommand =
   | CaptureLead
   | EngageLead
@@ -84,4 +90,5 @@ export type LeadCommand =
   | ReopenLead
   | ConvertLead
   | MergeLeads
-  | MarkLeadMergedInto;
+  | MarkLeadMergedInto
+  | EraseLeadPersonalData;

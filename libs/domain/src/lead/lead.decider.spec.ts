@@ -6,6 +6,7 @@ import { leadDecider } from './lead.decider';
 import { LeadTransitionRefused } from './lead.errors';
 import { LeadEvent } from './lead.events';
 import { LeadStatus } from './lead.types';
+import { ERASED, PersonalDataAlreadyErased } from '../shared/personal-data';
 
 const leadId = 'lead-1';
 const at = '2026-02-01T10:00:00.000Z';
@@ -148,5 +149,23 @@ describe('lead decider', () => {
       lead([]).when(command).thenRefuses(AggregateNotFound, { id: leadId });
     });
   });
-});
 
+  describe('EraseLeadPersonalData', () => {
+    const merged: LeadEvent = { type: 'LeadMergedInto', data: { leadId, survivorId: 'lead-2' } };
+    const erased: LeadEvent = { type: 'PersonalDataErased', data: { leadId, reason: 'Request #1' } };
+    it('records the erasure with its reason, in any status, Merged included', () => {
+      for (const history of [...Object.values(historyFor), [captured, merged]]) {
+        lead(history).when(cmd('EraseLeadPersonalData', { reason: 'Request #1' })).then([erased]);
+      }
+    });
+    it('shows every personal field the lead has as erased, and keeps the others', () => {
+      const { state } = lead([captured, erased]);
+      expect(state).toMatchObject({ lastName: ERASED, email: ERASED, company: 'Analytical Engines', ownerId: 'rep-1', status: 'New', personalDataErasedAt: expect.any(String) });
+      expect(state).not.toHaveProperty('firstName');
+    });
+    it('refuses a second erasure, and a lead that does not exist', () => {
+      lead([captured, erased]).when(cmd('EraseLeadPersonalData', { reason: 'again' })).thenRefuses(PersonalDataAlreadyErased, { kind: 'conflict' });
+      lead([]).when(cmd('EraseLeadPersonalData', { reason: 'x' })).thenRefuses(AggregateNotFound, { id: leadId });
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import type { Decider, Occurred } from '../shared/decider';
 import { applyFieldChanges, changedFields, withoutUndefined } from '../shared/record-fields';
+import { LEAD_PERSONAL_FIELDS, PersonalDataAlreadyErased, withPersonalFieldsErased } from '../shared/personal-data';
 import type { ConvertLead, LeadCommand, MergeLeads } from './lead.commands';
 import { ContactNotInAccount, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
 import type { LeadConverted, LeadEvent, LeadMerged } from './lead.events';
@@ -54,6 +55,8 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
       return applyFieldChanges<Lead, LeadDetails>(lead, event.data.filled);
     case 'LeadMergedInto':
       return { ...lead, status: 'Merged', mergedIntoId: event.data.survivorId };
+    case 'PersonalDataErased':
+      return { ...withPersonalFieldsErased(lead, LEAD_PERSONAL_FIELDS), personalDataErasedAt: event.occurredAt };
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -71,6 +74,12 @@ function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
     return [captured, { type: 'LeadAssigned', data: { leadId: command.leadId, ownerId: assignment.ownerId, previousOwnerId: null, ruleName: assignment.ruleName } }];
   }
   if (command.type === 'MarkLeadMergedInto' && state?.mergedIntoId === command.survivorId) return [];
+  if (command.type === 'EraseLeadPersonalData') {
+    // Allowed in every status, Converted and Merged included: erasure is owed to the person, not a step of the lead's life.
+    if (state === null) throw new AggregateNotFound('Lead', command.leadId);
+    if (state.personalDataErasedAt) throw new PersonalDataAlreadyErased('Lead', state.id, state.personalDataErasedAt);
+    return [{ type: 'PersonalDataErased', data: { leadId: state.id, reason: command.reason } }];
+  }
   const lead = requireOpenLead(state, command.leadId);
   const leadId = lead.id;
   switch (command.type) {

@@ -52,6 +52,8 @@ export type LeadMergedInto = DomainEvent<'LeadMergedInto', { leadId: string; sur
 
 /** A marketing engagement (web visit, form fill…): engagement points of the lead's score. */
 export type LeadEngaged = DomainEvent<'LeadEngaged', { leadId: string; kind: EngagementKind }>;
+/** The person's key was destroyed: every personal field of the lead reads "[erased]" from now on. No personal data in it. */
+export type LeadPersonalDataErased = DomainEvent<'PersonalDataErased', { leadId: string; reason: string }>;
 
 export type LeadEvent =
   | LeadCaptured
@@ -64,4 +66,5 @@ export type LeadEvent =
   | LeadReopened
   | LeadConverted
   | LeadMerged
-  | LeadMergedInto;
+  | LeadMergedInto
+  | LeadPersonalDataErased;

@@ -69,6 +69,8 @@ export interface Lead extends LeadDetails {
   mergedIntoId?: string;
   /** Business time of the latest engagement (web visit, form fill…), when there was one. */
   lastEngagedAt?: string;
+  /** When the person's personal data was erased (its fields then read "[erased]"). */
+  personalDataErasedAt?: string;
 }
 
 /** Lead fields that a merge fills on the survivor when they are blank there. */

@@ -1,0 +1,164 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// The real key store of the embedded file (it lives beside the read models, in their library).
+import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
+import { EventMetadata, EventToAppend, RecordedEvent } from './event-store.port';
+import { HashChainingEventStore, verifyHashChains } from './hash-chain';
+import { PersonalDataErasedError, PersonalDataKeyMissingError, PersonalDataProtectingEventStore, PersonalDataProtectionOptions } from './personal-data';
+import { SqliteEventStore } from './sqlite/sqlite-event-store';
+
+const OPTIONS: PersonalDataProtectionOptions = {
+  paths: { Captured: ['lastName', 'email'], Changed: ['changes.email', 'changes.lastName'], Converted: ['newContact.lastName'] },
+  erasedValue: '[erased]',
+  erasureEventType: 'PersonalDataErased',
+};
+
+const event = (type: string, data: Record<string, unknown>, metadata: Partial<EventMetadata> = {}): EventToAppend => ({
+  id: crypto.randomUUID(),
+  type,
+  data,
+  metadata: { actorId: 'test', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c', ...metadata },
+});
+
+describe('Personal data encrypted per person (crypto-shredding)', () => {
+  let dir: string;
+  let file: string;
+  let store: PersonalDataProtectingEventStore;
+  const opened: PersonalDataProtectingEventStore[] = [];
+
+  /** The chain of the service: encryption outside the hash chain, over the SQLite adapter, keys in the same file. */
+  function open(): PersonalDataProtectingEventStore {
+    const opening = new PersonalDataProtectingEventStore(new HashChainingEventStore(SqliteEventStore.open(file)), SqliteKeyStore.open(file, 'with-log'), OPTIONS);
+    opened.push(opening);
+    return opening;
+  }
+  const dataOf = (events: RecordedEvent[]) => events.map((e) => e.data);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-personal-'));
+    file = join(dir, 'crm.sqlite');
+    store = open();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores personal fields as ciphertext and gives them back as written on every read path', async () => {
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org', company: 'Engines' })], 'no_stream');
+    await store.append('lead-a', [event('Changed', { leadId: 'a', changes: { email: 'ada@new.example.org', title: 'Countess', lastName: null } })], 0);
+    const expected = [
+      { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org', company: 'Engines' },
+      { leadId: 'a', changes: { email: 'ada@new.example.org', title: 'Countess', lastName: null } },
+    ];
+    expect(dataOf(await store.readStream('lead-a'))).toEqual(expected);
+    expect(dataOf(await store.readAll({ maxCount: 10 }))).toEqual(expected);
+    const subscription = store.subscribeToAll();
+    const seen: RecordedEvent[] = [];
+    for await (const e of subscription) if (seen.push(e) === 2) break;
+    await subscription.close();
+    expect(dataOf(seen)).toEqual(expected);
+
+    const stored = dataOf(await store.stored.readStream('lead-a'));
+    expect(JSON.stringify(stored)).not.toMatch(/Lovelace|ada@/);
+    expect(stored[0]).toEqual({ leadId: 'a', company: 'Engines', encryptedPersonalData: { keyId: expect.any(String), fields: ['lastName', 'email'], iv: expect.any(String), ciphertext: expect.any(String), tag: expect.any(String) } });
+    // One person, one key: the stream's later events use its first event's.
+    expect((stored[1].encryptedPersonalData as { keyId: string }).keyId).toBe((stored[0].encryptedPersonalData as { keyId: string }).keyId);
+    // A cleared field says nothing about the person: it stays as it is; fields not personal too.
+    expect(stored[1]).toMatchObject({ changes: { title: 'Countess', lastName: null }, encryptedPersonalData: { fields: ['changes.email'] } });
+  });
+
+  it('erases a person: every read shows the erased value, nothing else changes, every chain still verifies', async () => {
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org', company: 'Engines' })], 'no_stream');
+    await store.append('lead-a', [event('Converted', { leadId: 'a', newContact: { lastName: 'Lovelace', ownerId: 'rep-1' } })], 0);
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    expect(dataOf(await store.readStream('lead-a'))).toEqual([
+      { leadId: 'a', lastName: '[erased]', email: '[erased]', company: 'Engines' },
+      { leadId: 'a', newContact: { lastName: '[erased]', ownerId: 'rep-1' } },
+    ]);
+    expect(dataOf(await store.readStream('lead-b'))).toEqual([{ leadId: 'b', lastName: 'Hopper' }]);
+    // Another process (a fresh cache) reads the same.
+    expect(dataOf(await open().readAll({ maxCount: 10 }))[0]).toMatchObject({ lastName: '[erased]' });
+    expect(await verifyHashChains(store.stored)).toEqual({ streams: 2, events: 3, broken: [], unhashed: 0 });
+    // No new personal data for an erased person; other data still goes in.
+    await expect(store.append('lead-a', [event('Changed', { leadId: 'a', changes: { email: 'again@example.org' } })], 1)).rejects.toBeInstanceOf(PersonalDataErasedError);
+    await store.append('lead-a', [event('Changed', { leadId: 'a', changes: { email: null } })], 1);
+  });
+
+  it('encrypts under the person the writer names, and the stream\'s later events under the same person', async () => {
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('contact-c', [event('Captured', { lastName: 'Lovelace' }, { personId: 'lead-a' })], 'no_stream');
+    await open().append('contact-c', [event('Changed', { changes: { email: 'ada@example.org' } })], 0);
+    const keyIdsOf = async (stream: string) => (await store.stored.readStream(stream)).map((e) => (e.data.encryptedPersonalData as { keyId: string }).keyId);
+    const [leadKey] = await keyIdsOf('lead-a');
+    expect(await keyIdsOf('contact-c')).toEqual([leadKey, leadKey]);
+    expect(await store.personOf('contact-c')).toBe('lead-a');
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    expect(dataOf(await store.readStream('contact-c'))).toEqual([{ lastName: '[erased]' }, { changes: { email: '[erased]' } }]);
+  });
+
+  it('sees another process\'s erasure when it reads the PersonalDataErased event, though it had the key cached', async () => {
+    const other = open();
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    expect(dataOf(await other.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
+    expect(dataOf(await other.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: '[erased]' }, { leadId: 'a', reason: 'Request #1' }]);
+  });
+
+  it('reads events stored in plaintext before encryption existed, and masks them once their person is erased', async () => {
+    await store.stored.append('lead-old', [event('Captured', { leadId: 'old', lastName: 'Curie', email: 'marie@example.org' })], 'no_stream');
+    expect(dataOf(await store.readStream('lead-old'))).toEqual([{ leadId: 'old', lastName: 'Curie', email: 'marie@example.org' }]);
+    await store.erase(['lead-old'], '2026-12-01T10:00:00.000Z');
+    expect(dataOf(await store.readStream('lead-old'))).toEqual([{ leadId: 'old', lastName: '[erased]', email: '[erased]' }]);
+  });
+
+  it('refuses a ciphertext that was altered or moved to another event (authenticated encryption)', async () => {
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    const db = new Database(file);
+    const envelopeOf = (stream: string) => (db.prepare("SELECT json_extract(data, '$.encryptedPersonalData') AS e FROM events WHERE stream_id = ?").get(stream) as { e: string }).e;
+    // lead-b's ciphertext under lead-a's key: the stream and event id it was made for do not match.
+    db.prepare("UPDATE events SET data = json_set(data, '$.encryptedPersonalData', json(?)) WHERE stream_id = 'lead-b'").run(JSON.stringify({ ...JSON.parse(envelopeOf('lead-a')) }));
+    db.close();
+    // Read by another process (this one still knows what it appended a moment ago).
+    await expect(open().readStream('lead-b')).rejects.toThrow(/authenticate/);
+    expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+  });
+
+  it('makes keys ahead in batches: a thousand new persons, a key-store write per 256 (and one ahead), each person a key of their own', async () => {
+    const keyStore = SqliteKeyStore.open(file, 'with-log');
+    const putAll = jest.spyOn(keyStore, 'putAll');
+    const counting = new PersonalDataProtectingEventStore(new HashChainingEventStore(SqliteEventStore.open(file)), keyStore, OPTIONS);
+    opened.push(counting);
+    await Promise.all(Array.from({ length: 1_000 }, (_, n) => counting.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream')));
+    expect(putAll.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(putAll.mock.calls.length).toBeLessThanOrEqual(5);
+    const keyIds = (await counting.stored.readAll({ maxCount: 2_000 })).map((e) => (e.data.encryptedPersonalData as { keyId: string }).keyId);
+    expect(new Set(keyIds).size).toBe(1_000);
+  });
+
+  it('refuses an append when no key could be stored (nothing written), and makes keys again for the next', async () => {
+    const keyStore = SqliteKeyStore.open(file, 'with-log');
+    jest.spyOn(keyStore, 'putAll').mockRejectedValueOnce(new Error('disk full'));
+    const failing = new PersonalDataProtectingEventStore(new HashChainingEventStore(SqliteEventStore.open(file)), keyStore, OPTIONS);
+    opened.push(failing);
+    await expect(failing.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream')).rejects.toThrow('disk full');
+    expect(await failing.stored.readStream('lead-a')).toEqual([]);
+    await failing.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+  });
+
+  it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+    const error = await open().readStream('lead-a').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PersonalDataKeyMissingError);
+    expect((error as Error).message).not.toContain('Lovelace');
+  });
+});

@@ -1,0 +1,521 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
+import { timeOrderedUuid } from './event-id';
+
+/**
+ * Erasure by crypto-shredding. Personal fields are stored encrypted (AES-256-GCM) under a key
+ * per person; the keys live in a key store beside the read models, never in the log.
+ * Destroying a person's key erases their data from every view without rewriting an event.
+ */
+
+/** A key as the key store has it. */
+export type PersonKey = { state: 'active'; key: Buffer } | { state: 'erased' } | { state: 'unknown' };
+
+/** Where the keys live: a table in the embedded SQLite file, or a MongoDB collection, beside the read models. */
+export interface PersonalDataKeyStore {
+  /** The key; `erased` once destroyed; `unknown` when none was ever stored under that id. */
+  get(keyId: string): Promise<PersonKey>;
+  /**
+   * Stores new keys (32 random bytes each, under ids never used); an id that is already there
+   * (erased, say) keeps what it has. Durable before it resolves, which is before any event
+   * encrypted under one of them is appended.
+   */
+  putAll(keys: { keyId: string; key: Buffer }[]): Promise<void>;
+  /**
+   * Destroys a key, keeping a tombstone (it stays erased); also for an id that has no key (a
+   * record's stream id: the tombstone masks its events stored in plaintext before encryption
+   * existed). Idempotent.
+   */
+  erase(keyId: string, erasedAt: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The stored form of an event's personal fields: `data.encryptedPersonalData`. */
+export interface PersonalDataEnvelope {
+  /** The person's key (a UUID): the one the person's first encrypted event used. */
+  keyId: string;
+  /** Paths into `data` of the encrypted values (`email`, `changes.email`), in the order of the plaintext array. */
+  fields: string[];
+  /** AES-256-GCM: base64 of the 12-byte IV, the ciphertext of the JSON array of values, the 16-byte tag. */
+  iv: string;
+  ciphertext: string;
+  tag: string;
+}
+
+export const PERSONAL_DATA_ENVELOPE = 'encryptedPersonalData';
+
+export interface PersonalDataProtectionOptions {
+  /** Per event type, the paths into `data` of its personal fields (domain: PERSONAL_DATA_PATHS). */
+  paths: Readonly<Record<string, readonly string[]>>;
+  /** What an erased value reads as (domain: ERASED). */
+  erasedValue: string;
+  /** The event type that records an erasure: reading one drops the cached keys (another process may have erased). */
+  erasureEventType: string;
+  /** How long a key (or "no key") is cached; an erasure by another process is seen everywhere within it. Default 30 s. */
+  keyCacheMs?: number;
+}
+
+/** A write of personal data for a person whose data was erased: the key is never made again. */
+export class PersonalDataErasedError extends Error {
+  constructor(readonly personId: string) {
+    super(`The personal data of ${personId} was erased; no new personal data is stored for it`);
+    this.name = 'PersonalDataErasedError';
+  }
+}
+
+/** An encrypted event whose key the key store does not know: the key store was lost or is not the log's. */
+export class PersonalDataKeyMissingError extends Error {
+  constructor(
+    readonly personId: string,
+    readonly streamId: string,
+    readonly revision: number,
+  ) {
+    super(`No key for ${personId} (event ${revision} of ${streamId}): the key store is not the one this log was written with, or it was lost`);
+    this.name = 'PersonalDataKeyMissingError';
+  }
+}
+
+const KEY_CACHE_LIMIT = 10_000;
+const STREAM_KEY_LIMIT = 10_000;
+/** Keys are made ahead, this many in one write, so that a new person costs no write of its own. */
+const KEY_BATCH = 256;
+const APPENDED_LIMIT = 5_000;
+
+/**
+ * An event store that encrypts the personal fields of every event on append and decrypts them
+ * on every read (readStream, readAll, subscribeToAll), so that every consumer — projector,
+ * history, state, field history, conversions, uniqueness claims — sees plaintext, or the erased
+ * value once the person's key is destroyed. It wraps the hash-chaining store: the hash covers
+ * what is stored (the ciphertext), so an erasure leaves every chain valid; `stored` is that
+ * store, for verifying chains.
+ *
+ * The person of a record is its stream, or the stream its first event names in
+ * `metadata.personId` (the contact a conversion adds is the lead's person). Their key is the one
+ * the person's first encrypted event names; a new person takes a fresh key, made ahead in
+ * batches (one key-store write per KEY_BATCH new persons, none on the capture path itself).
+ * Events stored before encryption existed carry plaintext: they read as stored, and as the
+ * erased value once their record is erased (a tombstone under the stream id).
+ */
+export class PersonalDataProtectingEventStore implements EventStore {
+  readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
+  private readonly keys = new BoundedMap<{ key: PersonKey; until: number }>(KEY_CACHE_LIMIT);
+  /** Each stream's key id, and each stream's person (the stream its first event names). */
+  private readonly streamKeys = new BoundedMap<string>(STREAM_KEY_LIMIT);
+  private readonly streamPersons = new BoundedMap<string>(STREAM_KEY_LIMIT);
+  /** Keys stored ahead, not yet any person's. */
+  private readyKeys: { keyId: string; key: Buffer }[] = [];
+  /** The batch being stored: resolves to the error it failed with, if it did (never rejects: it may run with no one waiting). */
+  private makingKeys?: Promise<unknown>;
+  /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
+  private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
+  private readonly keyCacheMs: number;
+  private randomPool: Buffer = Buffer.alloc(0);
+  private randomOffset = 0;
+
+  constructor(
+    /** The store beneath: what it holds is what is stored (encrypted personal fields, hashes over them). */
+    readonly stored: EventStore,
+    private readonly keyStore: PersonalDataKeyStore,
+    private readonly options: PersonalDataProtectionOptions,
+  ) {
+    this.keyCacheMs = options.keyCacheMs ?? 30_000;
+    const atomically = stored.appendAtomically?.bind(stored);
+    if (atomically) {
+      this.appendAtomically = async (appends) => {
+        const stored: StreamAppend[] = [];
+        for (const append of appends) stored.push({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) });
+        appends.forEach((append, index) => this.rememberAppended(append.streamId, append.events, stored[index].events));
+        return atomically(stored);
+      };
+    }
+  }
+
+  async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    const stored = await this.protectAll(streamId, events, expectedRevision);
+    // Remembered before the append: the projector beside it may read the events before the append's answer arrives.
+    // (Only an event stored under that id in that stream is ever answered from it.)
+    this.rememberAppended(streamId, events, stored);
+    return this.stored.append(streamId, stored, expectedRevision);
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.revealAll(await this.stored.readStream(streamId, options));
+  }
+
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.revealAll(await this.stored.readAll(options));
+  }
+
+  subscribeToAll(options?: { after?: bigint }): AllSubscription {
+    const inner = this.stored.subscribeToAll(options);
+    const reveal = async (event: RecordedEvent) => this.revealNow(event) ?? (await this.reveal(event));
+    return {
+      get caughtUp() {
+        return inner.caughtUp;
+      },
+      close: () => inner.close(),
+      // A plain iterator rather than an async generator: every event of a catch-up passes through it.
+      [Symbol.asyncIterator]() {
+        const events = inner[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            const next = await events.next();
+            return next.done ? next : { done: false, value: await reveal(next.value) };
+          },
+          return: async () => {
+            await events.return?.();
+            return { done: true as const, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  countEventsAfter(after: bigint, cap: number): Promise<number> {
+    return this.stored.countEventsAfter(after, cap);
+  }
+
+  headPosition(): Promise<bigint> {
+    return this.stored.headPosition();
+  }
+
+  identity(): Promise<string> {
+    return this.stored.identity();
+  }
+
+  ping(): Promise<void> {
+    return this.stored.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.stored.close();
+    await this.keyStore.close();
+  }
+
+  /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
+  async personOf(streamId: string): Promise<string> {
+    const known = this.streamPersons.get(streamId);
+    if (known !== undefined) return known;
+    const [first] = await this.stored.readStream(streamId, { maxCount: 1 });
+    const person = typeof first?.metadata.personId === 'string' ? first.metadata.personId : streamId;
+    if (first) this.streamPersons.set(streamId, person);
+    return person;
+  }
+
+  /**
+   * Erases these records: destroys every key their events were encrypted under, and leaves a
+   * tombstone under each stream id (for events stored in plaintext before encryption existed).
+   * Their personal data reads as erased from now on, in every view.
+   */
+  async erase(streamIds: string[], erasedAt: string): Promise<void> {
+    this.appended.clear();
+    const keyIds = new Set(streamIds);
+    for (const streamId of streamIds) {
+      for (const event of await this.stored.readStream(streamId)) {
+        const envelope = envelopeOf(event.data);
+        if (envelope) keyIds.add(envelope.keyId);
+      }
+    }
+    for (const keyId of keyIds) {
+      await this.keyStore.erase(keyId, erasedAt);
+      this.keys.set(keyId, { key: { state: 'erased' }, until: Infinity });
+    }
+  }
+
+  /** Awaits only what the caches cannot answer (a key not seen yet); a capture of a new person awaits nothing. */
+  private async protectAll(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<EventToAppend[]> {
+    const protectedEvents: EventToAppend[] = [];
+    for (const event of events) {
+      const personal = this.personalFieldsOf(event);
+      if (!personal) {
+        protectedEvents.push(event);
+        continue;
+      }
+      const key = this.keyOfWriterNow(streamId, event, expectedRevision) ?? (await this.keyOfWriter(streamId, event, expectedRevision));
+      protectedEvents.push(this.encrypted(streamId, event, personal, key));
+    }
+    return protectedEvents;
+  }
+
+  private personalFieldsOf(event: EventToAppend): { fields: string[]; values: unknown[] } | undefined {
+    const paths = this.options.paths[event.type];
+    if (paths === undefined) return undefined;
+    const fields: string[] = [];
+    const values: unknown[] = [];
+    for (const path of paths) {
+      const value = valueAt(event.data, path);
+      // An erased value (an erased lead converted) tells nothing of the person: it is stored as it is.
+      if (isPersonalValue(value) && value !== this.options.erasedValue) {
+        fields.push(path);
+        values.push(value);
+      }
+    }
+    return fields.length === 0 ? undefined : { fields, values };
+  }
+
+  private encrypted(streamId: string, event: EventToAppend, { fields, values }: { fields: string[]; values: unknown[] }, { keyId, key }: { keyId: string; key: Buffer }): EventToAppend {
+    const iv = this.random(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
+    const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
+    return { ...event, data: { ...withoutPaths(event.data, fields), [PERSONAL_DATA_ENVELOPE]: envelope } };
+  }
+
+  private async revealAll(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    // An erasure anywhere in what was read applies to the events before it too.
+    if (events.some((event) => event.type === this.options.erasureEventType)) this.forgetKeys();
+    const revealed: RecordedEvent[] = [];
+    for (const event of events) revealed.push(this.revealNow(event) ?? (await this.reveal(event)));
+    return revealed;
+  }
+
+  /** The event revealed from what the caches hold, or undefined when that takes a key-store read. */
+  private revealNow(event: RecordedEvent): RecordedEvent | undefined {
+    if (event.type === this.options.erasureEventType) this.forgetKeys();
+    const envelope = envelopeOf(event.data);
+    if (!envelope) return this.options.paths[event.type] === undefined ? event : undefined;
+    const appended = this.appended.get(event.id);
+    if (appended && appended.streamId === event.streamId && appended.until > Date.now()) {
+      // Read once, by the projector, moments after the append: dropped then, so that it dies young (other readers decrypt).
+      this.appended.delete(event.id);
+      return { ...event, data: appended.data };
+    }
+    const key = this.cachedKey(envelope.keyId);
+    return key && key.state !== 'unknown' ? this.revealed(event, envelope, key) : undefined;
+  }
+
+  private revealed(event: RecordedEvent, envelope: PersonalDataEnvelope, key: PersonKey): RecordedEvent {
+    if (key.state === 'unknown') throw new PersonalDataKeyMissingError(envelope.keyId, event.streamId, event.revision);
+    const values = key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue);
+    const { [PERSONAL_DATA_ENVELOPE]: _envelope, ...data } = event.data;
+    return { ...event, data: withValuesAt(data, envelope.fields, values) };
+  }
+
+  private async reveal(event: RecordedEvent): Promise<RecordedEvent> {
+    if (event.type === this.options.erasureEventType) this.forgetKeys();
+    const envelope = envelopeOf(event.data);
+    if (envelope) return this.revealed(event, envelope, await this.keyFor(envelope.keyId));
+    // Stored before encryption existed: plaintext, shown erased once the stream's person is.
+    const plain = (this.options.paths[event.type] ?? []).filter((path) => isPersonalValue(valueAt(event.data, path)));
+    if (plain.length === 0) return event;
+    const personId = typeof event.metadata.personId === 'string' ? event.metadata.personId : event.streamId;
+    if ((await this.keyFor(personId)).state !== 'erased' && (personId === event.streamId || (await this.keyFor(event.streamId)).state !== 'erased')) return event;
+    return { ...event, data: withValuesAt(event.data, plain, plain.map(() => this.options.erasedValue)) };
+  }
+
+  /** The key to encrypt an event with when the caches know it (or a new person takes a key made ahead), else undefined. */
+  private keyOfWriterNow(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): { keyId: string; key: Buffer } | undefined {
+    const keyId = this.streamKeys.get(streamId);
+    if (keyId !== undefined) {
+      const key = this.cachedKey(keyId);
+      return key?.state === 'active' ? { keyId, key: key.key } : undefined;
+    }
+    if (expectedRevision !== 'no_stream' || typeof event.metadata.personId === 'string') return undefined;
+    // A new record (a capture): its key is not cached, a later command on it finds the key in its first event.
+    return this.takeReadyKey();
+  }
+
+  /** The key to encrypt an event with: its person's, or a fresh one for a person who has none yet. */
+  private async keyOfWriter(streamId: string, event: EventToAppend, expectedRevision: ExpectedRevision): Promise<{ keyId: string; key: Buffer }> {
+    const person = typeof event.metadata.personId === 'string' ? event.metadata.personId : undefined;
+    let keyId = this.streamKeys.get(streamId);
+    if (keyId === undefined && person !== undefined) keyId = await this.keyIdIn(person);
+    if (keyId === undefined && expectedRevision !== 'no_stream') keyId = await this.keyIdIn(streamId);
+    if (keyId !== undefined) {
+      const key = await this.keyFor(keyId);
+      if (key.state !== 'active') throw new PersonalDataErasedError(person ?? streamId);
+      this.streamKeys.set(streamId, keyId);
+      return { keyId, key: key.key };
+    }
+    // No key yet: a new record, or one stored in plaintext before encryption existed — unless that one was erased.
+    if (expectedRevision !== 'no_stream' || person !== undefined) {
+      const personStream = person ?? streamId;
+      if ((await this.keyFor(personStream)).state === 'erased') throw new PersonalDataErasedError(personStream);
+    }
+    const fresh = await this.freshKey();
+    this.streamKeys.set(streamId, fresh.keyId);
+    return fresh;
+  }
+
+  /** The key id of a stream's first encrypted event, or of its person's when it has none of its own. */
+  private async keyIdIn(streamId: string): Promise<string | undefined> {
+    const known = this.streamKeys.get(streamId);
+    if (known !== undefined) return known;
+    const events = await this.stored.readStream(streamId);
+    for (const event of events) {
+      const envelope = envelopeOf(event.data);
+      if (envelope) {
+        this.streamKeys.set(streamId, envelope.keyId);
+        return envelope.keyId;
+      }
+    }
+    const person = events[0]?.metadata.personId;
+    return typeof person === 'string' && person !== streamId ? this.keyIdIn(person) : undefined;
+  }
+
+  /** A key no one has yet, from the batch made ahead. */
+  private async freshKey(): Promise<{ keyId: string; key: Buffer }> {
+    for (;;) {
+      const ready = this.takeReadyKey();
+      if (ready) return ready;
+      // None ready: takeReadyKey has started a batch; its failure is this append's.
+      const failure = await this.makingKeys;
+      if (failure !== undefined) throw failure;
+    }
+  }
+
+  /** A key made ahead, if one is ready; the next batch is started when this one runs low. */
+  private takeReadyKey(): { keyId: string; key: Buffer } | undefined {
+    if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
+      this.makingKeys = this.makeKeys()
+        .then(() => undefined, (error: unknown) => error ?? new Error('Storing personal-data keys failed'))
+        .finally(() => (this.makingKeys = undefined));
+    }
+    return this.readyKeys.pop();
+  }
+
+  private async makeKeys(): Promise<void> {
+    const keys = Array.from({ length: KEY_BATCH }, () => ({ keyId: timeOrderedUuid(), key: Buffer.from(this.random(32)) }));
+    await this.keyStore.putAll(keys);
+    this.readyKeys.push(...keys);
+  }
+
+  /** Cached per key (one key-store read per key and cache period; an erasure is remembered for good). */
+  private async keyFor(keyId: string): Promise<PersonKey> {
+    const cached = this.cachedKey(keyId);
+    if (cached) return cached;
+    const key = await this.keyStore.get(keyId);
+    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
+    return key;
+  }
+
+  private cachedKey(keyId: string): PersonKey | undefined {
+    const cached = this.keys.get(keyId);
+    return cached && cached.until > Date.now() ? cached.key : undefined;
+  }
+
+  /** After an erasure (here or, seen in the log, by another process): keys and plaintext are looked up anew. */
+  private forgetKeys(): void {
+    this.keys.clear();
+    this.appended.clear();
+  }
+
+  private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
+    const until = Date.now() + this.keyCacheMs;
+    events.forEach((event, index) => {
+      if (stored[index] !== event) this.appended.set(event.id, { streamId, data: event.data, until });
+    });
+  }
+
+  /** Random bytes (keys, IVs) drawn from a pool: one call into the system's generator per 4 KiB rather than per event. */
+  private random(size: number): Buffer {
+    if (this.randomOffset + size > this.randomPool.length) {
+      this.randomPool = randomBytes(4096);
+      this.randomOffset = 0;
+    }
+    const bytes = this.randomPool.subarray(this.randomOffset, this.randomOffset + size);
+    this.randomOffset += size;
+    return bytes;
+  }
+}
+
+/** The store beneath any personal-data protection: the events as stored, which the hash chains cover. */
+export function storedEvents(store: EventStore): EventStore {
+  return store instanceof PersonalDataProtectingEventStore ? store.stored : store;
+}
+
+function decrypt(key: Buffer, envelope: PersonalDataEnvelope, event: RecordedEvent): unknown[] {
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
+  decipher.setAAD(associatedData(event.streamId, event.id, envelope.keyId, envelope.fields));
+  decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
+  const plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
+  return JSON.parse(plaintext.toString('utf8')) as unknown[];
+}
+
+/** Binds a ciphertext to its event and its field list: moved to another event or relabelled, it fails to decrypt. */
+function associatedData(streamId: string, eventId: string, keyId: string, fields: string[]): Buffer {
+  return Buffer.from(JSON.stringify([streamId, eventId, keyId, fields]), 'utf8');
+}
+
+function envelopeOf(data: Record<string, unknown>): PersonalDataEnvelope | undefined {
+  const envelope = data[PERSONAL_DATA_ENVELOPE] as PersonalDataEnvelope | undefined;
+  return envelope && typeof envelope.keyId === 'string' && Array.isArray(envelope.fields) ? envelope : undefined;
+}
+
+/** A value worth protecting: `null` (a cleared field) says nothing about the person. */
+function isPersonalValue(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+/** Paths split once: they are a handful, and every event with personal data walks them. */
+const PATH_PARTS = new Map<string, string[]>();
+function partsOf(path: string): string[] {
+  let parts = PATH_PARTS.get(path);
+  if (!parts) PATH_PARTS.set(path, (parts = path.split('.')));
+  return parts;
+}
+
+function valueAt(data: Record<string, unknown>, path: string): unknown {
+  let value: unknown = data;
+  for (const part of partsOf(path)) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** A copy of `data` with the values at `paths` replaced (or, with `undefined`, removed); copies only the objects on the way. */
+function withValuesAt(data: Record<string, unknown>, paths: string[], values: unknown[]): Record<string, unknown> {
+  const root: Record<string, unknown> = { ...data };
+  paths.forEach((path, index) => {
+    const parts = partsOf(path);
+    let target = root;
+    for (const part of parts.slice(0, -1)) {
+      const next = target[part];
+      if (next === null || typeof next !== 'object') return;
+      target = target[part] = { ...(next as Record<string, unknown>) };
+    }
+    const last = parts[parts.length - 1];
+    if (values[index] === undefined) delete target[last];
+    else target[last] = values[index];
+  });
+  return root;
+}
+
+function withoutPaths(data: Record<string, unknown>, paths: string[]): Record<string, unknown> {
+  return withValuesAt(data, paths, paths.map(() => undefined));
+}
+
+/**
+ * A map of at most about `limit` entries: two generations, the older dropped whole when the
+ * newer fills (evicting one entry at a time from the front of a Map walks its deleted slots).
+ */
+class BoundedMap<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | undefined {
+    return this.young.get(key) ?? this.old.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.young.size >= this.limit / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.young.delete(key);
+    this.old.delete(key);
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
+}

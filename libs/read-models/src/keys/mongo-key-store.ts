@@ -1,0 +1,56 @@
+import { Binary, Collection, MongoBulkWriteError, MongoClient } from 'mongodb';
+import type { PersonalDataKeyStore, PersonKey } from '@crm/event-store';
+
+interface KeyDocument {
+  _id: string;
+  key: Binary | null;
+  createdAt: string;
+  erasedAt?: string;
+}
+
+/**
+ * The personal-data keys in MongoDB (collection `personal_data_keys` of the read models'
+ * database): one document per key, its 32 bytes, or a tombstone (key null, erasedAt)
+ * once erased. Written and read with majority concern on the primary: a key must outlive any
+ * failover before the event encrypted under it is appended.
+ */
+export class MongoKeyStore implements PersonalDataKeyStore {
+  private readonly keys: Collection<KeyDocument>;
+
+  constructor(
+    private readonly client: MongoClient,
+    database: string,
+  ) {
+    this.keys = client.db(database).collection<KeyDocument>('personal_data_keys', { writeConcern: { w: 'majority', journal: true }, readPreference: 'primary', readConcern: { level: 'majority' } });
+  }
+
+  async get(keyId: string): Promise<PersonKey> {
+    return keyOf(await this.keys.findOne({ _id: keyId }));
+  }
+
+  async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
+    try {
+      await this.keys.insertMany(
+        keys.map(({ keyId, key }) => ({ _id: keyId, key: new Binary(key), createdAt: new Date().toISOString() })),
+        { ordered: false },
+      );
+    } catch (error) {
+      // An id already there (erased, say) keeps what it has; every other key was inserted.
+      const failures = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [];
+      if (failures.length === 0 || failures.some((failure) => failure.code !== 11000)) throw error;
+    }
+  }
+
+  async erase(keyId: string, erasedAt: string): Promise<void> {
+    await this.keys.updateOne({ _id: keyId }, [{ $set: { key: null, erasedAt: { $ifNull: ['$erasedAt', erasedAt] }, createdAt: { $ifNull: ['$createdAt', erasedAt] } } }], { upsert: true });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function keyOf(doc: KeyDocument | null): PersonKey {
+  if (!doc) return { state: 'unknown' };
+  return doc.key ? { state: 'active', key: Buffer.from(doc.key.buffer) } : { state: 'erased' };
+}
