@@ -42,7 +42,11 @@ export class MongoKeyStore implements PersonalDataKeyStore {
   }
 
   async erase(keyId: string, erasedAt: string): Promise<void> {
-    await this.keys.updateOne({ _id: keyId }, [{ $set: { key: null, erasedAt: { $ifNull: ['$erasedAt', erasedAt] }, createdAt: { $ifNull: ['$createdAt', erasedAt] } } }], { upsert: true });
+    // Two plain updates rather than one aggregation-pipeline update, so that the wire stand-in (and any
+    // server without pipeline updates) takes it: destroy the key (a tombstone when there was none), then
+    // date the erasure unless an earlier one did.
+    await this.keys.updateOne({ _id: keyId }, { $set: { key: null }, $setOnInsert: { erasedAt, createdAt: erasedAt } }, { upsert: true });
+    await this.keys.updateOne({ _id: keyId, erasedAt: { $exists: false } }, { $set: { erasedAt } });
   }
 
   async close(): Promise<void> {
