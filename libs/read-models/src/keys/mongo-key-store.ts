@@ -16,6 +16,8 @@ interface KeyDocument {
  */
 export class MongoKeyStore implements PersonalDataKeyStore {
   private readonly keys: Collection<KeyDocument>;
+  /** Operations under way (keys are made ahead in the background): close waits for them rather than interrupting them. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     private readonly client: MongoClient,
@@ -24,11 +26,15 @@ export class MongoKeyStore implements PersonalDataKeyStore {
     this.keys = client.db(database).collection<KeyDocument>('personal_data_keys', { writeConcern: { w: 'majority', journal: true }, readPreference: 'primary', readConcern: { level: 'majority' } });
   }
 
-  async get(keyId: string): Promise<PersonKey> {
-    return keyOf(await this.keys.findOne({ _id: keyId }));
+  get(keyId: string): Promise<PersonKey> {
+    return this.tracked(async () => keyOf(await this.keys.findOne({ _id: keyId })));
   }
 
-  async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
+  putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
+    return this.tracked(() => this.insertAll(keys));
+  }
+
+  private async insertAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
     try {
       await this.keys.insertMany(
         keys.map(({ keyId, key }) => ({ _id: keyId, key: new Binary(key), createdAt: new Date().toISOString() })),
@@ -41,7 +47,11 @@ export class MongoKeyStore implements PersonalDataKeyStore {
     }
   }
 
-  async erase(keyId: string, erasedAt: string): Promise<void> {
+  erase(keyId: string, erasedAt: string): Promise<void> {
+    return this.tracked(() => this.destroy(keyId, erasedAt));
+  }
+
+  private async destroy(keyId: string, erasedAt: string): Promise<void> {
     // Two plain updates rather than one aggregation-pipeline update, so that the wire stand-in (and any
     // server without pipeline updates) takes it: destroy the key (a tombstone when there was none), then
     // date the erasure unless an earlier one did.
@@ -50,7 +60,16 @@ export class MongoKeyStore implements PersonalDataKeyStore {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
     await this.client.close();
+  }
+
+  private tracked<T>(operation: () => Promise<T>): Promise<T> {
+    const running = operation();
+    this.pending.add(running);
+    const settled = () => void this.pending.delete(running);
+    running.then(settled, settled);
+    return running;
   }
 }
 
