@@ -3,7 +3,7 @@ import { ApiError, getJson, Query } from './api';
 import { clearChart, drawChart, LINE_COLOUR, PALETTE } from './charts';
 import { download, toCsv } from './csv';
 import { addDays, daysBetween, endOfDay, isDay, presets, todayUtc } from './dates';
-import { formatValue, h, humanDuration } from './format';
+import { dashboardSection, formatValue, h, humanDuration } from './format';
 import { errorNotice } from './notice';
 import { durationUnit, Kind, keyLabel, ReportSpec } from './reports';
 import { currentLocation, replaceQuery } from './router';
@@ -101,15 +101,7 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
   const csvButton = h('button', { type: 'button', class: 'csv', id: 'csv' }, 'Download CSV');
   const caption = h('p', { class: 'caption' });
   const results = h('div', { class: 'results' }, chartBox, caption, h('div', { class: 'table-box' }, table), totals, csvButton);
-  const section = h(
-    'section',
-    { class: 'dashboard', 'data-report': spec.name, 'data-state': 'loading' },
-    h('h1', {}, spec.title),
-    h('p', { class: 'summary' }, spec.summary),
-    controls,
-    notice,
-    results,
-  );
+  const section = dashboardSection(spec, controls, notice, results);
   page.replaceChildren(section);
 
   let shown: { answer: ReportAnswer; query: Query } | undefined;

@@ -55,3 +55,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   for (const child of children) if (child !== null && child !== undefined && child !== false) element.append(child);
   return element;
 }
+
+/** A report's page: its title and summary, then its controls, notice and results (the tests find it by data-report and data-state). */
+export function dashboardSection(report: { name: string; title: string; summary: string }, ...parts: HTMLElement[]): HTMLElement {
+  return h('section', { class: 'dashboard', 'data-report': report.name, 'data-state': 'loading' }, h('h1', {}, report.title), h('p', { class: 'summary' }, report.summary), ...parts);
+}

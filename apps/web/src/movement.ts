@@ -3,7 +3,7 @@ import { ApiError, getJson, Query } from './api';
 import { clearChart, drawChart } from './charts';
 import { download, toCsv } from './csv';
 import { isDay, monthStart, presets, todayUtc } from './dates';
-import { formatValue, h } from './format';
+import { dashboardSection, formatValue, h } from './format';
 import { errorNotice } from './notice';
 import { MOVEMENT, waterfallBars } from './reports';
 import { currentLocation, replaceQuery } from './router';
@@ -45,15 +45,7 @@ export function renderMovement(page: HTMLElement): void {
   const check = h('p', { class: 'caption check' });
   const csvButton = h('button', { type: 'button', class: 'csv', id: 'csv' }, 'Download CSV');
   const results = h('div', { class: 'results' }, h('div', { class: 'chart-box' }, canvas), check, h('div', { class: 'table-box' }, table), csvButton);
-  const section = h(
-    'section',
-    { class: 'dashboard', 'data-report': MOVEMENT.name, 'data-state': 'loading' },
-    h('h1', {}, MOVEMENT.title),
-    h('p', { class: 'summary' }, MOVEMENT.summary),
-    controls,
-    notice,
-    results,
-  );
+  const section = dashboardSection(MOVEMENT, controls, notice, results);
   page.replaceChildren(section);
 
   let shown: { total: MovementTotal; query: Query } | undefined;
