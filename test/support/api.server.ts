@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../apps/api/src/app.factory';
 import { loadAppConfig } from '../../apps/api/src/config/app-config';
 
-async function main() {
+/** Starts the API from the environment, and tells the parent process its port. Also used by crash-after-decision.server.ts. */
+export async function listenFromEnvironment(): Promise<void> {
   const config = loadAppConfig();
   const app = await createApp(config, { logger: false });
   await app.listen(config.port, config.host);
   process.send?.({ port: (app.getHttpServer().address() as AddressInfo).port });
 }
 
-void main();
+if (require.main === module) void listenFromEnvironment();

@@ -5,9 +5,7 @@
  */
 import 'reflect-metadata';
 import { EventStore, EventStoreDbEventStore, SqliteEventStore } from '@crm/event-store';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../../apps/api/src/app.factory';
-import { loadAppConfig } from '../../apps/api/src/config/app-config';
+import { listenFromEnvironment } from './api.server';
 
 const DECISIONS = new Set(['LeadConverted', 'LeadMerged']);
 let decided = false;
@@ -22,14 +20,6 @@ for (const prototype of [SqliteEventStore.prototype, EventStoreDbEventStore.prot
   };
 }
 
-async function main() {
-  const config = loadAppConfig();
-  const app = await createApp(config, { logger: false });
-  await app.listen(config.port, config.host);
-  process.send?.({ port: (app.getHttpServer().address() as AddressInfo).port });
-}
-
-void main();
 
 // A conversion that claims its new account's name writes the claim and LeadConverted in one transaction.
 const appendAtomically = SqliteEventStore.prototype.appendAtomically;
@@ -39,3 +29,5 @@ SqliteEventStore.prototype.appendAtomically = async function (this: SqliteEventS
   if (args[0].some((append) => append.events.some((event) => DECISIONS.has(event.type)))) decided = true;
   return results;
 };
+
+void listenFromEnvironment();

@@ -1,10 +1,10 @@
 import type { ChartConfiguration } from 'chart.js';
-import { ApiError, getJson, Query } from './api';
+import { getJson, Query } from './api';
 import { clearChart, drawChart, LINE_COLOUR, PALETTE } from './charts';
 import { download, toCsv } from './csv';
 import { addDays, daysBetween, endOfDay, isDay, presets, todayUtc } from './dates';
 import { dashboardSection, formatValue, h, humanDuration } from './format';
-import { errorNotice } from './notice';
+import { queryText, showLoadFailure } from './notice';
 import { durationUnit, Kind, keyLabel, ReportSpec } from './reports';
 import { currentLocation, replaceQuery } from './router';
 
@@ -139,17 +139,9 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
       shown = undefined;
       results.hidden = true;
       clearChart(canvas);
-      if (error instanceof ApiError && error.status === 404) {
-        notice.replaceChildren(
-          h('div', { class: 'notice unavailable', role: 'status' }, `The ${spec.title.toLowerCase()} report is not available on this server (GET /reports/${spec.name} answers 404). It may come with a later version of the API.`),
-        );
-        section.dataset.state = 'unavailable';
-      } else {
-        notice.replaceChildren(errorNotice(error));
-        section.dataset.state = 'error';
-      }
+      showLoadFailure(section, notice, error, spec);
     } finally {
-      if (mine === sequence) section.dataset.query = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+      if (mine === sequence) section.dataset.query = queryText(query);
     }
   }
 

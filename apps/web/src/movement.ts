@@ -1,10 +1,10 @@
 import type { ChartConfiguration } from 'chart.js';
-import { ApiError, getJson, Query } from './api';
+import { getJson, Query } from './api';
 import { clearChart, drawChart } from './charts';
 import { download, toCsv } from './csv';
 import { isDay, monthStart, presets, todayUtc } from './dates';
 import { dashboardSection, formatValue, h } from './format';
-import { errorNotice } from './notice';
+import { queryText, showLoadFailure } from './notice';
 import { MOVEMENT, waterfallBars } from './reports';
 import { currentLocation, replaceQuery } from './router';
 
@@ -73,17 +73,9 @@ export function renderMovement(page: HTMLElement): void {
       shown = undefined;
       results.hidden = true;
       clearChart(canvas);
-      if (error instanceof ApiError && error.status === 404) {
-        notice.replaceChildren(
-          h('div', { class: 'notice unavailable', role: 'status' }, `The pipeline movement report is not available on this server (GET /reports/${MOVEMENT.name} answers 404). It may come with a later version of the API.`),
-        );
-        section.dataset.state = 'unavailable';
-      } else {
-        notice.replaceChildren(errorNotice(error));
-        section.dataset.state = 'error';
-      }
+      showLoadFailure(section, notice, error, MOVEMENT);
     } finally {
-      if (mine === sequence) section.dataset.query = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+      if (mine === sequence) section.dataset.query = queryText(query);
     }
   }
 

@@ -8,3 +8,24 @@ export function errorNotice(error: unknown): HTMLElement {
   const kind = status === 401 || status === 403 ? 'auth' : 'error';
   return h('div', { class: `notice ${kind}`, role: 'alert', 'data-status': String(status) }, message);
 }
+
+/**
+ * A report page whose call failed: a report the server does not have (404) is "not available",
+ * anything else shows the problem. Sets the section's data-state, which the browser test reads.
+ */
+export function showLoadFailure(section: HTMLElement, notice: HTMLElement, error: unknown, report: { name: string; title: string }): void {
+  if (error instanceof ApiError && error.status === 404) {
+    notice.replaceChildren(
+      h('div', { class: 'notice unavailable', role: 'status' }, `The ${report.title.toLowerCase()} report is not available on this server (GET /reports/${report.name} answers 404). It may come with a later version of the API.`),
+    );
+    section.dataset.state = 'unavailable';
+  } else {
+    notice.replaceChildren(errorNotice(error));
+    section.dataset.state = 'error';
+  }
+}
+
+/** The query a report page shows, as the section's data-query (the browser test compares it with the URL). */
+export function queryText(query: Record<string, string | undefined>): string {
+  return new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+}
