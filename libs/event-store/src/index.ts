@@ -7,3 +7,5 @@ export * from './eventstoredb/eventstoredb-event-store';
 export * from './canonical-json';
 export * from './hash-chain';
 export * from './personal-data';
+export * from './sqlite/event-log-writer';
+export * from './worker-thread';

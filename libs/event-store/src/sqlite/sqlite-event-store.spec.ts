@@ -1,24 +1,33 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEventStoreConformance } from '../event-store.conformance';
-import { SqliteEventStore } from './sqlite-event-store';
+import { EventLogWriterThread, EventLogWriterStoppedError } from './event-log-writer';
+import { SqliteEventStore, SqliteWriterPlacement } from './sqlite-event-store';
+
+/** The worker thread beneath a store, to end it as a crash would. */
+const writerThreadOf = (store: SqliteEventStore) => ((store as unknown as { writer: EventLogWriterThread }).writer).thread;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-describeEventStoreConformance('SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
-  dirs.push(dir);
-  return SqliteEventStore.open(join(dir, 'events.sqlite'));
-});
+const placements: SqliteWriterPlacement[] = ['in-thread', 'writer-thread'];
 
-describe('SqliteEventStore durability', () => {
+for (const placement of placements) {
+  describeEventStoreConformance(`SQLite, writer ${placement}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
+    dirs.push(dir);
+    return SqliteEventStore.open(join(dir, 'events.sqlite'), placement);
+  });
+}
+
+describe.each(placements)('SqliteEventStore durability, writer %s', (placement) => {
   it('keeps acknowledged appends when the file is opened again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
     dirs.push(dir);
     const file = join(dir, 'events.sqlite');
-    const first = SqliteEventStore.open(file);
+    const first = SqliteEventStore.open(file, placement);
     const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
     await first.append('s-1', [{ id: '00000000-0000-4000-8000-000000000001', type: 'T', data: { x: 1 }, metadata: meta }], 'no_stream');
     await first.close();
@@ -28,7 +37,7 @@ describe('SqliteEventStore durability', () => {
   });
 });
 
-describe('SqliteEventStore.appendAtomically', () => {
+describe.each(placements)('SqliteEventStore.appendAtomically, writer %s', (placement) => {
   const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
   let serial = 0;
   const event = (type = 'T') => ({ id: `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`, type, data: { n: serial }, metadata: meta });
@@ -36,7 +45,7 @@ describe('SqliteEventStore.appendAtomically', () => {
   beforeEach(() => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
     dirs.push(dir);
-    store = SqliteEventStore.open(join(dir, 'events.sqlite'));
+    store = SqliteEventStore.open(join(dir, 'events.sqlite'), placement);
   });
   afterEach(() => store.close());
 
@@ -103,5 +112,42 @@ describe('SqliteEventStore identity', () => {
     const other = SqliteEventStore.open(file('other'));
     expect(await other.identity()).not.toBe(identity);
     await other.close();
+  });
+});
+
+describe('SqliteEventStore writer thread', () => {
+  const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
+  const event = () => ({ id: randomUUID(), type: 'T', data: { x: 1 }, metadata: meta });
+  const open = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
+    dirs.push(dir);
+    const file = join(dir, 'events.sqlite');
+    return { file, store: SqliteEventStore.open(file, 'writer-thread') };
+  };
+
+  it('fails the appends it had not answered when the thread dies, and every later one, without hanging', async () => {
+    const { store } = open();
+    await store.append('before', [event()], 'no_stream');
+    const pending = store.append('during', [event()], 'no_stream');
+    await writerThreadOf(store).terminate();
+    await expect(pending).rejects.toBeInstanceOf(EventLogWriterStoppedError);
+    await expect(store.append('after', [event()], 'no_stream')).rejects.toBeInstanceOf(EventLogWriterStoppedError);
+    await expect(store.ping()).rejects.toBeInstanceOf(EventLogWriterStoppedError);
+    // Reads go on: the acknowledged append is there.
+    expect(await store.readStream('before')).toHaveLength(1);
+    await store.close();
+  });
+
+  it('answers every append handed over before it closes, and refuses appends after', async () => {
+    const { file, store } = open();
+    const appends = Array.from({ length: 50 }, (_, n) => store.append(`s-${n}`, [event()], 'no_stream'));
+    const closing = store.close();
+    await expect(store.append('late', [event()], 'no_stream')).rejects.toBeInstanceOf(EventLogWriterStoppedError);
+    const results = await Promise.all(appends);
+    await closing;
+    const reopened = SqliteEventStore.open(file);
+    expect(await reopened.headPosition()).toBe(results.reduce((max, r) => (r.position > max ? r.position : max), -1n));
+    expect((await reopened.readAll({ maxCount: 100 })).map((e) => e.streamId).sort()).toEqual(Array.from({ length: 50 }, (_, n) => `s-${n}`).sort());
+    await reopened.close();
   });
 });
