@@ -16,6 +16,7 @@ import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } f
 import { Metrics } from '../observability/metrics';
 import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
 import { UniquenessClaims } from './uniqueness-claims';
+import { RetryTurn, RetryTurns } from './retry-turns';
 
 export interface CommandOutcome<State, Event extends DomainEvent = DomainEvent> {
   id: string;
@@ -63,6 +64,7 @@ const MAX_ATTEMPTS = 10;
 export class CommandExecutor {
   private readonly facts: Facts;
   private readonly claims: UniquenessClaims;
+  private readonly retryTurns = new RetryTurns();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -80,13 +82,16 @@ export class CommandExecutor {
     context: CommandContext,
     options: ExecuteOptions = {},
   ): Promise<CommandOutcome<State, Event>> {
+    const turn = new RetryTurn(this.retryTurns, streamIdOf(aggregate, id));
     try {
-      const outcome = await this.decideAndAppend(aggregate, id, requested, context, options);
+      const outcome = await this.decideAndAppend(aggregate, id, requested, context, options, turn);
       this.metrics.commands.inc({ command: requested.type, outcome: outcome.replayed ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'succeeded' });
       return outcome;
     } catch (error) {
       this.metrics.commands.inc({ command: requested.type, outcome: isRefusal(error) ? 'refused' : 'failed' });
       throw error;
+    } finally {
+      turn.done();
     }
   }
 
@@ -96,6 +101,7 @@ export class CommandExecutor {
     requested: Command,
     context: CommandContext,
     options: ExecuteOptions,
+    turn: RetryTurn,
   ): Promise<CommandOutcome<State, Event>> {
     const streamId = streamIdOf(aggregate, id);
     for (let attempt = 1; ; attempt++) {
@@ -131,6 +137,7 @@ export class CommandExecutor {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         if (context.expectedRevision !== undefined) throw preconditionFailed(error.actual, context.expectedRevision);
         if (attempt >= MAX_ATTEMPTS) throw concurrentModification(aggregate.name, id);
+        await turn.take();
       }
     }
   }

@@ -1,0 +1,22 @@
+import { RetryTurns } from './retry-turns';
+
+describe('RetryTurns', () => {
+  it('gives one turn at a time per stream, in the order they were asked for, and other streams theirs at once', async () => {
+    const turns = new RetryTurns();
+    const order: string[] = [];
+    const first = await turns.take('s');
+    const second = turns.take('s').then((release) => (order.push('second'), release));
+    const third = turns.take('s').then((release) => (order.push('third'), release));
+    const other = await turns.take('t');
+    order.push('other');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['other']);
+    first();
+    (await second)();
+    (await third)();
+    other();
+    expect(order).toEqual(['other', 'second', 'third']);
+    // Released turns leave nothing behind: the next one is had at once.
+    (await turns.take('s'))();
+  });
+});
