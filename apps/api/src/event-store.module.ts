@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ERASED, PERSONAL_DATA_PATHS } from '@crm/domain';
-import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, PersonalDataKeyStore, PersonalDataProtectingEventStore, SqliteEventStore } from '@crm/event-store';
+import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, PersonalDataKeyStore, PersonalDataProtectingEventStore, SqliteEventStore, SqliteWriterPlacement } from '@crm/event-store';
 import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
 import { join } from 'node:path';
 import { AppConfig } from './config/app-config';
@@ -16,10 +16,12 @@ type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl'>;
  * The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the
  * embedded SQLite file. Every append chains its events to the stream's last hash, whichever
  * backend stores them; outside that, personal fields are encrypted under their person's key
- * (so the hashes cover the ciphertext and an erasure breaks no chain).
+ * (so the hashes cover the ciphertext and an erasure breaks no chain). The embedded file's appends
+ * are committed on a writer thread, unless `writer` says 'in-thread' (a reader that never appends:
+ * the projector's thread).
  */
-export function openEventStore(config: StoreConfig, logger?: Logger): PersonalDataProtectingEventStore {
-  return new PersonalDataProtectingEventStore(new HashChainingEventStore(openAdapter(config, logger)), openKeyStore(config), {
+export function openEventStore(config: StoreConfig, logger?: Logger, writer: SqliteWriterPlacement = 'writer-thread'): PersonalDataProtectingEventStore {
+  return new PersonalDataProtectingEventStore(new HashChainingEventStore(openAdapter(config, writer, logger)), openKeyStore(config), {
     paths: PERSONAL_DATA_PATHS,
     erasedValue: ERASED,
     erasureEventType: 'PersonalDataErased',
@@ -39,14 +41,14 @@ function openKeyStore(config: StoreConfig): PersonalDataKeyStore {
   return SqliteKeyStore.open(embeddedDatabaseFile(config.dataDir), config.eventStoreUrl ? 'own' : 'with-log');
 }
 
-function openAdapter(config: StoreConfig, logger?: Logger): EventStore {
+function openAdapter(config: StoreConfig, writer: SqliteWriterPlacement, logger?: Logger): EventStore {
   if (config.eventStoreUrl) {
     logger?.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
     return EventStoreDbEventStore.connect(config.eventStoreUrl);
   }
   logger?.log('Events are stored in the embedded SQLite file of DATA_DIR');
-  // Commits and fsyncs on a thread of its own: the request thread never waits on the disk.
-  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), 'writer-thread');
+  // On a thread of its own the writer commits and fsyncs while the request thread goes on.
+  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), writer);
 }
 
 class EventStoreShutdown implements OnApplicationShutdown {

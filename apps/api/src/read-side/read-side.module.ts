@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { embeddedDatabaseFile } from '../event-store.module';
 import { ProjectionsController } from './projections.controller';
 import { ProjectionStatus } from './projection-status';
+import { ProjectorSurface, ProjectorThread } from './projector-thread';
 import { ReadModels } from './read-models';
 
 
@@ -56,8 +57,20 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
 export class ReadSideModule {
   static register(config: AppConfig): DynamicModule {
     const logger = new Logger('ReadSide');
+    // On the embedded default the projector runs on a thread of its own; its stand-in here has
+    // the Projector's surface (ProjectorSurface), which is all that the read side asks of it.
+    const onItsOwnThread = !config.mongodbUrl && !config.eventStoreUrl;
     const projector =
-      config.projector === 'embedded'
+      config.projector === 'embedded' && onItsOwnThread
+        ? [
+            {
+              provide: Projector,
+              useFactory: (projections: Projection[]) =>
+                new ProjectorThread({ dataDir: config.dataDir, leaseTtlMs: config.projectorLeaseMs }, projections, logger) as ProjectorSurface as Projector,
+              inject: [PROJECTIONS],
+            },
+          ]
+        : config.projector === 'embedded'
         ? [
             {
               provide: Projector,

@@ -1,0 +1,176 @@
+import { Logger } from '@nestjs/common';
+import { startWorkerThread } from '@crm/event-store';
+import type { Projection, ProjectionReport, Projector } from '@crm/read-models';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+
+export interface ProjectorThreadData {
+  dataDir: string;
+  leaseTtlMs: number;
+}
+
+export type ToProjectorThread = { kind: 'start' } | { kind: 'stop' } | { kind: 'rebuild'; call: number; readModel: string };
+
+export interface ProjectorThreadState {
+  position: bigint;
+  reports: ProjectionReport[];
+  versions: [string, number | undefined][];
+  refusals: [string, string | undefined][];
+}
+
+export type FromProjectorThread =
+  | ({ kind: 'state' } & ProjectorThreadState)
+  | { kind: 'answer'; call: number; error?: string }
+  | { kind: 'log'; level: 'error' | 'warn'; message: string };
+
+/** After the thread died on its own, how long before it is started again. */
+const RESTART_DELAY_MS = 1_000;
+
+/** What the request thread asks of the projector (the surface ReadModels, ProjectionStatus and the controller use). */
+export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | 'versionOf' | 'waitFor' | 'reports' | 'rebuildRefusal' | 'rebuild'>;
+
+/**
+ * The projector on the embedded default, run on a worker thread of its own (projector.worker.ts)
+ * so that applying the read models takes no time from requests. This is its stand-in on the
+ * request thread: the same surface as the Projector, answered from what the thread last told
+ * (it tells every advance of the position at once, so `minPosition` waits are as prompt as
+ * beside it), with rebuilds sent over. Should the thread die, the reports say so and it is
+ * started again.
+ */
+export class ProjectorThread implements ProjectorSurface {
+  private thread?: Worker;
+  private exited?: Promise<void>;
+  private running = false;
+  private state: ProjectorThreadState;
+  private readonly changed = new EventEmitter();
+  private readonly calls = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  private nextCall = 0;
+  /** Rebuilds asked for and not yet told of by the thread: asked twice, the second is refused here. */
+  private readonly rebuildsAsked = new Set<string>();
+  private restartTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly data: ProjectorThreadData,
+    projections: Projection[],
+    private readonly logger: Logger,
+  ) {
+    this.changed.setMaxListeners(0);
+    this.state = {
+      position: -1n,
+      reports: projections.map(({ readModel }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, eventsApplied: 0 })),
+      versions: [],
+      refusals: projections.map(({ readModel }) => [readModel, 'the projector is starting']),
+    };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.spawn();
+  }
+
+  /** Stops the projector (its batch committed, its lease given back), then its thread. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.restartTimer);
+    if (this.thread) {
+      this.thread.postMessage({ kind: 'stop' } satisfies ToProjectorThread);
+      await this.exited;
+    }
+    this.setState({ ...this.state, reports: this.state.reports.map((report) => ({ ...report, status: 'stopped' })) });
+  }
+
+  position(): bigint {
+    return this.state.position;
+  }
+
+  versionOf(readModel: string): number | undefined {
+    return this.state.versions.find(([name]) => name === readModel)?.[1];
+  }
+
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.state.position >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (reached: boolean) => {
+        clearTimeout(timer);
+        this.changed.off('state', check);
+        resolve(reached);
+      };
+      const check = () => {
+        if (this.state.position >= position) done(true);
+        else if (!this.running) done(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.changed.on('state', check);
+    });
+  }
+
+  reports(): ProjectionReport[] {
+    return this.state.reports;
+  }
+
+  rebuildRefusal(readModel: string): string | undefined {
+    if (this.rebuildsAsked.has(readModel)) return 'it is being rebuilt already';
+    const told = this.state.refusals.find(([name]) => name === readModel);
+    return told ? told[1] : `there is no read model ${readModel}`;
+  }
+
+  rebuild(readModel: string): Promise<void> {
+    if (!this.thread) return Promise.reject(new Error(`Read model ${readModel} cannot be rebuilt: the projector is not running`));
+    const call = this.nextCall++;
+    this.rebuildsAsked.add(readModel);
+    this.thread.postMessage({ kind: 'rebuild', call, readModel } satisfies ToProjectorThread);
+    return new Promise<void>((resolve, reject) => this.calls.set(call, { resolve, reject })).finally(() => this.rebuildsAsked.delete(readModel));
+  }
+
+  private spawn(): void {
+    const thread = startWorkerThread(join(__dirname, 'projector.worker'), this.data);
+    this.thread = thread;
+    // The HTTP server keeps the process alive; the projector alone does not.
+    thread.unref();
+    thread.on('message', (message: FromProjectorThread) => this.receive(message));
+    thread.on('error', (error) => this.logger.error(`Projector thread failed: ${error.name}: ${error.message}`));
+    this.exited = new Promise((resolve) =>
+      thread.once('exit', (code) => {
+        this.thread = undefined;
+        for (const { reject } of this.calls.values()) reject(new Error('the projector thread stopped'));
+        this.calls.clear();
+        if (this.running) {
+          const lastError = `the projector thread stopped (exit code ${code}); starting it again`;
+          this.logger.error(`Projector: ${lastError}`);
+          this.setState({ ...this.state, reports: this.state.reports.map((report) => ({ ...report, status: 'failed', lastError })) });
+          this.restartTimer = setTimeout(() => this.running && this.spawn(), RESTART_DELAY_MS).unref();
+        }
+        resolve();
+      }),
+    );
+    thread.postMessage({ kind: 'start' } satisfies ToProjectorThread);
+  }
+
+  private receive(message: FromProjectorThread): void {
+    switch (message.kind) {
+      case 'state': {
+        const { kind: _, ...state } = message;
+        this.setState(state);
+        return;
+      }
+      case 'answer': {
+        const call = this.calls.get(message.call);
+        this.calls.delete(message.call);
+        if (message.error === undefined) call?.resolve();
+        else call?.reject(new Error(message.error));
+        return;
+      }
+      case 'log':
+        if (message.level === 'error') this.logger.error(message.message);
+        else this.logger.warn(message.message);
+        return;
+    }
+  }
+
+  private setState(state: ProjectorThreadState): void {
+    this.state = state;
+    this.changed.emit('state');
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The projector's thread on the embedded default (see ProjectorThread): its own connections to
+ * the embedded file (events, read models, personal-data keys) and the projector over them. It
+ * tells the request thread where the projector is after every batch it commits (and, while
+ * nothing changes, not at all), and runs the rebuilds it is asked for.
+ */
+import 'reflect-metadata';
+import { Projector, SqliteReadStore } from '@crm/read-models';
+import { parentPort, workerData } from 'node:worker_threads';
+import { embeddedDatabaseFile, openEventStore } from '../event-store.module';
+import { ALL_PROJECTIONS } from './projection-list';
+import type { FromProjectorThread, ProjectorThreadData, ToProjectorThread } from './projector-thread';
+
+/** While the position stands still, how often the reports (status, rebuild progress) are looked at again. */
+const REPORT_INTERVAL_MS = 100;
+
+const port = parentPort!;
+const { dataDir, leaseTtlMs } = workerData as ProjectorThreadData;
+const events = openEventStore({ dataDir, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
+const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
+const post = (message: FromProjectorThread) => port.postMessage(message);
+const projector = new Projector(events, store, ALL_PROJECTIONS, {
+  leaseTtlMs,
+  onError: (error) => post({ kind: 'log', level: 'error', message: `Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint` }),
+  onNotice: (message) => post({ kind: 'log', level: 'warn', message: `Projector: ${message}` }),
+});
+let running = false;
+let lastSent = '';
+
+function publish(): void {
+  const state = {
+    position: projector.position(),
+    reports: projector.reports(),
+    versions: ALL_PROJECTIONS.map(({ readModel }) => [readModel, projector.versionOf(readModel)] as [string, number | undefined]),
+    refusals: ALL_PROJECTIONS.map(({ readModel }) => [readModel, projector.rebuildRefusal(readModel)] as [string, string | undefined]),
+  };
+  const text = JSON.stringify(state, (_, value) => (typeof value === 'bigint' ? String(value) : value));
+  if (text === lastSent) return;
+  lastSent = text;
+  post({ kind: 'state', ...state });
+}
+
+/** Every advance of the position is told at once (what minPosition waits for); the rest at the interval. */
+async function follow(): Promise<void> {
+  while (running) {
+    publish();
+    await projector.waitFor(projector.position() + 1n, REPORT_INTERVAL_MS);
+  }
+}
+
+port.on('message', (message: ToProjectorThread) => {
+  switch (message.kind) {
+    case 'start':
+      running = true;
+      projector.start();
+      void follow();
+      return;
+    case 'rebuild':
+      projector.rebuild(message.readModel).then(
+        () => post({ kind: 'answer', call: message.call }),
+        (error: unknown) => post({ kind: 'answer', call: message.call, error: error instanceof Error ? error.message : String(error) }),
+      );
+      publish();
+      return;
+    case 'stop':
+      running = false;
+      void (async () => {
+        await projector.stop();
+        publish();
+        await events.close();
+        await store.close();
+        port.close();
+      })();
+      return;
+  }
+});
