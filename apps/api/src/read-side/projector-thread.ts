@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { startWorkerThread } from '@crm/event-store';
-import type { Projection, ProjectionReport, Projector } from '@crm/read-models';
+import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -21,6 +21,7 @@ export interface ProjectorThreadState {
 
 export type FromProjectorThread =
   | ({ kind: 'state' } & ProjectorThreadState)
+  | { kind: 'owner'; owner: string }
   | { kind: 'answer'; call: number; error?: string }
   | { kind: 'log'; level: 'error' | 'warn'; message: string };
 
@@ -49,10 +50,13 @@ export class ProjectorThread implements ProjectorSurface {
   /** Rebuilds asked for and not yet told of by the thread: asked twice, the second is refused here. */
   private readonly rebuildsAsked = new Set<string>();
   private restartTimer?: NodeJS.Timeout;
+  /** The lease owner of the thread's projector: a thread that died holding the lease is let go of here, so that the next one need not wait it out. */
+  private leaseOwner?: string;
 
   constructor(
     private readonly data: ProjectorThreadData,
     projections: Projection[],
+    private readonly readStore: ReadStore,
     private readonly logger: Logger,
   ) {
     this.changed.setMaxListeners(0);
@@ -140,7 +144,11 @@ export class ProjectorThread implements ProjectorSurface {
           const lastError = `the projector thread stopped (exit code ${code}); starting it again`;
           this.logger.error(`Projector: ${lastError}`);
           this.setState({ ...this.state, reports: this.state.reports.map((report) => ({ ...report, status: 'failed', lastError })) });
-          this.restartTimer = setTimeout(() => this.running && this.spawn(), RESTART_DELAY_MS).unref();
+          const owner = this.leaseOwner;
+          this.restartTimer = setTimeout(async () => {
+            if (owner) await this.readStore.releaseLease(owner).catch(() => undefined);
+            if (this.running) this.spawn();
+          }, RESTART_DELAY_MS).unref();
         }
         resolve();
       }),
@@ -155,6 +163,9 @@ export class ProjectorThread implements ProjectorSurface {
         this.setState(state);
         return;
       }
+      case 'owner':
+        this.leaseOwner = message.owner;
+        return;
       case 'answer': {
         const call = this.calls.get(message.call);
         this.calls.delete(message.call);

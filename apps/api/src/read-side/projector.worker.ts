@@ -24,6 +24,7 @@ const projector = new Projector(events, store, ALL_PROJECTIONS, {
   onError: (error) => post({ kind: 'log', level: 'error', message: `Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint` }),
   onNotice: (message) => post({ kind: 'log', level: 'warn', message: `Projector: ${message}` }),
 });
+post({ kind: 'owner', owner: projector.owner });
 let running = false;
 let lastSent = '';
 

@@ -65,9 +65,9 @@ export class ReadSideModule {
         ? [
             {
               provide: Projector,
-              useFactory: (projections: Projection[]) =>
-                new ProjectorThread({ dataDir: config.dataDir, leaseTtlMs: config.projectorLeaseMs }, projections, logger) as ProjectorSurface as Projector,
-              inject: [PROJECTIONS],
+              useFactory: (projections: Projection[], store: ReadStore) =>
+                new ProjectorThread({ dataDir: config.dataDir, leaseTtlMs: config.projectorLeaseMs }, projections, store, logger) as ProjectorSurface as Projector,
+              inject: [PROJECTIONS, READ_STORE],
             },
           ]
         : config.projector === 'embedded'
