@@ -1,7 +1,9 @@
 import { SqliteEventStore } from '@crm/event-store';
-import { READ_STORE, ReadStore } from '@crm/read-models';
+import { Projector, READ_STORE, ReadStore } from '@crm/read-models';
+import Database from 'better-sqlite3';
 import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
 import { parseApiKeys } from '../apps/api/src/auth/api-keys';
+import { ProjectorThread } from '../apps/api/src/read-side/projector-thread';
 import request from 'supertest';
 import { captureLogs, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 import { startServiceProcess } from './support/service-process';
@@ -75,9 +77,8 @@ describe('Operations: logs, metrics and health', () => {
   it('answers /health/live always, and /health/ready 503 with the reason while a projection cannot apply, 200 again once it can', async () => {
     await health('/health/live').expect(200, { status: 'ok' });
     await health('/health/ready').expect(200);
-    const store = t.app.get<ReadStore>(READ_STORE);
     // A read store that fails every commit (a full disk, say): failure injection, not a stand-in.
-    const commit = jest.spyOn(store, 'commit').mockRejectedValue(new Error('disk I/O error'));
+    const commit = failReadStoreCommits(t);
     try {
       await t.http().post('/leads').set(as(WRITER_KEY)).send({ lastName: 'Stuck', company: 'Projection' }).expect(201);
       let ready = await health('/health/ready');
@@ -104,6 +105,27 @@ describe('Operations: logs, metrics and health', () => {
     expect(ready.status).toBe(200);
   });
 });
+
+/**
+ * Makes every commit of the projector fail with "disk I/O error" until restored: in the file itself
+ * when the projector runs on its own thread (embedded default), else on this thread's read store.
+ */
+function failReadStoreCommits(t: TestApp): { mockRestore(): void } {
+  if (!(t.app.get(Projector) instanceof ProjectorThread)) {
+    return jest.spyOn(t.app.get<ReadStore>(READ_STORE), 'commit').mockRejectedValue(new Error('disk I/O error'));
+  }
+  const db = new Database(embeddedDatabaseFile(t.dataDir));
+  db.pragma('busy_timeout = 5000');
+  for (const when of ['INSERT', 'UPDATE']) {
+    db.exec(`CREATE TRIGGER fail_checkpoint_${when} BEFORE ${when} ON read_model_checkpoints BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+  }
+  return {
+    mockRestore: () => {
+      for (const when of ['INSERT', 'UPDATE']) db.exec(`DROP TRIGGER fail_checkpoint_${when}`);
+      db.close();
+    },
+  };
+}
 
 describe('Operations: graceful shutdown', () => {
   it('on SIGTERM answers every request it accepted, commits, closes the stores and exits 0', async () => {

@@ -10,7 +10,7 @@ export interface ProjectorThreadData {
   leaseTtlMs: number;
 }
 
-export type ToProjectorThread = { kind: 'start' } | { kind: 'stop' } | { kind: 'rebuild'; call: number; readModel: string };
+export type ToProjectorThread = { kind: 'start' } | { kind: 'stop' } | { kind: 'rebuild'; call: number; readModel: string } | { kind: 'activated'; call: number };
 
 export interface ProjectorThreadState {
   position: bigint;
@@ -22,6 +22,8 @@ export interface ProjectorThreadState {
 export type FromProjectorThread =
   | ({ kind: 'state' } & ProjectorThreadState)
   | { kind: 'owner'; owner: string }
+  /** A rebuilt version is active: queries here must read it before the thread drops the version before it. */
+  | { kind: 'activate'; call: number; readModel: string; version: number }
   | { kind: 'answer'; call: number; error?: string }
   | { kind: 'log'; level: 'error' | 'warn'; message: string };
 
@@ -52,6 +54,11 @@ export class ProjectorThread implements ProjectorSurface {
   private restartTimer?: NodeJS.Timeout;
   /** The lease owner of the thread's projector: a thread that died holding the lease is let go of here, so that the next one need not wait it out. */
   private leaseOwner?: string;
+  /**
+   * Versions a rebuild activated, told at once (before the thread drops the old one), and kept
+   * until the thread's state says so too: a state it sent in between still names the old one.
+   */
+  private readonly activated = new Map<string, number>();
 
   constructor(
     private readonly data: ProjectorThreadData,
@@ -79,6 +86,8 @@ export class ProjectorThread implements ProjectorSurface {
     this.running = false;
     clearTimeout(this.restartTimer);
     if (this.thread) {
+      // Held open until it has stopped: at shutdown the thread may be all that is left to wait for.
+      this.thread.ref();
       this.thread.postMessage({ kind: 'stop' } satisfies ToProjectorThread);
       await this.exited;
     }
@@ -90,7 +99,9 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   versionOf(readModel: string): number | undefined {
-    return this.state.versions.find(([name]) => name === readModel)?.[1];
+    const told = this.state.versions.find(([name]) => name === readModel)?.[1];
+    const activated = this.activated.get(readModel);
+    return activated !== undefined && (told === undefined || told < activated) ? activated : told;
   }
 
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
@@ -166,6 +177,10 @@ export class ProjectorThread implements ProjectorSurface {
       case 'owner':
         this.leaseOwner = message.owner;
         return;
+      case 'activate':
+        this.activated.set(message.readModel, message.version);
+        this.thread?.postMessage({ kind: 'activated', call: message.call } satisfies ToProjectorThread);
+        return;
       case 'answer': {
         const call = this.calls.get(message.call);
         this.calls.delete(message.call);
@@ -182,6 +197,9 @@ export class ProjectorThread implements ProjectorSurface {
 
   private setState(state: ProjectorThreadState): void {
     this.state = state;
+    for (const [readModel, version] of state.versions) {
+      if (version !== undefined && version >= (this.activated.get(readModel) ?? Infinity)) this.activated.delete(readModel);
+    }
     this.changed.emit('state');
   }
 }

@@ -19,6 +19,19 @@ const { dataDir, leaseTtlMs } = workerData as ProjectorThreadData;
 const events = openEventStore({ dataDir, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
 const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
 const post = (message: FromProjectorThread) => port.postMessage(message);
+const activations = new Map<number, () => void>();
+let nextActivation = 0;
+// A rebuild activates its new version and then drops the old one: the request thread is told of
+// the new version, and has it, before the old one goes (else its queries would read a dropped table).
+const activate = store.activate.bind(store);
+store.activate = async (readModel, version) => {
+  await activate(readModel, version);
+  const call = nextActivation++;
+  await new Promise<void>((resolve) => {
+    activations.set(call, resolve);
+    post({ kind: 'activate', call, readModel, version });
+  });
+};
 const projector = new Projector(events, store, ALL_PROJECTIONS, {
   leaseTtlMs,
   onError: (error) => post({ kind: 'log', level: 'error', message: `Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint` }),
@@ -62,6 +75,10 @@ port.on('message', (message: ToProjectorThread) => {
         (error: unknown) => post({ kind: 'answer', call: message.call, error: error instanceof Error ? error.message : String(error) }),
       );
       publish();
+      return;
+    case 'activated':
+      activations.get(message.call)?.();
+      activations.delete(message.call);
       return;
     case 'stop':
       running = false;
