@@ -53,8 +53,8 @@ export class ImportFiles {
     this.directory = join(config.dataDir, 'imports');
   }
 
-  /** Streams an upload to disk, refusing it past the limit; the file is on disk (fsync) when this resolves. */
-  async receive(body: Readable, format: ImportFormat): Promise<ReceivedFile> {
+  /** Streams an upload to disk, refusing it past the limit (413); the file is on disk (fsync) when this resolves. */
+  async receive(body: Readable, format: ImportFormat, limitBytes = IMPORT_LIMIT_BYTES): Promise<ReceivedFile> {
     await mkdir(this.directory, { recursive: true });
     const path = join(this.directory, `${randomUUID()}${RECEIVING}`);
     const hash = createHash('sha256');
@@ -62,7 +62,7 @@ export class ImportFiles {
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         bytes += chunk.length;
-        if (bytes > IMPORT_LIMIT_BYTES) return done(tooLarge());
+        if (bytes > limitBytes) return done(tooLarge());
         hash.update(chunk);
         done(null, chunk);
       },
