@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
 import { ROLES } from '../apps/api/src/auth/api-keys';
-import { EMBEDDED_BACKEND } from './support/backend';
+import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
 import { asActor, captureLogs, fieldsOf, newDataDir, PROBLEM_JSON, removeDataDir, startTestApp, TestApp, useTestApp } from './support/test-app';
 
 /** POST /leads/import and GET /imports/:id (API.md v2, "Working leads"; issue 17.2). */
@@ -208,11 +208,14 @@ describe('Lead import after a crash (embedded: the service is killed in the midd
   beforeEach(() => (dataDir = newDataDir()));
   afterEach(() => removeDataDir(dataDir));
 
-  it('resumes after a SIGKILL half-way, captures every line once, and a resend under the same key captures nothing more', async () => {
-    const lines = Array.from({ length: 3000 }, (_, i) => (i + 1) % 700 === 0 ? { company: 'no last name' } : goodLine(i + 1, 'crash'));
+  it('resumes after a SIGKILL half-way after its last recorded line, captures every line once, and a resend under the same key captures nothing more', async () => {
+    // Killed after 7,000 captures: past the first recorded outcome (every 5,000 lines), in the middle of the next.
+    const total = 12_000;
+    const lines = Array.from({ length: total }, (_, i) => ((i + 1) % 700 === 0 ? { company: 'no last name' } : goodLine(i + 1, 'crash')));
+    const refusedLines = Array.from({ length: Math.floor(total / 700) }, (_, i) => (i + 1) * 700);
     const file = ndjson(lines);
     const child = fork(join(__dirname, 'support', 'crash-after-events.server.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: 'LeadCaptured', CRASH_AFTER_COUNT: '1200', API_KEYS: E2E_KEY },
+      env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: 'LeadCaptured', CRASH_AFTER_COUNT: '7000', API_KEYS: E2E_KEY },
       execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -227,16 +230,22 @@ describe('Lead import after a crash (embedded: the service is killed in the midd
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-    // Killed half-way: the file is still kept, some lines are captured, the import is not done.
+    // Killed half-way: the file is still kept, the first 5,000 lines recorded, the import not done.
     expect(readdirSync(join(dataDir, 'imports'))).toHaveLength(1);
+    const store = openEventStore(dataDir);
+    try {
+      expect((await store.readStream(`import-${importId}`)).map((e) => [e.type, e.data.throughLine])).toEqual([['ImportAccepted', undefined], ['ImportLinesRecorded', 5000]]);
+    } finally {
+      await store.close();
+    }
 
     const t = await startTestApp(dataDir, EMBEDDED_BACKEND);
     try {
       const report = await untilDone(() => t.http(), importId);
-      expect(report).toMatchObject({ status: 'done', lines: 3000, captured: 3000 - 4 });
-      expect(report.refused.map((r: { line: number }) => r.line)).toEqual([700, 1400, 2100, 2800]);
+      expect(report).toMatchObject({ status: 'done', lines: total, captured: total - refusedLines.length });
+      expect(report.refused.map((r: { line: number }) => r.line)).toEqual(refusedLines);
       const captures = await capturesByStream(t);
-      expect(captures.size).toBe(3000 - 4);
+      expect(captures.size).toBe(total - refusedLines.length);
       lines.forEach((line, i) => {
         if ('lastName' in line) expect(captures.get(`lead-${importedLeadId(importId, i + 1)}`)).toBe(1);
       });
@@ -245,7 +254,7 @@ describe('Lead import after a crash (embedded: the service is killed in the midd
       const again = await t.http().post('/leads/import').set('Content-Type', 'application/x-ndjson').set('Idempotency-Key', 'crash-import').send(file).expect(202);
       expect(again.body.importId).toBe(importId);
       expect(await untilDone(() => t.http(), importId)).toEqual(report);
-      expect((await capturesByStream(t)).size).toBe(3000 - 4);
+      expect((await capturesByStream(t)).size).toBe(total - refusedLines.length);
     } finally {
       await t.close();
     }

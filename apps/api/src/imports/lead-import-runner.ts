@@ -17,18 +17,23 @@ import { importedLeadId, importedLineKey, LEAD_IMPORT } from './lead-import.aggr
 
 /**
  * Lines captured together: their captures run concurrently, so the embedded store commits them
- * in one transaction (it group-commits the appends of one turn of the event loop), and their
- * outcome is then recorded in one ImportLinesRecorded.
+ * in a few transactions (it group-commits the appends of one turn of the event loop).
  */
 export const LINES_PER_RUN = 500;
+/**
+ * The outcome of the runs is recorded (one ImportLinesRecorded) once this many lines are done,
+ * at the end, and before a shutdown: a resumed import repeats at most this many lines (as
+ * replays), and the import's stream stays short (each record reads it).
+ */
+export const LINES_PER_RECORD = 5_000;
 /** Marks the captures of import lines (beside their per-line idempotency key). */
 const LINE_FINGERPRINT = 'lead-import-line';
 
 /**
  * Runs imports: lines in file order, in runs of up to LINES_PER_RUN lines, each line validated
  * and captured exactly as `POST /leads` would (LeadCapture, the same DTO), its lead id and
- * idempotency key derived from the import and the line number. After each run its outcome is
- * recorded on the import's stream; a restart resumes every kept file whose import is not done
+ * idempotency key derived from the import and the line number. Every LINES_PER_RECORD lines
+ * their outcome is recorded on the import's stream; a restart resumes every kept file whose import is not done
  * after the last recorded line, and a line captured before the crash but not yet recorded is
  * recognised by its key on its lead's stream (captured once, counted once). Imports run one
  * after the other.
@@ -114,21 +119,27 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
 
     let run: ImportLine[] = [];
     const emails = new Set<string>();
+    let outcome: Outcome = { throughLine: state.throughLine, lines: 0, refused: [] };
+    const runLines = async () => {
+      outcome = await this.runLines(importId, run, state.allowDuplicate, base, outcome);
+      run = [];
+      emails.clear();
+      if (outcome.lines >= LINES_PER_RECORD || this.stopping) outcome = await this.record(importId, outcome, context());
+    };
     for await (const line of readImportLines(path, format)) {
       if (line.line <= state.throughLine) continue;
       // A run holds each email once, so that of two lines with one email the earlier is captured first (lines run in order).
       const email = 'body' in line && typeof line.body.email === 'string' ? line.body.email.trim().toLowerCase() : undefined;
       if (run.length >= LINES_PER_RUN || (email !== undefined && emails.has(email))) {
-        await this.runLines(importId, run, state.allowDuplicate, base, context);
-        run = [];
-        emails.clear();
+        await runLines();
         if (this.stopping) return;
       }
       run.push(line);
       if (email !== undefined) emails.add(email);
     }
-    if (run.length > 0) await this.runLines(importId, run, state.allowDuplicate, base, context);
+    if (run.length > 0) await runLines();
     if (this.stopping) return;
+    await this.record(importId, outcome, context());
     await this.executor.execute(LEAD_IMPORT, importId, { type: 'CompleteImport', importId, occurredAt: new Date().toISOString() }, context());
     await this.files.remove(path);
   }
@@ -138,19 +149,20 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     return first;
   }
 
-  private async runLines(importId: string, run: ImportLine[], allowDuplicate: boolean, base: Omit<CommandContext, 'commandId'>, context: () => CommandContext): Promise<void> {
+  /** Captures a run of lines; the outcome so far with theirs added. */
+  private async runLines(importId: string, run: ImportLine[], allowDuplicate: boolean, base: Omit<CommandContext, 'commandId'>, before: Outcome): Promise<Outcome> {
     const outcomes = await Promise.all(run.map((line) => this.captureLine(importId, line, allowDuplicate, base)));
     const refused = outcomes.filter((outcome): outcome is RefusedLine => outcome !== undefined);
-    const command = {
-      type: 'RecordImportLines',
-      importId,
-      occurredAt: new Date().toISOString(),
-      throughLine: run[run.length - 1].line,
-      lines: run.length,
-      captured: run.length - refused.length,
-      refused,
-    } as const;
-    await this.executor.execute(LEAD_IMPORT, importId, command, context());
+    return { throughLine: run[run.length - 1].line, lines: before.lines + run.length, refused: [...before.refused, ...refused] };
+  }
+
+  /** Records the outcome of the lines captured since the last record; the outcome to add the next runs to. */
+  private async record(importId: string, outcome: Outcome, context: CommandContext): Promise<Outcome> {
+    if (outcome.lines === 0) return outcome;
+    const { throughLine, lines, refused } = outcome;
+    const command = { type: 'RecordImportLines', importId, occurredAt: new Date().toISOString(), throughLine, lines, captured: lines - refused.length, refused } as const;
+    await this.executor.execute(LEAD_IMPORT, importId, command, context);
+    return { throughLine, lines: 0, refused: [] };
   }
 
   /** Captures one line; the line refused (with the problem `POST /leads` would answer) or undefined when it is captured. */
@@ -168,6 +180,13 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
       return refusedLineOf(line.line, problem);
     }
   }
+}
+
+/** The lines captured since the outcome was last recorded. */
+interface Outcome {
+  throughLine: number;
+  lines: number;
+  refused: RefusedLine[];
 }
 
 /**
