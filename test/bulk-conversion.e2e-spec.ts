@@ -71,15 +71,19 @@ describe('Bulk conversion', () => {
     }
   });
 
-  it('refuses, all or none, a second conversion of the batch opening an account of the same name, naming the first', async () => {
+  it('refuses, all or none, a second conversion of the batch opening an account of the same name (even with allowDuplicateAccount), naming the first', async () => {
     const company = `Twin Co ${Math.random()}`;
     const a = await qualifiedLead(() => t.http(), { company });
     const b = await qualifiedLead(() => t.http(), { company: `  ${company.toUpperCase()} ` });
-    const response = await t.http().post('/leads/convert').send({ conversions: [{ leadId: a }, { leadId: b }], allOrNone: true }).expect(200);
-    expect(response.body.results).toEqual([
-      expect.objectContaining({ leadId: a, status: 424 }),
-      expect.objectContaining({ leadId: b, status: 409, type: '/problems/duplicate-account', duplicates: [expect.any(String)] }),
-    ]);
+    const head = await t.store.headPosition();
+    for (const allowDuplicateAccount of [false, true]) {
+      const response = await t.http().post('/leads/convert').send({ conversions: [{ leadId: a }, { leadId: b, allowDuplicateAccount }], allOrNone: true }).expect(200);
+      expect(response.body.results).toEqual([
+        expect.objectContaining({ leadId: a, status: 424 }),
+        expect.objectContaining({ leadId: b, status: 409, type: '/problems/duplicate-account-in-batch', leadIds: [a], errors: [expect.objectContaining({ field: 'conversions.1.accountId' })] }),
+      ]);
+    }
+    expect(await t.store.headPosition()).toBe(head);
     // Into the first's account, the second converts.
     const first = (await t.http().post('/leads/convert').send({ conversions: [{ leadId: a }], allOrNone: true }).expect(200)).body.results[0];
     const second = (await t.http().post('/leads/convert').send({ conversions: [{ leadId: b, accountId: first.accountId }], allOrNone: true }).expect(200)).body.results[0];

@@ -16,7 +16,7 @@ export class BulkConversionController {
     description:
       'Answers 200 with { allOrNone, converted, results } (results in the order sent); each result\'s status is that of the item: 200 with { id, revision, position, accountId, contactId, opportunityId }, or the problem that refused it. ' +
       'allOrNone false (default): each conversion on its own, one after the other. allOrNone true: every conversion is decided first; if any is refused, none is converted (the others answer 424 not-converted); else every decision is recorded in one transaction, so after a crash at any point either every lead is converted (the records each opens are completed on restart) or none is. ' +
-      'Two conversions of one batch that would open accounts of one name: the second is refused (409 with duplicates naming the first), as it would be right after the first. ' +
+      'Two conversions of one all-or-none batch that would open accounts of one name: the second is refused (409 duplicate-account-in-batch naming the first lead; convert it into that account once it exists). ' +
       'allOrNone needs the embedded event store (400 on EventStoreDB, which has no transaction across streams; see the README). Under an Idempotency-Key each lead\'s conversion is keyed by the request\'s key and the lead.',
   })
   @CommandDocs()

@@ -8,7 +8,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, ValidateNested } from 'c
 import { createHash, randomUUID } from 'node:crypto';
 import type { CommandContext } from '../common/command-context';
 import { BooleanField, IdField } from '../common/fields';
-import { idempotencyKeyReused, invalidInput, Problem, problem } from '../common/problem';
+import { idempotencyKeyReused, invalidInput, Problem, problem, ProblemException } from '../common/problem';
 import { knownProblemOf } from '../common/problem.filter';
 import { ConvertLeadDto } from '../leads/lead.dto';
 import { LEAD } from '../records/aggregate-type';
@@ -90,7 +90,7 @@ export class BulkConversion {
     for (let attempt = 1; ; attempt++) {
       const decided: { item: Item; decision: Decision<unknown>; allowDuplicate: boolean }[] = [];
       const refused = new Map<number, Problem>();
-      /** Account names claimed by earlier items of this batch: one claim stream takes one decision per transaction. */
+      /** Account names claimed by earlier items of this batch (one claim stream takes one decision per transaction), by the lead that claims it. */
       const claimedInBatch = new Map<string, string>();
       for (const [index, item] of items.entries()) {
         const { command, options } = conversionCommand(item.leadId, item.occurredAt, item.request);
@@ -99,8 +99,8 @@ export class BulkConversion {
           for (const claim of decision.kind === 'append' ? decision.claims : []) {
             const key = `${claim.rule.name}\n${claim.value}`;
             const first = claimedInBatch.get(key);
-            if (first) throw claim.refusal([first]);
-            claimedInBatch.set(key, claim.claimant.id);
+            if (first) throw sameAccountInBatch(index, first);
+            claimedInBatch.set(key, item.leadId);
           }
           decided.push({ item, decision, allowDuplicate: options.allowDuplicate ?? false });
         } catch (error) {
@@ -165,6 +165,16 @@ function converted(leadId: string, revision: number, position: bigint, ids: { ac
 function decisionRevision(decision: Extract<Decision<unknown>, { kind: 'append' }>): number {
   const { expectedRevision, events } = decision.record;
   return (typeof expectedRevision === 'number' ? expectedRevision : -1) + events.length;
+}
+
+/** Two conversions of one all-or-none batch would open accounts of one name: the account of the first does not exist yet, so the second cannot name it. */
+function sameAccountInBatch(index: number, firstLeadId: string): ProblemException {
+  return new ProblemException(
+    problem(409, 'duplicate-account-in-batch', 'Refused by a business rule', `Lead ${firstLeadId} of this batch opens an account of the same name; convert this lead into that account (accountId) once it is converted`, {
+      errors: [{ field: `conversions.${index}.accountId`, message: 'another conversion of this batch opens an account of the same name' }],
+      leadIds: [firstLeadId],
+    }),
+  );
 }
 
 function notConverted(refused: number): Problem {
