@@ -5,6 +5,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { installAccessControl } from './auth/access-control';
 import { addSecurityHeaders } from './common/security-headers';
+import { acceptImportUploads } from './imports/import-upload';
 import { closeConnectionsWhenShuttingDown } from './lifecycle/graceful-shutdown';
 import { accessOf } from './auth/route-roles';
 import { AppConfig, assertSecureConfig } from './config/app-config';
@@ -41,6 +42,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   assignCorrelationIds(fastify);
   closeConnectionsWhenShuttingDown(fastify);
   acceptJsonBodiesOnly(app);
+  acceptImportUploads(app);
   // Security headers on every response, errors and docs included (the docs page loads its own scripts and styles only).
   addSecurityHeaders(fastify);
   installAccessControl(fastify, config.apiKeys ?? []);

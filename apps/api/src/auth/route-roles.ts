@@ -37,6 +37,10 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'POST /leads/:id/reopen': 'writer',
   'POST /leads/:id/convert': 'writer',
   'POST /leads/:id/merge': 'writer',
+  // Bulk (API.md v2): an import's report is the outcome of the writer's command (the refused lines to fix and send again).
+  'POST /leads/import': 'writer',
+  'GET /imports/:id': 'writer',
+  'POST /leads/convert': 'writer',
   'POST /leads/:id/erase': 'admin',
   'GET /leads/:id/history': 'auditor',
   'GET /leads/:id/state': 'auditor',

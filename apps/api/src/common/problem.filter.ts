@@ -23,31 +23,38 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown, request: FastifyRequest): Problem {
-    if (exception instanceof ProblemException) return exception.problem;
-    if (exception instanceof InvalidCursorError) {
-      return problem(400, 'validation-error', 'The request is not valid', exception.message, { errors: [{ field: 'cursor', message: exception.message }] });
-    }
-    if (exception instanceof PersonalDataErasedError) {
-      return problem(409, 'personal-data-erased', 'Refused by a business rule', 'This person\'s personal data was erased: the record takes no new personal data (names, email, phone, title, description)');
-    }
-    if (exception instanceof DomainError) {
-      const status = DOMAIN_STATUS[exception.kind];
-      const errors = exception.field ? { errors: [{ field: exception.field, message: exception.message }] } : {};
-      return problem(status, exception.code, status === 404 ? 'Not found' : 'Refused by a business rule', exception.message, {
-        ...errors,
-        ...exception.extensions,
-      });
-    }
-    if (exception instanceof HttpException) return healthProblem(exception) ?? httpProblem(exception.getStatus(), messageOf(exception.getResponse()));
-    // Errors raised by Fastify before a route runs (malformed JSON, 413, 415) carry a 4xx statusCode.
-    const statusCode = (exception as { statusCode?: unknown })?.statusCode;
-    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return httpProblem(statusCode, (exception as Error).message);
+    const known = knownProblemOf(exception);
+    if (known) return known;
     // The route pattern and correlation id say where; the stack says what (never the body or the URL, which may hold personal data).
     this.logger.error(
       `Unexpected error on ${request.method} ${request.routeOptions?.url ?? '(no route)'} (correlation id ${request.correlationId ?? 'none'}): ${exception instanceof Error ? exception.stack ?? exception.message : String(exception)}`,
     );
     return problem(500, 'internal-error', 'Internal error', 'The service failed to answer; nothing was changed by this request');
   }
+}
+
+/** The problem document of a refusal (anything the service answers 4xx, or 503, for); undefined for an unexpected error. */
+export function knownProblemOf(exception: unknown): Problem | undefined {
+  if (exception instanceof ProblemException) return exception.problem;
+  if (exception instanceof InvalidCursorError) {
+    return problem(400, 'validation-error', 'The request is not valid', exception.message, { errors: [{ field: 'cursor', message: exception.message }] });
+  }
+  if (exception instanceof PersonalDataErasedError) {
+    return problem(409, 'personal-data-erased', 'Refused by a business rule', 'This person\'s personal data was erased: the record takes no new personal data (names, email, phone, title, description)');
+  }
+  if (exception instanceof DomainError) {
+    const status = DOMAIN_STATUS[exception.kind];
+    const errors = exception.field ? { errors: [{ field: exception.field, message: exception.message }] } : {};
+    return problem(status, exception.code, status === 404 ? 'Not found' : 'Refused by a business rule', exception.message, {
+      ...errors,
+      ...exception.extensions,
+    });
+  }
+  if (exception instanceof HttpException) return healthProblem(exception) ?? httpProblem(exception.getStatus(), messageOf(exception.getResponse()));
+  // Errors raised by Fastify before a route runs (malformed JSON, 413, 415) carry a 4xx statusCode.
+  const statusCode = (exception as { statusCode?: unknown })?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return httpProblem(statusCode, (exception as Error).message);
+  return undefined;
 }
 
 /** Problems the HTTP layer raises itself; those about the body name it as the field. */

@@ -1,4 +1,6 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate, ValidatorOptions } from 'class-validator';
 import { FieldError, invalidInput } from './problem';
 
 /** Flattens class-validator's tree into `{ field: 'opportunity.amount', message }` entries. */
@@ -10,17 +12,28 @@ export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldErro
   });
 }
 
+/** Unknown fields refused; refusals carry neither the object nor the value (which may be personal data). */
+const VALIDATOR_OPTIONS: ValidatorOptions = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, validationError: { target: false, value: false } };
+
 /** The global validation: unknown fields refused, no implicit type coercion, every refusal names its field. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
+    ...VALIDATOR_OPTIONS,
     transform: true,
     transformOptions: { enableImplicitConversion: false },
-    validationError: { target: false, value: false },
     exceptionFactory: (errors) => invalidInput(toFieldErrors(errors)),
   });
+}
+
+/**
+ * A body validated outside a route (an imported line) exactly as the global pipe validates a
+ * route's body: the DTO instance, or the field errors the route would answer 400 with.
+ */
+export async function validateAs<T extends object>(dto: new () => T, plain: unknown): Promise<{ value: T } | { errors: FieldError[] }> {
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) return { errors: [{ field: 'body', message: 'the body must be a JSON object' }] };
+  const value = plainToInstance(dto, plain, { enableImplicitConversion: false });
+  const errors = await validate(value, VALIDATOR_OPTIONS);
+  return errors.length > 0 ? { errors: toFieldErrors(errors) } : { value };
 }
 
 /** A command body must be a JSON object; an absent body counts as `{}` (for routes whose fields are all optional). */

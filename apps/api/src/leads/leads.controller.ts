@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { DateField, EnumField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
+import { DateField, EnumField, OwnerIdField } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
@@ -16,7 +16,6 @@ import { LEAD } from '../records/aggregate-type';
 import { ERASURE_DESCRIPTION, ErasePersonalDataCommand } from '../records/personal-data-erasure';
 import { RecordController } from '../records/record-reads.controller';
 import { ListQueryDto, toPageRequest } from '../records/list-query.dto';
-import { AssignmentRouting } from '../working-leads/assignment-routing';
 import { CountryField } from '../working-leads/lead-fields';
 import { EngageLeadDto } from '../working-leads/working-leads.dto';
 import { WorkingLeadsQueries } from '../working-leads/working-leads.queries';
@@ -32,6 +31,7 @@ import {
   ReopenLeadDto,
   WorkLeadDto,
 } from './lead.dto';
+import { LeadCapture } from './lead-capture';
 
 export class CaptureLeadQueryDto {
   @EnumField('optional', ['true', 'false'], 'true: capture even when an open lead has the same email (otherwise 409 with `duplicates`)')
@@ -84,7 +84,7 @@ export class LeadsController extends RecordController(LEAD) {
   constructor(
     commandBus: CommandBus,
     queryBus: QueryBus,
-    private readonly routing: AssignmentRouting,
+    private readonly leadCapture: LeadCapture,
     private readonly scores: WorkingLeadsQueries,
   ) {
     super(commandBus, queryBus);
@@ -131,23 +131,8 @@ export class LeadsController extends RecordController(LEAD) {
     @Command() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { occurredAt, ownerId, ...fields } = withoutNulls(body);
     const leadId = newRecordId(context, 'lead');
-    const details = { ...fields, source: fields.source ?? 'Other' };
-    // Without an owner the lead takes the turn of the first matching assignment rule (API.md, "Assignment").
-    const businessTime = occurredAtOrNow(occurredAt);
-    const turn = ownerId === undefined ? await this.routing.takeTurnForCapture(leadId, details, businessTime, context) : undefined;
-    const assignment = turn && { assignment: { ownerId: turn.ownerId, ruleName: turn.ruleName } };
-    let outcome: Awaited<ReturnType<typeof this.create>>;
-    try {
-      outcome = await this.create(leadId, occurredAt, context, { type: 'CaptureLead', leadId, details, ownerId, ...assignment }, { allowDuplicate: query.allowDuplicate === 'true' });
-    } catch (error) {
-      // A refused capture (a duplicate email…) gives its turn back, so the owners stay even.
-      if (turn) await this.routing.giveBack(turn, businessTime, context);
-      throw error;
-    }
-    // A concurrent retry under the same Idempotency-Key captured first: this turn went unused.
-    if (turn && outcome.replayed) await this.routing.giveBack(turn, businessTime, context);
+    const outcome = await this.leadCapture.capture(leadId, body, context, query.allowDuplicate === 'true');
     void reply.header('Location', `/leads/${leadId}`);
     return commandResponse(reply, outcome);
   }

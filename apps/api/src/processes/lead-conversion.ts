@@ -5,7 +5,7 @@ import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
 import { occurredAtOrNow } from '../common/fields';
 import { ACCOUNT, CONTACT, convertedRecordId, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
-import { CommandExecutor, CommandOutcome } from '../records/command-executor';
+import { CommandExecutor, CommandOutcome, ExecuteOptions } from '../records/command-executor';
 import { completionContext, conversionStepKey, latestPosition } from './completion-context';
 
 export interface ConversionRequest {
@@ -79,6 +79,23 @@ export class ConversionCompleter {
   }
 }
 
+/** The command and options of one lead's conversion (also decided in bulk: bulk-conversion.ts). */
+export function conversionCommand(leadId: string, sent: string | undefined, request: ConversionRequest): { command: ConvertLead; options: ExecuteOptions } {
+  // New records get ids derived from the lead: a lead converts once, and every racing attempt names the same ids.
+  // The facts (the named account and contact, the duplicate-account claim) are resolved by the executor on every attempt.
+  const command: ConvertLead = {
+    type: 'ConvertLead',
+    leadId,
+    occurredAt: occurredAtOrNow(sent),
+    account: { id: request.accountId ?? convertedRecordId(leadId, 'account'), existing: null },
+    contact: { id: request.contactId ?? convertedRecordId(leadId, 'contact'), existing: null },
+    opportunity: request.opportunity ? { id: convertedRecordId(leadId, 'opportunity'), ...request.opportunity } : null,
+    ownerId: request.ownerId,
+  };
+  const options = { catchUpBusinessTime: sent === undefined, allowDuplicate: request.allowDuplicateAccount === true };
+  return { command, options };
+}
+
 @CommandHandler(ConvertLeadCommand)
 export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
   constructor(
@@ -87,18 +104,7 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
   ) {}
 
   async execute({ leadId, occurredAt: sent, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
-    // New records get ids derived from the lead: a lead converts once, and every racing attempt names the same ids.
-    // The facts (the named account and contact, the duplicate-account claim) are resolved by the executor on every attempt.
-    const command: ConvertLead = {
-      type: 'ConvertLead',
-      leadId,
-      occurredAt: occurredAtOrNow(sent),
-      account: { id: request.accountId ?? convertedRecordId(leadId, 'account'), existing: null },
-      contact: { id: request.contactId ?? convertedRecordId(leadId, 'contact'), existing: null },
-      opportunity: request.opportunity ? { id: convertedRecordId(leadId, 'opportunity'), ...request.opportunity } : null,
-      ownerId: request.ownerId,
-    };
-    const options = { catchUpBusinessTime: sent === undefined, allowDuplicate: request.allowDuplicateAccount === true };
+    const { command, options } = conversionCommand(leadId, sent, request);
     const outcome = await this.executor.execute(LEAD, leadId, command, context, options);
     const converted = outcome.events.find((e): e is LeadConverted => e.type === 'LeadConverted')!;
     const position = await this.completer.completeLead(leadId);

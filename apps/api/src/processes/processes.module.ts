@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { BulkConversion } from './bulk-conversion';
+import { BulkConversionController } from './bulk-conversion.controller';
 import { CompletionRecovery } from './completion-recovery';
 import { ConversionCompleter, ConvertLeadHandler } from './lead-conversion';
 import { MergeCompleter, MergeLeadsHandler } from './lead-merge';
@@ -7,8 +9,8 @@ import { ProcessesController } from './processes.controller';
 
 /** Commands that span several streams: a decision on one, idempotent completion on the others, recovery, and its parked decisions. */
 @Module({
-  controllers: [ProcessesController],
-  providers: [ConversionCompleter, ConvertLeadHandler, MergeCompleter, MergeLeadsHandler, CompletionRecovery, RecoveryLedger],
+  controllers: [ProcessesController, BulkConversionController],
+  providers: [BulkConversion, ConversionCompleter, ConvertLeadHandler, MergeCompleter, MergeLeadsHandler, CompletionRecovery, RecoveryLedger],
   exports: [CompletionRecovery],
 })
 export class ProcessesModule {}

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { assertOccurredInOrder, DomainError, DomainEvent, fold } from '@crm/domain';
 import {
+  AppendResult,
   deterministicUuid,
   EVENT_STORE,
   EventIdConflictError,
   EventStore,
   EventToAppend,
   RecordedEvent,
+  StreamAppend,
   timeOrderedUuid,
   toOccurred,
   WrongExpectedRevisionError,
@@ -14,7 +16,7 @@ import {
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
 import { Metrics } from '../observability/metrics';
-import { AggregateType, Facts, LoadState, streamIdOf } from './aggregate-type';
+import { AggregateType, Facts, LoadState, streamIdOf, UniqueClaim } from './aggregate-type';
 import { UniquenessClaims } from './uniqueness-claims';
 import { RetryTurn, RetryTurns } from './retry-turns';
 
@@ -51,6 +53,11 @@ export interface ExecuteOptions {
    */
   claimedByDecision?: boolean;
 }
+
+/** One attempt's decision: already decided (nothing to append), or the append that records it. */
+export type Decision<State, Event extends DomainEvent = DomainEvent> =
+  | { kind: 'decided'; outcome: CommandOutcome<State, Event> }
+  | { kind: 'append'; id: string; record: StreamAppend; claims: UniqueClaim[]; next: State; events: Event[] };
 
 /** Without If-Match, a command that loses a race re-reads the stream and decides again, this many times. */
 const MAX_ATTEMPTS = 10;
@@ -103,32 +110,10 @@ export class CommandExecutor {
     options: ExecuteOptions,
     turn: RetryTurn,
   ): Promise<CommandOutcome<State, Event>> {
-    const streamId = streamIdOf(aggregate, id);
     for (let attempt = 1; ; attempt++) {
-      const recorded = options.freshId && attempt === 1 ? [] : await this.store.readStream(streamId);
-      const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
-      if (replay) return replay;
-      // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
-      const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
-
-      const last = recorded[recorded.length - 1];
-      const revision = last?.revision ?? -1;
-      if (last && context.expectedRevision !== undefined && context.expectedRevision !== revision) {
-        throw preconditionFailed(revision, context.expectedRevision);
-      }
-      const state = fold(aggregate.decider, recorded.map((e) => toOccurred<Event>(e)));
-      const command = options.catchUpBusinessTime ? withBusinessTimeAtLeast(resolved, last?.metadata.occurredAt) : resolved;
-      const events = aggregate.decider.decide(command, state);
-      if (events.length === 0) {
-        return { id, revision, position: last?.position ?? -1n, state, events, replayed: false };
-      }
-      // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
-      assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
-      const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
-
-      // Unique values (an email, an account name) are claimed in the event store with the events that take them.
-      const claims = options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? []);
-      const record = { streamId, events: this.toAppend(events, command.occurredAt, context), expectedRevision: last ? revision : ('no_stream' as const) };
+      const decision = await this.decide(aggregate, id, requested, context, options, attempt);
+      if (decision.kind === 'decided') return decision.outcome;
+      const { record, claims, next, events } = decision;
       try {
         const result = await this.timed(() => this.claims.appendClaimed(claims, record, options.allowDuplicate ?? false, context));
         return { id, revision: result.nextExpectedRevision, position: result.position, state: next, events, replayed: false };
@@ -140,6 +125,74 @@ export class CommandExecutor {
         await turn.take();
       }
     }
+  }
+
+  /**
+   * One attempt of a command, not appended: the outcome when there is nothing to append (a
+   * replay, no change), else the record's append and the unique values it claims. A refusal
+   * (business rule, If-Match) is thrown. `execute` appends it; a bulk command appends the
+   * decisions of several records together (`appendTogether`).
+   */
+  async decide<Command extends { occurredAt: string }, Event extends DomainEvent, State>(
+    aggregate: AggregateType<Command, Event, State>,
+    id: string,
+    requested: Command,
+    context: CommandContext,
+    options: ExecuteOptions = {},
+    attempt = 1,
+  ): Promise<Decision<State, Event>> {
+    const streamId = streamIdOf(aggregate, id);
+    const recorded = options.freshId && attempt === 1 ? [] : await this.store.readStream(streamId);
+    const replay = this.replayOf<Event, State>(aggregate, id, recorded, context);
+    if (replay) return { kind: 'decided', outcome: replay };
+    // Facts about other records are looked up again on every attempt, so a retry never decides on stale ones.
+    const resolved = aggregate.resolveFacts ? await aggregate.resolveFacts(requested, this.facts) : requested;
+
+    const last = recorded[recorded.length - 1];
+    const revision = last?.revision ?? -1;
+    if (last && context.expectedRevision !== undefined && context.expectedRevision !== revision) {
+      throw preconditionFailed(revision, context.expectedRevision);
+    }
+    const state = fold(aggregate.decider, recorded.map((e) => toOccurred<Event>(e)));
+    const command = options.catchUpBusinessTime ? withBusinessTimeAtLeast(resolved, last?.metadata.occurredAt) : resolved;
+    const events = aggregate.decider.decide(command, state);
+    if (events.length === 0) {
+      return { kind: 'decided', outcome: { id, revision, position: last?.position ?? -1n, state, events, replayed: false } };
+    }
+    // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
+    assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
+    const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
+
+    // Unique values (an email, an account name) are claimed in the event store with the events that take them.
+    const claims = options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? []);
+    const record = { streamId, events: this.toAppend(events, command.occurredAt, context), expectedRevision: last ? revision : ('no_stream' as const) };
+    return { kind: 'append', id, record, claims, next, events };
+  }
+
+  /**
+   * Appends the decisions of several records all or none, with their claims (decided now, on
+   * the holders as they stand), in one transaction: on a store with `appendAtomically` only.
+   * Throws a claim's refusal, or the store's refusal of any append (another command came first:
+   * the caller decides again).
+   */
+  async appendTogether(decisions: { decision: Extract<Decision<unknown>, { kind: 'append' }>; allowDuplicate: boolean; context: CommandContext }[]): Promise<AppendResult[]> {
+    if (!this.store.appendAtomically) throw new Error('appendTogether needs an event store that appends to several streams in one transaction');
+    const appends: StreamAppend[] = [];
+    for (const [index, { decision, allowDuplicate, context }] of decisions.entries()) {
+      try {
+        appends.push(...(await this.claims.decidedClaims(decision.claims, allowDuplicate, context)));
+      } catch (error) {
+        throw new RefusedInBatch(index, error);
+      }
+    }
+    const records = decisions.map(({ decision }) => decision.record);
+    const results = await this.timed(() => this.store.appendAtomically!([...appends, ...records]));
+    return results.slice(appends.length);
+  }
+
+  /** Whether the store can append to several streams in one transaction (the embedded store can; EventStoreDB cannot). */
+  get appendsAtomically(): boolean {
+    return this.store.appendAtomically !== undefined;
   }
 
   /** An append (with its claims), timed in `crm_event_store_append_duration_seconds` (commit and fsync included). */
@@ -194,6 +247,17 @@ export class CommandExecutor {
     const state = fold(aggregate.decider, recorded.filter((e) => e.revision <= last.revision).map((e) => toOccurred<Event>(e)));
     const events = earlier.map((e) => ({ type: e.type, data: e.data }) as Event);
     return { id, revision: last.revision, position: last.position, state, events, replayed: true };
+  }
+}
+
+/** A claim of one decision of `appendTogether` was refused (the holders of its value changed since it was decided): nothing was appended. */
+export class RefusedInBatch extends Error {
+  constructor(
+    readonly index: number,
+    readonly refusal: unknown,
+  ) {
+    super(`Decision ${index} of the batch was refused: ${refusal instanceof Error ? refusal.message : String(refusal)}`);
+    this.name = 'RefusedInBatch';
   }
 }
 

@@ -64,6 +64,17 @@ export class UniquenessClaims {
     }
   }
 
+  /**
+   * The appends that take these claims now, decided on the holders as they stand (for a bulk
+   * decision appended in one transaction: a claim that lost a race there fails the whole
+   * transaction, which its caller decides again); throws the refusal of a claim.
+   */
+  async decidedClaims(claims: UniqueClaim[], allowedByCaller: boolean, context: CommandContext): Promise<StreamAppend[]> {
+    const appends: StreamAppend[] = [];
+    for (const claim of claims) appends.push((await this.decide(claim, allowedByCaller, context)).append);
+    return appends;
+  }
+
   private async appendTogether(decided: DecidedClaim[], record: StreamAppend, context: CommandContext): Promise<AppendResult> {
     if (this.store.appendAtomically) {
       const results = await this.store.appendAtomically([...decided.map((d) => d.append), record]);
