@@ -33,6 +33,8 @@ export interface CheckpointWrite {
   readModel: string;
   version: number;
   position: bigint;
+  /** The processor's version in code that filled this stored version (absent: 1, the version of everything stored before versions were kept). */
+  codeVersion?: number;
 }
 
 export interface Page {
@@ -90,6 +92,8 @@ export interface ReadStore {
 
   /** Active versions and checkpoints; a read model never seen is at version 1 with no checkpoint. */
   readModelState(readModel: string): Promise<ReadModelState>;
+  /** The processor's version in code that filled each stored version with a checkpoint (1 for those written before code versions were kept). */
+  codeVersions(readModel: string): Promise<Record<number, number>>;
   /** Makes `version` the one queries read. */
   activate(readModel: string, version: number): Promise<void>;
 

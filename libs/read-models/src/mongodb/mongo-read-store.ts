@@ -56,6 +56,8 @@ interface CheckpointRecord {
   readModel: string;
   version: number;
   position: string;
+  /** Absent on checkpoints written before code versions were kept: 1. */
+  codeVersion?: number;
 }
 
 /** A named log position (see ReadStore.saveLogPosition), as a string like checkpoints. */
@@ -260,10 +262,10 @@ export class MongoReadStore implements ReadStore {
       }
       if (checkpoints.length > 0) {
         await this.checkpoints.bulkWrite(
-          checkpoints.map(({ readModel, version, position }) => ({
+          checkpoints.map(({ readModel, version, position, codeVersion = 1 }) => ({
             updateOne: {
               filter: { _id: checkpointId(readModel, version) },
-              update: { $set: { readModel, version, position: position.toString() } },
+              update: { $set: { readModel, version, position: position.toString(), codeVersion } },
               upsert: true,
             },
           })),
@@ -309,6 +311,11 @@ export class MongoReadStore implements ReadStore {
       activeVersion: active?.activeVersion ?? 1,
       checkpoints: Object.fromEntries(rows.map((row) => [row.version, BigInt(row.position)])),
     };
+  }
+
+  async codeVersions(readModel: string): Promise<Record<number, number>> {
+    const rows = await this.checkpoints.find({ readModel }, PRIMARY).toArray();
+    return Object.fromEntries(rows.map((row) => [row.version, row.codeVersion ?? 1]));
   }
 
   async activate(readModel: string, version: number): Promise<void> {

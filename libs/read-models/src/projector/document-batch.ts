@@ -110,6 +110,30 @@ function keyOf(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
 
+/** A projection could not apply an event: the projection's own fault, not the store's. */
+export class ProjectionFault extends Error {
+  readonly position: bigint;
+  readonly eventType: string;
+  readonly eventId: string;
+
+  constructor(
+    readonly readModel: string,
+    event: RecordedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(`${readModel} cannot apply ${event.type} at ${event.position}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ProjectionFault';
+    this.position = event.position;
+    this.eventType = event.type;
+    this.eventId = event.id;
+  }
+
+  /** The message of the projection's own error, as GET /projections shows it. */
+  get reason(): string {
+    return this.cause instanceof Error ? this.cause.message : String(this.cause);
+  }
+}
+
 /**
  * Applies a batch of events to some projections and returns the document writes. Each
  * projection writes its own collections at its own version (a rebuild runs one alone), so
@@ -132,7 +156,13 @@ export async function projectBatch(
     }
     if (concerned.length === 0) continue;
     const batch = await new DocumentBatch(() => version).load(store, keys);
-    for (const event of concerned) projection.apply(event, batch);
+    for (const event of concerned) {
+      try {
+        projection.apply(event, batch);
+      } catch (error) {
+        throw new ProjectionFault(projection.readModel, event, error);
+      }
+    }
     await batch.foldAccumulated(store);
     // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
     for (const write of batch.writes()) writes.push(write);
