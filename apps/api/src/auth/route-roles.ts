@@ -109,6 +109,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /processes/parked': 'admin',
   'POST /processes/parked/:decisionId/retry': 'admin',
   'POST /projections/:name/rebuild': 'admin',
+  'POST /projections/:name/retry': 'admin',
 };
 
 /** The access a request needs, by the route the router matched; undefined when none is declared. */

@@ -1,3 +1,4 @@
+import { DEFAULT_FAULT_AFTER_FAILURES } from '@crm/read-models';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from '../auth/api-keys';
@@ -19,6 +20,8 @@ export interface AppConfig {
   projector: 'embedded' | 'external';
   /** How long the projector lease lasts without renewal: after a crash, another process takes over within it. */
   projectorLeaseMs: number;
+  /** Failed attempts in a row at one event after which a projection is faulted and waits for POST /projections/:name/retry (default 12). */
+  projectionFaultAfterFailures?: number;
   production: boolean;
   /** The API keys (digests, actors, roles). None: open mode, refused in production. */
   apiKeys?: readonly ApiKey[];
@@ -47,6 +50,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mongodbUrl: urlOf('MONGODB_URL', env.MONGODB_URL, ['mongodb:', 'mongodb+srv:'], 'mongodb://127.0.0.1:27017/crm?replicaSet=rs0'),
     projector: projectorMode(env.PROJECTOR),
     projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
+    projectionFaultAfterFailures: positiveInteger('PROJECTION_FAULT_AFTER_FAILURES', env.PROJECTION_FAULT_AFTER_FAILURES, DEFAULT_FAULT_AFTER_FAILURES),
     production,
     ...apiKeysFrom(env, production),
     shutdownGraceMs: positiveInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 10_000),

@@ -11,8 +11,12 @@ export interface ProjectionStatusRow {
   position: string;
   status: string;
   version: number;
+  /** The version of the projection's code that filled the version served. */
+  codeVersion?: number;
   lag: number;
   rebuild?: { version: number; position: string };
+  /** While failed or faulted: the event the projection could not apply (API.md v2). */
+  error?: { position: string; eventType: string; message: string };
   lastError?: string;
   eventsApplied?: number;
 }

@@ -64,6 +64,11 @@ export class ReadSideModule {
               useFactory: (events: EventStore, store: ReadStore, projections: Projection[]) =>
                 new Projector(events, store, projections, {
                   leaseTtlMs: config.projectorLeaseMs,
+                  faultAfterFailures: config.projectionFaultAfterFailures,
+                  onFault: (fault, faulted) =>
+                    faulted
+                      ? logger.error(`Projection ${fault.readModel} is faulted at ${fault.position} (${fault.eventType}) and waits for POST /projections/${fault.readModel}/retry: ${fault.reason}`)
+                      : logger.warn(`Projection ${fault.readModel} could not apply ${fault.eventType} at ${fault.position}; the others go on, it is tried again: ${fault.reason}`),
                   onError: (error) => logger.error(`Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint`),
                   onNotice: (message) => logger.warn(`Projector: ${message}`),
                 }),
