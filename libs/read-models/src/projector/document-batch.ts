@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@crm/event-store';
-import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port';
+import type { DocumentWrite, ReadDocument, ReadModelDocuments } from '../read-store.port';
 import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection } from '../projections/projection';
 
 interface Accumulated {
@@ -26,7 +26,7 @@ export class DocumentBatch implements DocumentSet {
   constructor(private readonly versionOf: (collection: string) => number) {}
 
   /** Loads these documents (absent ones as null), a collection at a time. */
-  async load(store: ReadStore, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
+  async load(store: ReadModelDocuments, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
     const idsByCollection = new Map<string, Set<string>>();
     for (const key of keys) {
       if (!('all' in key) || this.whole.has(key.collection)) continue;
@@ -87,7 +87,7 @@ export class DocumentBatch implements DocumentSet {
   }
 
   /** Folds every accumulated change into its document, loading those documents now (once each). */
-  async foldAccumulated(store: ReadStore): Promise<void> {
+  async foldAccumulated(store: ReadModelDocuments): Promise<void> {
     const entries = [...this.accumulated.values()];
     this.accumulated.clear();
     await this.load(
@@ -140,7 +140,7 @@ export class ProjectionFault extends Error {
  * each is applied on its own batch of documents.
  */
 export async function projectBatch(
-  store: ReadStore,
+  store: ReadModelDocuments,
   projections: { projection: Projection; version: number; after: bigint }[],
   events: RecordedEvent[],
 ): Promise<DocumentWrite[]> {
