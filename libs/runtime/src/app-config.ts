@@ -1,8 +1,8 @@
 import { DEFAULT_FAULT_AFTER_FAILURES } from '@crm/read-models';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from '../auth/api-keys';
-import { LOG_LEVELS, LogLevelName } from '../observability/logging';
+import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from './api-keys';
+import { LOG_LEVELS, LogLevelName } from './log-levels';
 
 export interface AppConfig {
   host: string;

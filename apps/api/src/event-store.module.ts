@@ -1,0 +1,2 @@
+// Shared by every app: it lives in libs/runtime.
+export * from '@crm/runtime/event-store.module';
