@@ -3,8 +3,8 @@ import type { RecordedEvent } from '@crm/event-store';
 import type { CollectionSpec } from '../read-store.port';
 import type { CollectionKey, DocumentKey, DocumentSet, Projection } from './projection';
 
-/** A recorded event of one domain event type, its `data` typed as the domain declares it. */
-export type Recorded<E extends DomainEvent> = Omit<RecordedEvent, 'type' | 'data'> & { type: E['type']; data: E['data'] };
+/** A recorded event of a domain event type, its `data` typed as the domain declares it (of a union: a union that its `type` narrows). */
+export type Recorded<E extends DomainEvent> = E extends DomainEvent ? Omit<RecordedEvent, 'type' | 'data'> & { type: E['type']; data: E['data'] } : never;
 
 /** Said of an event type a projection knows of and has nothing to do for. */
 export const IGNORED = 'ignored';
