@@ -117,6 +117,8 @@ export class Projector {
   private lock: Promise<void> = Promise.resolve();
   /** The position the main loop has applied to the attached read models. */
   private followed = -1n;
+  /** Whether this projector holds the lease and has loaded the checkpoints: only then does work alone start. */
+  private holding = false;
   private readonly batchSize: number;
   private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
@@ -148,6 +150,7 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.holding = false;
     clearTimeout(this.leaseTimer);
     await this.closeSubscription?.();
     await this.loop;
@@ -267,7 +270,8 @@ export class Projector {
   /** Starts what a read model needs that the main loop does not do: a rebuild for a new code version, or a catch-up alone. */
   private resume(live: LiveProjection): Promise<void> {
     if (live.background) return live.background;
-    if (live.faulted || !this.running) return Promise.resolve();
+    // Without the lease every commit would fail: loadCheckpoints resumes everything once it is held again.
+    if (live.faulted || !this.running || !this.holding) return Promise.resolve();
     if (live.served.codeVersion !== live.codeVersion) {
       this.options.onNotice?.(
         `Read model ${live.projection.readModel} was projected by version ${live.served.codeVersion} of its code, this is version ${live.codeVersion}: rebuilding it while the old one serves`,
@@ -440,7 +444,9 @@ export class Projector {
         await this.follow(() => {
           delay = this.backoff.initial;
         });
+        this.holding = false; // the subscription ended (the lease went to another projector, or stop)
       } catch (error) {
+        this.holding = false;
         if (!this.running) break;
         this.status = error instanceof LeaseLostError ? 'standby' : 'failed';
         this.lastError = error instanceof Error ? error.message : String(error);
@@ -495,6 +501,7 @@ export class Projector {
     const furthest = following.reduce((max, live) => (live.served.checkpoint > max ? live.served.checkpoint : max), -1n);
     for (const live of following) live.attached = live.served.checkpoint === furthest && !live.failure;
     this.followed = furthest;
+    this.holding = true;
     this.progress.emit('progress');
     for (const live of this.live.values()) void this.resume(live);
   }
