@@ -1,6 +1,6 @@
 import { tasksProjection } from '@crm/read-models';
 import request from 'supertest';
-import { useTestApp } from './support/test-app';
+import { startTestApp, useTestApp } from './support/test-app';
 
 /**
  * API.md v2, Operations: a projection that cannot apply an event is `faulted` (position, event
@@ -44,6 +44,18 @@ describe('A faulted projection beside live ones', () => {
       const ready = await health('/health/ready').expect(503);
       expect(ready.body.checks.projections.faulted).toEqual([{ name: 'tasks', status: 'faulted' }]);
       await health('/health/live').expect(200);
+
+      // An API process that does not run the projector (PROJECTOR=external) says so too: the fault is kept in the read store.
+      const reader = await startTestApp(t.dataDir, { projector: 'external' });
+      try {
+        const rows = (await reader.http().get('/projections').expect(200)).body as { name: string; status: string; error?: object }[];
+        expect(rows.find((row) => row.name === 'tasks')).toMatchObject({ status: 'faulted', error: { position: failing.body.position, eventType: 'TaskOpened', message: 'the tasks projection cannot apply this task' } });
+        expect(rows.find((row) => row.name === 'leads')).toMatchObject({ status: 'external' });
+        const readyThere = await request(reader.app.getHttpServer()).get('/health/ready').expect(503);
+        expect(readyThere.body.checks.projections.faulted).toEqual([{ name: 'tasks', status: 'faulted' }]);
+      } finally {
+        await reader.close();
+      }
 
       // Only a faulted projection is retried; an unknown one is 404.
       await t.http().post('/projections/leads/retry').expect(409);

@@ -190,6 +190,19 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect(await store.codeVersions(`never_${randomUUID().slice(0, 8)}`)).toEqual({});
     });
 
+    it('keeps each read model\'s fault without a lease until it is cleared, the last save winning, and forgets faults with what it projected', async () => {
+      const name = `faulty_${randomUUID().slice(0, 8)}`;
+      const fault = { position: '18446744073709551615', eventType: 'TaskOpened', message: 'cannot apply it', faulted: false };
+      await store.saveFault(name, fault);
+      await store.saveFault(name, { ...fault, faulted: true });
+      expect((await store.faults())[name]).toEqual({ ...fault, faulted: true });
+      await store.saveFault(name, null);
+      expect((await store.faults())[name]).toBeUndefined();
+      await store.saveFault(name, fault);
+      await store.forgetProjected(owner);
+      expect(await store.faults()).toEqual({});
+    });
+
     it('keeps checkpoints per read model, not per collection: dropping a collection leaves them', async () => {
       // A read model's collections have names of their own; one may share the read model's name.
       const readModel = spec.name;

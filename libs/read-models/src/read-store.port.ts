@@ -59,6 +59,14 @@ export interface ScanQuery {
   to?: number;
 }
 
+/** A read model's fault as kept: the event it could not apply, why, and whether it is given up on until a retry. */
+export interface StoredFault {
+  position: string;
+  eventType: string;
+  message: string;
+  faulted: boolean;
+}
+
 export interface ReadModelState {
   readModel: string;
   activeVersion: number;
@@ -104,6 +112,15 @@ export interface ProcessorCheckpoints {
   activate(readModel: string, version: number): Promise<void>;
 
   /**
+   * The event a read model could not apply, kept until it applies it, so that a process that
+   * does not run the projector (PROJECTOR=external) shows it too; needs no lease, the last save
+   * wins, null clears it.
+   */
+  saveFault(readModel: string, fault: StoredFault | null): Promise<void>;
+  /** Every read model's kept fault, by name. */
+  faults(): Promise<Record<string, StoredFault>>;
+
+  /**
    * Where a reader of the log other than the projector (the recovery sweep) has got to, kept
    * under a name; needs no lease, and the last save wins. Undefined before the first save.
    */
@@ -130,7 +147,7 @@ export interface LogBinding {
   bindToLog(identity: string): Promise<void>;
   /**
    * Forgets everything projected, for a read store that was projected from another event log:
-   * drops every read model collection, checkpoint, active version and named log position
+   * drops every read model collection, checkpoint, active version, fault and named log position
    * (the lease and the log identity stay). Only while `leaseOwner` holds the lease.
    */
   forgetProjected(leaseOwner: string): Promise<void>;

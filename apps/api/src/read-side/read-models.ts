@@ -55,9 +55,12 @@ export class ReadModels {
     return activeVersion;
   }
 
+  /** As the projector's own position(): the lowest checkpoint of the read models that are not faulted. */
   private async storedPosition(): Promise<bigint> {
     let lowest: bigint | undefined;
+    const faults = await this.store.faults();
     for (const { readModel } of this.projections) {
+      if (faults[readModel]?.faulted) continue;
       const state = await this.store.readModelState(readModel);
       const position = state.checkpoints[state.activeVersion] ?? -1n;
       if (lowest === undefined || position < lowest) lowest = position;

@@ -17,6 +17,7 @@ import {
   ReadModelState,
   ReadStore,
   ScanQuery,
+  StoredFault,
 } from '../read-store.port';
 import { isGoneFromThisHost } from '../lease-owner';
 
@@ -106,6 +107,7 @@ export class MongoReadStore implements ReadStore {
   private readonly versions: Collection<VersionRecord>;
   private readonly checkpoints: Collection<CheckpointRecord>;
   private readonly logPositions: Collection<LogPositionRecord>;
+  private readonly processorFaults: Collection<{ _id: string; fault: StoredFault }>;
   private readonly logBinding: Collection<LogBindingRecord>;
   /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
   private commits: Promise<unknown> = Promise.resolve();
@@ -142,6 +144,7 @@ export class MongoReadStore implements ReadStore {
     this.versions = db.collection<VersionRecord>('read_model_versions');
     this.checkpoints = db.collection<CheckpointRecord>('read_model_checkpoints');
     this.logPositions = db.collection<LogPositionRecord>('log_positions');
+    this.processorFaults = db.collection<{ _id: string; fault: StoredFault }>('processor_faults');
   }
 
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
@@ -383,6 +386,17 @@ export class MongoReadStore implements ReadStore {
     await this.checkpoints.deleteMany({});
     await this.versions.deleteMany({});
     await this.logPositions.deleteMany({});
+    await this.processorFaults.deleteMany({});
+  }
+
+  async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
+    if (fault === null) await this.processorFaults.deleteOne({ _id: readModel });
+    else await this.processorFaults.updateOne({ _id: readModel }, { $set: { fault } }, { upsert: true });
+  }
+
+  async faults(): Promise<Record<string, StoredFault>> {
+    const rows = await this.processorFaults.find({}, PRIMARY).toArray();
+    return Object.fromEntries(rows.map((row) => [row._id, row.fault]));
   }
 
   async ping(): Promise<void> {

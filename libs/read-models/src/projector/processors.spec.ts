@@ -70,6 +70,9 @@ describe('Projector: one checkpoint, faults and version per read model', () => {
     const [fifteenth] = (await events.readAll({ after: -1n, maxCount: 30 })).slice(14, 15);
     const report = p.reports().find((r) => r.name === 'broken')!;
     expect(report.error).toEqual({ position: String(fifteenth.position), eventType: 'Numbered', message: 'cannot take event 15' });
+    // Kept in the store too, for an API process that does not run the projector.
+    expect(await eventually(async () => (await store.faults()).broken?.faulted === true)).toBe(true);
+    expect((await store.faults()).broken).toEqual({ ...report.error, faulted: true });
     // Its batch (11–20) is left out whole; the healthy one applied everything and follows new events.
     expect((await docs('broken', 1, 1, 30)).map((d) => d.n).sort((a, b) => Number(a) - Number(b))).toEqual(ids(1, 10).map(Number));
     await append(31, 32);
@@ -85,6 +88,7 @@ describe('Projector: one checkpoint, faults and version per read model', () => {
     expect(await docs('broken', 1, 1, 32)).toHaveLength(32);
     expect(p.reports().find((r) => r.name === 'broken')).toMatchObject({ status: 'live', position: String(head) });
     expect(p.reports().find((r) => r.name === 'broken')!.error).toBeUndefined();
+    expect(await store.faults()).toEqual({});
   });
 
   it('rebuilds a read model whose code version changed into a new stored version while the old one serves, then swaps', async () => {

@@ -285,8 +285,9 @@ export class Projector {
   /** Runs a catch-up alone or a rebuild; a fault in it is the read model's (tried again with backoff), a store failure is retried later. */
   private inBackground(live: LiveProjection, work: () => Promise<void>): Promise<void> {
     const done = work()
-      .then(() => {
+      .then(async () => {
         live.failure = undefined;
+        await this.store.saveFault(live.projection.readModel, null);
       })
       .catch((error: unknown) => {
         if (!this.running) return;
@@ -322,6 +323,9 @@ export class Projector {
     live.rebuild = undefined;
     this.options.onFault?.(fault, live.faulted);
     this.progress.emit('progress');
+    // Kept in the store for the processes that do not run the projector (their GET /projections and readiness).
+    const stored = { position: String(fault.position), eventType: fault.eventType, message: fault.reason, faulted: live.faulted };
+    this.store.saveFault(live.projection.readModel, stored).catch((error: unknown) => this.options.onError?.(error));
   }
 
   /**
@@ -500,6 +504,9 @@ export class Projector {
     const following = [...this.live.values()].filter((live) => !live.faulted && !(live.background && !live.rebuild));
     const furthest = following.reduce((max, live) => (live.served.checkpoint > max ? live.served.checkpoint : max), -1n);
     for (const live of following) live.attached = live.served.checkpoint === furthest && !live.failure;
+    // A fault kept from before that an attached read model no longer has (it has applied past it).
+    const kept = await this.store.faults();
+    for (const live of this.live.values()) if (live.attached && kept[live.projection.readModel]) await this.store.saveFault(live.projection.readModel, null);
     this.followed = furthest;
     this.holding = true;
     this.progress.emit('progress');

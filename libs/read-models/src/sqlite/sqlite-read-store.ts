@@ -17,6 +17,7 @@ import {
   ReadModelState,
   ReadStore,
   ScanQuery,
+  StoredFault,
 } from '../read-store.port';
 import { isGoneFromThisHost } from '../lease-owner';
 
@@ -26,6 +27,7 @@ const SCHEMA = `
     read_model TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (read_model, version)
   );
   CREATE TABLE IF NOT EXISTS log_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS processor_faults (read_model TEXT PRIMARY KEY, fault TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS event_log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
@@ -220,6 +222,16 @@ export class SqliteReadStore implements ReadStore {
     ).run(readModel, version);
   }
 
+  async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
+    if (fault === null) this.statement('DELETE FROM processor_faults WHERE read_model = ?').run(readModel);
+    else this.statement('INSERT INTO processor_faults (read_model, fault) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET fault = excluded.fault').run(readModel, JSON.stringify(fault));
+  }
+
+  async faults(): Promise<Record<string, StoredFault>> {
+    const rows = this.statement('SELECT read_model, fault FROM processor_faults').all() as { read_model: string; fault: string }[];
+    return Object.fromEntries(rows.map((row) => [row.read_model, JSON.parse(row.fault)]));
+  }
+
   async readLogPosition(name: string): Promise<bigint | undefined> {
     const row = this.statement('SELECT position FROM log_positions WHERE name = ?').safeIntegers(true).get(name) as { position: bigint } | undefined;
     return row?.position;
@@ -258,7 +270,7 @@ export class SqliteReadStore implements ReadStore {
       this.assertLease(leaseOwner);
       const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
       for (const { name } of tables) this.dropTable(name);
-      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions;');
+      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions; DELETE FROM processor_faults;');
     });
   }
 
