@@ -1,7 +1,7 @@
 import { SqliteEventStore } from '@crm/event-store';
 import { READ_STORE, ReadStore } from '@crm/read-models';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
-import { parseApiKeys } from '../apps/api/src/auth/api-keys';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
+import { parseApiKeys } from '@crm/runtime/api-keys';
 import request from 'supertest';
 import { captureLogs, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 import { startServiceProcess } from './support/service-process';

@@ -1,4 +1,4 @@
-import type { Role } from './api-keys';
+import type { Role } from '@crm/runtime/api-keys';
 
 /** `open`: no key needed (health, docs). Anything else needs a key with that role. */
 export type RouteAccess = Role | 'open';

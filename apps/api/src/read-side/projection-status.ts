@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
-import { PROJECTIONS } from './projection-list';
+import { PROJECTIONS } from '@crm/runtime/projection-list';
 
 /** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
 const LAG_CAP = 1_000_000;

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Inject, Logger, Optional, Param, Post } from
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Projection, Projector } from '@crm/read-models';
 import { problem, ProblemException } from '../common/problem';
-import { PROJECTIONS } from './projection-list';
+import { PROJECTIONS } from '@crm/runtime/projection-list';
 import { ProjectionStatus } from './projection-status';
 
 @ApiTags('operations')

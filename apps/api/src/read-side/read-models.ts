@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { FindQuery, Page, Projection, Projector, READ_STORE, ReadDocument, ReadStore, withoutInternalFields } from '@crm/read-models';
-import { PROJECTIONS } from './projection-list';
+import { PROJECTIONS } from '@crm/runtime/projection-list';
 
 /** How long a query with `?minPosition=` waits for the read models (API.md: 5 s, then 503). */
 export const MIN_POSITION_TIMEOUT_MS = 5_000;

@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ReadSideCoreModule } from '@crm/runtime/read-side-core.module';
-import { AppConfig } from '../config/app-config';
+import { AppConfig } from '@crm/runtime/app-config';
 import { ProjectionsController } from './projections.controller';
 import { ProjectionStatus } from './projection-status';
 import { ReadModels } from './read-models';

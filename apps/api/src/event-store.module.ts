@@ -1,2 +1,0 @@
-// Shared by every app: it lives in libs/runtime.
-export * from '@crm/runtime/event-store.module';

@@ -1,2 +1,0 @@
-// Shared by every app that runs the projector: it lives in libs/runtime.
-export * from '@crm/runtime/projection-list';
