@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ROLES } from '../apps/api/src/auth/api-keys';
+import { ROLES } from '@crm/runtime/api-keys';
 import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
 import { asActor, fieldsOf, newDataDir, PROBLEM_JSON, removeDataDir, startTestApp, useTestApp } from './support/test-app';
 

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ALL_READ_MODEL_PROJECTIONS } from '@crm/read-models';
-import { parseApiKeys } from '../apps/api/src/auth/api-keys';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { parseApiKeys } from '@crm/runtime/api-keys';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 import { EMBEDDED_BACKEND } from './support/backend';
 import { newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 

@@ -1,5 +1,5 @@
 import { SqliteEventStore } from '@crm/event-store';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 import { startServiceProcess } from './support/service-process';
 import { newDataDir, removeDataDir } from './support/test-app';
 

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 import { backendConfig, backendEnv } from './support/backend';
 import { fieldsOf, newDataDir, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
 

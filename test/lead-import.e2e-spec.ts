@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
-import { ROLES } from '../apps/api/src/auth/api-keys';
+import { ROLES } from '@crm/runtime/api-keys';
 import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
 import { asActor, captureLogs, fieldsOf, newDataDir, PROBLEM_JSON, removeDataDir, startTestApp, TestApp, useTestApp } from './support/test-app';
 

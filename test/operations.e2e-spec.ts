@@ -1,9 +1,9 @@
 import { SqliteEventStore } from '@crm/event-store';
 import { Projector, READ_STORE, ReadStore } from '@crm/read-models';
 import Database from 'better-sqlite3';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
-import { parseApiKeys } from '../apps/api/src/auth/api-keys';
-import { ProjectorThread } from '../apps/api/src/read-side/projector-thread';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
+import { parseApiKeys } from '@crm/runtime/api-keys';
+import { ProjectorThread } from '@crm/runtime/projector-thread';
 import request from 'supertest';
 import { captureLogs, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 import { startServiceProcess } from './support/service-process';

@@ -1,6 +1,6 @@
 import { Projector, SqliteReadStore } from '@crm/read-models';
 import type { Worker } from 'node:worker_threads';
-import { ProjectorThread } from '../apps/api/src/read-side/projector-thread';
+import { ProjectorThread } from '@crm/runtime/projector-thread';
 import { removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 /** On the embedded default the projector runs on a worker thread of its own; the request thread only reads. */

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { routesOf } from '../apps/api/src/auth/access-control';
-import { parseApiKeys, ROLES, Role, sha256Hex } from '../apps/api/src/auth/api-keys';
+import { parseApiKeys, ROLES, Role, sha256Hex } from '@crm/runtime/api-keys';
 import { ROUTE_ROLES } from '../apps/api/src/auth/route-roles';
 import { captureLogs, PROBLEM_JSON, removeDataDir, startTestApp, TestApp } from './support/test-app';
 

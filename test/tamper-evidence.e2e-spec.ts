@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { embeddedDatabaseFile } from '../apps/api/src/event-store.module';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 import { EMBEDDED_BACKEND } from './support/backend';
 import { useTestApp } from './support/test-app';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import request from 'supertest';
-import { parseApiKeys } from '../apps/api/src/auth/api-keys';
+import { parseApiKeys } from '@crm/runtime/api-keys';
 import { MOVEMENT, REPORTS, ReportSpec } from '../apps/web/src/reports';
 import { generateHistory, History } from './support/history-generator';
 import { asActor, removeDataDir, startTestApp, TEST_API_KEYS, TestApp } from './support/test-app';

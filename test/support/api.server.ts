@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../apps/api/src/app.factory';
-import { loadAppConfig } from '../../apps/api/src/config/app-config';
+import { loadAppConfig } from '@crm/runtime/app-config';
 
 /** Starts the API from the environment, and tells the parent process its port. Also used by crash-after-decision.server.ts. */
 export async function listenFromEnvironment(): Promise<void> {

@@ -1,7 +1,7 @@
 import { EventStore, EventStoreDbEventStore, SqliteEventStore } from '@crm/event-store';
 import { basename } from 'node:path';
-import { AppConfig } from '../../apps/api/src/config/app-config';
-import { embeddedDatabaseFile } from '../../apps/api/src/event-store.module';
+import { AppConfig } from '@crm/runtime/app-config';
+import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 
 /*
  * The backend of the end-to-end suites: the embedded default, or the servers named by

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import request from 'supertest';
 import { createApp, CreateAppOptions } from '../../apps/api/src/app.factory';
-import { parseApiKeys, ROLES } from '../../apps/api/src/auth/api-keys';
-import { AppConfig } from '../../apps/api/src/config/app-config';
+import { parseApiKeys, ROLES } from '@crm/runtime/api-keys';
+import { AppConfig } from '@crm/runtime/app-config';
 import { backendConfig } from './backend';
 
 /**
@@ -53,6 +53,7 @@ export async function startTestApp(dataDir = newDataDir(), overrides: Partial<Ap
     dataDir,
     production: false,
     projector: 'embedded',
+    projectorThread: true,
     projectorLeaseMs: 15_000,
     apiKeys: TEST_API_KEYS,
     ...overrides,

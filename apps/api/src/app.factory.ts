@@ -8,7 +8,7 @@ import { addSecurityHeaders } from './common/security-headers';
 import { acceptImportUploads } from './imports/import-upload';
 import { closeConnectionsWhenShuttingDown } from './lifecycle/graceful-shutdown';
 import { accessOf } from './auth/route-roles';
-import { AppConfig, assertSecureConfig } from './config/app-config';
+import { AppConfig, assertSecureConfig } from '@crm/runtime/app-config';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { assignCorrelationIds, createRootLogger, logRequests } from './observability/logging';

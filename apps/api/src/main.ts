@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.factory';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
-import { AppConfig, assertSecureConfig, loadAppConfig } from './config/app-config';
+import { AppConfig, assertSecureConfig, loadAppConfig } from '@crm/runtime/app-config';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;

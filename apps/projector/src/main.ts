@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadAppConfig } from '../../api/src/config/app-config';
+import { loadAppConfig } from '@crm/runtime/app-config';
 import { ProjectorModule } from './projector.module';
 
 /**

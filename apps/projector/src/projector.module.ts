@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AppConfig } from '../../api/src/config/app-config';
-import { EventStoreModule } from '../../api/src/event-store.module';
-import { ReadSideModule } from '../../api/src/read-side/read-side.module';
+import { AppConfig } from '@crm/runtime/app-config';
+import { EventStoreModule } from '@crm/runtime/event-store.module';
+import { ReadSideCoreModule } from '@crm/runtime/read-side-core.module';
 
 /** The projector without the HTTP API: the event store, the read store and the projector. */
 @Module({})
@@ -9,7 +9,7 @@ export class ProjectorModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ProjectorModule,
-      imports: [EventStoreModule.register(config), ReadSideModule.register({ ...config, projector: 'embedded' })],
+      imports: [EventStoreModule.register(config), ReadSideCoreModule.register({ ...config, projector: 'embedded' })],
     };
   }
 }

@@ -1,4 +1,5 @@
 export * from './shared/decider';
+export * from './shared/names';
 export * from './shared/domain-error';
 export * from './shared/record-fields';
 export * from './shared/personal-data';

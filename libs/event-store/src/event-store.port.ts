@@ -22,6 +22,8 @@ export interface EventMetadata {
   idempotencyKey?: string;
   /** Hash of route and body of the command that carried the Idempotency-Key. */
   requestFingerprint?: string;
+  /** On the events of a step that completes a decision (a conversion's or a merge's): the step's key (see completion-context.ts). */
+  completionStep?: string;
   /** Tamper evidence: SHA-256 over the event and the hash before it in its stream (see hash-chain.ts). */
   hash?: string;
   [key: string]: unknown;

@@ -179,6 +179,30 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 2: big });
     });
 
+    it('keeps with each checkpoint the code version that filled it (1 when the commit names none), and forgets it with the checkpoint', async () => {
+      await store.commit(owner, [], [{ readModel: spec.name, version: 1, position: 4n }]);
+      expect(await store.codeVersions(spec.name)).toEqual({ 1: 1 });
+      await store.commit(owner, [], [{ readModel: spec.name, version: 1, position: 6n, codeVersion: 3 }, { readModel: spec.name, version: 2, position: 6n, codeVersion: 4 }]);
+      expect(await store.codeVersions(spec.name)).toEqual({ 1: 3, 2: 4 });
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 1: 6n, 2: 6n });
+      await store.deleteCheckpoint(spec.name, 1);
+      expect(await store.codeVersions(spec.name)).toEqual({ 2: 4 });
+      expect(await store.codeVersions(`never_${randomUUID().slice(0, 8)}`)).toEqual({});
+    });
+
+    it('keeps each read model\'s fault without a lease until it is cleared, the last save winning, and forgets faults with what it projected', async () => {
+      const name = `faulty_${randomUUID().slice(0, 8)}`;
+      const fault = { position: '18446744073709551615', eventType: 'TaskOpened', message: 'cannot apply it', faulted: false };
+      await store.saveFault(name, fault);
+      await store.saveFault(name, { ...fault, faulted: true });
+      expect((await store.faults())[name]).toEqual({ ...fault, faulted: true });
+      await store.saveFault(name, null);
+      expect((await store.faults())[name]).toBeUndefined();
+      await store.saveFault(name, fault);
+      await store.forgetProjected(owner);
+      expect(await store.faults()).toEqual({});
+    });
+
     it('keeps checkpoints per read model, not per collection: dropping a collection leaves them', async () => {
       // A read model's collections have names of their own; one may share the read model's name.
       const readModel = spec.name;

@@ -33,6 +33,8 @@ export interface CheckpointWrite {
   readModel: string;
   version: number;
   position: bigint;
+  /** The processor's version in code that filled this stored version (absent: 1, the version of everything stored before versions were kept). */
+  codeVersion?: number;
 }
 
 export interface Page {
@@ -57,6 +59,14 @@ export interface ScanQuery {
   to?: number;
 }
 
+/** A read model's fault as kept: the event it could not apply, why, and whether it is given up on until a retry. */
+export interface StoredFault {
+  position: string;
+  eventType: string;
+  message: string;
+  faulted: boolean;
+}
+
 export interface ReadModelState {
   readModel: string;
   activeVersion: number;
@@ -64,13 +74,12 @@ export interface ReadModelState {
   checkpoints: Record<number, bigint>;
 }
 
-export interface ReadStore {
+/** The documents of the read models, by collection and stored version: what queries read. */
+export interface ReadModelDocuments {
   /** Creates the storage and indexes of one version of a collection (idempotent). */
   ensureCollection(spec: CollectionSpec, version: number): Promise<void>;
   /** Drops one version of a collection with its documents (checkpoints are per read model: see deleteCheckpoint). */
   dropCollection(name: string, version: number): Promise<void>;
-  /** Forgets the checkpoint of one version of a read model (one dropped, or about to be filled afresh). */
-  deleteCheckpoint(readModel: string, version: number): Promise<void>;
 
   get(collection: string, version: number, id: string): Promise<ReadDocument | null>;
   getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>>;
@@ -78,7 +87,13 @@ export interface ReadStore {
   find(collection: string, version: number, query: FindQuery): Promise<Page>;
   /** Every document matching the filters whose sortKey lies in [from, to), in no particular order (report views keyed by day). */
   scan(collection: string, version: number, query: ScanQuery): Promise<ReadDocument[]>;
+}
 
+/**
+ * Each processor's checkpoint per stored version (with the code version that filled it), the
+ * version queries read, and the commit that writes documents and checkpoints together.
+ */
+export interface ProcessorCheckpoints {
   /**
    * Writes documents and checkpoints in one transaction, only while `leaseOwner` holds the
    * projector lease: a crash at any point leaves both as they were, or both written.
@@ -87,11 +102,23 @@ export interface ReadStore {
    * writes over MAX_COMMIT_BYTES together (the caller commits fewer at a time).
    */
   commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void>;
-
+  /** Forgets the checkpoint of one version of a read model (one dropped, or about to be filled afresh). */
+  deleteCheckpoint(readModel: string, version: number): Promise<void>;
   /** Active versions and checkpoints; a read model never seen is at version 1 with no checkpoint. */
   readModelState(readModel: string): Promise<ReadModelState>;
+  /** The processor's version in code that filled each stored version with a checkpoint (1 for those written before code versions were kept). */
+  codeVersions(readModel: string): Promise<Record<number, number>>;
   /** Makes `version` the one queries read. */
   activate(readModel: string, version: number): Promise<void>;
+
+  /**
+   * The event a read model could not apply, kept until it applies it, so that a process that
+   * does not run the projector (PROJECTOR=external) shows it too; needs no lease, the last save
+   * wins, null clears it.
+   */
+  saveFault(readModel: string, fault: StoredFault | null): Promise<void>;
+  /** Every read model's kept fault, by name. */
+  faults(): Promise<Record<string, StoredFault>>;
 
   /**
    * Where a reader of the log other than the projector (the recovery sweep) has got to, kept
@@ -99,7 +126,10 @@ export interface ReadStore {
    */
   readLogPosition(name: string): Promise<bigint | undefined>;
   saveLogPosition(name: string, position: bigint): Promise<void>;
+}
 
+/** The lease that lets one projector at a time commit. */
+export interface ProjectorLease {
   /**
    * Takes or renews the projector lease for `ttlMs`; false when another owner holds it. A lease
    * whose owner (see lease-owner.ts) is a process of this host that no longer exists is taken
@@ -107,18 +137,28 @@ export interface ReadStore {
    */
   acquireLease(owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(owner: string): Promise<void>;
+}
 
+/** Which event log the read models were projected from. */
+export interface LogBinding {
   /** The identity (EventStore.identity) of the event log the read models were projected from; undefined before bindToLog. */
   logIdentity(): Promise<string | undefined>;
   /** Records which event log the read models are projected from. */
   bindToLog(identity: string): Promise<void>;
   /**
    * Forgets everything projected, for a read store that was projected from another event log:
-   * drops every read model collection, checkpoint, active version and named log position
+   * drops every read model collection, checkpoint, active version, fault and named log position
    * (the lease and the log identity stay). Only while `leaseOwner` holds the lease.
    */
   forgetProjected(leaseOwner: string): Promise<void>;
+}
 
+/**
+ * The read store: the small ports above, which one backend implements together (a commit
+ * writes documents and checkpoints in one transaction, fenced by the lease). Consumers name the
+ * port they use: queries need ReadModelDocuments (and the served version), the runner all of them.
+ */
+export interface ReadStore extends ReadModelDocuments, ProcessorCheckpoints, ProjectorLease, LogBinding {
   ping(): Promise<void>;
   close(): Promise<void>;
 }

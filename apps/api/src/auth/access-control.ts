@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem, problem, PROBLEM_CONTENT_TYPE } from '../common/problem';
-import { ApiKey, sha256Hex } from './api-keys';
+import { ApiKey, sha256Hex } from '@crm/runtime/api-keys';
 import { accessOf } from './route-roles';
 
 /** Who sends a request, as access control established it. */

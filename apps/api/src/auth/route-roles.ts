@@ -1,4 +1,4 @@
-import type { Role } from './api-keys';
+import type { Role } from '@crm/runtime/api-keys';
 
 /** `open`: no key needed (health, docs). Anything else needs a key with that role. */
 export type RouteAccess = Role | 'open';
@@ -113,6 +113,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /processes/parked': 'admin',
   'POST /processes/parked/:decisionId/retry': 'admin',
   'POST /projections/:name/rebuild': 'admin',
+  'POST /projections/:name/retry': 'admin',
 };
 
 /** The access a request needs, by the route the router matched; undefined when none is declared. */

@@ -18,6 +18,8 @@ export interface CommandContext {
   idempotencyKey?: string;
   /** Hash of method, path, query and body: a replay must match it exactly. */
   requestFingerprint?: string;
+  /** A step completing a decision (conversion, merge): its key, stored as metadata.completionStep so that recovery sees the step done. */
+  completionStep?: string;
   /** The revision named by `If-Match`, when sent. */
   expectedRevision?: number;
   /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { APP_CONFIG, AppConfig } from '@crm/runtime/app-config';
 import { problem, ProblemException } from '../common/problem';
 
 /** The largest file `POST /leads/import` takes (API.md). */

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { DestinationStream, Logger as PinoRoot } from 'pino';
-
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevelName = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevelName } from '@crm/runtime/log-levels';
+export { LOG_LEVELS, type LogLevelName };
 
 /**
  * Fields that may hold personal data or secrets, wherever they sit in a logged object: pino

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@crm/event-store';
+import type { EventMetadata, RecordedEvent } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
 
 /**
@@ -14,8 +14,22 @@ export function completionContext(decision: RecordedEvent, stepKey: string): Com
     correlationId: decision.metadata.correlationId,
     commandId: decision.id,
     idempotencyKey: stepKey,
-    requestFingerprint: 'completion',
+    // The same for every repetition of the step, so that a repetition is a replay of the first.
+    requestFingerprint: COMPLETION_FINGERPRINT,
+    completionStep: stepKey,
   };
+}
+
+const COMPLETION_FINGERPRINT = 'completion';
+
+/**
+ * The step an event completes, or undefined for an event of no completion step. Events stored
+ * before `completionStep` existed are known by the fingerprint every step had (and their
+ * idempotency key is the step key).
+ */
+export function completionStepOf(metadata: EventMetadata): string | undefined {
+  if (typeof metadata.completionStep === 'string') return metadata.completionStep;
+  return metadata.requestFingerprint === COMPLETION_FINGERPRINT ? metadata.idempotencyKey : undefined;
 }
 
 /** Step keys, shared by the steps and by recovery, which recognises completed steps by them. */

@@ -3,7 +3,7 @@ import type { LeadConverted, LeadMerged } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
 import { READ_STORE, ReadStore } from '@crm/read-models';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { conversionStepKey, mergeStepKey } from './completion-context';
+import { completionStepOf, conversionStepKey, mergeStepKey } from './completion-context';
 import { ConversionCompleter } from './lead-conversion';
 import { MergeCompleter } from './lead-merge';
 import { PARK_AFTER_FAILED_SWEEPS, ParkedDecision, reasonOf, RecoveryLedger, refOf } from './parked-decisions';
@@ -90,7 +90,8 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
       const page = await this.store.readAll({ after: position, maxCount: PAGE_SIZE });
       for (const event of page) {
         if (event.type === 'LeadConverted' || event.type === 'LeadMerged') decisions.push({ decision: event, before: position });
-        if (event.metadata.requestFingerprint === 'completion' && event.metadata.idempotencyKey) completedSteps.add(event.metadata.idempotencyKey);
+        const step = completionStepOf(event.metadata);
+        if (step) completedSteps.add(step);
         position = event.position;
       }
       if (page.length === 0) break;

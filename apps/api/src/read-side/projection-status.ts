@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
-import { PROJECTIONS } from './projection-list';
+import { PROJECTIONS } from '@crm/runtime/projection-list';
 
 /** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
 const LAG_CAP = 1_000_000;
@@ -11,8 +11,12 @@ export interface ProjectionStatusRow {
   position: string;
   status: string;
   version: number;
+  /** The version of the projection's code that filled the version served. */
+  codeVersion?: number;
   lag: number;
   rebuild?: { version: number; position: string };
+  /** While failed or faulted: the event the projection could not apply (API.md v2). */
+  error?: { position: string; eventType: string; message: string };
   lastError?: string;
   eventsApplied?: number;
 }
@@ -36,12 +40,7 @@ export class ProjectionStatus {
   async rows(): Promise<ProjectionStatusRow[]> {
     const reports = this.projector
       ? this.projector.reports()
-      : await Promise.all(
-          this.projections.map(async ({ readModel }) => {
-            const state = await this.store.readModelState(readModel);
-            return { name: readModel, position: String(state.checkpoints[state.activeVersion] ?? -1n), status: 'external', version: state.activeVersion };
-          }),
-        );
+      : await this.storedReports();
     // Read models usually share one position: count each distinct position's lag once.
     const lags = new Map<string, Promise<number>>();
     const lagAfter = (position: string) => {
@@ -49,5 +48,23 @@ export class ProjectionStatus {
       return lags.get(position)!;
     };
     return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
+  }
+
+  /** With the projector in another process: the stored checkpoints, and the faults it keeps in the store. */
+  private async storedReports(): Promise<Omit<ProjectionStatusRow, 'lag'>[]> {
+    const faults = await this.store.faults();
+    return Promise.all(
+      this.projections.map(async ({ readModel }) => {
+        const state = await this.store.readModelState(readModel);
+        const fault = faults[readModel];
+        return {
+          name: readModel,
+          position: String(state.checkpoints[state.activeVersion] ?? -1n),
+          status: fault ? (fault.faulted ? 'faulted' : 'failed') : 'external',
+          version: state.activeVersion,
+          ...(fault && { error: { position: fault.position, eventType: fault.eventType, message: fault.message } }),
+        };
+      }),
+    );
   }
 }

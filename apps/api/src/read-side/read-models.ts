@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { FindQuery, Page, Projection, Projector, READ_STORE, ReadDocument, ReadStore, withoutInternalFields } from '@crm/read-models';
-import { PROJECTIONS } from './projection-list';
+import { PROJECTIONS } from '@crm/runtime/projection-list';
 
 /** How long a query with `?minPosition=` waits for the read models (API.md: 5 s, then 503). */
 export const MIN_POSITION_TIMEOUT_MS = 5_000;
@@ -55,9 +55,12 @@ export class ReadModels {
     return activeVersion;
   }
 
+  /** As the projector's own position(): the lowest checkpoint of the read models that are not faulted. */
   private async storedPosition(): Promise<bigint> {
     let lowest: bigint | undefined;
+    const faults = await this.store.faults();
     for (const { readModel } of this.projections) {
+      if (faults[readModel]?.faulted) continue;
       const state = await this.store.readModelState(readModel);
       const position = state.checkpoints[state.activeVersion] ?? -1n;
       if (lowest === undefined || position < lowest) lowest = position;

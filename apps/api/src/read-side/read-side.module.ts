@@ -1,104 +1,27 @@
-import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { EVENT_STORE, EventStore } from '@crm/event-store';
-import { Projection, Projector, READ_STORE, ReadStore, SqliteReadStore } from '@crm/read-models';
-import { ALL_PROJECTIONS, PROJECTIONS } from './projection-list';
-import { AppConfig } from '../config/app-config';
-import { embeddedDatabaseFile } from '../event-store.module';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ReadSideCoreModule } from '@crm/runtime/read-side-core.module';
+import { AppConfig } from '@crm/runtime/app-config';
 import { ProjectionsController } from './projections.controller';
 import { ProjectionStatus } from './projection-status';
-import { ProjectorSurface, ProjectorThread } from './projector-thread';
 import { ReadModels } from './read-models';
 
-
-/** The read store the configuration names: MongoDB when MONGODB_URL is set, else the embedded SQLite file. */
-export async function openReadStore(config: Pick<AppConfig, 'mongodbUrl' | 'dataDir'>, logger?: Logger): Promise<ReadStore> {
-  if (config.mongodbUrl) {
-    logger?.log('Read models are stored in MongoDB (MONGODB_URL)');
-    const { MongoReadStore } = await import('@crm/read-models/mongodb/mongo-read-store');
-    return MongoReadStore.connect(config.mongodbUrl);
-  }
-  logger?.log('Read models are stored in the embedded SQLite file of DATA_DIR');
-  return SqliteReadStore.open(embeddedDatabaseFile(config.dataDir));
-}
-
-@Injectable()
-class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  constructor(
-    @Inject(READ_STORE) private readonly store: ReadStore,
-    @Inject(PROJECTIONS) private readonly projections: Projection[],
-    @Optional() private readonly projector?: Projector,
-  ) {}
-
-  /** Queries may come before the projector's first batch: the collections they read must exist. */
-  async onApplicationBootstrap(): Promise<void> {
-    for (const projection of this.projections) {
-      const { activeVersion } = await this.store.readModelState(projection.readModel);
-      for (const spec of projection.collections) await this.store.ensureCollection(spec, activeVersion);
-    }
-    this.projector?.start();
-  }
-
-  /** The projector stops before the stores it reads and writes close. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.projector?.stop();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
-  }
-}
+export { openReadStore } from '@crm/runtime/read-side-core.module';
 
 /**
- * The read side: READ_STORE (MongoDB when MONGODB_URL is set, else the embedded SQLite file),
- * the projector (in this process unless PROJECTOR=external), and queries over the read models.
+ * The read side of the API: the shared core (READ_STORE, the projections, the projector — on a
+ * thread of its own on the embedded default — unless
+ * PROJECTOR=external), queries over the read models, and the projections' routes.
  */
 @Global()
 @Module({})
 export class ReadSideModule {
   static register(config: AppConfig): DynamicModule {
-    const logger = new Logger('ReadSide');
-    // On the embedded default the projector runs on a thread of its own; its stand-in here has
-    // the Projector's surface (ProjectorSurface), which is all that the read side asks of it.
-    const onItsOwnThread = !config.mongodbUrl && !config.eventStoreUrl;
-    const projector =
-      config.projector === 'embedded' && onItsOwnThread
-        ? [
-            {
-              provide: Projector,
-              useFactory: (projections: Projection[], store: ReadStore) =>
-                new ProjectorThread({ dataDir: config.dataDir, leaseTtlMs: config.projectorLeaseMs }, projections, store, logger) as ProjectorSurface as Projector,
-              inject: [PROJECTIONS, READ_STORE],
-            },
-          ]
-        : config.projector === 'embedded'
-        ? [
-            {
-              provide: Projector,
-              useFactory: (events: EventStore, store: ReadStore, projections: Projection[]) =>
-                new Projector(events, store, projections, {
-                  leaseTtlMs: config.projectorLeaseMs,
-                  onError: (error) => logger.error(`Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint`),
-                  onNotice: (message) => logger.warn(`Projector: ${message}`),
-                }),
-              inject: [EVENT_STORE, READ_STORE, PROJECTIONS],
-            },
-          ]
-        : [];
     return {
       module: ReadSideModule,
+      imports: [ReadSideCoreModule.register(config, { projectorOnItsOwnThread: true })],
       controllers: [ProjectionsController],
-      providers: [
-        {
-          provide: READ_STORE,
-          useFactory: (): Promise<ReadStore> => openReadStore(config, logger),
-        },
-        { provide: PROJECTIONS, useValue: ALL_PROJECTIONS },
-        ...projector,
-        ReadModels,
-        ProjectionStatus,
-        ReadSideLifecycle,
-      ],
-      exports: [READ_STORE, PROJECTIONS, ReadModels, ProjectionStatus, ...projector.map((p) => p.provide)],
+      providers: [ReadModels, ProjectionStatus],
+      exports: [ReadSideCoreModule, ReadModels, ProjectionStatus],
     };
   }
 }

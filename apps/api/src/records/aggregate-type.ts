@@ -27,6 +27,8 @@ import {
   OpportunityState,
   normalizedForMatch,
   ParentFacts,
+  READ_MODELS,
+  STREAM_PREFIXES,
 } from '@crm/domain';
 import { deterministicUuid } from '@crm/event-store';
 
@@ -82,8 +84,8 @@ export interface AggregateType<Command = unknown, Event extends DomainEvent = Do
 
 export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = {
   name: 'Lead',
-  streamPrefix: 'lead',
-  readModel: 'leads',
+  streamPrefix: STREAM_PREFIXES.lead,
+  readModel: READ_MODELS.leads,
   decider: leadDecider,
   async resolveFacts(command, { load }) {
     if (command.type === 'ConvertLead') {
@@ -119,8 +121,8 @@ export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = {
 
 export const ACCOUNT: AggregateType<AccountCommand, AccountEvent, AccountState> = {
   name: 'Account',
-  streamPrefix: 'account',
-  readModel: 'accounts',
+  streamPrefix: STREAM_PREFIXES.account,
+  readModel: READ_MODELS.accounts,
   decider: accountDecider,
   async resolveFacts(command, { load }) {
     const parentId = command.type === 'OpenAccount' ? command.details.parentId : command.type === 'ChangeAccountDetails' ? command.changes.parentId : undefined;
@@ -135,8 +137,8 @@ export const ACCOUNT: AggregateType<AccountCommand, AccountEvent, AccountState> 
 
 export const CONTACT: AggregateType<ContactCommand, ContactEvent, ContactState> = {
   name: 'Contact',
-  streamPrefix: 'contact',
-  readModel: 'contacts',
+  streamPrefix: STREAM_PREFIXES.contact,
+  readModel: READ_MODELS.contacts,
   decider: contactDecider,
   async resolveFacts(command, { load }) {
     if (command.type !== 'AddContact') return command;
@@ -146,8 +148,8 @@ export const CONTACT: AggregateType<ContactCommand, ContactEvent, ContactState> 
 
 export const OPPORTUNITY: AggregateType<OpportunityCommand, OpportunityEvent, OpportunityState> = {
   name: 'Opportunity',
-  streamPrefix: 'opportunity',
-  readModel: 'opportunities',
+  streamPrefix: STREAM_PREFIXES.opportunity,
+  readModel: READ_MODELS.opportunities,
   decider: opportunityDecider,
   async resolveFacts(command, { load }) {
     if (command.type === 'OpenOpportunity') return { ...command, accountExists: (await load(ACCOUNT, command.accountId)) !== null };

@@ -228,6 +228,7 @@ export class CommandExecutor {
         causationId: context.commandId,
         ...(context.idempotencyKey && { idempotencyKey: context.idempotencyKey, requestFingerprint: context.requestFingerprint }),
         ...(context.personId !== undefined && { personId: context.personId }),
+        ...(context.completionStep !== undefined && { completionStep: context.completionStep }),
       },
     }));
   }

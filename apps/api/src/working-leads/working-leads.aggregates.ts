@@ -17,6 +17,8 @@ import {
   taskDecider,
   TaskEvent,
   TaskState,
+  READ_MODELS,
+  STREAM_PREFIXES,
 } from '@crm/domain';
 import { ACCOUNT, AggregateType, CONTACT, LEAD, LoadState, OPPORTUNITY } from '../records/aggregate-type';
 
@@ -45,8 +47,8 @@ export async function relatedRecordFacts(relatedTo: RelatedTo, load: LoadState):
 
 export const ACTIVITY: AggregateType<ActivityCommand, ActivityEvent, ActivityState> = {
   name: 'Activity',
-  streamPrefix: 'activity',
-  readModel: 'activities',
+  streamPrefix: STREAM_PREFIXES.activity,
+  readModel: READ_MODELS.activities,
   decider: activityDecider,
   async resolveFacts(command, { load }) {
     return { ...command, related: await relatedRecordFacts(command.relatedTo, load) };
@@ -55,8 +57,8 @@ export const ACTIVITY: AggregateType<ActivityCommand, ActivityEvent, ActivitySta
 
 export const TASK: AggregateType<TaskCommand, TaskEvent, TaskState> = {
   name: 'Task',
-  streamPrefix: 'task',
-  readModel: 'tasks',
+  streamPrefix: STREAM_PREFIXES.task,
+  readModel: READ_MODELS.tasks,
   decider: taskDecider,
   async resolveFacts(command, { load }) {
     return command.type === 'OpenTask' ? { ...command, related: await relatedRecordFacts(command.relatedTo, load) } : command;
@@ -66,7 +68,7 @@ export const TASK: AggregateType<TaskCommand, TaskEvent, TaskState> = {
 /** The assignment rules: one configuration stream, `assignment-rules-current`. */
 export const ASSIGNMENT_RULES: AggregateType<AssignmentRulesCommand, AssignmentRulesEvent, AssignmentRulesState> = {
   name: 'Assignment rules',
-  streamPrefix: 'assignment-rules',
+  streamPrefix: STREAM_PREFIXES.assignmentRules,
   // Read from its stream (GET /assignment-rules, and each capture): there is no read model of it.
   readModel: 'assignment-rules',
   decider: assignmentRulesDecider,
@@ -75,7 +77,7 @@ export const ASSIGNMENT_RULES: AggregateType<AssignmentRulesCommand, AssignmentR
 /** The scoring model: one configuration stream, `scoring-model-current`. */
 export const SCORING_MODEL: AggregateType<ScoringModelCommand, ScoringModelEvent, ScoringModelState> = {
   name: 'Scoring model',
-  streamPrefix: 'scoring-model',
+  streamPrefix: STREAM_PREFIXES.scoringModel,
   // The model's read model is part of lead-scores; GET /scoring-model reads the stream.
   readModel: 'scoring-model',
   decider: scoringModelDecider,

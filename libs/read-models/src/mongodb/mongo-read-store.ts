@@ -17,6 +17,7 @@ import {
   ReadModelState,
   ReadStore,
   ScanQuery,
+  StoredFault,
 } from '../read-store.port';
 import { isGoneFromThisHost } from '../lease-owner';
 
@@ -56,6 +57,8 @@ interface CheckpointRecord {
   readModel: string;
   version: number;
   position: string;
+  /** Absent on checkpoints written before code versions were kept: 1. */
+  codeVersion?: number;
 }
 
 /** A named log position (see ReadStore.saveLogPosition), as a string like checkpoints. */
@@ -104,6 +107,7 @@ export class MongoReadStore implements ReadStore {
   private readonly versions: Collection<VersionRecord>;
   private readonly checkpoints: Collection<CheckpointRecord>;
   private readonly logPositions: Collection<LogPositionRecord>;
+  private readonly processorFaults: Collection<{ _id: string; fault: StoredFault }>;
   private readonly logBinding: Collection<LogBindingRecord>;
   /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
   private commits: Promise<unknown> = Promise.resolve();
@@ -140,6 +144,7 @@ export class MongoReadStore implements ReadStore {
     this.versions = db.collection<VersionRecord>('read_model_versions');
     this.checkpoints = db.collection<CheckpointRecord>('read_model_checkpoints');
     this.logPositions = db.collection<LogPositionRecord>('log_positions');
+    this.processorFaults = db.collection<{ _id: string; fault: StoredFault }>('processor_faults');
   }
 
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
@@ -260,10 +265,10 @@ export class MongoReadStore implements ReadStore {
       }
       if (checkpoints.length > 0) {
         await this.checkpoints.bulkWrite(
-          checkpoints.map(({ readModel, version, position }) => ({
+          checkpoints.map(({ readModel, version, position, codeVersion = 1 }) => ({
             updateOne: {
               filter: { _id: checkpointId(readModel, version) },
-              update: { $set: { readModel, version, position: position.toString() } },
+              update: { $set: { readModel, version, position: position.toString(), codeVersion } },
               upsert: true,
             },
           })),
@@ -309,6 +314,11 @@ export class MongoReadStore implements ReadStore {
       activeVersion: active?.activeVersion ?? 1,
       checkpoints: Object.fromEntries(rows.map((row) => [row.version, BigInt(row.position)])),
     };
+  }
+
+  async codeVersions(readModel: string): Promise<Record<number, number>> {
+    const rows = await this.checkpoints.find({ readModel }, PRIMARY).toArray();
+    return Object.fromEntries(rows.map((row) => [row.version, row.codeVersion ?? 1]));
   }
 
   async activate(readModel: string, version: number): Promise<void> {
@@ -376,6 +386,17 @@ export class MongoReadStore implements ReadStore {
     await this.checkpoints.deleteMany({});
     await this.versions.deleteMany({});
     await this.logPositions.deleteMany({});
+    await this.processorFaults.deleteMany({});
+  }
+
+  async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
+    if (fault === null) await this.processorFaults.deleteOne({ _id: readModel });
+    else await this.processorFaults.updateOne({ _id: readModel }, { $set: { fault } }, { upsert: true });
+  }
+
+  async faults(): Promise<Record<string, StoredFault>> {
+    const rows = await this.processorFaults.find({}, PRIMARY).toArray();
+    return Object.fromEntries(rows.map((row) => [row._id, row.fault]));
   }
 
   async ping(): Promise<void> {

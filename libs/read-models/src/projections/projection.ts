@@ -48,6 +48,12 @@ export interface Accumulator<D> {
 export interface Projection {
   /** The read model's name: what /projections lists and rebuilds. */
   readModel: string;
+  /**
+   * The version of this code (absent: 1). Raise it whenever a change to the projection would
+   * make documents other than those stored: the runner then rebuilds the read model from the
+   * first event into a new stored version in the background, and swaps once it has caught up.
+   */
+  version?: number;
   collections: CollectionSpec[];
   /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
   keysOf(event: RecordedEvent): (DocumentKey | CollectionKey)[];

@@ -1,12 +1,12 @@
-import { Account, accountDecider, Contact, contactDecider, Lead, leadDecider, Opportunity, opportunityDecider } from '@crm/domain';
+import { Account, accountDecider, Contact, contactDecider, Lead, leadDecider, Opportunity, opportunityDecider, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
 import { recordProjection } from './record.projection';
 
 // Duplicate emails and account names are decided on the write side (uniqueness claims in the
 // event store), not here: these read models keep no duplicate-check keys.
 
 export const leadsProjection = recordProjection<Lead | null>({
-  readModel: 'leads',
-  streamPrefix: 'lead',
+  readModel: READ_MODELS.leads,
+  streamPrefix: STREAM_PREFIXES.lead,
   decider: leadDecider,
   filters: ['status', 'ownerId', 'source', 'country'],
   derived: {
@@ -17,22 +17,22 @@ export const leadsProjection = recordProjection<Lead | null>({
 });
 
 export const accountsProjection = recordProjection<Account | null>({
-  readModel: 'accounts',
-  streamPrefix: 'account',
+  readModel: READ_MODELS.accounts,
+  streamPrefix: STREAM_PREFIXES.account,
   decider: accountDecider,
   filters: ['ownerId', 'parentId'],
 });
 
 export const contactsProjection = recordProjection<Contact | null>({
-  readModel: 'contacts',
-  streamPrefix: 'contact',
+  readModel: READ_MODELS.contacts,
+  streamPrefix: STREAM_PREFIXES.contact,
   decider: contactDecider,
   filters: ['accountId', 'ownerId'],
 });
 
 export const opportunitiesProjection = recordProjection<Opportunity | null>({
-  readModel: 'opportunities',
-  streamPrefix: 'opportunity',
+  readModel: READ_MODELS.opportunities,
+  streamPrefix: STREAM_PREFIXES.opportunity,
   decider: opportunityDecider,
   filters: ['accountId', 'stage', 'ownerId'],
 });

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@crm/event-store';
-import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port';
+import type { DocumentWrite, ReadDocument, ReadModelDocuments } from '../read-store.port';
 import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection } from '../projections/projection';
 
 interface Accumulated {
@@ -26,7 +26,7 @@ export class DocumentBatch implements DocumentSet {
   constructor(private readonly versionOf: (collection: string) => number) {}
 
   /** Loads these documents (absent ones as null), a collection at a time. */
-  async load(store: ReadStore, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
+  async load(store: ReadModelDocuments, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
     const idsByCollection = new Map<string, Set<string>>();
     for (const key of keys) {
       if (!('all' in key) || this.whole.has(key.collection)) continue;
@@ -87,7 +87,7 @@ export class DocumentBatch implements DocumentSet {
   }
 
   /** Folds every accumulated change into its document, loading those documents now (once each). */
-  async foldAccumulated(store: ReadStore): Promise<void> {
+  async foldAccumulated(store: ReadModelDocuments): Promise<void> {
     const entries = [...this.accumulated.values()];
     this.accumulated.clear();
     await this.load(
@@ -110,13 +110,37 @@ function keyOf(collection: string, id: string): string {
   return `${collection}\u0000${id}`;
 }
 
+/** A projection could not apply an event: the projection's own fault, not the store's. */
+export class ProjectionFault extends Error {
+  readonly position: bigint;
+  readonly eventType: string;
+  readonly eventId: string;
+
+  constructor(
+    readonly readModel: string,
+    event: RecordedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(`${readModel} cannot apply ${event.type} at ${event.position}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ProjectionFault';
+    this.position = event.position;
+    this.eventType = event.type;
+    this.eventId = event.id;
+  }
+
+  /** The message of the projection's own error, as GET /projections shows it. */
+  get reason(): string {
+    return this.cause instanceof Error ? this.cause.message : String(this.cause);
+  }
+}
+
 /**
  * Applies a batch of events to some projections and returns the document writes. Each
  * projection writes its own collections at its own version (a rebuild runs one alone), so
  * each is applied on its own batch of documents.
  */
 export async function projectBatch(
-  store: ReadStore,
+  store: ReadModelDocuments,
   projections: { projection: Projection; version: number; after: bigint }[],
   events: RecordedEvent[],
 ): Promise<DocumentWrite[]> {
@@ -132,7 +156,13 @@ export async function projectBatch(
     }
     if (concerned.length === 0) continue;
     const batch = await new DocumentBatch(() => version).load(store, keys);
-    for (const event of concerned) projection.apply(event, batch);
+    for (const event of concerned) {
+      try {
+        projection.apply(event, batch);
+      } catch (error) {
+        throw new ProjectionFault(projection.readModel, event, error);
+      }
+    }
     await batch.foldAccumulated(store);
     // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
     for (const write of batch.writes()) writes.push(write);

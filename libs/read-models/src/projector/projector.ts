@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn, setTimeout as wait } from 'node:timers/promises';
 import type { Projection } from '../projections/projection';
 import { newLeaseOwner } from '../lease-owner';
-import { CommitTooLargeError, LeaseLostError, ReadStore } from '../read-store.port';
-import { projectBatch } from './document-batch';
+import { CheckpointWrite, CommitTooLargeError, DocumentWrite, LeaseLostError, ReadStore } from '../read-store.port';
+import { ProjectionFault, projectBatch } from './document-batch';
 
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
@@ -15,11 +15,28 @@ export interface ProjectorOptions {
   /** First and longest wait before resubscribing after a failure. */
   backoffMs?: { initial: number; max: number };
   onError?: (error: unknown) => void;
-  /** Told of what the projector did on its own that an operator should know (a read store reset for another event log). */
+  /** Told of what the projector did on its own that an operator should know (a read store reset for another event log, a rebuild for a new version). */
   onNotice?: (message: string) => void;
+  /** Told when one read model could not apply an event (it is tried again, alone, and faulted after faultAfterFailures). */
+  onFault?: (fault: ProjectionFault, faulted: boolean) => void;
+  /**
+   * Failed attempts in a row at one event after which a read model is `faulted`: it waits for
+   * `retry` instead of being tried again with backoff. The others go on meanwhile either way.
+   */
+  faultAfterFailures?: number;
 }
 
-export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'stopped';
+/** With the default backoff (0.1 s doubling to 5 s), about half a minute of attempts. */
+export const DEFAULT_FAULT_AFTER_FAILURES = 12;
+
+export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'faulted' | 'stopped';
+
+/** The event a read model could not apply, as GET /projections shows it (API.md: `error`). */
+export interface ProjectionError {
+  position: string;
+  eventType: string;
+  message: string;
+}
 
 export interface ProjectionReport {
   name: string;
@@ -27,28 +44,63 @@ export interface ProjectionReport {
   position: string;
   status: ProjectionStatus;
   version: number;
+  /** The version of the projection's code that filled the stored version queries read. */
+  codeVersion: number;
   rebuild?: { version: number; position: string };
+  /** While `failed` or `faulted`: the event it could not apply. */
+  error?: ProjectionError;
   lastError?: string;
   /** Events this projector has applied to the read model since it started (metrics). */
   eventsApplied: number;
 }
 
-interface LiveProjection {
-  projection: Projection;
+/** A stored version of a read model: its number, its checkpoint and the code version that fills it. */
+interface StoredVersion {
   version: number;
   checkpoint: bigint;
-  rebuild?: { version: number; checkpoint: bigint };
+  codeVersion: number;
+}
+
+/**
+ * One read model as the runner follows it. `attached` ones are applied by the main loop, all
+ * at one position; the others catch up alone (new, behind, or failed and tried again) and
+ * attach once they reach it. Each has its own checkpoint and its own faults.
+ */
+interface LiveProjection {
+  projection: Projection;
+  /** The version of the projection's code (Projection.version). */
+  codeVersion: number;
+  /** The stored version queries read. */
+  served: StoredVersion;
+  /** A new stored version being filled from the first event while `served` answers. */
+  rebuild?: StoredVersion;
+  attached: boolean;
+  /** The last event it could not apply, while it has not applied it since. */
+  failure?: { fault: ProjectionFault; failures: number };
+  /** Faulted: given up on until retry(). */
+  faulted: boolean;
+  /** The catch-up alone or the rebuild under way. */
+  background?: Promise<void>;
   eventsApplied: number;
 }
+
+/** The code version of a stored version that must be rebuilt whatever the code's version (it passed over an event it could not take). */
+const STALE_CODE_VERSION = 0;
 
 const IDLE_FLUSH = Symbol('idle');
 const BATCH_TIME_UP = Symbol('batch time up');
 
 /**
- * Turns the event log into read models, exactly once in effect: it follows all events from the
- * stored checkpoints in order, applies a batch at a time (awaited: backpressure), and commits
- * the documents and the new checkpoints in one transaction. A failure or a dropped
- * subscription resubscribes with backoff from the stored checkpoint. A lease in the read store
+ * Turns the event log into read models, exactly once in effect. The main loop follows all
+ * events (a catch-up subscription) from the attached read models' position, reads each batch
+ * once and applies it to every attached read model, committing their documents and each one's
+ * own checkpoint in one transaction. A read model whose handler throws is left out of that
+ * commit (the others' writes commit), detached, and tried again alone with backoff; after
+ * `faultAfterFailures` attempts it is `faulted` until `retry`. A read model that is new or
+ * behind catches up alone, reading the log by pages, and attaches once it reaches the main
+ * loop; one whose stored version was filled by another version of its code is rebuilt into a
+ * new stored version while the old one serves, and swapped in. A store failure or a dropped
+ * subscription resubscribes with backoff from the stored checkpoints. A lease in the read store
  * lets one projector at a time apply the read models; the others wait on standby.
  */
 export class Projector {
@@ -61,12 +113,17 @@ export class Projector {
   private loop?: Promise<void>;
   private closeSubscription?: () => Promise<void>;
   private leaseTimer?: NodeJS.Timeout;
-  /** Serialises batches of the main loop with the final step of a rebuild. */
+  /** Serialises batches of the main loop with the final step of a catch-up alone or a rebuild. */
   private lock: Promise<void> = Promise.resolve();
+  /** The position the main loop has applied to the attached read models. */
+  private followed = -1n;
+  /** Whether this projector holds the lease and has loaded the checkpoints: only then does work alone start. */
+  private holding = false;
   private readonly batchSize: number;
   private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
   private readonly backoff: { initial: number; max: number };
+  private readonly faultAfterFailures: number;
 
   constructor(
     private readonly events: EventStore,
@@ -80,6 +137,7 @@ export class Projector {
     this.batchWaitMs = options.batchWaitMs ?? 50;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
     this.backoff = options.backoffMs ?? { initial: 100, max: 5_000 };
+    this.faultAfterFailures = options.faultAfterFailures ?? DEFAULT_FAULT_AFTER_FAILURES;
     this.progress.setMaxListeners(0);
   }
 
@@ -92,27 +150,32 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.holding = false;
     clearTimeout(this.leaseTimer);
     await this.closeSubscription?.();
     await this.loop;
+    await Promise.all([...this.live.values()].map((live) => live.background?.catch(() => undefined)));
     await this.store.releaseLease(this.owner).catch(() => undefined);
     this.status = 'stopped';
     this.progress.emit('progress');
   }
 
-  /** The position every live read model has reached (-1 before the first event). */
+  /** The position every read model that is not faulted has reached (-1 before the first event). */
   position(): bigint {
     let lowest: bigint | undefined;
-    for (const { checkpoint } of this.live.values()) if (lowest === undefined || checkpoint < lowest) lowest = checkpoint;
-    return lowest ?? -1n;
+    for (const live of this.live.values()) {
+      if (live.faulted) continue; // it waits for an operator: queries of the others do not wait for it
+      if (lowest === undefined || live.served.checkpoint < lowest) lowest = live.served.checkpoint;
+    }
+    return lowest ?? this.followed;
   }
 
   /** The version of a read model that queries should read. */
   versionOf(readModel: string): number | undefined {
-    return this.live.get(readModel)?.version;
+    return this.live.get(readModel)?.served.version;
   }
 
-  /** Resolves true once every read model has applied `position`, false after `timeoutMs`. */
+  /** Resolves true once every read model (but the faulted ones) has applied `position`, false after `timeoutMs`. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
     if (this.position() >= position) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -131,18 +194,29 @@ export class Projector {
   }
 
   reports(): ProjectionReport[] {
-    return this.projections.map(({ readModel }) => {
+    return this.projections.map(({ readModel, version }) => {
       const live = this.live.get(readModel);
+      const failure = live?.failure;
       return {
         name: readModel,
-        position: String(live?.checkpoint ?? -1n),
-        status: live?.rebuild ? 'rebuilding' : this.status,
-        version: live?.version ?? 1,
+        position: String(live?.served.checkpoint ?? -1n),
+        status: live ? this.statusOf(live) : this.status,
+        version: live?.served.version ?? 1,
+        codeVersion: live?.served.codeVersion ?? version ?? 1,
         ...(live?.rebuild && { rebuild: { version: live.rebuild.version, position: String(live.rebuild.checkpoint) } }),
-        ...(this.lastError && this.status !== 'live' && { lastError: this.lastError }),
+        ...(failure && { error: { position: String(failure.fault.position), eventType: failure.fault.eventType, message: failure.fault.reason } }),
+        ...(failure ? { lastError: failure.fault.message } : this.lastError && this.status !== 'live' && { lastError: this.lastError }),
         eventsApplied: live?.eventsApplied ?? 0,
       };
     });
+  }
+
+  private statusOf(live: LiveProjection): ProjectionStatus {
+    if (live.faulted) return 'faulted';
+    if (live.failure) return 'failed';
+    if (this.status !== 'live' && this.status !== 'catching-up') return this.status;
+    if (live.rebuild) return 'rebuilding';
+    return live.attached ? this.status : 'catching-up';
   }
 
   /** Why a rebuild of this read model cannot start now, or undefined when it can. */
@@ -150,6 +224,8 @@ export class Projector {
     const live = this.live.get(readModel);
     if (!live) return `there is no read model ${readModel}`;
     if (live.rebuild) return 'it is being rebuilt already';
+    if (live.faulted || live.failure) return 'it is faulted: retry it (POST /projections/:name/retry)';
+    if (live.background) return 'it is catching up';
     if (this.status !== 'live' && this.status !== 'catching-up') return `the projector is ${this.status}`;
     return undefined;
   }
@@ -163,47 +239,181 @@ export class Projector {
     const refusal = this.rebuildRefusal(readModel);
     if (refusal) throw new Error(`Read model ${readModel} cannot be rebuilt: ${refusal}`);
     const live = this.live.get(readModel)!;
-    const { projection } = live;
-    const version = live.version + 1;
-    for (const spec of projection.collections) {
+    const done = this.inBackground(live, () => this.rebuildAlone(live));
+    await done;
+    if (live.failure) throw live.failure.fault;
+  }
+
+  /** Why a retry of this read model cannot start now, or undefined when it can. */
+  retryRefusal(readModel: string): string | undefined {
+    const live = this.live.get(readModel);
+    if (!live) return `there is no read model ${readModel}`;
+    if (!live.faulted) return `it is not faulted (it is ${this.statusOf(live)})`;
+    if (this.status !== 'live' && this.status !== 'catching-up') return `the projector is ${this.status}`;
+    return undefined;
+  }
+
+  /**
+   * Tries a faulted read model again from its checkpoint: it catches up alone (or is rebuilt, if
+   * its code version changed) and attaches again. Resolves once it has caught up, or once it
+   * has failed again (then it is `failed` and tried again with backoff, as after any new fault).
+   */
+  async retry(readModel: string): Promise<void> {
+    const refusal = this.retryRefusal(readModel);
+    if (refusal) throw new Error(`Read model ${readModel} cannot be retried: ${refusal}`);
+    const live = this.live.get(readModel)!;
+    live.faulted = false;
+    live.failure = undefined;
+    await this.resume(live);
+  }
+
+  /** Starts what a read model needs that the main loop does not do: a rebuild for a new code version, or a catch-up alone. */
+  private resume(live: LiveProjection): Promise<void> {
+    if (live.background) return live.background;
+    // Without the lease every commit would fail: loadCheckpoints resumes everything once it is held again.
+    if (live.faulted || !this.running || !this.holding) return Promise.resolve();
+    if (live.served.codeVersion !== live.codeVersion) {
+      this.options.onNotice?.(
+        `Read model ${live.projection.readModel} was projected by version ${live.served.codeVersion} of its code, this is version ${live.codeVersion}: rebuilding it while the old one serves`,
+      );
+      return this.inBackground(live, () => this.rebuildAlone(live));
+    }
+    if (!live.attached) return this.inBackground(live, () => this.catchUpAlone(live));
+    return Promise.resolve();
+  }
+
+  /** Runs a catch-up alone or a rebuild; a fault in it is the read model's (tried again with backoff), a store failure is retried later. */
+  private inBackground(live: LiveProjection, work: () => Promise<void>): Promise<void> {
+    const done = work()
+      .then(async () => {
+        live.failure = undefined;
+        await this.store.saveFault(live.projection.readModel, null);
+      })
+      .catch((error: unknown) => {
+        if (!this.running) return;
+        if (error instanceof ProjectionFault) return this.failed(live, error);
+        this.options.onError?.(error);
+      })
+      .finally(() => {
+        live.background = undefined;
+        this.progress.emit('progress');
+      });
+    live.background = done;
+    // Whatever stopped it short (a fault, a store failure), it is taken up again after a pause, unless faulted.
+    done.then(() => {
+      if (this.running && !live.faulted && (!live.attached || live.served.codeVersion !== live.codeVersion)) {
+        setTimeout(() => void this.resume(live), this.retryDelay(live)).unref();
+      }
+    });
+    return done;
+  }
+
+  private retryDelay(live: LiveProjection): number {
+    const failures = live.failure?.failures ?? 1;
+    return Math.min(this.backoff.initial * 2 ** Math.max(0, failures - 1), this.backoff.max);
+  }
+
+  /** A read model could not apply an event: it is left out of the commit, detached, and tried again alone until it is faulted. */
+  private failed(live: LiveProjection, fault: ProjectionFault): void {
+    const samePlace = live.failure?.fault.position === fault.position;
+    const failures = (samePlace ? live.failure!.failures : 0) + 1;
+    live.failure = { fault, failures };
+    live.attached = false;
+    live.faulted = failures >= this.faultAfterFailures;
+    live.rebuild = undefined;
+    this.options.onFault?.(fault, live.faulted);
+    this.progress.emit('progress');
+    // Kept in the store for the processes that do not run the projector (their GET /projections and readiness).
+    const stored = { position: String(fault.position), eventType: fault.eventType, message: fault.reason, faulted: live.faulted };
+    this.store.saveFault(live.projection.readModel, stored).catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  /**
+   * Fills a stored version of one read model from the log, by pages, without holding the main
+   * loop back; within a batch of the main loop it closes the gap under the lock and runs
+   * `finish` there, where the main loop applies nothing.
+   */
+  private async fillAlone(live: LiveProjection, target: StoredVersion, finish: () => Promise<void>): Promise<void> {
+    while (this.running && this.followed - target.checkpoint > BigInt(this.batchSize)) {
+      if (!(await this.fillStep(live, target, this.followed))) break;
+    }
+    if (!this.running) return;
+    await this.exclusive(async () => {
+      while (target.checkpoint < this.followed && (await this.fillStep(live, target, this.followed)));
+      if (target.checkpoint < this.followed) {
+        await this.store.commit(this.owner, [], [this.checkpointOf(live, target, this.followed)]);
+        target.checkpoint = this.followed;
+      }
+      await finish();
+    });
+  }
+
+  /** A read model that is new or behind: its served version catches up, then the main loop applies it. */
+  private async catchUpAlone(live: LiveProjection): Promise<void> {
+    await this.fillAlone(live, live.served, async () => {
+      live.attached = true;
+      this.progress.emit('progress');
+    });
+  }
+
+  /** Fills a new stored version from the first event with this code, then makes it the served one and drops the old. */
+  private async rebuildAlone(live: LiveProjection): Promise<void> {
+    const { readModel } = live.projection;
+    const version = live.served.version + 1;
+    for (const spec of live.projection.collections) {
       await this.store.dropCollection(spec.name, version);
       await this.store.ensureCollection(spec, version);
     }
     await this.store.deleteCheckpoint(readModel, version); // of an earlier rebuild to this version that did not finish
-    live.rebuild = { version, checkpoint: -1n };
+    const target: StoredVersion = { version, checkpoint: -1n, codeVersion: live.codeVersion };
+    live.rebuild = target;
     try {
-      // Catch up without holding the main loop back, then close the gap under the lock.
-      while (live.checkpoint - live.rebuild.checkpoint > BigInt(this.batchSize)) {
-        if (!(await this.rebuildStep(live, live.checkpoint))) break;
-      }
-      await this.exclusive(async () => {
-        while (live.rebuild!.checkpoint < live.checkpoint && (await this.rebuildStep(live, live.checkpoint)));
-        await this.store.commit(this.owner, [], [{ readModel, version, position: live.checkpoint }]);
+      await this.fillAlone(live, target, async () => {
         await this.store.activate(readModel, version);
-        const old = live.version;
-        live.version = version;
-        live.rebuild = undefined;
-        for (const spec of projection.collections) await this.store.dropCollection(spec.name, old);
+        const old = live.served.version;
+        live.served = target;
+        live.attached = true;
+        for (const spec of live.projection.collections) await this.store.dropCollection(spec.name, old);
         await this.store.deleteCheckpoint(readModel, old);
+        this.progress.emit('progress');
       });
     } finally {
       live.rebuild = undefined;
     }
   }
 
-  /** Applies the next page of the log (up to `until`) to the rebuilding version; false when nothing was left. */
-  private async rebuildStep(live: LiveProjection, until: bigint): Promise<boolean> {
-    const rebuild = live.rebuild!;
-    const page = (await this.events.readAll({ after: rebuild.checkpoint, maxCount: this.batchSize })).filter((e) => e.position <= until);
+  /** Applies the next page of the log (up to `until`) to one stored version of one read model; false when nothing was left. */
+  private async fillStep(live: LiveProjection, target: StoredVersion, until: bigint): Promise<boolean> {
+    const page = (await this.events.readAll({ after: target.checkpoint, maxCount: this.batchSize })).filter((e) => e.position <= until);
     if (page.length === 0) return false;
     await this.inBoundedCommits(page, async (events) => {
-      const writes = await projectBatch(this.store, [{ projection: live.projection, version: rebuild.version, after: rebuild.checkpoint }], events);
+      const writes = await projectBatch(this.store, [{ projection: live.projection, version: target.version, after: target.checkpoint }], events);
       const position = events[events.length - 1].position;
-      await this.store.commit(this.owner, writes, [{ readModel: live.projection.readModel, version: rebuild.version, position }]);
-      rebuild.checkpoint = position;
+      await this.commitInParts(writes, this.checkpointOf(live, target, position));
+      if (target === live.served) live.eventsApplied += events.filter((event) => event.position > target.checkpoint).length;
+      target.checkpoint = position;
     });
+    this.progress.emit('progress');
     await nextTurn(); // as in follow(): let requests in between pages
     return true;
+  }
+
+  /**
+   * Commits one read model's writes with its checkpoint, in as many commits as the bound needs:
+   * only for the writes of ONE event (a batch is halved by events first), and only where no
+   * query reads (a rebuild) or nothing complete is served yet (a catch-up alone). The checkpoint
+   * goes with the last part, so a crash in between applies that event again over the parts
+   * written, which a handler that rewrites whole documents (a re-scoring) does alike.
+   */
+  private async commitInParts(writes: DocumentWrite[], checkpoint?: CheckpointWrite): Promise<void> {
+    try {
+      await this.store.commit(this.owner, writes, checkpoint ? [checkpoint] : []);
+    } catch (error) {
+      if (!(error instanceof CommitTooLargeError) || writes.length < 2) throw error;
+      const half = Math.ceil(writes.length / 2);
+      await this.commitInParts(writes.slice(0, half));
+      await this.commitInParts(writes.slice(half), checkpoint);
+    }
   }
 
   /**
@@ -221,6 +431,10 @@ export class Projector {
     }
   }
 
+  private checkpointOf(live: LiveProjection, target: StoredVersion, position: bigint): CheckpointWrite {
+    return { readModel: live.projection.readModel, version: target.version, position, codeVersion: target.codeVersion };
+  }
+
   private async run(): Promise<void> {
     let delay = this.backoff.initial;
     while (this.running) {
@@ -234,7 +448,9 @@ export class Projector {
         await this.follow(() => {
           delay = this.backoff.initial;
         });
+        this.holding = false; // the subscription ended (the lease went to another projector, or stop)
       } catch (error) {
+        this.holding = false;
         if (!this.running) break;
         this.status = error instanceof LeaseLostError ? 'standby' : 'failed';
         this.lastError = error instanceof Error ? error.message : String(error);
@@ -261,19 +477,40 @@ export class Projector {
     return true;
   }
 
-  /** Reads each read model's active version and checkpoint from the store (the source of truth after any failure). */
+  /**
+   * Reads each read model's served version, checkpoint and code version from the store (the
+   * source of truth after any failure). Those at the furthest checkpoint are attached to the
+   * main loop; the others catch up alone, and those filled by another code version are rebuilt.
+   */
   private async loadCheckpoints(): Promise<void> {
     await this.bindToLog();
     for (const projection of this.projections) {
+      const existing = this.live.get(projection.readModel);
+      if (existing?.background && !existing.rebuild) continue; // its catch-up alone holds on to this very entry
       const state = await this.store.readModelState(projection.readModel);
       for (const spec of projection.collections) await this.store.ensureCollection(spec, state.activeVersion);
+      const codeVersion = projection.version ?? 1;
+      const checkpoint = state.checkpoints[state.activeVersion];
+      // A version never filled is filled by this code.
+      const served: StoredVersion = {
+        version: state.activeVersion,
+        checkpoint: checkpoint ?? -1n,
+        codeVersion: checkpoint === undefined ? codeVersion : ((await this.store.codeVersions(projection.readModel))[state.activeVersion] ?? 1),
+      };
       // Updated in place: a rebuild under way holds on to this very entry.
-      const checkpoint = state.checkpoints[state.activeVersion] ?? -1n;
-      const existing = this.live.get(projection.readModel);
-      if (existing) Object.assign(existing, { version: state.activeVersion, checkpoint });
-      else this.live.set(projection.readModel, { projection, version: state.activeVersion, checkpoint, eventsApplied: 0 });
+      if (existing) existing.served = served;
+      else this.live.set(projection.readModel, { projection, codeVersion, served, attached: false, faulted: false, eventsApplied: 0 });
     }
+    const following = [...this.live.values()].filter((live) => !live.faulted && !(live.background && !live.rebuild));
+    const furthest = following.reduce((max, live) => (live.served.checkpoint > max ? live.served.checkpoint : max), -1n);
+    for (const live of following) live.attached = live.served.checkpoint === furthest && !live.failure;
+    // A fault kept from before that an attached read model no longer has (it has applied past it).
+    const kept = await this.store.faults();
+    for (const live of this.live.values()) if (live.attached && kept[live.projection.readModel]) await this.store.saveFault(live.projection.readModel, null);
+    this.followed = furthest;
+    this.holding = true;
     this.progress.emit('progress');
+    for (const live of this.live.values()) void this.resume(live);
   }
 
   /**
@@ -307,9 +544,9 @@ export class Projector {
     return undefined;
   }
 
-  /** Follows the log from the lowest checkpoint, one awaited batch at a time. */
+  /** Follows the log from the attached read models' position, one awaited batch at a time. */
   private async follow(onProgress: () => void): Promise<void> {
-    const subscription = this.events.subscribeToAll({ after: this.position() });
+    const subscription = this.events.subscribeToAll({ after: this.followed });
     this.closeSubscription = () => subscription.close();
     const iterator = subscription[Symbol.asyncIterator]();
     this.status = 'catching-up';
@@ -354,24 +591,67 @@ export class Projector {
     }
   }
 
-  /** Applies a batch to every live read model; `caughtUp` tells whether that was the last of what the store held. */
+  /** Applies a batch to every attached read model; `caughtUp` tells whether that was the last of what the store held. */
   private async applyBatch(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
-    const lives = [...this.live.values()];
-    await this.inBoundedCommits(batch, async (events) => {
-      const targets = lives.map((live) => ({ projection: live.projection, version: live.version, after: live.checkpoint }));
-      const writes = await projectBatch(this.store, targets, events);
-      const position = events[events.length - 1].position;
+    await this.inBoundedCommits(batch, (events) => this.applyToAttached(events));
+    this.followed = batch[batch.length - 1].position;
+    this.applying(caughtUp() ? 'live' : 'catching-up');
+  }
+
+  /**
+   * Projects events into each attached read model and commits all their writes and checkpoints
+   * in one transaction. One whose handler throws is left out (its writes and its checkpoint)
+   * and detached. A single event whose writes are too large for one commit is committed read
+   * model by read model; one whose own writes are still too large passes over the event in the
+   * version queries read (they keep their documents) and is rebuilt, where the event is written
+   * in parts before the swap.
+   */
+  private async applyToAttached(events: RecordedEvent[]): Promise<void> {
+    const position = events[events.length - 1].position;
+    const projected: { live: LiveProjection; writes: DocumentWrite[] }[] = [];
+    for (const live of this.live.values()) {
+      if (!live.attached || live.faulted) continue;
+      try {
+        projected.push({ live, writes: await projectBatch(this.store, [{ projection: live.projection, version: live.served.version, after: live.served.checkpoint }], events) });
+      } catch (error) {
+        if (!(error instanceof ProjectionFault)) throw error;
+        this.failed(live, error);
+        setTimeout(() => void this.resume(live), this.retryDelay(live)).unref();
+      }
+    }
+    const writes: DocumentWrite[] = [];
+    // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
+    for (const { writes: own } of projected) for (const write of own) writes.push(write);
+    try {
       await this.store.commit(
         this.owner,
         writes,
-        lives.map((live) => ({ readModel: live.projection.readModel, version: live.version, position })),
+        projected.map(({ live }) => this.checkpointOf(live, live.served, position)),
       );
-      for (const live of lives) {
-        live.eventsApplied += events.filter((event) => event.position > live.checkpoint).length;
-        live.checkpoint = position;
-      }
-    });
-    this.applying(caughtUp() ? 'live' : 'catching-up');
+    } catch (error) {
+      if (!(error instanceof CommitTooLargeError) || events.length > 1) throw error;
+      for (const { live, writes: own } of projected) await this.commitOneEvent(live, own, position);
+    }
+    for (const { live } of projected) {
+      live.eventsApplied += events.filter((event) => event.position > live.served.checkpoint).length;
+      live.served.checkpoint = position;
+    }
+  }
+
+  private async commitOneEvent(live: LiveProjection, writes: DocumentWrite[], position: bigint): Promise<void> {
+    const checkpoint = this.checkpointOf(live, live.served, position);
+    try {
+      await this.store.commit(this.owner, writes, [checkpoint]);
+    } catch (error) {
+      if (!(error instanceof CommitTooLargeError)) throw error;
+      this.options.onNotice?.(
+        `Read model ${live.projection.readModel} cannot take the event at ${position} in one commit (${error.message}): it keeps serving its documents as they were and is rebuilt from the first event, in bounded commits, then swapped in`,
+      );
+      // Its served version is marked as filled by no code version, so that it is rebuilt (also after a restart) though its code did not change.
+      live.served = { ...live.served, codeVersion: STALE_CODE_VERSION };
+      await this.store.commit(this.owner, [], [this.checkpointOf(live, live.served, position)]);
+      setImmediate(() => void this.resume(live));
+    }
   }
 
   /** Status after a batch applied, or after finding nothing left to apply: any earlier error is over. */

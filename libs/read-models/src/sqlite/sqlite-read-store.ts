@@ -17,6 +17,7 @@ import {
   ReadModelState,
   ReadStore,
   ScanQuery,
+  StoredFault,
 } from '../read-store.port';
 import { isGoneFromThisHost } from '../lease-owner';
 
@@ -26,11 +27,17 @@ const SCHEMA = `
     read_model TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (read_model, version)
   );
   CREATE TABLE IF NOT EXISTS log_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS processor_faults (read_model TEXT PRIMARY KEY, fault TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS projector_lease (id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS event_log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
 
 type SqlValue = string | number | bigint | null;
+
+export interface SqliteReadStoreOptions {
+  /** A lower commit bound than MAX_COMMIT_BYTES (never a higher one), so that a test meets the bound with a few documents. */
+  maxCommitBytes?: number;
+}
 
 /**
  * The embedded read store: one table per read-model version in the same SQLite file as the
@@ -41,7 +48,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly tables = new Map<string, { filters: string[]; upsert: Database.Statement }>();
   private readonly statements = new Map<string, Database.Statement>();
 
-  static open(file: string): SqliteReadStore {
+  static open(file: string, options: SqliteReadStoreOptions = {}): SqliteReadStore {
     const db = openSqliteDatabase(file);
     // Read models are derived from the log and commit atomically with their checkpoint: a power
     // loss may roll back the last commits (they are projected again), never split them. So this
@@ -50,11 +57,20 @@ export class SqliteReadStore implements ReadStore {
     // A document overwritten after an erasure leaves no plaintext behind in the page it was on
     // (FAST: only where zeroing costs no extra I/O; the write-ahead log keeps old pages until a checkpoint).
     db.pragma('secure_delete = FAST');
-    return new SqliteReadStore(db);
+    return new SqliteReadStore(db, options);
   }
 
-  constructor(private readonly db: Database.Database) {
+  private readonly maxCommitBytes: number;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteReadStoreOptions = {},
+  ) {
     db.exec(SCHEMA);
+    // Checkpoints written before code versions were kept were all filled by version 1.
+    const columns = (db.prepare('PRAGMA table_info(read_model_checkpoints)').all() as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('code_version')) db.exec('ALTER TABLE read_model_checkpoints ADD COLUMN code_version INTEGER NOT NULL DEFAULT 1');
+    this.maxCommitBytes = Math.min(options.maxCommitBytes ?? MAX_COMMIT_BYTES, MAX_COMMIT_BYTES);
   }
 
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
@@ -167,14 +183,15 @@ export class SqliteReadStore implements ReadStore {
       commitBytes += bytes;
       return text;
     });
-    if (commitBytes > MAX_COMMIT_BYTES) throw new CommitTooLargeError(commitBytes);
+    if (commitBytes > this.maxCommitBytes) throw new CommitTooLargeError(commitBytes);
     this.writing(() => {
       this.assertLease(leaseOwner);
       writes.forEach((write, index) => this.write(write, texts[index]));
-      for (const { readModel, version, position } of checkpoints) {
+      for (const { readModel, version, position, codeVersion = 1 } of checkpoints) {
         this.statement(
-          'INSERT INTO read_model_checkpoints (read_model, version, position) VALUES (?, ?, ?) ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position',
-        ).run(readModel, version, position);
+          'INSERT INTO read_model_checkpoints (read_model, version, position, code_version) VALUES (?, ?, ?, ?) ' +
+            'ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position, code_version = excluded.code_version',
+        ).run(readModel, version, position, codeVersion);
       }
     });
   }
@@ -194,10 +211,25 @@ export class SqliteReadStore implements ReadStore {
     };
   }
 
+  async codeVersions(readModel: string): Promise<Record<number, number>> {
+    const rows = this.statement('SELECT version, code_version FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as { version: number; code_version: number }[];
+    return Object.fromEntries(rows.map((r) => [r.version, r.code_version]));
+  }
+
   async activate(readModel: string, version: number): Promise<void> {
     this.statement(
       'INSERT INTO read_model_versions (read_model, active_version) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET active_version = excluded.active_version',
     ).run(readModel, version);
+  }
+
+  async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
+    if (fault === null) this.statement('DELETE FROM processor_faults WHERE read_model = ?').run(readModel);
+    else this.statement('INSERT INTO processor_faults (read_model, fault) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET fault = excluded.fault').run(readModel, JSON.stringify(fault));
+  }
+
+  async faults(): Promise<Record<string, StoredFault>> {
+    const rows = this.statement('SELECT read_model, fault FROM processor_faults').all() as { read_model: string; fault: string }[];
+    return Object.fromEntries(rows.map((row) => [row.read_model, JSON.parse(row.fault)]));
   }
 
   async readLogPosition(name: string): Promise<bigint | undefined> {
@@ -238,7 +270,7 @@ export class SqliteReadStore implements ReadStore {
       this.assertLease(leaseOwner);
       const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
       for (const { name } of tables) this.dropTable(name);
-      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions;');
+      this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions; DELETE FROM processor_faults;');
     });
   }
 

@@ -1,6 +1,6 @@
-import type { LeadSource } from '@crm/domain';
-import type { RecordedEvent } from '@crm/event-store';
+import { ActivityLogged, LeadEvent, LeadSource, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
 import type { ReadDocument } from '../../read-store.port';
+import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
 import type { DocumentSet, Projection } from '../projection';
 import { addValue, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
 import { dayOfInstant } from './calendar';
@@ -20,8 +20,6 @@ export const FIRST_TOUCH_TIMES = 'first-touch-times';
 export const SPEED_TO_LEAD_MS = 300_000;
 /** Activities that touch a lead (a Note does not). */
 const TOUCHING_ACTIVITIES = ['Call', 'Email', 'Meeting'];
-/** Events that take a lead out of New. */
-const TOUCHING_LEAD_EVENTS = ['LeadStatusChanged', 'LeadQualified', 'LeadDisqualified', 'LeadConverted'];
 /** Dimensions of the lead reports; `all` (key null) serves groupBy=month and the totals. */
 export const LEAD_DIMENSIONS = ['source', 'ownerId', 'all'] as const;
 
@@ -38,7 +36,7 @@ interface LeadFacts extends ReadDocument {
   firstTouchAt: string | null;
 }
 
-const LEAD_PREFIX = 'lead-';
+type Handled = Recorded<LeadEvent | ActivityLogged>;
 
 /**
  * The conversion-rate and time-to-conversion views. A lead counts in the cohort of its capture
@@ -46,40 +44,83 @@ const LEAD_PREFIX = 'lead-';
  * nowhere), its contribution moves. A conversion adds its exact duration once: a converted
  * lead never changes again.
  */
-export const leadReportsProjection: Projection = {
-  readModel: 'lead-reports',
+export const leadReportsProjection: Projection = defineProjection<LeadEvent | ActivityLogged>({
+  name: READ_MODELS.leadReports,
   collections: [
     { name: LEAD_FACTS, filters: [], listed: false },
     ...bucketCollections(CONVERSION_COHORTS),
     ...bucketCollections(CONVERSION_TIMES),
     ...bucketCollections(FIRST_TOUCH_TIMES),
   ],
-  keysOf: (event) => {
+  // A lead's own events, and the activities that touch a lead (whatever their stream).
+  streams: [STREAM_PREFIXES.lead, STREAM_PREFIXES.activity],
+  documentsOf: (event) => {
     const id = leadIdOf(event);
     return id === undefined ? [] : [{ collection: LEAD_FACTS, id }];
   },
-  apply(event: RecordedEvent, docs: DocumentSet) {
-    const id = leadIdOf(event)!;
-    const before = docs.get(LEAD_FACTS, id) as LeadFacts | null;
-    const after = evolveFacts(before, id, event);
-    if (after === before) return;
-    docs.put(LEAD_FACTS, after!, Number(event.position));
-    moveContributions(docs, CONVERSION_COHORTS, cohortContributions(before), cohortContributions(after));
-    moveTouchTime(docs, before, after);
-    if (event.type === 'LeadConverted' && after) {
+  handlers: {
+    LeadCaptured: (event, docs) =>
+      project(docs, event, () => ({
+        id: idInStream(event, STREAM_PREFIXES.lead),
+        capturedAt: event.metadata.occurredAt,
+        source: event.data.source,
+        ownerId: event.data.ownerId ?? null,
+        qualified: false,
+        converted: false,
+        withOpportunity: false,
+        merged: false,
+        firstTouchAt: null,
+      })),
+    LeadDetailsChanged: (event, docs) =>
+      project(docs, event, (facts) => {
+        const { source } = event.data.changes;
+        return facts && source && source !== facts.source ? { ...facts, source } : facts;
+      }),
+    LeadAssigned: (event, docs) => project(docs, event, (facts) => facts && { ...facts, ownerId: event.data.ownerId }),
+    // Events that take a lead out of New touch it.
+    LeadStatusChanged: (event, docs) => project(docs, event, (facts) => facts && touchedAt(facts, event.metadata.occurredAt)),
+    LeadDisqualified: (event, docs) => project(docs, event, (facts) => facts && touchedAt(facts, event.metadata.occurredAt)),
+    LeadQualified: (event, docs) =>
+      project(docs, event, (facts) => {
+        const touched = facts && touchedAt(facts, event.metadata.occurredAt);
+        return touched && (touched.qualified ? touched : { ...touched, qualified: true });
+      }),
+    LeadConverted: (event, docs) => {
+      const after = project(docs, event, (facts) => facts && { ...touchedAt(facts, event.metadata.occurredAt), converted: true, withOpportunity: event.data.opportunityId !== null });
+      if (!after) return;
       const duration = Date.parse(event.metadata.occurredAt) - Date.parse(after.capturedAt);
       const day = dayOfInstant(event.metadata.occurredAt);
       for (const [dim, key] of dimensionKeys(after)) addValue(docs, CONVERSION_TIMES, dim, key, day, duration);
-    }
+    },
+    LeadMergedInto: (event, docs) => project(docs, event, (facts) => facts && { ...facts, merged: true }),
+    LeadEngaged: IGNORED,
+    LeadReopened: IGNORED,
+    LeadMerged: IGNORED, // the survivor's cohort does not change; its duplicates' LeadMergedInto take them out
+    PersonalDataErased: IGNORED, // reports use no personal field
+    ActivityLogged: (event, docs) => project(docs, event, (facts) => facts && touchedAt(facts, event.metadata.occurredAt)),
   },
-};
+});
+
+/**
+ * Replaces a lead's facts by `next` of them and moves its contributions; the facts after (null
+ * when there are none). Facts that `next` returns unchanged write nothing.
+ */
+function project(docs: DocumentSet, event: Handled, next: (facts: LeadFacts | null) => LeadFacts | null): LeadFacts | null {
+  const id = leadIdOf(event)!;
+  const before = docs.get(LEAD_FACTS, id) as LeadFacts | null;
+  const after = next(before);
+  if (after === before) return null;
+  docs.put(LEAD_FACTS, after!, Number(event.position));
+  moveContributions(docs, CONVERSION_COHORTS, cohortContributions(before), cohortContributions(after));
+  moveTouchTime(docs, before, after);
+  return after;
+}
 
 /** The lead an event concerns: its own stream's, or the lead a touching activity was logged on. */
-function leadIdOf(event: RecordedEvent): string | undefined {
-  if (event.streamId.startsWith(LEAD_PREFIX)) return event.streamId.slice(LEAD_PREFIX.length);
-  if (event.type !== 'ActivityLogged') return undefined;
-  const { kind, relatedTo } = event.data as { kind?: string; relatedTo?: { type?: string; id?: string } };
-  return relatedTo?.type === 'lead' && typeof relatedTo.id === 'string' && TOUCHING_ACTIVITIES.includes(kind ?? '') ? relatedTo.id : undefined;
+function leadIdOf(event: Handled): string | undefined {
+  if (event.type !== 'ActivityLogged') return idInStream(event, STREAM_PREFIXES.lead);
+  const { kind, relatedTo } = event.data;
+  return relatedTo?.type === 'lead' && typeof relatedTo.id === 'string' && TOUCHING_ACTIVITIES.includes(kind) ? relatedTo.id : undefined;
 }
 
 /** The earlier of a lead's first touch so far and a touch at `at` (a touch before the capture is none). */
@@ -87,45 +128,6 @@ function touchedAt(facts: LeadFacts, at: string): LeadFacts {
   if (Date.parse(at) < Date.parse(facts.capturedAt)) return facts;
   if (facts.firstTouchAt != null && Date.parse(facts.firstTouchAt) <= Date.parse(at)) return facts;
   return { ...facts, firstTouchAt: at };
-}
-
-function evolveFacts(facts: LeadFacts | null, id: string, event: RecordedEvent): LeadFacts | null {
-  const data = event.data as Record<string, unknown>;
-  if (event.type === 'ActivityLogged') return facts && touchedAt(facts, event.metadata.occurredAt);
-  if (facts && TOUCHING_LEAD_EVENTS.includes(event.type)) {
-    const touched = touchedAt(facts, event.metadata.occurredAt);
-    if (touched !== facts) return evolveFacts(touched, id, event);
-  }
-  if (event.type === 'LeadCaptured') {
-    return {
-      id,
-      capturedAt: event.metadata.occurredAt,
-      source: data.source as LeadSource,
-      ownerId: (data.ownerId as string | undefined) ?? null,
-      qualified: false,
-      converted: false,
-      withOpportunity: false,
-      merged: false,
-      firstTouchAt: null,
-    };
-  }
-  if (!facts) return facts;
-  switch (event.type) {
-    case 'LeadDetailsChanged': {
-      const source = (data.changes as { source?: LeadSource }).source;
-      return source && source !== facts.source ? { ...facts, source } : facts;
-    }
-    case 'LeadAssigned':
-      return { ...facts, ownerId: data.ownerId as string };
-    case 'LeadQualified':
-      return facts.qualified ? facts : { ...facts, qualified: true };
-    case 'LeadConverted':
-      return { ...facts, converted: true, withOpportunity: data.opportunityId !== null };
-    case 'LeadMergedInto':
-      return { ...facts, merged: true };
-    default:
-      return facts;
-  }
 }
 
 function dimensionKeys(facts: LeadFacts): [string, string | null][] {

@@ -1,5 +1,6 @@
-import type { RecordedEvent } from '@crm/event-store';
+import { OpportunityEvent, OpportunityLost, OpportunityWon, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
 import type { ReadDocument } from '../../read-store.port';
+import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
 import type { DocumentSet, Projection } from '../projection';
 import { applyContributions, bucketCollections, Contribution, moveContributions } from './buckets';
 import { dayOfDate, dayOfInstant } from './calendar';
@@ -12,6 +13,10 @@ export const OPEN_PIPELINE = 'open-pipeline';
  * (cents); dims `all` and `source` (the lead source the opportunity carries, null without one).
  */
 export const CLOSED_DEALS = 'closed-deals';
+/** The metrics of a closed-deals bucket, by name (the reports read these). */
+export type ClosedDealMetrics = Partial<Record<'won' | 'lost' | 'wonCents' | 'lostCents', bigint>>;
+/** The metrics of an open-pipeline bucket: count, amount in cents, weighted in cents × hundredths of a percent. */
+export type PipelineMetrics = Record<'count' | 'amountCents' | 'weighted', bigint>;
 export const PIPELINE_DIMENSIONS = ['stage', 'ownerId', 'all'] as const;
 
 interface OpportunityFacts extends ReadDocument {
@@ -25,79 +30,79 @@ interface OpportunityFacts extends ReadDocument {
   leadSource?: string | null;
 }
 
-const PREFIX = 'opportunity-';
+type Handled = Recorded<OpportunityEvent>;
 
 /**
  * The pipeline view: every open opportunity counts in the bucket of its close date under its
  * current stage and owner, with its amount and weighted amount, moving as those change; a
  * close takes it out and adds its amount to the won or lost total of the close day.
  */
-export const opportunityReportsProjection: Projection = {
-  readModel: 'opportunity-reports',
+export const opportunityReportsProjection: Projection = defineProjection<OpportunityEvent>({
+  name: READ_MODELS.opportunityReports,
   collections: [{ name: OPPORTUNITY_FACTS, filters: [], listed: false }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
-  keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
-  apply(event: RecordedEvent, docs: DocumentSet) {
-    const id = event.streamId.slice(PREFIX.length);
-    const before = docs.get(OPPORTUNITY_FACTS, id) as OpportunityFacts | null;
-    const after = evolveFacts(before, id, event);
-    if (after === before || !after) return;
-    docs.put(OPPORTUNITY_FACTS, after, Number(event.position));
-    moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before), pipelineContributions(after));
-    if (event.type === 'OpportunityWon' || event.type === 'OpportunityLost') {
-      const outcome = event.type === 'OpportunityWon' ? 'won' : 'lost';
-      const day = dayOfInstant(event.metadata.occurredAt);
-      const metrics = { [outcome]: 1n, [`${outcome}Cents`]: BigInt(after.amountCents) };
-      applyContributions(docs, CLOSED_DEALS, [
-        { dim: 'all', key: null, day, metrics },
-        { dim: 'source', key: after.leadSource ?? null, day, metrics },
-      ]);
-    }
+  streams: [STREAM_PREFIXES.opportunity],
+  documentsOf: (event) => [{ collection: OPPORTUNITY_FACTS, id: idInStream(event, STREAM_PREFIXES.opportunity) }],
+  handlers: {
+    OpportunityOpened: (event, docs) =>
+      evolve(docs, event, () => ({
+        id: idInStream(event, STREAM_PREFIXES.opportunity),
+        open: true,
+        stage: event.data.stage,
+        ownerId: event.data.ownerId ?? null,
+        closeDate: event.data.closeDate,
+        amountCents: cents(event.data.amount),
+        probability: hundredths(event.data.probability),
+        leadSource: event.data.leadSource ?? null,
+      })),
+    OpportunityStageChanged: (event, docs) => evolve(docs, event, (facts) => facts && { ...facts, stage: event.data.stage, probability: hundredths(event.data.probability) }),
+    OpportunityDetailsChanged: (event, docs) =>
+      evolve(docs, event, (facts) => {
+        const { changes } = event.data;
+        return (
+          facts && {
+            ...facts,
+            ...('amount' in changes && { amountCents: cents(changes.amount) }),
+            ...('closeDate' in changes && { closeDate: changes.closeDate as string }),
+            ...('probability' in changes && { probability: hundredths(changes.probability) }),
+            ...('ownerId' in changes && { ownerId: changes.ownerId ?? null }),
+          }
+        );
+      }),
+    OpportunityContactRoleAdded: IGNORED,
+    OpportunityWon: (event, docs) => close(docs, event, 'won'),
+    OpportunityLost: (event, docs) => close(docs, event, 'lost'),
   },
-};
+});
+
+/** Replaces an opportunity's facts by `next` of them, moving its pipeline contribution; the facts after, or null when there are none. */
+function evolve(docs: DocumentSet, event: Handled, next: (facts: OpportunityFacts | null) => OpportunityFacts | null): OpportunityFacts | null {
+  const id = idInStream(event, STREAM_PREFIXES.opportunity);
+  const before = docs.get(OPPORTUNITY_FACTS, id) as OpportunityFacts | null;
+  const after = next(before);
+  if (!after) return null;
+  docs.put(OPPORTUNITY_FACTS, after, Number(event.position));
+  moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before), pipelineContributions(after));
+  return after;
+}
+
+function close(docs: DocumentSet, event: Recorded<OpportunityWon | OpportunityLost>, outcome: 'won' | 'lost'): void {
+  const after = evolve(docs, event, (facts) => facts && { ...facts, open: false, stage: outcome === 'won' ? 'Closed Won' : 'Closed Lost' });
+  if (!after) return;
+  const day = dayOfInstant(event.metadata.occurredAt);
+  const metrics: ClosedDealMetrics = { [outcome]: 1n, [`${outcome}Cents` as const]: BigInt(after.amountCents) };
+  applyContributions(docs, CLOSED_DEALS, [
+    { dim: 'all', key: null, day, metrics },
+    { dim: 'source', key: after.leadSource ?? null, day, metrics },
+  ]);
+}
 
 const cents = (amount: unknown) => (typeof amount === 'number' ? Math.round(amount * 100) : 0);
 const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
 
-function evolveFacts(facts: OpportunityFacts | null, id: string, event: RecordedEvent): OpportunityFacts | null {
-  const data = event.data as Record<string, unknown>;
-  if (event.type === 'OpportunityOpened') {
-    return {
-      id,
-      open: true,
-      stage: data.stage as string,
-      ownerId: (data.ownerId as string | undefined) ?? null,
-      closeDate: data.closeDate as string,
-      amountCents: cents(data.amount),
-      probability: hundredths(data.probability),
-      leadSource: (data.leadSource as string | undefined) ?? null,
-    };
-  }
-  if (!facts) return facts;
-  switch (event.type) {
-    case 'OpportunityStageChanged':
-      return { ...facts, stage: data.stage as string, probability: hundredths(data.probability) };
-    case 'OpportunityDetailsChanged': {
-      const changes = data.changes as Record<string, unknown>;
-      return {
-        ...facts,
-        ...('amount' in changes && { amountCents: cents(changes.amount) }),
-        ...('closeDate' in changes && { closeDate: changes.closeDate as string }),
-        ...('probability' in changes && { probability: hundredths(changes.probability) }),
-        ...('ownerId' in changes && { ownerId: (changes.ownerId as string | null) ?? null }),
-      };
-    }
-    case 'OpportunityWon':
-    case 'OpportunityLost':
-      return { ...facts, open: false, stage: event.type === 'OpportunityWon' ? 'Closed Won' : 'Closed Lost' };
-    default:
-      return facts;
-  }
-}
-
 function pipelineContributions(facts: OpportunityFacts | null): Contribution[] {
   if (!facts || !facts.open) return [];
   const day = dayOfDate(facts.closeDate);
-  const metrics = { count: 1n, amountCents: BigInt(facts.amountCents), weighted: BigInt(facts.amountCents) * BigInt(facts.probability) };
+  const metrics: PipelineMetrics = { count: 1n, amountCents: BigInt(facts.amountCents), weighted: BigInt(facts.amountCents) * BigInt(facts.probability) };
   return [
     { dim: 'stage', key: facts.stage, day, metrics },
     { dim: 'ownerId', key: facts.ownerId, day, metrics },

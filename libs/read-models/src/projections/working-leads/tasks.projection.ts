@@ -1,4 +1,4 @@
-import { Task, taskDecider } from '@crm/domain';
+import { READ_MODELS, STREAM_PREFIXES, Task, taskDecider } from '@crm/domain';
 import { recordProjection } from '../record.projection';
 
 const DAY_MS = 86_400_000;
@@ -7,8 +7,8 @@ const DAY_MS = 86_400_000;
 export const taskSortKey = (dueDate: string): number => -Math.floor(Date.parse(`${dueDate}T00:00:00.000Z`) / DAY_MS);
 
 export const tasksProjection = recordProjection<Task | null>({
-  readModel: 'tasks',
-  streamPrefix: 'task',
+  readModel: READ_MODELS.tasks,
+  streamPrefix: STREAM_PREFIXES.task,
   decider: taskDecider,
   filters: ['ownerId', 'status'],
   derived: { _relatedId: (task) => task.relatedTo.id },

@@ -1,7 +1,8 @@
+import { DEFAULT_FAULT_AFTER_FAILURES } from '@crm/read-models';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from '../auth/api-keys';
-import { LOG_LEVELS, LogLevelName } from '../observability/logging';
+import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from './api-keys';
+import { LOG_LEVELS, LogLevelName } from './log-levels';
 
 export interface AppConfig {
   host: string;
@@ -17,8 +18,15 @@ export interface AppConfig {
    * does, by lease). `external`: leave it to apps/projector and only read.
    */
   projector: 'embedded' | 'external';
+  /**
+   * Whether an embedded projector on the embedded default runs on a thread of its own (default)
+   * or on the request thread (PROJECTOR_THREAD=off: one thread to profile or debug).
+   */
+  projectorThread: boolean;
   /** How long the projector lease lasts without renewal: after a crash, another process takes over within it. */
   projectorLeaseMs: number;
+  /** Failed attempts in a row at one event after which a projection is faulted and waits for POST /projections/:name/retry (default 12). */
+  projectionFaultAfterFailures?: number;
   production: boolean;
   /** The API keys (digests, actors, roles). None: open mode, refused in production. */
   apiKeys?: readonly ApiKey[];
@@ -46,7 +54,9 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     eventStoreUrl: urlOf('EVENTSTORE_URL', env.EVENTSTORE_URL, ['esdb:', 'esdb+discover:'], 'esdb://127.0.0.1:2113?tls=false'),
     mongodbUrl: urlOf('MONGODB_URL', env.MONGODB_URL, ['mongodb:', 'mongodb+srv:'], 'mongodb://127.0.0.1:27017/crm?replicaSet=rs0'),
     projector: projectorMode(env.PROJECTOR),
+    projectorThread: oneOf('PROJECTOR_THREAD', env.PROJECTOR_THREAD, ['on', 'off'] as const, 'on') === 'on',
     projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
+    projectionFaultAfterFailures: positiveInteger('PROJECTION_FAULT_AFTER_FAILURES', env.PROJECTION_FAULT_AFTER_FAILURES, DEFAULT_FAULT_AFTER_FAILURES),
     production,
     ...apiKeysFrom(env, production),
     shutdownGraceMs: positiveInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 10_000),

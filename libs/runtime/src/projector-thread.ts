@@ -1,22 +1,28 @@
 import { Logger } from '@nestjs/common';
+import type { AppConfig } from './app-config';
 import { startWorkerThread } from '@crm/event-store';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 
+/** What the thread is started with: the configuration its stores and projector need (plain data, cloned into the thread). */
 export interface ProjectorThreadData {
-  dataDir: string;
-  leaseTtlMs: number;
+  config: Pick<AppConfig, 'dataDir' | 'projectorLeaseMs' | 'projectionFaultAfterFailures'>;
 }
 
-export type ToProjectorThread = { kind: 'start' } | { kind: 'stop' } | { kind: 'rebuild'; call: number; readModel: string } | { kind: 'activated'; call: number };
+export type ToProjectorThread =
+  | { kind: 'start' }
+  | { kind: 'stop' }
+  | { kind: 'rebuild' | 'retry'; call: number; readModel: string }
+  | { kind: 'activated'; call: number };
 
 export interface ProjectorThreadState {
   position: bigint;
   reports: ProjectionReport[];
   versions: [string, number | undefined][];
   refusals: [string, string | undefined][];
+  retryRefusals: [string, string | undefined][];
 }
 
 export type FromProjectorThread =
@@ -31,7 +37,7 @@ export type FromProjectorThread =
 const RESTART_DELAY_MS = 1_000;
 
 /** What the request thread asks of the projector (the surface ReadModels, ProjectionStatus and the controller use). */
-export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | 'versionOf' | 'waitFor' | 'reports' | 'rebuildRefusal' | 'rebuild'>;
+export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | 'versionOf' | 'waitFor' | 'reports' | 'rebuildRefusal' | 'rebuild' | 'retryRefusal' | 'retry'>;
 
 /**
  * The projector on the embedded default, run on a worker thread of its own (projector.worker.ts)
@@ -69,9 +75,10 @@ export class ProjectorThread implements ProjectorSurface {
     this.changed.setMaxListeners(0);
     this.state = {
       position: -1n,
-      reports: projections.map(({ readModel }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, eventsApplied: 0 })),
+      reports: projections.map(({ readModel, version }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, codeVersion: version ?? 1, eventsApplied: 0 })),
       versions: [],
       refusals: projections.map(({ readModel }) => [readModel, 'the projector is starting']),
+      retryRefusals: projections.map(({ readModel }) => [readModel, 'the projector is starting']),
     };
   }
 
@@ -132,11 +139,25 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   rebuild(readModel: string): Promise<void> {
-    if (!this.thread) return Promise.reject(new Error(`Read model ${readModel} cannot be rebuilt: the projector is not running`));
-    const call = this.nextCall++;
     this.rebuildsAsked.add(readModel);
-    this.thread.postMessage({ kind: 'rebuild', call, readModel } satisfies ToProjectorThread);
-    return new Promise<void>((resolve, reject) => this.calls.set(call, { resolve, reject })).finally(() => this.rebuildsAsked.delete(readModel));
+    return this.call('rebuild', readModel).finally(() => this.rebuildsAsked.delete(readModel));
+  }
+
+  retryRefusal(readModel: string): string | undefined {
+    const told = this.state.retryRefusals.find(([name]) => name === readModel);
+    return told ? told[1] : `there is no read model ${readModel}`;
+  }
+
+  retry(readModel: string): Promise<void> {
+    return this.call('retry', readModel);
+  }
+
+  /** Asks the thread's projector to rebuild or retry a read model; settles with its answer. */
+  private call(kind: 'rebuild' | 'retry', readModel: string): Promise<void> {
+    if (!this.thread) return Promise.reject(new Error(`Read model ${readModel} cannot be ${kind === 'rebuild' ? 'rebuilt' : 'retried'}: the projector is not running`));
+    const call = this.nextCall++;
+    this.thread.postMessage({ kind, call, readModel } satisfies ToProjectorThread);
+    return new Promise<void>((resolve, reject) => this.calls.set(call, { resolve, reject }));
   }
 
   private spawn(): void {

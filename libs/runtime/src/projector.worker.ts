@@ -5,17 +5,19 @@
  * nothing changes, not at all), and runs the rebuilds it is asked for.
  */
 import 'reflect-metadata';
-import { Projector, SqliteReadStore } from '@crm/read-models';
+import { SqliteReadStore } from '@crm/read-models';
 import { parentPort, workerData } from 'node:worker_threads';
-import { embeddedDatabaseFile, openEventStore } from '../event-store.module';
+import { embeddedDatabaseFile, openEventStore } from './event-store.module';
 import { ALL_PROJECTIONS } from './projection-list';
+import { projectorFor } from './read-side-core.module';
 import type { FromProjectorThread, ProjectorThreadData, ToProjectorThread } from './projector-thread';
 
 /** While the position stands still, how often the reports (status, rebuild progress) are looked at again. */
 const REPORT_INTERVAL_MS = 100;
 
 const port = parentPort!;
-const { dataDir, leaseTtlMs } = workerData as ProjectorThreadData;
+const { config } = workerData as ProjectorThreadData;
+const { dataDir } = config;
 const events = openEventStore({ dataDir, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
 const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
 const post = (message: FromProjectorThread) => port.postMessage(message);
@@ -32,10 +34,10 @@ store.activate = async (readModel, version) => {
     post({ kind: 'activate', call, readModel, version });
   });
 };
-const projector = new Projector(events, store, ALL_PROJECTIONS, {
-  leaseTtlMs,
-  onError: (error) => post({ kind: 'log', level: 'error', message: `Projector: ${error instanceof Error ? error.message : String(error)}; resubscribing from the checkpoint` }),
-  onNotice: (message) => post({ kind: 'log', level: 'warn', message: `Projector: ${message}` }),
+// The thread's log lines are written by the request thread's logger.
+const projector = projectorFor(config, events, store, ALL_PROJECTIONS, {
+  error: (message: string) => post({ kind: 'log', level: 'error', message }),
+  warn: (message: string) => post({ kind: 'log', level: 'warn', message }),
 });
 post({ kind: 'owner', owner: projector.owner });
 let running = false;
@@ -47,6 +49,7 @@ function publish(): void {
     reports: projector.reports(),
     versions: ALL_PROJECTIONS.map(({ readModel }) => [readModel, projector.versionOf(readModel)] as [string, number | undefined]),
     refusals: ALL_PROJECTIONS.map(({ readModel }) => [readModel, projector.rebuildRefusal(readModel)] as [string, string | undefined]),
+    retryRefusals: ALL_PROJECTIONS.map(({ readModel }) => [readModel, projector.retryRefusal(readModel)] as [string, string | undefined]),
   };
   const text = JSON.stringify(state, (_, value) => (typeof value === 'bigint' ? String(value) : value));
   if (text === lastSent) return;
@@ -70,7 +73,8 @@ port.on('message', (message: ToProjectorThread) => {
       void follow();
       return;
     case 'rebuild':
-      projector.rebuild(message.readModel).then(
+    case 'retry':
+      (message.kind === 'rebuild' ? projector.rebuild(message.readModel) : projector.retry(message.readModel)).then(
         () => post({ kind: 'answer', call: message.call }),
         (error: unknown) => post({ kind: 'answer', call: message.call, error: error instanceof Error ? error.message : String(error) }),
       );

@@ -3,7 +3,7 @@ import { ERASED, PERSONAL_DATA_PATHS } from '@crm/domain';
 import { EVENT_STORE, EventStore, EventStoreDbEventStore, HashChainingEventStore, PersonalDataKeyStore, PersonalDataProtectingEventStore, SqliteEventStore, SqliteWriterPlacement } from '@crm/event-store';
 import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
 import { join } from 'node:path';
-import { AppConfig } from './config/app-config';
+import { AppConfig } from './app-config';
 
 /** The embedded SQLite file of a data directory: events now, read models and checkpoints beside them. */
 export function embeddedDatabaseFile(dataDir: string): string {

@@ -1,5 +1,5 @@
 import { loadApiKeys, parseApiKeys, sha256Hex } from './api-keys';
-import { assertSecureConfig, loadAppConfig } from '../config/app-config';
+import { assertSecureConfig, loadAppConfig } from './app-config';
 
 const LONG = 'k'.repeat(32);
 
