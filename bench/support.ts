@@ -64,3 +64,28 @@ export function printTable(title: string, rows: Record<string, string | number>[
   console.log(`\n${title}`);
   console.table(rows);
 }
+
+/**
+ * CPU time a process has used so far, in µs: its main thread (the event loop; on Linux its
+ * thread id is the process id) and the whole process (worker threads, libuv's pool, GC helpers).
+ */
+export function cpuMicros(pid: number): { mainThread: number; process: number } {
+  const ticks = (stat: string) => {
+    // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const microsPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
+  return {
+    mainThread: ticks(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')) * microsPerTick,
+    process: ticks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * microsPerTick,
+  };
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
