@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { configureRulesAndModel } from './capture-configurations';
 import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, startServer, stopServer } from './support';
 
 /**
@@ -19,6 +20,9 @@ import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, s
  *                and a scoring model configured
  *   unprotected  the default with BENCH_EVENT_PROTECTION=off: no hash chains, no encryption
  *
+ *   baseline     with BENCH_BASELINE=<folder>: the default of another build of this project (a
+ *                checkout of an earlier commit, built with `npm run build`), alternated with this one
+ *
  * CPU per request is read from /proc: the API process's main thread (what the event loop
  * spends per request) and the whole process (worker threads included).
  *   npm run bench:capture              (20 s per run after a 3 s warm-up)
@@ -31,26 +35,11 @@ const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engi
 /** Every request its own email (the same one twice is refused as a duplicate lead), in random order as real ones come. */
 const newLead = () => JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` });
 
-const RULES = {
-  rules: [
-    { name: 'Phone leads', when: { source: 'Phone' }, ownerIds: ['rep-phone-1', 'rep-phone-2'] },
-    { name: 'German partners', when: { source: 'Partner Referral', country: 'DE' }, ownerIds: ['rep-de-1'] },
-    { name: 'Web leads', when: { source: 'Web' }, ownerIds: ['rep-web-1', 'rep-web-2', 'rep-web-3'] },
-  ],
-};
-const SCORING_MODEL = {
-  fit: [
-    { field: 'source', in: ['Web', 'Partner Referral'], points: 10 },
-    { field: 'annualRevenue', min: 100000, points: 20 },
-    { field: 'country', equals: 'DE', points: 5 },
-  ],
-  engagement: { WebVisit: 1, PricingPageVisit: 5, FormFill: 10 },
-  mqlThreshold: 40,
-};
-
 interface Configuration {
   name: string;
   env: Record<string, string>;
+  /** Another build's root folder (its dist/ and scripts/), for the baseline. */
+  root?: string;
   /** apps/projector runs beside the API (PROJECTOR=external). */
   projector?: boolean;
   configure?: (url: string) => Promise<void>;
@@ -62,14 +51,10 @@ const CONFIGURATIONS: Configuration[] = [
   {
     name: 'rules+model',
     env: {},
-    configure: async (url) => {
-      for (const [path, body] of [['/assignment-rules', RULES], ['/scoring-model', SCORING_MODEL]] as const) {
-        const response = await fetch(`${url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-        if (!response.ok) throw new Error(`PUT ${path}: ${response.status} ${await response.text()}`);
-      }
-    },
+    configure: configureRulesAndModel,
   },
   { name: 'unprotected', env: { BENCH_EVENT_PROTECTION: 'off' } },
+  ...(process.env.BENCH_BASELINE ? [{ name: 'baseline', env: {}, root: resolve(process.env.BENCH_BASELINE) }] : []),
 ];
 
 interface Run extends LoadResult {
@@ -80,9 +65,11 @@ interface Run extends LoadResult {
   peakRssMiB: number;
 }
 
-async function run(name: string, round: number, script: string, port: number, env: Record<string, string>, setUp?: (url: string) => Promise<void>, beside?: () => ChildProcess): Promise<Run> {
+async function run(name: string, round: number, script: string, port: number, env: Record<string, string>, setUp?: (url: string) => Promise<void>, beside?: () => ChildProcess, root?: string): Promise<Run> {
   const url = `http://127.0.0.1:${port}`;
-  const server = await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
+  const server = root
+    ? await startServer(join(root, 'dist/bench', script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url, [], join(root, 'scripts/register-paths.js'))
+    : await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
   const projector = beside?.();
   const request = {
     url: `${url}/leads`,
@@ -127,7 +114,7 @@ async function main() {
       const env = { DATA_DIR: dataDir, NODE_ENV: 'benchmark', API_KEYS: '', ...configuration.env };
       try {
         runs.push(
-          await run(configuration.name, round, '../apps/api/src/main.js', 3902 + index, env, configuration.configure, configuration.projector ? () => startProjector(env) : undefined),
+          await run(configuration.name, round, '../apps/api/src/main.js', 3902 + index, env, configuration.configure, configuration.projector ? () => startProjector(env) : undefined, configuration.root),
         );
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
@@ -164,6 +151,7 @@ async function main() {
   const cpu = (name: string) => median(runsOf(name).map((r) => r.mainThreadUs));
   console.log(`default / bare Fastify: ${ratio('default', bareOf).toFixed(3)} (issue 13: ≥ 0.20); external / bare: ${ratio('external', bareOf).toFixed(3)}`);
   console.log(`rules+model / default: ${ratio('rules+model', defaultOf).toFixed(3)} req/s, ${cpu('rules+model')} vs ${cpu('default')} main-thread µs/req (issue 16: within 10 %)`);
+  if (runsOf('baseline').length > 0) console.log(`default / baseline (${process.env.BENCH_BASELINE}): ${ratio('default', (round) => runs.find((r) => r.round === round && r.name === 'baseline')!).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('baseline')} main-thread µs/req`);
   console.log(`default (hash chains + encryption on) / unprotected: ${ratio('default', unprotectedOf).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('unprotected')} main-thread µs/req (issue 18: within 15 %)`);
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { configureRulesAndModel } from './capture-configurations';
 import { load, machine, startServer, stopServer } from './support';
 
 /**
@@ -125,8 +126,9 @@ async function main() {
 }
 
 const now = () => Number(process.hrtime.bigint() / 1000n);
+/** The service's own variables pass through (PROJECTOR, BENCH_EVENT_PROTECTION…); BENCH_RULES=1 configures bench:capture's rules and scoring model first. */
 const configuredEnv = (): Record<string, string> => ({});
-const describeEnv = () => ['PROJECTOR', 'BENCH_PERSONAL_DATA', 'BENCH_HASH_CHAIN', 'BENCH_RULES'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
-async function setUp(_url: string): Promise<void> {}
+const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
+const setUp = (url: string) => (process.env.BENCH_RULES === '1' ? configureRulesAndModel(url) : Promise.resolve());
 
 void main();

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** Starts a compiled script in a child process and resolves once it answers on `url`. */
-export async function startServer(script: string, env: Record<string, string>, url: string, nodeOptions: string[] = []): Promise<ChildProcess> {
+export async function startServer(script: string, env: Record<string, string>, url: string, nodeOptions: string[] = [], registerPaths = require.resolve('../../scripts/register-paths.js')): Promise<ChildProcess> {
   const child = fork(script, [], {
     env: { ...process.env, ...env },
-    execArgv: [...nodeOptions, '-r', require.resolve('../../scripts/register-paths.js')],
+    execArgv: [...nodeOptions, '-r', registerPaths],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   for (let attempt = 0; attempt < 200; attempt++) {
