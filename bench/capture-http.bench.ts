@@ -31,6 +31,12 @@ import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, s
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+/**
+ * BENCH_RATE=<req/s>: every run at that fixed rate instead of as fast as it goes. On a busy
+ * machine the CPU per request compares better so: a group commit or a projector batch costs
+ * per batch, and at different rates the batches differ in size.
+ */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', source: 'Web', annualRevenue: 125000 };
 /** Every request its own email (the same one twice is refused as a duplicate lead), in random order as real ones come. */
 const newLead = () => JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` });
@@ -74,6 +80,7 @@ async function run(name: string, round: number, script: string, port: number, en
   const request = {
     url: `${url}/leads`,
     connections: CONNECTIONS,
+    ...(RATE !== undefined && { overallRate: RATE }),
     requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
   };
   try {
@@ -129,7 +136,7 @@ async function main() {
   /** The median over rounds of a ratio taken within each round (the noise of one round falls on both sides). */
   const ratio = (name: string, to: (round: number) => Run) => median(runsOf(name).map((r) => r.requestsPerSecond / to(r.round).requestsPerSecond));
   const names = ['bare Fastify 201', ...CONFIGURATIONS.map((c) => c.name)];
-  printTable(`Capture over HTTP — ${CONNECTIONS} connections, ${SECONDS} s, ${ROUNDS} rounds alternating, medians — ${machine()}`, [
+  printTable(`Capture over HTTP — ${CONNECTIONS} connections${RATE === undefined ? '' : `, ${RATE} req/s fixed`}, ${SECONDS} s, ${ROUNDS} rounds alternating, medians — ${machine()}`, [
     ...names.map((name) => {
       const of = runsOf(name);
       const m = (pick: (r: Run) => number) => median(of.map(pick));
