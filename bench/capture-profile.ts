@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { configureRulesAndModel } from './capture-configurations';
 import { load, machine, startServer, stopServer } from './support';
 
@@ -31,7 +31,8 @@ interface CpuProfile {
   endTime: number;
 }
 
-const root = join(__dirname, '..', '..');
+/** The build whose service is profiled (this one, or BENCH_BASELINE's). */
+const root = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : join(__dirname, '..', '..');
 /** The area a function belongs to: a package, a folder of this project, or V8's own entries. */
 function area(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
@@ -92,11 +93,13 @@ async function main() {
   const profileDir = join(dataDir, 'profile');
   const port = 3911;
   const url = `http://127.0.0.1:${port}`;
+  // BENCH_BASELINE=<folder>: profile another build of this project (its dist/ and scripts/), for the "before".
   const server = await startServer(
-    join(__dirname, '../apps/api/src/main.js'),
+    join(root, 'dist/apps/api/src/main.js'),
     { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dataDir, 'data'), NODE_ENV: 'benchmark', API_KEYS: '', ...configuredEnv() },
     url,
     ['--cpu-prof', '--cpu-prof-dir', profileDir],
+    join(root, 'scripts/register-paths.js'),
   );
   const request = {
     url: `${url}/leads`,
@@ -128,7 +131,7 @@ async function main() {
 const now = () => Number(process.hrtime.bigint() / 1000n);
 /** The service's own variables pass through (PROJECTOR, BENCH_EVENT_PROTECTION…); BENCH_RULES=1 configures bench:capture's rules and scoring model first. */
 const configuredEnv = (): Record<string, string> => ({});
-const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
+const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES', 'BENCH_BASELINE'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
 const setUp = (url: string) => (process.env.BENCH_RULES === '1' ? configureRulesAndModel(url) : Promise.resolve());
 
 void main();
