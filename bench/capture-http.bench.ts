@@ -1,73 +1,165 @@
 import { randomUUID } from 'node:crypto';
+import { ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { load, machine, peakRssMiB, printTable, startServer, stopServer } from './support';
+import { join, resolve } from 'node:path';
+import { configureRulesAndModel } from './capture-configurations';
+import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, startServer, stopServer } from './support';
 
 /**
- * `POST /leads` sustained over HTTP against the embedded backend (durable: WAL, synchronous=FULL),
- * beside a bare Fastify route that answers 201, all driven by autocannon with 50 connections.
- * The API runs twice, each on a fresh data folder: open (no keys) and with API keys configured,
- * every request carrying a writer key. Each server runs in its own process; autocannon runs in this one.
- *   npm run bench:capture              (20 s per run)
- *   BENCH_SECONDS=60 npm run bench:capture
+ * `POST /leads` sustained over HTTP (autocannon, 50 connections, a new random email on every
+ * request), beside a bare Fastify route that answers 201, in one run: three rounds, each running
+ * every configuration once in turn on a fresh data folder, so that the machine's noise falls on
+ * all of them alike; the table gives each configuration's medians and its ratio to bare Fastify
+ * in the same round.
+ *
+ *   default      the embedded default: durable appends (WAL, synchronous=FULL), the write-side
+ *                email claim, hash chains, personal-data encryption, the projector in-process
+ *   external     PROJECTOR=external, with apps/projector running beside it (its own process)
+ *   rules+model  the default with three assignment rules (the captured lead matches the third)
+ *                and a scoring model configured
+ *   unprotected  the default with BENCH_EVENT_PROTECTION=off: no hash chains, no encryption
+ *
+ *   baseline     with BENCH_BASELINE=<folder>: the default of another build of this project (a
+ *                checkout of an earlier commit, built with `npm run build`), alternated with this one
+ *
+ * CPU per request is read from /proc: the API process's main thread (what the event loop
+ * spends per request) and the whole process (worker threads included).
+ *   npm run bench:capture              (20 s per run after a 3 s warm-up)
+ *   BENCH_SECONDS=10 BENCH_ROUNDS=1 npm run bench:capture
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+/**
+ * BENCH_RATE=<req/s>: every run at that fixed rate instead of as fast as it goes. On a busy
+ * machine the CPU per request compares better so: a group commit or a projector batch costs
+ * per batch, and at different rates the batches differ in size.
+ */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', source: 'Web', annualRevenue: 125000 };
 /** Every request its own email (the same one twice is refused as a duplicate lead), in random order as real ones come. */
 const newLead = () => JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` });
 
-/** A writer key among several, as a deployment has them (the lookup is by digest, so their number does not matter). */
-const WRITER_KEY = `bench-${randomUUID()}-${randomUUID()}`;
-const API_KEYS = [`capture:${WRITER_KEY}=writer`, ...Array.from({ length: 9 }, (_, i) => `svc-${i}:${randomUUID()}${randomUUID()}=reader,analyst`)].join(';');
+interface Configuration {
+  name: string;
+  env: Record<string, string>;
+  /** Another build's root folder (its dist/ and scripts/), for the baseline. */
+  root?: string;
+  /** apps/projector runs beside the API (PROJECTOR=external). */
+  projector?: boolean;
+  configure?: (url: string) => Promise<void>;
+}
 
-async function run(name: string, script: string, port: number, env: Record<string, string>, headers: Record<string, string> = {}) {
+const CONFIGURATIONS: Configuration[] = [
+  { name: 'default', env: {} },
+  { name: 'external', env: { PROJECTOR: 'external' }, projector: true },
+  {
+    name: 'rules+model',
+    env: {},
+    configure: configureRulesAndModel,
+  },
+  { name: 'unprotected', env: { BENCH_EVENT_PROTECTION: 'off' } },
+  ...(process.env.BENCH_BASELINE ? [{ name: 'baseline', env: {}, root: resolve(process.env.BENCH_BASELINE) }] : []),
+];
+
+interface Run extends LoadResult {
+  name: string;
+  round: number;
+  mainThreadUs: number;
+  processUs: number;
+  peakRssMiB: number;
+}
+
+async function run(name: string, round: number, script: string, port: number, env: Record<string, string>, setUp?: (url: string) => Promise<void>, beside?: () => ChildProcess, root?: string): Promise<Run> {
   const url = `http://127.0.0.1:${port}`;
-  const server = await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
+  const server = root
+    ? await startServer(join(root, 'dist/bench', script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url, [], join(root, 'scripts/register-paths.js'))
+    : await startServer(join(__dirname, script), { PORT: String(port), HOST: '127.0.0.1', ...env }, url);
+  const projector = beside?.();
   const request = {
     url: `${url}/leads`,
     connections: CONNECTIONS,
-    requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json', ...headers }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
+    ...(RATE !== undefined && { overallRate: RATE }),
+    requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: newLead() }) }],
   };
   try {
+    await setUp?.(url);
     await load({ ...request, duration: 3 }); // warm-up: JIT, SQLite page cache
+    const before = cpuMicros(server.pid!);
     const result = await load({ ...request, duration: SECONDS });
-    return { name, ...result, peakRssMiB: peakRssMiB(server.pid!) };
+    const after = cpuMicros(server.pid!);
+    const perRequest = (us: number) => Math.round(us / Math.max(1, result.total));
+    return {
+      name,
+      round,
+      ...result,
+      mainThreadUs: perRequest(after.mainThread - before.mainThread),
+      processUs: perRequest(after.process - before.process),
+      peakRssMiB: peakRssMiB(server.pid!),
+    };
   } finally {
     await stopServer(server);
+    if (projector) await stopServer(projector);
   }
 }
 
+function startProjector(env: Record<string, string>): ChildProcess {
+  return fork(join(__dirname, '../apps/projector/src/main.js'), [], {
+    env: { ...process.env, ...env },
+    execArgv: ['-r', require.resolve('../../scripts/register-paths.js')],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+}
+
 async function main() {
-  const dataDirs = [mkdtempSync(join(tmpdir(), 'crm-bench-')), mkdtempSync(join(tmpdir(), 'crm-bench-'))];
-  try {
-    const bare = await run('bare Fastify 201', 'bare-fastify.server.js', 3901, {});
-    const api = await run('POST /leads (embedded, durable), open', '../apps/api/src/main.js', 3902, { DATA_DIR: dataDirs[0], NODE_ENV: 'benchmark', API_KEYS: '' });
-    const keyed = await run(
-      'POST /leads (embedded, durable), API keys',
-      '../apps/api/src/main.js',
-      3903,
-      { DATA_DIR: dataDirs[1], NODE_ENV: 'benchmark', API_KEYS },
-      { authorization: `Bearer ${WRITER_KEY}` },
-    );
-    printTable(`Capture over HTTP — ${CONNECTIONS} connections, ${SECONDS} s — ${machine()}`, [
-      ...[bare, api, keyed].map((r) => ({
-        run: r.name,
-        'req/s': r.requestsPerSecond,
-        'p50 ms': r.p50,
-        'p99 ms': r.p99,
-        requests: r.total,
-        'non-2xx': r.non2xx,
-        errors: r.errors,
-        'peak RSS MiB': r.peakRssMiB,
-      })),
-    ]);
-    console.log(`API / bare Fastify throughput ratio: open ${(api.requestsPerSecond / bare.requestsPerSecond).toFixed(3)}, with keys ${(keyed.requestsPerSecond / bare.requestsPerSecond).toFixed(3)}`);
-    console.log(`With keys / open: ${(keyed.requestsPerSecond / api.requestsPerSecond).toFixed(3)}`);
-  } finally {
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  const runs: Run[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    runs.push(await run('bare Fastify 201', round, 'bare-fastify.server.js', 3901, {}));
+    for (const [index, configuration] of CONFIGURATIONS.entries()) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
+      const env = { DATA_DIR: dataDir, NODE_ENV: 'benchmark', API_KEYS: '', ...configuration.env };
+      try {
+        runs.push(
+          await run(configuration.name, round, '../apps/api/src/main.js', 3902 + index, env, configuration.configure, configuration.projector ? () => startProjector(env) : undefined, configuration.root),
+        );
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+    const last = runs.slice(-(CONFIGURATIONS.length + 1));
+    console.log(`round ${round}: ${last.map((r) => `${r.name} ${r.requestsPerSecond} req/s`).join(', ')}`);
   }
+
+  const bareOf = (round: number) => runs.find((r) => r.round === round && r.name === 'bare Fastify 201')!;
+  const runsOf = (name: string) => runs.filter((r) => r.name === name);
+  /** The median over rounds of a ratio taken within each round (the noise of one round falls on both sides). */
+  const ratio = (name: string, to: (round: number) => Run) => median(runsOf(name).map((r) => r.requestsPerSecond / to(r.round).requestsPerSecond));
+  const names = ['bare Fastify 201', ...CONFIGURATIONS.map((c) => c.name)];
+  printTable(`Capture over HTTP — ${CONNECTIONS} connections${RATE === undefined ? '' : `, ${RATE} req/s fixed`}, ${SECONDS} s, ${ROUNDS} rounds alternating, medians — ${machine()}`, [
+    ...names.map((name) => {
+      const of = runsOf(name);
+      const m = (pick: (r: Run) => number) => median(of.map(pick));
+      return {
+        run: name,
+        'req/s': Math.round(m((r) => r.requestsPerSecond)),
+        'of bare': ratio(name, bareOf).toFixed(3),
+        'p50 ms': m((r) => r.p50),
+        'p99 ms': m((r) => r.p99),
+        'main-thread µs/req': name.startsWith('bare') ? '—' : m((r) => r.mainThreadUs),
+        'process µs/req': m((r) => r.processUs),
+        'non-2xx': of.reduce((n, r) => n + r.non2xx + r.errors, 0),
+        'peak RSS MiB': m((r) => r.peakRssMiB),
+      };
+    }),
+  ]);
+  const defaultOf = (round: number) => runs.find((r) => r.round === round && r.name === 'default')!;
+  const unprotectedOf = (round: number) => runs.find((r) => r.round === round && r.name === 'unprotected')!;
+  const cpu = (name: string) => median(runsOf(name).map((r) => r.mainThreadUs));
+  console.log(`default / bare Fastify: ${ratio('default', bareOf).toFixed(3)} (issue 13: ≥ 0.20); external / bare: ${ratio('external', bareOf).toFixed(3)}`);
+  console.log(`rules+model / default: ${ratio('rules+model', defaultOf).toFixed(3)} req/s, ${cpu('rules+model')} vs ${cpu('default')} main-thread µs/req (issue 16: within 10 %)`);
+  if (runsOf('baseline').length > 0) console.log(`default / baseline (${process.env.BENCH_BASELINE}): ${ratio('default', (round) => runs.find((r) => r.round === round && r.name === 'baseline')!).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('baseline')} main-thread µs/req`);
+  console.log(`default (hash chains + encryption on) / unprotected: ${ratio('default', unprotectedOf).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('unprotected')} main-thread µs/req (issue 18: within 15 %)`);
 }
 
 void main();

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** Starts a compiled script in a child process and resolves once it answers on `url`. */
-export async function startServer(script: string, env: Record<string, string>, url: string): Promise<ChildProcess> {
+export async function startServer(script: string, env: Record<string, string>, url: string, nodeOptions: string[] = [], registerPaths = require.resolve('../../scripts/register-paths.js')): Promise<ChildProcess> {
   const child = fork(script, [], {
     env: { ...process.env, ...env },
-    execArgv: ['-r', require.resolve('../../scripts/register-paths.js')],
+    execArgv: [...nodeOptions, '-r', registerPaths],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -63,4 +63,29 @@ export function machine(): string {
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   console.log(`\n${title}`);
   console.table(rows);
+}
+
+/**
+ * CPU time a process has used so far, in µs: its main thread (the event loop; on Linux its
+ * thread id is the process id) and the whole process (worker threads, libuv's pool, GC helpers).
+ */
+export function cpuMicros(pid: number): { mainThread: number; process: number } {
+  const ticks = (stat: string) => {
+    // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const microsPerTick = 1e6 / CLOCK_TICKS_PER_SECOND;
+  return {
+    mainThread: ticks(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')) * microsPerTick,
+    process: ticks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * microsPerTick,
+  };
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }

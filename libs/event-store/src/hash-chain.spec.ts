@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventToAppend } from './event-store.port';
+import { EventToAppend, WrongExpectedRevisionError } from './event-store.port';
 import { HashChainingEventStore, verifyHashChains } from './hash-chain';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
@@ -92,6 +92,35 @@ describe('Tamper evidence: hash chains', () => {
     db.close();
     // Revision 0 now matches its own (forged) hash, but nothing after it chains to it.
     expect((await verifyHashChains(store)).broken).toEqual([{ stream: 'lead-a', revision: 2 }]);
+  });
+
+  it('chains an append at the revision just read to the hash it read, without reading the stream again', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
+    const reads: string[] = [];
+    const readStream = inner.readStream.bind(inner);
+    inner.readStream = (streamId, options) => (reads.push(streamId), readStream(streamId, options));
+    const [captured] = await store.readStream('lead-a');
+    await store.append('lead-a', [event('LeadQualified', {})], captured.revision);
+    expect(reads).toEqual(['lead-a']);
+    expect((await verifyHashChains(store, 'lead-a')).broken).toEqual([]);
+  });
+
+  it('never chains to a stale hash: a stream appended by another process since it was read is read again', async () => {
+    const otherProcess = new HashChainingEventStore(SqliteEventStore.open(file));
+    try {
+      await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
+      const [captured] = await store.readStream('lead-a');
+      // The other process appends after this one read the stream: this one's next append expects the new revision.
+      await otherProcess.append('lead-a', [event('LeadQualified', {})], captured.revision);
+      await expect(store.append('lead-a', [event('LeadDisqualified', { reason: 'stale' })], captured.revision)).rejects.toThrow(WrongExpectedRevisionError);
+      await store.append('lead-a', [event('LeadReopened', {})], captured.revision + 1);
+      const events = await store.readStream('lead-a');
+      expect(events.map((e) => e.type)).toEqual(['LeadCaptured', 'LeadQualified', 'LeadReopened']);
+      expect(events[2].metadata.hash).toBe(auditorsHash(events[2].type, events[2].data, events[2].metadata, events[1].metadata.hash!));
+      expect(await verifyHashChains(store, 'lead-a')).toEqual({ streams: 1, events: 3, broken: [], unhashed: 0 });
+    } finally {
+      await otherProcess.close();
+    }
   });
 
   it('counts events written without hashes (before chains existed) and judges the hashed ones after them', async () => {

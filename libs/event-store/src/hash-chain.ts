@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { BoundedMap } from './bounded-map';
 import { canonicalJson } from './canonical-json';
 import { WrongExpectedRevisionError } from './event-store.port';
 import type { AllSubscription, AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
@@ -33,11 +34,21 @@ export function chained(events: EventToAppend[], previousHash: string | null): E
  * An event store whose appends chain every event to the one before it in its stream (see
  * `eventHash`). Wraps either adapter, so both backends get the same chains. A new stream needs
  * no read; an append to an existing one reads its last event for the hash to chain to (a
- * concurrent append in between makes the append fail on its expected revision, as it must).
+ * concurrent append in between makes the append fail on its expected revision, as it must),
+ * unless the stream was just read up to that revision: a command reads its stream, decides,
+ * then appends at the revision it read, and the hash of that event is kept from the read.
  */
 export class HashChainingEventStore implements EventStore {
   /** Present when the wrapped store has it: each stream's events chained like an append's. */
   readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
+  /**
+   * The hash of the latest event read per stream, with its revision. Kept from reads only (what
+   * is stored), never from appends (a retried append may be answered with the events an earlier
+   * attempt stored, whose hashes differ); used only for an append expecting exactly that
+   * revision, so an event stored since by another process or path is never skipped: its
+   * revision differs, and the chain is read again.
+   */
+  private readonly lastRead = new BoundedMap<{ revision: number; hash: string | null }>(LAST_READ_LIMIT);
 
   constructor(private readonly inner: EventStore) {
     const atomically = inner.appendAtomically?.bind(inner);
@@ -65,8 +76,11 @@ export class HashChainingEventStore implements EventStore {
     }
   }
 
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    return this.inner.readStream(streamId, options);
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    const events = await this.inner.readStream(streamId, options);
+    const latest = options?.direction === 'backwards' ? events[0] : events[events.length - 1];
+    if (latest) this.lastRead.set(streamId, { revision: latest.revision, hash: hashOf(latest.metadata) });
+    return events;
   }
 
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
@@ -100,6 +114,8 @@ export class HashChainingEventStore implements EventStore {
   /** A new stream needs no read; an existing one chains to its last event's hash. */
   private async chainedFor(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<EventToAppend[]> {
     if (expectedRevision === 'no_stream') return chained(events, null);
+    const read = this.lastRead.get(streamId);
+    if (read !== undefined && read.revision === expectedRevision) return chained(events, read.hash);
     const [last] = await this.inner.readStream(streamId, { direction: 'backwards', maxCount: 1 });
     return chained(events, hashOf(last?.metadata));
   }
@@ -119,6 +135,8 @@ export interface ChainVerification {
 }
 
 const PAGE = 1_000;
+/** Streams whose last read hash is kept: the ones commands are working on now. */
+const LAST_READ_LIMIT = 10_000;
 /** How often an 'any' append re-reads the stream's last event when other appends keep coming first. */
 const MAX_CHAIN_ATTEMPTS = 20;
 

@@ -38,6 +38,12 @@ export interface AppConfig {
   logLevel?: LogLevelName;
   /** On SIGTERM, how long requests in flight and the projector's batch may take before the process exits anyway. */
   shutdownGraceMs?: number;
+  /**
+   * For `bench:capture` only (BENCH_EVENT_PROTECTION=off, taken with NODE_ENV=benchmark and refused
+   * otherwise): events stored without hash chains and without personal-data encryption, to
+   * measure what the two cost. Unset: both on, always.
+   */
+  benchmarkWithoutEventProtection?: true;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -62,7 +68,16 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownGraceMs: positiveInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 10_000),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL, LOG_LEVELS, 'info'),
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE ? positiveInteger('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0) : undefined,
+    ...benchmarkSwitches(env),
   };
+}
+
+function benchmarkSwitches(env: NodeJS.ProcessEnv): Pick<AppConfig, 'benchmarkWithoutEventProtection'> {
+  const protection = env.BENCH_EVENT_PROTECTION;
+  if (protection === undefined || protection === '' || protection === 'on') return {};
+  if (protection !== 'off') throw new Error(`BENCH_EVENT_PROTECTION must be "on" or "off", got "${protection}"`);
+  if (env.NODE_ENV !== 'benchmark') throw new Error('BENCH_EVENT_PROTECTION=off is for bench:capture only (NODE_ENV=benchmark): hash chains and personal-data encryption stay on');
+  return { benchmarkWithoutEventProtection: true };
 }
 
 function apiKeysFrom(env: NodeJS.ProcessEnv, production: boolean): Pick<AppConfig, 'apiKeys' | 'apiKeysNotice'> {

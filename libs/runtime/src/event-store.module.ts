@@ -10,7 +10,7 @@ export function embeddedDatabaseFile(dataDir: string): string {
   return join(dataDir, 'crm.sqlite');
 }
 
-type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl'>;
+type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl' | 'benchmarkWithoutEventProtection'>;
 
 /**
  * The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the
@@ -21,6 +21,11 @@ type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl'>;
  * the projector's thread).
  */
 export function openEventStore(config: StoreConfig, logger?: Logger, writer: SqliteWriterPlacement = 'writer-thread'): PersonalDataProtectingEventStore {
+  if (config.benchmarkWithoutEventProtection) {
+    // bench:capture's measure of what the protection costs: no chain, and no event type with personal fields to encrypt.
+    logger?.warn('BENCH_EVENT_PROTECTION=off: events are stored without hash chains and without personal-data encryption (benchmark only)');
+    return new PersonalDataProtectingEventStore(openAdapter(config, writer, logger), openKeyStore(config), { paths: {}, erasedValue: ERASED, erasureEventType: 'PersonalDataErased' });
+  }
   return new PersonalDataProtectingEventStore(new HashChainingEventStore(openAdapter(config, writer, logger)), openKeyStore(config), {
     paths: PERSONAL_DATA_PATHS,
     erasedValue: ERASED,

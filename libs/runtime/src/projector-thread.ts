@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 
 /** What the thread is started with: the configuration its stores and projector need (plain data, cloned into the thread). */
 export interface ProjectorThreadData {
-  config: Pick<AppConfig, 'dataDir' | 'projectorLeaseMs' | 'projectionFaultAfterFailures'>;
+  config: Pick<AppConfig, 'dataDir' | 'projectorLeaseMs' | 'projectionFaultAfterFailures' | 'benchmarkWithoutEventProtection'>;
 }
 
 export type ToProjectorThread =

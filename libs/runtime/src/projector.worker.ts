@@ -18,7 +18,7 @@ const REPORT_INTERVAL_MS = 100;
 const port = parentPort!;
 const { config } = workerData as ProjectorThreadData;
 const { dataDir } = config;
-const events = openEventStore({ dataDir, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
+const events = openEventStore({ ...config, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
 const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
 const post = (message: FromProjectorThread) => port.postMessage(message);
 const activations = new Map<number, () => void>();

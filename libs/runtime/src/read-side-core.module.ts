@@ -101,6 +101,6 @@ export class ReadSideCoreModule {
   }
 }
 
-function pickThreadConfig({ dataDir, projectorLeaseMs, projectionFaultAfterFailures }: AppConfig) {
-  return { dataDir, projectorLeaseMs, projectionFaultAfterFailures };
+function pickThreadConfig({ dataDir, projectorLeaseMs, projectionFaultAfterFailures, benchmarkWithoutEventProtection }: AppConfig) {
+  return { dataDir, projectorLeaseMs, projectionFaultAfterFailures, benchmarkWithoutEventProtection };
 }

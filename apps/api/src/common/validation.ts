@@ -1,6 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validate, ValidatorOptions } from 'class-validator';
+import { getMetadataStorage, validate, ValidatorOptions } from 'class-validator';
+import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { FieldError, invalidInput } from './problem';
 
 /** Flattens class-validator's tree into `{ field: 'opportunity.amount', message }` entries. */
@@ -17,6 +18,7 @@ const VALIDATOR_OPTIONS: ValidatorOptions = { whitelist: true, forbidNonWhitelis
 
 /** The global validation: unknown fields refused, no implicit type coercion, every refusal names its field. */
 export function createValidationPipe(): ValidationPipe {
+  precomputeValidationMetadata();
   return new ValidationPipe({
     ...VALIDATOR_OPTIONS,
     transform: true,
@@ -47,4 +49,47 @@ export class JsonObjectBodyPipe implements PipeTransform {
     }
     return value;
   }
+}
+
+const PRECOMPUTED = Symbol('validation metadata precomputed');
+type Storage = ReturnType<typeof getMetadataStorage> & { [PRECOMPUTED]?: true };
+
+/**
+ * class-validator works out, on every validation of every object, which of its metadata apply
+ * to the object's class: it walks the metadata of every decorated class in the app (an
+ * `instanceof` each) and groups the result by property. The answer depends only on the class
+ * and the options, and the metadata are registered when the DTO classes are defined: kept here
+ * per class and options, and worked out again should any metadata be added later.
+ */
+export function precomputeValidationMetadata(storage: Storage = getMetadataStorage()): void {
+  if (storage[PRECOMPUTED]) return;
+  storage[PRECOMPUTED] = true;
+  let targets = new Map<unknown, Map<string, ValidationMetadata[]>>();
+  let groupings = new WeakMap<ValidationMetadata[], Record<string, ValidationMetadata[]>>();
+  const forget = () => {
+    targets = new Map();
+    groupings = new WeakMap();
+  };
+  const { getTargetValidationMetadatas, groupByPropertyName, addValidationMetadata, addConstraintMetadata } = storage;
+  storage.getTargetValidationMetadatas = function (target, schema, always, strictGroups, groups) {
+    const key = `${schema}\u0000${always}\u0000${strictGroups}\u0000${groups?.join('\u0000') ?? ''}`;
+    let byOptions = targets.get(target);
+    if (!byOptions) targets.set(target, (byOptions = new Map()));
+    let metadata = byOptions.get(key);
+    if (!metadata) byOptions.set(key, (metadata = getTargetValidationMetadatas.call(this, target, schema, always, strictGroups, groups)));
+    return metadata;
+  };
+  storage.groupByPropertyName = function (metadata) {
+    let grouped = groupings.get(metadata);
+    if (!grouped) groupings.set(metadata, (grouped = groupByPropertyName.call(this, metadata)));
+    return grouped;
+  };
+  storage.addValidationMetadata = function (metadata) {
+    forget();
+    addValidationMetadata.call(this, metadata);
+  };
+  storage.addConstraintMetadata = function (metadata) {
+    forget();
+    addConstraintMetadata.call(this, metadata);
+  };
 }

@@ -51,7 +51,10 @@ export class AssignmentRulesController {
       else seen.set(name, index);
     });
     if (errors.length) throw invalidInput(errors);
-    const outcome = await sendCommand(this.commandBus, ASSIGNMENT_RULES, ASSIGNMENT_RULES_ID, body.occurredAt, context, { type: 'ChangeAssignmentRules', rules });
+    // Whatever the outcome (a failure may still have been stored), the next capture reads the rules again.
+    const outcome = await sendCommand(this.commandBus, ASSIGNMENT_RULES, ASSIGNMENT_RULES_ID, body.occurredAt, context, { type: 'ChangeAssignmentRules', rules }).finally(() =>
+      this.configuration.changed('assignment-rules'),
+    );
     return commandResponse(reply, outcome);
   }
 }
@@ -82,7 +85,9 @@ export class ScoringModelController {
   @CommandDocs()
   async put(@Body() body: ScoringModelDto, @Command() context: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const model: ScoringModel = { fit: body.fit.map((rule, index) => fitRuleOf(rule, index)), engagement: withoutNulls({ ...body.engagement }), mqlThreshold: body.mqlThreshold };
-    const outcome = await sendCommand(this.commandBus, SCORING_MODEL, SCORING_MODEL_ID, body.occurredAt, context, { type: 'ChangeScoringModel', model });
+    const outcome = await sendCommand(this.commandBus, SCORING_MODEL, SCORING_MODEL_ID, body.occurredAt, context, { type: 'ChangeScoringModel', model }).finally(() =>
+      this.configuration.changed('scoring-model'),
+    );
     return commandResponse(reply, outcome);
   }
 }
