@@ -35,9 +35,10 @@ describe('Bulk conversion', () => {
     expect(first).toMatchObject({ leadId: a, status: 200, id: a, accountId: expect.any(String), contactId: expect.any(String), opportunityId: expect.any(String) });
     expect(refused).toMatchObject({ leadId: notQualified, status: 409, type: '/problems/lead-transition-refused' });
     expect(third).toMatchObject({ leadId: b, status: 200, opportunityId: null });
-    expect((await t.http().get(`/leads/${a}`).expect(200)).body).toMatchObject({ status: 'Converted', convertedOpportunityId: first.opportunityId });
-    expect((await t.http().get(`/opportunities/${first.opportunityId}`).expect(200)).body).toMatchObject({ name: 'A deal', accountId: first.accountId });
-    expect((await t.http().get(`/leads/${notQualified}`).expect(200)).body).toMatchObject({ status: 'New' });
+    const at = { minPosition: third.position };
+    expect((await t.http().get(`/leads/${a}`).query(at).expect(200)).body).toMatchObject({ status: 'Converted', convertedOpportunityId: first.opportunityId });
+    expect((await t.http().get(`/opportunities/${first.opportunityId}`).query(at).expect(200)).body).toMatchObject({ name: 'A deal', accountId: first.accountId });
+    expect((await t.http().get(`/leads/${notQualified}`).query(at).expect(200)).body).toMatchObject({ status: 'New' });
   });
 
   it('converts none when one is refused (allOrNone true): the refused one carries its problem, the others 424, nothing is appended', async () => {
@@ -53,7 +54,7 @@ describe('Bulk conversion', () => {
       expect.objectContaining({ leadId: notQualified, status: 409 }),
     ]);
     expect(await t.store.headPosition()).toBe(head);
-    for (const id of [a, b]) expect((await t.http().get(`/leads/${id}`).expect(200)).body).toMatchObject({ status: 'Qualified', isConverted: false });
+    for (const id of [a, b]) expect((await t.http().get(`/leads/${id}`).query({ minPosition: String(head) }).expect(200)).body).toMatchObject({ status: 'Qualified', isConverted: false });
   });
 
   it('converts every lead when none is refused (allOrNone true), each with the records it names', async () => {
@@ -63,10 +64,12 @@ describe('Bulk conversion', () => {
     expect(response.body).toMatchObject({ allOrNone: true, converted: 5 });
     for (const [i, result] of response.body.results.entries()) {
       expect(result).toMatchObject({ leadId: ids[i], status: 200, id: ids[i] });
-      expect((await t.http().get(`/leads/${ids[i]}`).expect(200)).body).toMatchObject({ status: 'Converted', convertedAccountId: result.accountId, convertedContactId: result.contactId });
-      await t.http().get(`/accounts/${result.accountId}`).expect(200);
-      await t.http().get(`/contacts/${result.contactId}`).expect(200);
-      if (i % 2 === 0) await t.http().get(`/opportunities/${result.opportunityId}`).expect(200);
+      // Read at the position the conversion answered (read-your-writes), not whenever the projector happens to be there.
+      const at = { minPosition: result.position };
+      expect((await t.http().get(`/leads/${ids[i]}`).query(at).expect(200)).body).toMatchObject({ status: 'Converted', convertedAccountId: result.accountId, convertedContactId: result.contactId });
+      await t.http().get(`/accounts/${result.accountId}`).query(at).expect(200);
+      await t.http().get(`/contacts/${result.contactId}`).query(at).expect(200);
+      if (i % 2 === 0) await t.http().get(`/opportunities/${result.opportunityId}`).query(at).expect(200);
       else expect(result.opportunityId).toBeNull();
     }
   });
@@ -165,12 +168,14 @@ describe('Bulk conversion after a crash (embedded: all or none across streams ne
 
     const t = await startTestApp(dataDir, EMBEDDED_BACKEND);
     try {
+      // Read once the read models hold everything the recovery on start wrote.
+      const at = { minPosition: String(await t.store.headPosition()) };
       for (const [i, id] of ids.entries()) {
-        const lead = (await t.http().get(`/leads/${id}`).expect(200)).body;
+        const lead = (await t.http().get(`/leads/${id}`).query(at).expect(200)).body;
         expect(lead).toMatchObject({ status: 'Converted', isConverted: true });
-        const account = (await t.http().get(`/accounts/${lead.convertedAccountId}`).expect(200)).body;
+        const account = (await t.http().get(`/accounts/${lead.convertedAccountId}`).query(at).expect(200)).body;
         expect(account).toMatchObject({ name: `Crash Co ${i}` });
-        expect((await t.http().get(`/contacts/${lead.convertedContactId}`).expect(200)).body).toMatchObject({ accountId: account.id, lastName: `Crash ${i}` });
+        expect((await t.http().get(`/contacts/${lead.convertedContactId}`).query(at).expect(200)).body).toMatchObject({ accountId: account.id, lastName: `Crash ${i}` });
         const records = [`/accounts/${account.id}`, `/contacts/${lead.convertedContactId}`];
         if (i % 2 === 0) records.push(`/opportunities/${lead.convertedOpportunityId}`);
         else expect(lead.convertedOpportunityId ?? null).toBeNull();

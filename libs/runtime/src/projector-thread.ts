@@ -101,6 +101,28 @@ export class ProjectorThread implements ProjectorSurface {
     this.setState({ ...this.state, reports: this.state.reports.map((report) => ({ ...report, status: 'stopped' })) });
   }
 
+  /**
+   * Resolves once the thread's projector has left `starting` (it holds the lease and knows its
+   * checkpoints, or waits on standby), or after `timeoutMs`: awaited at boot, so that the first
+   * requests find the projector where an in-process one would already be.
+   */
+  whenStarted(timeoutMs: number): Promise<void> {
+    const started = () => this.state.reports.every((report) => report.status !== 'starting');
+    if (started()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changed.off('state', check);
+        resolve();
+      };
+      const check = () => {
+        if (started() || !this.running) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.changed.on('state', check);
+    });
+  }
+
   position(): bigint {
     return this.state.position;
   }
