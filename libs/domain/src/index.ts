@@ -17,3 +17,4 @@ export * from './task/task.decider';
 export * from './assignment/assignment-rules.decider';
 export * from './assignment/assignment-turns.decider';
 export * from './scoring/scoring-model';
+export * from './campaign/campaign.decider';
