@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts/accounts.controller';
 import { AuditController } from './audit/audit.controller';
+import { CampaignsModule } from './campaigns/campaigns.module';
 import { ContactsController } from './contacts/contacts.controller';
 import { OpportunitiesController } from './opportunities/opportunities.controller';
 import { ProcessesModule } from './processes/processes.module';
@@ -10,7 +11,7 @@ import { WorkingLeadsModule } from './working-leads/working-leads.module';
 
 /** The HTTP routes of the four records. */
 @Module({
-  imports: [ProcessesModule, WorkingLeadsModule],
+  imports: [ProcessesModule, WorkingLeadsModule, CampaignsModule],
   controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController, AuditController],
 })
 export class RecordsHttpModule {}
