@@ -126,6 +126,9 @@ describe('Campaigns over HTTP', () => {
       expect(history.map((e) => e.type)).toEqual(['CampaignLaunched', 'CampaignMemberAdded', 'CampaignMemberResponded']);
       // Members are named by id only: no personal data in campaign events.
       expect(history[1].data).toEqual({ campaignId, member: { type: 'lead', id: leadId }, status: 'Sent' });
+      // Field history lists the campaign's fields; membership is not a field (it is in the history above).
+      const fields = (await t.http().get(`/campaigns/${campaignId}/field-history`)).body as { field: string }[];
+      expect(fields.map((c) => c.field).sort()).toEqual(['launchedAt', 'name', 'startDate', 'type']);
     });
 
     it('adds a contact; a lead and a contact are members of their own', async () => {
@@ -219,6 +222,17 @@ describe('Campaigns over HTTP', () => {
       const direct = (await t.http().post('/opportunities').send({ accountId: opportunity.body.accountId, name: 'Upsell', closeDate: '2027-06-30', stage: 'Prospecting' })).body.id;
       expect((await t.http().get(`/opportunities/${direct}`)).body).toMatchObject({ primaryCampaignId: null });
     });
+
+    it('a merge\'s survivor takes the duplicate\'s campaign responses: it is listed under the campaign and its deal is attributed to it', async () => {
+      const campaignId = await launch();
+      const duplicate = await capture({ campaignId, occurredAt: '2026-03-01T00:00:00.000Z' });
+      const survivor = await capture({ occurredAt: '2026-03-02T00:00:00.000Z' });
+      expect((await t.http().post(`/leads/${survivor}/merge`).send({ duplicateIds: [duplicate] })).status).toBe(200);
+      const listed = await t.http().get('/leads').query({ campaignId });
+      expect(listed.body.items.map((l: { id: string }) => l.id)).toEqual([survivor, duplicate]);
+      const { opportunityId } = await convertWithDeal(survivor);
+      expect((await t.http().get(`/opportunities/${opportunityId}`)).body).toMatchObject({ primaryCampaignId: campaignId });
+    });
   });
 
   describe('GET /reports/campaign-influence', () => {
@@ -238,6 +252,8 @@ interface LeadPlan {
   capturedAt: number;
   /** First response per campaign, in time order. */
   responses: { campaignId: string; at: number }[];
+  /** A merge's survivor: the responses of the duplicates it absorbed (they count for its primary campaign, not as its memberships). */
+  inherited: { campaignId: string; at: number }[];
   convertedAt: number | null;
   opportunityId: string | null;
   wonAmount: number | null;
@@ -270,8 +286,10 @@ describe('Campaign influence against a seeded history (embedded backend only: it
     // Every action with its business time, sent in time order so each stream's business time runs forwards.
     type Action = { at: number; run: () => Promise<void> };
     const actions: Action[] = [];
+    /** Sent after all the others, in the order queued (a conversion before its deal's close). */
+    const late: Action[] = [];
     for (let i = 0; i < 140; i++) {
-      const plan: LeadPlan = { id: '', capturedAt: Math.round(START + random.next() * 180 * DAY), responses: [], convertedAt: null, opportunityId: null, wonAmount: null, merged: false };
+      const plan: LeadPlan = { id: '', capturedAt: Math.round(START + random.next() * 180 * DAY), responses: [], inherited: [], convertedAt: null, opportunityId: null, wonAmount: null, merged: false };
       leads.push(plan);
       const atCapture = random.chance(0.3) ? random.pick(campaigns).id : undefined;
       if (atCapture) plan.responses.push({ campaignId: atCapture, at: plan.capturedAt });
@@ -293,14 +311,16 @@ describe('Campaign influence against a seeded history (embedded backend only: it
         actions.push({ at: when, run: async () => void (await ok(t.http().post(`/campaigns/${campaignId}/members`).send({ leadId: plan.id, status, occurredAt: iso(when) }))) });
       }
       if (random.chance(0.45)) {
-        at += Math.round(random.between(60_000, 10 * DAY));
-        const convertAt = at;
+        // Some conversions are recorded last but back-dated between the lead's responses: responses after it (business time) do not count.
+        const backdated = at > plan.capturedAt && random.chance(0.35);
+        const convertAt = backdated ? Math.round(plan.capturedAt + (at - plan.capturedAt) / 2) : (at += Math.round(random.between(60_000, 10 * DAY)));
+        const queue = backdated ? late : actions;
         const withDeal = random.chance(0.75);
         const amount = Math.round(random.between(100, 90_000) * 100) / 100;
         const close = random.chance(0.6) ? (random.chance(0.6) ? 'won' : 'lost') : null;
         plan.convertedAt = convertAt;
         if (withDeal && close === 'won') plan.wonAmount = amount;
-        actions.push({
+        queue.push({
           at: convertAt,
           run: async () => {
             await ok(t.http().post(`/leads/${plan.id}/qualify`).send({ occurredAt: iso(convertAt) }));
@@ -310,7 +330,7 @@ describe('Campaign influence against a seeded history (embedded backend only: it
         });
         if (withDeal && close) {
           const closeAt = convertAt + Math.round(random.between(DAY, 30 * DAY));
-          actions.push({
+          queue.push({
             at: closeAt,
             run: async () => void (await ok(t.http().post(`/opportunities/${plan.opportunityId}/close`).send(close === 'won' ? { won: true, occurredAt: iso(closeAt) } : { won: false, reason: 'Budget', occurredAt: iso(closeAt) }))),
           });
@@ -319,12 +339,15 @@ describe('Campaign influence against a seeded history (embedded backend only: it
     }
     actions.sort((a, b) => a.at - b.at);
     for (const action of actions) await action.run();
+    for (const action of late) await action.run();
     // A few open leads merged into others: they count nowhere.
     const open = leads.filter((lead) => lead.convertedAt === null);
     for (let i = 0; i + 1 < Math.min(open.length, 12); i += 2) {
       const [survivor, duplicate] = [open[i], open[i + 1]];
       await ok(t.http().post(`/leads/${survivor.id}/merge`).send({ duplicateIds: [duplicate.id] }));
       duplicate.merged = true;
+      // The survivor takes the duplicate's campaign responses.
+      survivor.inherited.push(...duplicate.responses);
     }
   }, 120_000);
 
@@ -335,7 +358,7 @@ describe('Campaign influence against a seeded history (embedded backend only: it
     const rows = new Map<string | null, { leads: number; converted: number; opportunities: number; wonCents: number }>();
     for (const lead of leads) {
       if (lead.merged || lead.capturedAt < lo || lead.capturedAt >= hi) continue;
-      const before = lead.responses.filter((r) => lead.convertedAt === null || r.at <= lead.convertedAt);
+      const before = [...lead.responses, ...lead.inherited].filter((r) => lead.convertedAt === null || r.at <= lead.convertedAt);
       const primary = before.length === 0 ? null : before.reduce((last, r) => (r.at >= last.at ? r : last)).campaignId;
       const row = rows.get(primary) ?? { leads: 0, converted: 0, opportunities: 0, wonCents: 0 };
       row.leads += 1;
@@ -370,7 +393,8 @@ describe('Campaign influence against a seeded history (embedded backend only: it
     expect(leads.filter((l) => l.responses.length > 1).length).toBeGreaterThan(10);
     expect(leads.filter((l) => l.responses.length === 0).length).toBeGreaterThan(10);
     expect(leads.filter((l) => l.wonAmount !== null && l.opportunityId).length).toBeGreaterThan(5);
-    expect(leads.filter((l) => l.convertedAt !== null && l.responses.some((r) => r.at > l.convertedAt!)).length + leads.filter((l) => l.merged).length).toBeGreaterThan(0);
+    expect(leads.filter((l) => l.convertedAt !== null && l.responses.some((r) => r.at > l.convertedAt!)).length).toBeGreaterThan(0);
+    expect(leads.filter((l) => l.inherited.length > 0).length).toBeGreaterThan(0);
   });
 
   const WINDOWS: [string, string | undefined, string | undefined][] = [

@@ -1,11 +1,11 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import { given } from '../testing/given';
-import { AddCampaignMember, CampaignEvent, campaignDecider, CampaignMemberLeadIsClosed, LaunchCampaign } from './campaign.decider';
+import { AddCampaignMember, CampaignEvent, CampaignMemberRef, campaignDecider, CampaignMemberLeadIsClosed, LaunchCampaign } from './campaign.decider';
 
 const campaignId = 'campaign-1';
 const at = '2026-03-01T09:00:00.000Z';
-const lead = { type: 'lead', id: 'lead-1' } as const;
-const contact = { type: 'contact', id: 'contact-1' } as const;
+const lead: CampaignMemberRef = { type: 'lead', id: 'lead-1' };
+const contact: CampaignMemberRef = { type: 'contact', id: 'contact-1' };
 
 const launch: LaunchCampaign = {
   type: 'LaunchCampaign',

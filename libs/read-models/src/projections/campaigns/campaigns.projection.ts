@@ -1,4 +1,4 @@
-import type { CampaignLaunched, CampaignMemberAdded, CampaignMemberRef, CampaignMemberResponded, LeadCaptured, LeadConverted, OpportunityWon } from '@crm/domain';
+import type { CampaignLaunched, CampaignMemberAdded, CampaignMemberRef, CampaignMemberResponded, LeadCaptured, LeadConverted, LeadMerged, OpportunityWon } from '@crm/domain';
 import type { RecordedEvent } from '@crm/event-store';
 import type { ReadDocument } from '../../read-store.port';
 import type { DocumentKey, DocumentSet, Projection } from '../projection';
@@ -34,8 +34,10 @@ export interface CampaignResponse {
 
 export interface CampaignLeadDocument extends ReadDocument {
   capturedAt: string;
-  /** In log order. */
+  /** In log order; a merge's survivor also takes those of the duplicates it absorbed. */
   responses: CampaignResponse[];
+  /** The campaigns it is a member of (Sent or Responded), its merged duplicates' included. */
+  campaignIds: string[];
   convertedAt?: string;
   /** The opportunity its conversion opened (null: converted without one). */
   opportunityId?: string | null;
@@ -104,6 +106,10 @@ export const campaignsProjection: Projection = {
       case 'LeadConverted':
       case 'LeadMergedInto':
         return [{ collection: CAMPAIGN_LEADS, id: (event.data as { leadId: string }).leadId }];
+      case 'LeadMerged': {
+        const { leadId, duplicateIds } = event.data as LeadMerged['data'];
+        return [leadId, ...duplicateIds].map((id) => ({ collection: CAMPAIGN_LEADS, id }));
+      }
       case 'OpportunityWon':
         return [{ collection: CAMPAIGN_OPPORTUNITIES, id: (event.data as OpportunityWon['data']).opportunityId }];
       default:
@@ -128,14 +134,21 @@ export const campaignsProjection: Projection = {
         if (!isLead(member)) return;
         const lead = docs.get(CAMPAIGN_LEADS, member.id) as CampaignLeadDocument | null;
         if (!lead) return;
-        if (addedAs !== 'Sent') putLead(docs, { ...lead, responses: [...lead.responses, { campaignId, at: event.metadata.occurredAt }] });
+        const responses = addedAs === 'Sent' ? lead.responses : [...lead.responses, { campaignId, at: event.metadata.occurredAt }];
+        putLead(docs, { ...lead, responses, campaignIds: addedAs === null ? lead.campaignIds : withCampaign(lead.campaignIds, campaignId) });
         if (addedAs !== null) listMember(docs, campaignId, lead);
         return;
       }
       case 'LeadCaptured': {
         const { leadId, campaignId } = event.data as unknown as LeadCaptured['data'];
         const at = event.metadata.occurredAt;
-        const lead: CampaignLeadDocument = { id: leadId, capturedAt: at, responses: campaignId !== undefined ? [{ campaignId, at }] : [], primaryCampaignId: null };
+        const lead: CampaignLeadDocument = {
+          id: leadId,
+          capturedAt: at,
+          responses: campaignId !== undefined ? [{ campaignId, at }] : [],
+          campaignIds: campaignId !== undefined ? [campaignId] : [],
+          primaryCampaignId: null,
+        };
         putLead(docs, lead);
         if (campaignId !== undefined) {
           // campaignId at capture counts as a response at capture; the campaign's revision is its own stream's.
@@ -153,6 +166,20 @@ export const campaignsProjection: Projection = {
           const opportunity: CampaignOpportunityDocument = { id: opportunityId, leadId };
           docs.put(CAMPAIGN_OPPORTUNITIES, opportunity, 0);
         }
+        return;
+      }
+      case 'LeadMerged': {
+        // The survivor takes the duplicates' campaign history (as their activities): their responses count for its primary campaign.
+        const { leadId, duplicateIds } = event.data as LeadMerged['data'];
+        let survivor = docs.get(CAMPAIGN_LEADS, leadId) as CampaignLeadDocument | null;
+        if (!survivor) return;
+        for (const duplicateId of duplicateIds) {
+          const duplicate = docs.get(CAMPAIGN_LEADS, duplicateId) as CampaignLeadDocument | null;
+          if (!duplicate) continue;
+          survivor = { ...survivor, responses: [...survivor.responses, ...duplicate.responses], campaignIds: duplicate.campaignIds.reduce(withCampaign, survivor.campaignIds) };
+        }
+        putLead(docs, survivor);
+        for (const campaignId of survivor.campaignIds) listMember(docs, campaignId, survivor);
         return;
       }
       case 'LeadMergedInto': {
@@ -176,6 +203,10 @@ function updateCampaign(docs: DocumentSet, campaignId: string, revision: number 
   if (!campaign) return;
   const next: CampaignDocument = { ...campaign, sent: campaign.sent + moves.sent, responded: campaign.responded + moves.responded, revision: revision ?? campaign.revision };
   docs.put(CAMPAIGNS, next, Date.parse(campaign.launchedAt));
+}
+
+function withCampaign(campaignIds: string[], campaignId: string): string[] {
+  return campaignIds.includes(campaignId) ? campaignIds : [...campaignIds, campaignId];
 }
 
 function putLead(docs: DocumentSet, lead: CampaignLeadDocument): void {
