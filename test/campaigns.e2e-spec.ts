@@ -139,6 +139,19 @@ describe('Campaigns over HTTP', () => {
       expect((await t.http().get(`/campaigns/${campaignId}`)).body).toMatchObject({ sent: 0, responded: 1 });
     });
 
+    it('replays a member command sent again with the same Idempotency-Key; another body under that key is 422', async () => {
+      const campaignId = await launch();
+      const leadId = await capture();
+      const key = `member-${Math.random()}`;
+      const first = await t.http().post(`/campaigns/${campaignId}/members`).set('Idempotency-Key', key).send({ leadId, status: 'Sent' });
+      await member(campaignId, { leadId, status: 'Responded' });
+      const again = await t.http().post(`/campaigns/${campaignId}/members`).set('Idempotency-Key', key).send({ leadId, status: 'Sent' });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(first.body);
+      await refused(() => t.http().post(`/campaigns/${campaignId}/members`).set('Idempotency-Key', key).send({ leadId, status: 'Responded' }), 422, 'Idempotency-Key');
+      expect((await t.http().get(`/campaigns/${campaignId}`)).body).toMatchObject({ sent: 0, responded: 1, revision: 2 });
+    });
+
     it('honours If-Match: a stale revision is 412 and appends nothing', async () => {
       const campaignId = await launch();
       const leadId = await capture();
