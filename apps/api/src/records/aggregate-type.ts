@@ -2,7 +2,9 @@ import {
   CampaignCommand,
   campaignDecider,
   CampaignEvent,
+  CampaignMember,
   CampaignMemberFacts,
+  campaignMembershipOf,
   CampaignMemberRef,
   CampaignState,
   AccountNameTaken,
@@ -178,13 +180,21 @@ export const CAMPAIGN: AggregateType<CampaignCommand, CampaignEvent, CampaignSta
 
 /** What a membership must know of its lead or contact: does it exist, is the lead closed, did it respond to this campaign at capture. */
 async function campaignMemberFacts(campaignId: string, member: CampaignMemberRef, load: LoadState): Promise<CampaignMemberFacts> {
-  if (member.type === 'contact') return { exists: (await load(CONTACT, member.id)) !== null };
+  // The member's own membership, folded from the campaign's stream (one small fold, whatever the campaign's size).
+  const membershipView: AggregateType<never, CampaignEvent, CampaignMember | null> = {
+    name: CAMPAIGN.name,
+    streamPrefix: CAMPAIGN.streamPrefix,
+    readModel: CAMPAIGN.readModel,
+    decider: { ...campaignMembershipOf(member), decide: () => [] },
+  };
+  const membership = await load(membershipView, campaignId);
+  if (member.type === 'contact') return { exists: (await load(CONTACT, member.id)) !== null, membership };
   const lead = await load(LEAD, member.id);
-  if (!lead) return { exists: false };
+  if (!lead) return { exists: false, membership };
   const respondedAtCapture = lead.campaignId === campaignId;
-  if (lead.status === 'Converted') return { exists: true, respondedAtCapture, closedLead: { status: 'Converted', becameId: lead.convertedContactId } };
-  if (lead.status === 'Merged') return { exists: true, respondedAtCapture, closedLead: { status: 'Merged', becameId: lead.mergedIntoId } };
-  return { exists: true, respondedAtCapture };
+  if (lead.status === 'Converted') return { exists: true, membership, respondedAtCapture, closedLead: { status: 'Converted', becameId: lead.convertedContactId } };
+  if (lead.status === 'Merged') return { exists: true, membership, respondedAtCapture, closedLead: { status: 'Merged', becameId: lead.mergedIntoId } };
+  return { exists: true, membership, respondedAtCapture };
 }
 
 /** An email is held by at most one open lead (neither Converted nor Merged). */

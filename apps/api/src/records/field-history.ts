@@ -13,11 +13,8 @@ export interface FieldChange {
   recordedAt: string;
 }
 
-/**
- * Bookkeeping that every event moves (the record's id, when it last changed): not a change of the record's data.
- * A campaign's `members` are its membership, not a field: each member's events are in its history.
- */
-const UNTRACKED_FIELDS = new Set(['id', 'lastModifiedAt', 'members']);
+/** Bookkeeping that every event moves (the record's id, when it last changed): not a change of the record's data. */
+const UNTRACKED_FIELDS = new Set(['id', 'lastModifiedAt']);
 
 export const FIELD_HISTORY_COLUMNS = ['field', 'oldValue', 'newValue', 'revision', 'actorId', 'onBehalfOf', 'occurredAt', 'recordedAt'];
 

@@ -1,6 +1,7 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import { given } from '../testing/given';
-import { AddCampaignMember, CampaignEvent, CampaignMemberRef, campaignDecider, CampaignMemberLeadIsClosed, LaunchCampaign } from './campaign.decider';
+import { fold } from '../shared/decider';
+import { AddCampaignMember, CampaignEvent, CampaignMemberRef, campaignDecider, CampaignMemberLeadIsClosed, campaignMembershipOf, LaunchCampaign } from './campaign.decider';
 
 const campaignId = 'campaign-1';
 const at = '2026-03-01T09:00:00.000Z';
@@ -30,6 +31,15 @@ const sent = (member = lead): CampaignEvent => ({ type: 'CampaignMemberAdded', d
 const respondedNew = (member = lead): CampaignEvent => ({ type: 'CampaignMemberAdded', data: { campaignId, member, status: 'Responded' } });
 const responded = (member = lead): CampaignEvent => ({ type: 'CampaignMemberResponded', data: { campaignId, member } });
 
+/** The member's membership as the handler folds it from the campaign's stream. */
+const membershipAfter = (history: CampaignEvent[], member = lead) =>
+  fold(campaignMembershipOf(member), history.map((e) => ({ ...e, occurredAt: at })));
+/** AddCampaignMember on a campaign with this history, its facts folded from it. */
+const addAfter = (history: CampaignEvent[], overrides: Partial<AddCampaignMember> = {}) => {
+  const command = add(overrides);
+  return { ...command, memberFacts: { ...command.memberFacts, membership: membershipAfter(history, command.member) } };
+};
+
 describe('campaign decider', () => {
   describe('LaunchCampaign', () => {
     it('launches a campaign with its name, type, dates and budget', () => {
@@ -57,20 +67,20 @@ describe('campaign decider', () => {
     });
 
     it('a Sent member who responds later: CampaignMemberResponded', () => {
-      given(campaignDecider, [launched, sent()]).when(add({ status: 'Responded' })).then([responded()]);
+      given(campaignDecider, [launched, sent()]).when(addAfter([launched, sent()], { status: 'Responded' })).then([responded()]);
     });
 
     it('the same member sent again changes nothing', () => {
-      given(campaignDecider, [launched, sent()]).when(add()).then([]);
+      given(campaignDecider, [launched, sent()]).when(addAfter([launched, sent()])).then([]);
     });
 
     it('responding twice changes nothing (the first response stands)', () => {
-      given(campaignDecider, [launched, sent(), responded()]).when(add({ status: 'Responded' })).then([]);
-      given(campaignDecider, [launched, respondedNew()]).when(add({ status: 'Responded' })).then([]);
+      given(campaignDecider, [launched, sent(), responded()]).when(addAfter([launched, sent(), responded()], { status: 'Responded' })).then([]);
+      given(campaignDecider, [launched, respondedNew()]).when(addAfter([launched, respondedNew()], { status: 'Responded' })).then([]);
     });
 
     it('Sent for a member who responded changes nothing: a response is not taken back', () => {
-      given(campaignDecider, [launched, respondedNew()]).when(add({ status: 'Sent' })).then([]);
+      given(campaignDecider, [launched, respondedNew()]).when(addAfter([launched, respondedNew()], { status: 'Sent' })).then([]);
     });
 
     it('a lead captured with this campaign already responded: adding it changes nothing', () => {
@@ -79,7 +89,7 @@ describe('campaign decider', () => {
     });
 
     it('a lead and a contact with the same id are different members', () => {
-      given(campaignDecider, [launched, sent()]).when(add({ member: { type: 'contact', id: lead.id } })).then([sent({ type: 'contact', id: lead.id })]);
+      given(campaignDecider, [launched, sent()]).when(addAfter([launched, sent()], { member: { type: 'contact', id: lead.id } })).then([sent({ type: 'contact', id: lead.id })]);
     });
 
     it('refuses a campaign that does not exist', () => {
@@ -97,7 +107,7 @@ describe('campaign decider', () => {
     it('refuses a converted lead, naming the contact it became', () => {
       const facts = { exists: true, closedLead: { status: 'Converted', becameId: 'contact-9' } } as const;
       given(campaignDecider, [launched]).when(add({ memberFacts: facts })).thenRefuses(CampaignMemberLeadIsClosed, { field: 'leadId', message: expect.stringContaining('contact-9') });
-      given(campaignDecider, [launched, sent()]).when(add({ status: 'Responded', memberFacts: facts })).thenRefuses(CampaignMemberLeadIsClosed);
+      given(campaignDecider, [launched, sent()]).when({ ...add({ status: 'Responded' }), memberFacts: { ...facts, membership: membershipAfter([launched, sent()]) } }).thenRefuses(CampaignMemberLeadIsClosed);
     });
 
     it('refuses a merged lead, naming the survivor', () => {
@@ -106,21 +116,16 @@ describe('campaign decider', () => {
     });
   });
 
-  it('keeps each member with its status and the time of its response', () => {
-    const { state } = given(campaignDecider, [
+  it('folds one member\'s membership from the stream: its status and the time of its response, other members ignored', () => {
+    const history = [
       { ...launched, occurredAt: '2026-03-01T00:00:00.000Z' },
       { ...sent(), occurredAt: '2026-03-02T00:00:00.000Z' },
       { ...respondedNew(contact), occurredAt: '2026-03-03T00:00:00.000Z' },
       { ...responded(), occurredAt: '2026-03-04T00:00:00.000Z' },
-    ]);
-    expect(state).toMatchObject({
-      id: campaignId,
-      launchedAt: '2026-03-01T00:00:00.000Z',
-      budget: 5000,
-      members: {
-        'lead:lead-1': { status: 'Responded', addedAt: '2026-03-02T00:00:00.000Z', respondedAt: '2026-03-04T00:00:00.000Z' },
-        'contact:contact-1': { status: 'Responded', addedAt: '2026-03-03T00:00:00.000Z', respondedAt: '2026-03-03T00:00:00.000Z' },
-      },
-    });
+    ];
+    expect(fold(campaignMembershipOf(lead), history)).toEqual({ status: 'Responded', addedAt: '2026-03-02T00:00:00.000Z', respondedAt: '2026-03-04T00:00:00.000Z' });
+    expect(fold(campaignMembershipOf(contact), history)).toEqual({ status: 'Responded', addedAt: '2026-03-03T00:00:00.000Z', respondedAt: '2026-03-03T00:00:00.000Z' });
+    expect(fold(campaignMembershipOf({ type: 'lead', id: 'lead-9' }), history)).toBeNull();
+    expect(given(campaignDecider, history).state).toEqual({ id: campaignId, name: 'Spring webinar', type: 'Webinar', startDate: '2026-03-01', endDate: '2026-03-31', budget: 5000, launchedAt: '2026-03-01T00:00:00.000Z' });
   });
 });

@@ -34,11 +34,14 @@ export interface CampaignMember {
   respondedAt?: string;
 }
 
+/**
+ * The campaign as its events make it. Its members are not kept here: folding thousands of them
+ * into one object per event made every command quadratic in the campaign's size; the handler
+ * folds the one member a command names (`campaignMembershipDecider`) and passes it as a fact.
+ */
 export interface Campaign extends CampaignDetails {
   id: string;
   launchedAt: string;
-  /** By member key (`lead:<id>` / `contact:<id>`): the members added on this stream (a capture's response is on the lead). */
-  members: Record<string, CampaignMember>;
 }
 
 export type CampaignLaunched = DomainEvent<'CampaignLaunched', { campaignId: string } & CampaignDetails>;
@@ -50,6 +53,8 @@ export type CampaignEvent = CampaignLaunched | CampaignMemberAdded | CampaignMem
 /** What the handler found about the record a membership names. */
 export interface CampaignMemberFacts {
   exists: boolean;
+  /** The member's membership of this campaign, folded from the campaign's stream; null when it is not a member. */
+  membership?: CampaignMember | null;
   /** A lead that is Converted (what it became: the contact) or Merged (the survivor). */
   closedLead?: { status: 'Converted' | 'Merged'; becameId?: string };
   /** The lead was captured with this campaign's `campaignId`: it responded at capture. */
@@ -91,23 +96,24 @@ export class CampaignMemberLeadIsClosed extends DomainError {
 }
 
 function evolve(state: CampaignState, event: Occurred<CampaignEvent>): CampaignState {
-  switch (event.type) {
-    case 'CampaignLaunched': {
-      const { campaignId, ...details } = event.data;
-      return { ...details, id: campaignId, launchedAt: event.occurredAt, members: {} };
-    }
-    case 'CampaignMemberAdded': {
-      if (!state) return state;
-      const member: CampaignMember = { status: event.data.status, addedAt: event.occurredAt, ...(event.data.status === 'Responded' && { respondedAt: event.occurredAt }) };
-      return { ...state, members: { ...state.members, [campaignMemberKey(event.data.member)]: member } };
-    }
-    case 'CampaignMemberResponded': {
-      const key = campaignMemberKey(event.data.member);
-      const before = state?.members[key];
-      if (!state || !before) return state;
-      return { ...state, members: { ...state.members, [key]: { ...before, status: 'Responded', respondedAt: event.occurredAt } } };
-    }
-  }
+  if (event.type !== 'CampaignLaunched') return state;
+  const { campaignId, ...details } = event.data;
+  return { ...details, id: campaignId, launchedAt: event.occurredAt };
+}
+
+/** One member's membership of a campaign, folded from the campaign's stream: what AddCampaignMember decides on. */
+export function campaignMembershipOf(member: CampaignMemberRef) {
+  const key = campaignMemberKey(member);
+  return {
+    initialState: null as CampaignMember | null,
+    evolve(membership: CampaignMember | null, event: Occurred<CampaignEvent>): CampaignMember | null {
+      if (event.type === 'CampaignLaunched' || campaignMemberKey(event.data.member) !== key) return membership;
+      if (event.type === 'CampaignMemberAdded') {
+        return { status: event.data.status, addedAt: event.occurredAt, ...(event.data.status === 'Responded' && { respondedAt: event.occurredAt }) };
+      }
+      return membership && { ...membership, status: 'Responded', respondedAt: event.occurredAt };
+    },
+  };
 }
 
 /**
@@ -124,7 +130,7 @@ function decide(command: CampaignCommand, state: CampaignState): CampaignEvent[]
       if (!state) throw new AggregateNotFound('Campaign', command.campaignId);
       const { member, memberFacts: facts } = command;
       if (!facts.exists) throw new AggregateNotFound(member.type === 'lead' ? 'Lead' : 'Contact', member.id, campaignMemberField(member));
-      const current = state.members[campaignMemberKey(member)];
+      const current = facts.membership ?? null;
       const responded = current?.status === 'Responded' || facts.respondedAtCapture === true;
       if (responded || (current && command.status === 'Sent')) return [];
       // A closed lead takes no new membership or response; one that already responded above is answered as unchanged.
