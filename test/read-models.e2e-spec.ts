@@ -169,7 +169,7 @@ describe('Read models over HTTP', () => {
       const head = String(await t.store.headPosition());
       const res = await t.http().get('/projections');
       expect(res.status).toBe(200);
-      expect(res.body.map((p: { name: string }) => p.name).sort()).toEqual(['accounts', 'activities', 'contacts', 'lead-reports', 'lead-scores', 'leads', 'opportunities', 'opportunity-history', 'opportunity-reports', 'tasks']);
+      expect(res.body.map((p: { name: string }) => p.name).sort()).toEqual(['accounts', 'activities', 'campaigns', 'contacts', 'lead-reports', 'lead-scores', 'leads', 'opportunities', 'opportunity-history', 'opportunity-reports', 'tasks']);
       for (const projection of res.body) expect(projection).toMatchObject({ position: head, lag: 0, status: 'live' });
     });
 

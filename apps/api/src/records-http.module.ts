@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountsController } from './accounts/accounts.controller';
 import { AuditController } from './audit/audit.controller';
+import { CampaignsModule } from './campaigns/campaigns.module';
 import { ContactsController } from './contacts/contacts.controller';
 import { ImportsModule } from './imports/imports.module';
 import { OpportunitiesController } from './opportunities/opportunities.controller';
@@ -11,7 +12,7 @@ import { WorkingLeadsModule } from './working-leads/working-leads.module';
 
 /** The HTTP routes of the four records. */
 @Module({
-  imports: [ProcessesModule, WorkingLeadsModule, ImportsModule],
+  imports: [ProcessesModule, WorkingLeadsModule, ImportsModule, CampaignsModule],
   controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController, AuditController],
 })
 export class RecordsHttpModule {}

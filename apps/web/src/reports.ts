@@ -125,6 +125,20 @@ export const REPORTS: ReportSpec[] = [
     ],
     chart: { bars: ['wonAmount', 'lostAmount'], line: 'winRate' },
   },
+  {
+    name: 'campaign-influence',
+    title: 'Campaign influence',
+    summary: 'Leads captured in the window, by their primary campaign (the last one they responded to before converting), and the revenue they became.',
+    groupBys: [{ value: 'campaign', label: 'Primary campaign' }],
+    columns: [
+      c('leads', 'Leads', 'count'),
+      c('converted', 'Converted', 'count'),
+      c('opportunities', 'Opportunities', 'count'),
+      c('wonAmount', 'Won amount', 'money'),
+      c('costPerLead', 'Cost per lead', 'money'),
+    ],
+    chart: { bars: ['leads', 'converted', 'opportunities'], line: 'wonAmount' },
+  },
 ];
 
 /** The pipeline-movement report: one total, drawn as a waterfall. */
@@ -173,5 +187,5 @@ export function durationUnit(seconds: (number | null)[]): { label: string; secon
 /** How a row's key is shown; `null` is a record without an owner (or an opportunity without a lead source). */
 export function keyLabel(key: string | null, groupBy: string): string {
   if (key !== null) return key;
-  return groupBy === 'source' ? '(no lead source)' : groupBy === 'ownerId' ? '(no owner)' : '(none)';
+  return groupBy === 'source' ? '(no lead source)' : groupBy === 'ownerId' ? '(no owner)' : groupBy === 'campaign' ? '(no campaign)' : '(none)';
 }

@@ -19,3 +19,4 @@ export * from './assignment/assignment-rules.decider';
 export * from './assignment/assignment-turns.decider';
 export * from './scoring/scoring-model';
 export * from './import/lead-import.decider';
+export * from './campaign/campaign.decider';

@@ -41,6 +41,7 @@ export class CaptureLeadDto extends CommandDto {
   @TextField('optional') description?: string;
   @CountryField('optional') country?: string;
   @ProductInterestField('optional') productInterest?: string;
+  @IdField('optional', 'A campaign the lead responded to (it must exist, else 404 naming campaignId): the lead is its responded member from capture. Set at capture only') campaignId?: string;
 }
 
 const CLEAR: Presence = 'clearable';

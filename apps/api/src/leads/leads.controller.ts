@@ -4,10 +4,11 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import type { FastifyReply } from 'fastify';
+import { CampaignQueries } from '../campaigns/campaign.queries';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
-import { DateField, EnumField, OwnerIdField } from '../common/fields';
+import { DateField, EnumField, IdField, occurredAtOrNow, OwnerIdField, withoutNulls } from '../common/fields';
 import { invalidInput } from '../common/problem';
 import { newRecordId, RecordIdPipe } from '../common/record-id';
 import { ConvertLeadCommand } from '../processes/lead-conversion';
@@ -63,6 +64,7 @@ export class LeadListQueryDto extends ListQueryDto {
   @EnumField('optional', ['true', 'false'], 'Converted leads only: true with an opportunity, false without one') withOpportunity?: 'true' | 'false';
   @DateField('optional', 'Converted leads only, converted (business time) on or after this UTC day') convertedFrom?: string;
   @DateField('optional', 'Converted leads only, converted (business time) before this UTC day (exclusive)') convertedTo?: string;
+  @IdField('optional', 'Members of this campaign (Sent or Responded, captured with it included), newest first; combines with limit and cursor only') campaignId?: string;
 }
 
 /** The conversion filters of `GET /leads` as a derived-field equality and a range on the conversion time. */
@@ -86,18 +88,27 @@ export class LeadsController extends RecordController(LEAD) {
     queryBus: QueryBus,
     private readonly leadCapture: LeadCapture,
     private readonly scores: WorkingLeadsQueries,
+    private readonly campaigns: CampaignQueries,
   ) {
     super(commandBus, queryBus);
   }
 
   @Get()
   @ApiOperation({
-    summary: 'Leads, newest first (or sort=score: highest score first, then newest), filtered by status, owner, source, country, minScore and conversion (withOpportunity, convertedFrom, convertedTo); { items, nextCursor }',
+    summary: 'Leads, newest first (or sort=score: highest score first, then newest), filtered by status, owner, source, country, minScore and conversion (withOpportunity, convertedFrom, convertedTo), or by campaign membership (campaignId); { items, nextCursor }',
     description: 'Each lead shows score, scoreBreakdown, isMql and mqlAt. minScore without sort=score reads every lead above the bound to order them by age. The conversion filters do not combine with sort=score or minScore (400).',
   })
   @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
   async listLeads(@Query() query: LeadListQueryDto) {
-    const { sort, minScore, withOpportunity, convertedFrom, convertedTo, ...filters } = query;
+    const { sort, minScore, withOpportunity, convertedFrom, convertedTo, campaignId, ...filters } = query;
+    if (campaignId !== undefined) {
+      // The members of a campaign are a list of their own (campaign read model): it carries no other filter.
+      const { filter, limit, cursor } = toPageRequest({ ...filters, sort, minScore, withOpportunity, convertedFrom, convertedTo } as LeadListQueryDto);
+      const others = Object.keys(filter);
+      if (others.length > 0) throw invalidInput(others.map((field) => ({ field, message: `${field} cannot be combined with campaignId` })));
+      const page = await this.campaigns.leadIdsOf(campaignId, limit, cursor);
+      return { items: await this.scores.withScores(await this.campaigns.leads(page.leadIds)), nextCursor: page.nextCursor };
+    }
     const conversion = conversionFilters({ withOpportunity, convertedFrom, convertedTo });
     if (sort === 'score' || minScore !== undefined) {
       // The ranked view of scores carries the record filters only (status, owner, source, country).

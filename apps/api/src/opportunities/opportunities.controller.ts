@@ -1,9 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CONTACT_ROLES, ContactRoleName, OPEN_STAGES, OpenStage } from '@crm/domain';
 import { IsBoolean, ValidateIf } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { CampaignQueries } from '../campaigns/campaign.queries';
 import { CommandDocs, ReadDocs } from '../common/api-docs';
 import { Command, CommandContext } from '../common/command-context';
 import { commandResponse } from '../common/command-response';
@@ -69,11 +71,31 @@ const OpportunityId = new RecordIdPipe('Opportunity');
 @ApiTags('opportunities')
 @Controller('opportunities')
 export class OpportunitiesController extends RecordController(OPPORTUNITY) {
+  constructor(
+    commandBus: CommandBus,
+    queryBus: QueryBus,
+    private readonly campaigns: CampaignQueries,
+  ) {
+    super(commandBus, queryBus);
+  }
+
   @Get()
-  @ApiOperation({ summary: 'Opportunities, newest first, filtered by account, stage and owner; { items, nextCursor }' })
+  @ApiOperation({ summary: 'Opportunities, newest first, filtered by account, stage and owner, each with primaryCampaignId; { items, nextCursor }' })
   @ReadDocs('{ items, nextCursor }: nextCursor is null on the last page')
-  listOpportunities(@Query() query: OpportunityListQueryDto) {
-    return this.list(query);
+  async listOpportunities(@Query() query: OpportunityListQueryDto) {
+    const page = await this.list(query);
+    return { ...page, items: await this.campaigns.withPrimaryCampaign(page.items) };
+  }
+
+  @Get(':id')
+  @ApiOperation({
+    summary: 'The opportunity from its read model, with primaryCampaignId and its revision (ETag); add ?minPosition= to read your own writes',
+    description: 'primaryCampaignId: for an opportunity a conversion opened, the primary campaign of its lead (the last campaign the lead responded to at or before the conversion, business time); null otherwise.',
+  })
+  @ReadDocs('The opportunity')
+  override async get(@Param('id', OpportunityId) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const [opportunity] = await this.campaigns.withPrimaryCampaign([await super.get(id, reply)]);
+    return opportunity;
   }
 
   @Post()

@@ -1,4 +1,12 @@
 import {
+  CampaignCommand,
+  campaignDecider,
+  CampaignEvent,
+  CampaignMember,
+  CampaignMemberFacts,
+  campaignMembershipOf,
+  CampaignMemberRef,
+  CampaignState,
   AccountNameTaken,
   accountDecider,
   AccountCommand,
@@ -88,6 +96,10 @@ export const LEAD: AggregateType<LeadCommand, LeadEvent, LeadState> = {
   readModel: READ_MODELS.leads,
   decider: leadDecider,
   async resolveFacts(command, { load }) {
+    if (command.type === 'CaptureLead' && command.details.campaignId !== undefined) {
+      // campaignId at capture must name a campaign (404 naming the field); campaigns are never removed.
+      return { ...command, campaignExists: (await load(CAMPAIGN, command.details.campaignId)) !== null };
+    }
     if (command.type === 'ConvertLead') {
       // An account or contact the caller named is loaded (404 when missing); the ids derived from the lead name new ones.
       const { leadId, account, contact } = command;
@@ -157,6 +169,35 @@ export const OPPORTUNITY: AggregateType<OpportunityCommand, OpportunityEvent, Op
     return command;
   },
 };
+
+export const CAMPAIGN: AggregateType<CampaignCommand, CampaignEvent, CampaignState> = {
+  name: 'Campaign',
+  streamPrefix: 'campaign',
+  readModel: 'campaigns',
+  decider: campaignDecider,
+  async resolveFacts(command, { load }) {
+    return command.type === 'AddCampaignMember' ? { ...command, memberFacts: await campaignMemberFacts(command.campaignId, command.member, load) } : command;
+  },
+};
+
+/** What a membership must know of its lead or contact: does it exist, is the lead closed, did it respond to this campaign at capture. */
+async function campaignMemberFacts(campaignId: string, member: CampaignMemberRef, load: LoadState): Promise<CampaignMemberFacts> {
+  // The member's own membership, folded from the campaign's stream (one small fold, whatever the campaign's size).
+  const membershipView: AggregateType<never, CampaignEvent, CampaignMember | null> = {
+    name: CAMPAIGN.name,
+    streamPrefix: CAMPAIGN.streamPrefix,
+    readModel: CAMPAIGN.readModel,
+    decider: { ...campaignMembershipOf(member), decide: () => [] },
+  };
+  const membership = await load(membershipView, campaignId);
+  if (member.type === 'contact') return { exists: (await load(CONTACT, member.id)) !== null, membership };
+  const lead = await load(LEAD, member.id);
+  if (!lead) return { exists: false, membership };
+  const respondedAtCapture = lead.campaignId === campaignId;
+  if (lead.status === 'Converted') return { exists: true, membership, respondedAtCapture, closedLead: { status: 'Converted', becameId: lead.convertedContactId } };
+  if (lead.status === 'Merged') return { exists: true, membership, respondedAtCapture, closedLead: { status: 'Merged', becameId: lead.mergedIntoId } };
+  return { exists: true, membership, respondedAtCapture };
+}
 
 /** An email is held by at most one open lead (neither Converted nor Merged). */
 export const LEAD_EMAIL: UniqueRule<LeadState> = { name: 'lead-email', holder: LEAD, valueOf: heldLeadEmail };

@@ -9,6 +9,9 @@ import {
   DayWindow,
   pipelineAsOfReport,
   pipelineMovementReport,
+  campaignInfluenceReport,
+  CampaignInfluenceGroupBy,
+  CampaignReportSource,
   pipelineReport,
   PipelineGroupBy,
   ReportSource,
@@ -57,6 +60,10 @@ export class SourceRevenueQueryDto extends ReportWindowDto {
   @EnumField('required', ['source', 'month']) groupBy: SourceRevenueGroupBy;
 }
 
+export class CampaignInfluenceQueryDto extends ReportWindowDto {
+  @EnumField('required', ['campaign']) groupBy: CampaignInfluenceGroupBy;
+}
+
 export class StageDurationQueryDto extends ReportWindowDto {
   @EnumField('required', ['stage', 'ownerId']) groupBy: StageDurationGroupBy;
 }
@@ -75,6 +82,7 @@ const COLUMNS = {
   closeDatePushes: ['key', 'pushes', 'opportunities', 'daysPushed'],
   speedToLead: ['key', 'captured', 'touched', 'untouched', 'median', 'p90', 'within5Minutes', 'within5MinutesRate'],
   sourceRevenue: ['key', 'won', 'lost', 'wonAmount', 'lostAmount', 'winRate'],
+  campaignInfluence: ['key', 'leads', 'converted', 'opportunities', 'wonAmount', 'costPerLead'],
 };
 
 const CSV_NOTE =
@@ -85,9 +93,11 @@ const CSV_NOTE =
 @Controller('reports')
 export class ReportsController {
   private readonly source: ReportSource;
+  private readonly campaignSource: CampaignReportSource;
 
   constructor(@Inject(READ_STORE) store: ReadStore, readModels: ReadModels) {
     this.source = { store, versionOf: (readModel) => readModels.versionOf(readModel) };
+    this.campaignSource = { store, versionOf: (readModel) => readModels.versionOf(readModel) };
   }
 
   @Get('conversion-rate')
@@ -195,6 +205,22 @@ export class ReportsController {
   @ApiOkResponse({ description: '{ groupBy, rows: [{ key, won, lost, wonAmount, lostAmount, winRate }], total }' })
   async sourceRevenue(@Query() query: SourceRevenueQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.answer(request, reply, await sourceRevenueReport(this.source, query.groupBy, toWindow(query)), COLUMNS.sourceRevenue);
+  }
+
+  @Get('campaign-influence')
+  @ApiOperation({
+    summary: 'Leads captured (business time) in the window, by their primary campaign, with what they became',
+    description:
+      'Per campaign (key: campaign id; null for leads without one): leads (captured in the window whose primary campaign it is), converted, opportunities (opened by those conversions), ' +
+      'wonAmount (of those opportunities, closed won whenever), costPerLead = budget / leads (money, null without a budget). A lead\'s primary campaign is the last campaign it responded to at or before its conversion ' +
+      '(by now when not converted; business time; campaignId at capture is a response at capture; of two responses at one instant the one recorded later). Merged leads count nowhere. ' +
+      'The total\'s costPerLead is the budgets of the rows\' campaigns that have one over those campaigns\' leads.' +
+      CSV_NOTE,
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ description: '{ groupBy, rows: [{ key, leads, converted, opportunities, wonAmount, costPerLead }], total }' })
+  async campaignInfluence(@Query() query: CampaignInfluenceQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    return this.answer(request, reply, await campaignInfluenceReport(this.campaignSource, query.groupBy, toWindow(query)), COLUMNS.campaignInfluence);
   }
 
   /** JSON, or as CSV when the client asks for text/csv: the rows, then the total as a row keyed `total`. */

@@ -17,6 +17,8 @@ export interface CaptureLead extends LeadCommandBase {
   ownerId?: string;
   /** For a capture without ownerId: the owner whose turn it was under the first matching assignment rule. */
   assignment?: { ownerId: string; ruleName: string };
+  /** Filled in by the handler when details name a campaignId: does that campaign exist. */
+  campaignExists?: boolean;
 }
 export interface EngageLead extends LeadCommandBase {
   type: 'EngageLead';

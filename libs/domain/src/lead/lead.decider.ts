@@ -67,6 +67,8 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
 function decide(command: LeadCommand, state: LeadState): LeadEvent[] {
   if (command.type === 'CaptureLead') {
     if (state !== null) throw new AggregateAlreadyExists('Lead', command.leadId);
+    const { campaignId } = command.details;
+    if (campaignId !== undefined && command.campaignExists !== true) throw new AggregateNotFound('Campaign', campaignId, 'campaignId');
     const captured: LeadEvent = { type: 'LeadCaptured', data: { leadId: command.leadId, ...command.details, ...ownerOf(command.ownerId) } };
     // An owner chosen by an assignment rule is its own event, naming the rule; an explicit ownerId wins over any rule.
     const { assignment } = command;

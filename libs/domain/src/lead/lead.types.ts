@@ -38,6 +38,8 @@ export interface LeadDetails {
   country?: string;
   /** What the lead asked about (1–100 chars); maps to the opportunity at conversion. */
   productInterest?: string;
+  /** The campaign the lead responded to at capture (set at capture only; a PATCH does not take it). */
+  campaignId?: string;
 }
 
 /** BANT qualification notes. */

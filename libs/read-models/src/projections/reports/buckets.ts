@@ -80,8 +80,15 @@ const countBuckets: Accumulator<CountChange> = {
   },
   fold(current, { id, dim, key, period, metrics }) {
     if (Object.values(metrics).every((value) => value === 0n)) return undefined; // changes that cancelled out
-    const totals = { ...(current as CountBucket | null)?.metrics };
-    for (const metric in metrics) if (metrics[metric] !== 0n) totals[metric] = String(BigInt(totals[metric] ?? '0') + metrics[metric]);
+    const totals: Record<string, string> = { ...(current as CountBucket | null)?.metrics };
+    for (const metric in metrics) {
+      if (metrics[metric] === 0n) continue;
+      const total = BigInt(totals[metric] ?? '0') + metrics[metric];
+      // A total that comes to zero is left out, as it would be had its changes cancelled within one batch: the
+      // document must not depend on where the projector's batches fell (crm verify replays in other batches).
+      if (total === 0n) delete totals[metric];
+      else totals[metric] = String(total);
+    }
     return Object.values(totals).every((total) => total === '0') ? null : ({ id, dim, key, period, metrics: totals } satisfies CountBucket);
   },
 };
