@@ -1,7 +1,6 @@
 import {
-  bucketCollection,
-  changeDayDim,
-  changeMonthDim,
+  changeNodeDim,
+  changeNodesBefore,
   CLOSE_DATE_PUSHES,
   CLOSED_DEALS,
   CONVERSION_COHORTS,
@@ -11,7 +10,6 @@ import {
   monthStart,
   OPPORTUNITY_CHANGES,
   OpportunityChange,
-  PIPELINE_CHANGE_PERIODS,
   PIPELINE_DELTAS,
   PIPELINE_FLOWS,
   pipelineContributions,
@@ -130,19 +128,10 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
 
 /**
  * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
- * whose close date lies in the window: the month buckets of every earlier month with a change,
- * then the day buckets of the earlier days of its own month.
+ * whose close date lies in the window: those of the tree nodes that cover the days before it.
  */
 async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow): Promise<CountBucket[]> {
-  const month = monthStart(day);
-  const [months, days] = await Promise.all([
-    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'month'), version, { filter: { dim: 'all' }, to: month }),
-    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'day'), version, { filter: { dim: 'all' }, from: month, to: day }),
-  ]);
-  const parts = await Promise.all([
-    ...months.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeMonthDim(dim, b.period as number), window)),
-    ...days.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeDayDim(dim, b.period as number), window)),
-  ]);
+  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window)));
   return parts.flat();
 }
 
