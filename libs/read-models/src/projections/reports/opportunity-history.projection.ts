@@ -42,7 +42,7 @@ export const changeNodeDim = (dim: string, node: number) => `${dim}@F${node}`;
  * day (the changes of its own day are read from OPPORTUNITY_CHANGES by instant), one of a later
  * day on the last.
  */
-const FIRST_INDEXED_DAY = dayOfDate('0000-01-01');
+const FIRST_INDEXED_DAY = Date.parse('0000-01-01T00:00:00.000Z') / 86_400_000;
 const INDEXED_DAYS = 2 ** 22;
 const indexOfDay = (day: number) => Math.min(Math.max(day - FIRST_INDEXED_DAY, 0), INDEXED_DAYS - 1) + 1;
 
@@ -117,7 +117,8 @@ export const opportunityHistoryProjection: Projection = {
   readModel: 'opportunity-history',
   collections: [
     { name: OPPORTUNITY_HISTORY_FACTS, filters: [], listed: false },
-    { name: OPPORTUNITY_CHANGES, filters: [], listed: false },
+    // Read by a range of business time (the changes of asOf's day): it needs the index on its sort key.
+    { name: OPPORTUNITY_CHANGES, filters: [] },
     ...[PIPELINE_DELTAS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
   ],
   keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_HISTORY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),

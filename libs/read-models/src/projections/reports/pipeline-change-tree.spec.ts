@@ -9,7 +9,7 @@ describe('the tree of pipeline changes by day', () => {
   };
 
   it('counts a change once before every later day and never on or before its own day', () => {
-    const days = [dayOfDate('0000-01-01'), dayOfDate('1969-12-31'), dayOfDate('1970-01-01'), dayOfDate('2024-02-29'), dayOfDate('2025-01-01'), dayOfDate('2025-01-02'), dayOfDate('2026-12-01'), dayOfDate('9999-12-31')];
+    const days = [Date.parse('0000-01-01T00:00:00.000Z') / 86_400_000, dayOfDate('1900-01-01'), dayOfDate('1969-12-31'), dayOfDate('1970-01-01'), dayOfDate('2024-02-29'), dayOfDate('2025-01-01'), dayOfDate('2025-01-02'), dayOfDate('2026-12-01'), dayOfDate('9999-12-31')];
     for (let i = 0; i < 2000; i++) days.push(dayOfDate('2020-01-01') + ((i * 7919) % 4000));
     for (const change of days) {
       for (const asOf of [change - 1, change, change + 1, change + 30, change + 365, ...days.slice(0, 12)]) {
