@@ -49,9 +49,9 @@ function speedRow(sums: Record<string, bigint> | undefined, times: { values: Val
 /** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
 export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window),
+    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
     valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
   ]);
   const sums = sumByKey(cohorts, keyOf);
@@ -75,8 +75,8 @@ function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow 
 /** Opportunities closed in the window, by the lead source they carry (or month of the close). */
 export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
   const version = await source.versionOf('opportunity-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
   return { groupBy, rows: byKey(rows), total: revenueRow(sumByKey(buckets, () => null).get(null)) };
 }
@@ -98,11 +98,11 @@ export interface CloseDatePushesRow {
 /** Pushes of a close date to a later one, made in the window: how many, of how many opportunities, by how many days. */
 export async function closeDatePushesReport(source: ReportSource, groupBy: CloseDatePushesGroupBy, window: DayWindow): Promise<Report<CloseDatePushesRow, CloseDatePushesRow>> {
   const version = await source.versionOf('opportunity-history');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window),
+    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window, coarsest),
     dim === 'all' ? Promise.resolve([]) : bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, 'all', window),
   ]);
   // An opportunity counts once per row: at the first of its pushes in the row's part of the window,
@@ -130,8 +130,8 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
  * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
  * whose close date lies in the window: those of the tree nodes that cover the days before it.
  */
-async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow): Promise<CountBucket[]> {
-  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window)));
+async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket[]> {
+  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
   return parts.flat();
 }
 
@@ -158,12 +158,12 @@ function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWind
  */
 export async function pipelineAsOfReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow, asOf: string): Promise<Report<PipelineRow, PipelineTotal>> {
   const version = await source.versionOf('opportunity-history');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const instant = Date.parse(asOf);
   const day = Math.floor(instant / DAY_MS);
   const closedTo = window.to === undefined ? day : Math.min(window.to, day);
   const [before, ofTheDay, closedBefore] = await Promise.all([
-    pipelineChangesBefore(source, version, dim, day, window),
+    pipelineChangesBefore(source, version, dim, day, window, coarsest),
     source.store.scan(OPPORTUNITY_CHANGES, version, { filter: {}, from: day * DAY_MS, to: instant + 1 }) as Promise<OpportunityChange[]>,
     window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
   ]);
@@ -202,8 +202,8 @@ export interface PipelineMovementTotal {
 export async function pipelineMovementReport(source: ReportSource, window: { from: number; to: number }): Promise<{ groupBy: null; rows: never[]; total: PipelineMovementTotal }> {
   const version = await source.versionOf('opportunity-history');
   const [opening, closing, flows] = await Promise.all([
-    pipelineChangesBefore(source, version, 'all', window.from, {}),
-    pipelineChangesBefore(source, version, 'all', window.to, {}),
+    pipelineChangesBefore(source, version, 'all', window.from, {}, 'year'),
+    pipelineChangesBefore(source, version, 'all', window.to, {}, 'year'),
     bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', window),
   ]);
   const [open, close, moved] = [opening, closing, flows].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});

@@ -27,11 +27,11 @@ export interface ReportSource {
   versionOf(readModel: 'lead-reports' | 'opportunity-reports' | 'opportunity-history'): Promise<number>;
 }
 
-/** groupBy=month reads the `all` dimension and keys its buckets by month. */
-export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null } {
+/** groupBy=month reads the `all` dimension and keys its buckets by month (so no coarser bucket than a month). */
+export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null; coarsest: 'month' | 'year' } {
   return groupBy === 'month' || groupBy === 'closeMonth'
-    ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period) }
-    : { dim: groupBy, keyOf: (bucket) => bucket.key };
+    ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period), coarsest: 'month' }
+    : { dim: groupBy, keyOf: (bucket) => bucket.key, coarsest: 'year' };
 }
 
 /** Sums the integer metrics of count buckets per row key. */
@@ -70,8 +70,8 @@ function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
 /** The cohort of leads captured in the window: how many were qualified and converted (by now), with or without a deal. */
 export async function conversionRateReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<ConversionRateRow, ConversionRateRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...conversionRow(sums) })).filter((row) => row.captured > 0);
   const totals = sumByKey(buckets, () => null).get(null) ?? {};
   return { groupBy, rows: byKey(rows), total: conversionRow(totals) };
@@ -126,10 +126,10 @@ export async function valueGroups(
   groupBy: string,
   window: DayWindow,
 ): Promise<{ groups: Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>; values: ValueBucket[]; removed: ValueBucket[] }> {
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [values, removed] = await Promise.all([
-    bucketsIn<ValueBucket>(source.store, version, view, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window),
+    bucketsIn<ValueBucket>(source.store, version, view, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window, coarsest),
   ]);
   const groups = new Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>();
   const groupOf = (key: string | null) => groups.get(key) ?? groups.set(key, { values: [], removed: [] }).get(key)!;
@@ -141,8 +141,8 @@ export async function valueGroups(
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
 export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window, coarsest);
   const groups = new Map<string | null, ValueBucket[]>();
   for (const bucket of buckets) {
     const key = keyOf(bucket);
@@ -176,9 +176,9 @@ export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
 /** Open opportunities whose close date falls in the window, and what closed (won or lost) in it. */
 export async function pipelineReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow): Promise<Report<PipelineRow, PipelineTotal>> {
   const version = await source.versionOf('opportunity-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [buckets, closed] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window),
+    bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window, coarsest),
     bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, 'all', window),
   ]);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);
