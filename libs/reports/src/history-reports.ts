@@ -19,7 +19,7 @@ import {
   ValueBucket,
 } from '@crm/read-models';
 import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
 
 const DAY_MS = 86_400_000;
 
@@ -42,7 +42,9 @@ export interface SpeedToLeadRow {
 
 function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
   const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
-  const { median, p90 } = timeStats(times?.values ?? [], times?.removed ?? []);
+  // Only the two ranks the row shows are searched for.
+  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
+  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
   return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
 }
 
