@@ -25,7 +25,7 @@ import {
   stageDurationReport,
   timeToConversionReport,
 } from '@crm/reports';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machine, peakRssMiB, printTable } from './support';
@@ -37,9 +37,13 @@ import { prng } from './seeded-random';
  * then each report and groupBy is timed over all time and over one month.
  *   npm run bench:reports
  *   BENCH_LEADS=100000 BENCH_RUNS=50 npm run bench:reports
+ * BENCH_DATA_DIR keeps the data folder (a second run on it loads nothing and catches up from the
+ * checkpoints: the queries alone); BENCH_ONLY=<regex> times only the reports whose name matches.
  */
 const LEADS = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
+const DATA_DIR = process.env.BENCH_DATA_DIR;
+const ONLY = new RegExp(process.env.BENCH_ONLY ?? '');
 const OWNERS = Array.from({ length: 40 }, (_, i) => `rep-${i}`);
 const START = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -113,12 +117,14 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'crm-reports-bench-'));
+  const dir = DATA_DIR ?? mkdtempSync(join(tmpdir(), 'crm-reports-bench-'));
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, 'crm.sqlite');
   const events = SqliteEventStore.open(file);
   try {
     const loadStart = Date.now();
-    for (let first = 0; first < LEADS; first += 1000) {
+    const loaded = (await events.headPosition()) >= 0n;
+    for (let first = 0; first < (loaded ? 0 : LEADS); first += 1000) {
       const appends = [];
       for (let n = first; n < Math.min(first + 1000, LEADS); n++) for (const s of leadLife(n)) appends.push(events.append(s.streamId, s.events, 'no_stream'));
       await Promise.all(appends);
@@ -158,6 +164,7 @@ async function main() {
     const rows = [];
     for (const [windowName, window] of windows) {
       for (const [report, groupBy, run] of cases) {
+        if (!ONLY.test(report)) continue;
         await run(window); // warm-up
         const times: number[] = [];
         for (let i = 0; i < RUNS; i++) {
@@ -174,7 +181,7 @@ async function main() {
     console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of all read models ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
   } finally {
     await events.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (!DATA_DIR) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -20,6 +20,7 @@ const WINDOWS: [string, Window][] = [
   ['one month', { from: '2025-06-01', to: '2025-07-01' }],
   ['one day', { from: '2025-09-17', to: '2025-09-18' }],
   ['across months, from mid-month to mid-month', { from: '2025-03-15', to: '2025-11-20' }],
+  ['across years, a whole year inside', { from: '2024-11-15', to: '2026-01-20' }],
   ['an open start', { to: '2025-05-10' }],
   ['an open end', { from: '2026-02-03' }],
   ['an empty window', { from: '2025-06-10', to: '2025-06-10' }],

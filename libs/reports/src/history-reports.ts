@@ -1,7 +1,6 @@
 import {
-  bucketCollection,
-  changeDayDim,
-  changeMonthDim,
+  changeNodeDim,
+  changeNodesBefore,
   CLOSE_DATE_PUSHES,
   CLOSED_DEALS,
   CONVERSION_COHORTS,
@@ -11,7 +10,6 @@ import {
   monthStart,
   OPPORTUNITY_CHANGES,
   OpportunityChange,
-  PIPELINE_CHANGE_PERIODS,
   PIPELINE_DELTAS,
   PIPELINE_FLOWS,
   pipelineContributions,
@@ -21,7 +19,7 @@ import {
   ValueBucket,
 } from '@crm/read-models';
 import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
 
 const DAY_MS = 86_400_000;
 
@@ -44,16 +42,18 @@ export interface SpeedToLeadRow {
 
 function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
   const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
-  const { median, p90 } = timeStats(times?.values ?? [], times?.removed ?? []);
+  // Only the two ranks the row shows are searched for.
+  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
+  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
   return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
 }
 
 /** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
 export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window),
+    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
     valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
   ]);
   const sums = sumByKey(cohorts, keyOf);
@@ -77,8 +77,8 @@ function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow 
 /** Opportunities closed in the window, by the lead source they carry (or month of the close). */
 export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
   const version = await source.versionOf('opportunity-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
   return { groupBy, rows: byKey(rows), total: revenueRow(sumByKey(buckets, () => null).get(null)) };
 }
@@ -100,11 +100,11 @@ export interface CloseDatePushesRow {
 /** Pushes of a close date to a later one, made in the window: how many, of how many opportunities, by how many days. */
 export async function closeDatePushesReport(source: ReportSource, groupBy: CloseDatePushesGroupBy, window: DayWindow): Promise<Report<CloseDatePushesRow, CloseDatePushesRow>> {
   const version = await source.versionOf('opportunity-history');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window),
+    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window, coarsest),
     dim === 'all' ? Promise.resolve([]) : bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, 'all', window),
   ]);
   // An opportunity counts once per row: at the first of its pushes in the row's part of the window,
@@ -130,19 +130,10 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
 
 /**
  * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
- * whose close date lies in the window: the month buckets of every earlier month with a change,
- * then the day buckets of the earlier days of its own month.
+ * whose close date lies in the window: those of the tree nodes that cover the days before it.
  */
-async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow): Promise<CountBucket[]> {
-  const month = monthStart(day);
-  const [months, days] = await Promise.all([
-    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'month'), version, { filter: { dim: 'all' }, to: month }),
-    source.store.scan(bucketCollection(PIPELINE_CHANGE_PERIODS, 'day'), version, { filter: { dim: 'all' }, from: month, to: day }),
-  ]);
-  const parts = await Promise.all([
-    ...months.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeMonthDim(dim, b.period as number), window)),
-    ...days.map((b) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeDayDim(dim, b.period as number), window)),
-  ]);
+async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket[]> {
+  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
   return parts.flat();
 }
 
@@ -169,12 +160,12 @@ function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWind
  */
 export async function pipelineAsOfReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow, asOf: string): Promise<Report<PipelineRow, PipelineTotal>> {
   const version = await source.versionOf('opportunity-history');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const instant = Date.parse(asOf);
   const day = Math.floor(instant / DAY_MS);
   const closedTo = window.to === undefined ? day : Math.min(window.to, day);
   const [before, ofTheDay, closedBefore] = await Promise.all([
-    pipelineChangesBefore(source, version, dim, day, window),
+    pipelineChangesBefore(source, version, dim, day, window, coarsest),
     source.store.scan(OPPORTUNITY_CHANGES, version, { filter: {}, from: day * DAY_MS, to: instant + 1 }) as Promise<OpportunityChange[]>,
     window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
   ]);
@@ -213,8 +204,8 @@ export interface PipelineMovementTotal {
 export async function pipelineMovementReport(source: ReportSource, window: { from: number; to: number }): Promise<{ groupBy: null; rows: never[]; total: PipelineMovementTotal }> {
   const version = await source.versionOf('opportunity-history');
   const [opening, closing, flows] = await Promise.all([
-    pipelineChangesBefore(source, version, 'all', window.from, {}),
-    pipelineChangesBefore(source, version, 'all', window.to, {}),
+    pipelineChangesBefore(source, version, 'all', window.from, {}, 'year'),
+    pipelineChangesBefore(source, version, 'all', window.to, {}, 'year'),
     bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', window),
   ]);
   const [open, close, moved] = [opening, closing, flows].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});

@@ -1,4 +1,4 @@
-import { Bucket, bucketCollection, monthStart, nextMonthStart, ReadStore } from '@crm/read-models';
+import { Bucket, bucketCollection, Grain, monthStart, nextMonthStart, nextYearStart, ReadStore, yearStart } from '@crm/read-models';
 
 /** A report window in UTC day numbers: [from, to), either side open when absent (all time). */
 export interface DayWindow {
@@ -7,20 +7,34 @@ export interface DayWindow {
 }
 
 /**
- * The buckets of one dimension that cover a window exactly: month buckets for the whole months
- * inside it, day buckets for the days at its edges. What it reads grows with the window's
- * length, never with the number of records.
+ * The buckets of one dimension that cover a window exactly: year buckets for the whole years
+ * inside it, month buckets for the whole months of the years at its edges, day buckets for the
+ * days at its edges. What it reads grows with the window's length, never with the number of
+ * records. `coarsest` is 'month' where a row is a month (groupBy month), so that no bucket spans
+ * two rows.
  */
-export async function bucketsIn<B extends Bucket>(store: ReadStore, version: number, view: string, dim: string, window: DayWindow): Promise<B[]> {
-  const scan = (grain: 'day' | 'month', from?: number, to?: number) =>
-    store.scan(bucketCollection(view, grain), version, { filter: { dim }, from, to }) as Promise<B[]>;
+export async function bucketsIn<B extends Bucket>(store: ReadStore, version: number, view: string, dim: string, window: DayWindow, coarsest: 'month' | 'year' = 'year'): Promise<B[]> {
+  const scan = (grain: Grain, from?: number, to?: number) => store.scan(bucketCollection(view, grain), version, { filter: { dim }, from, to }) as Promise<B[]>;
   const { from, to } = window;
+  if (from !== undefined && to !== undefined && from >= to) return [];
+  if (coarsest === 'month') return monthsAndDays(scan, from, to);
+  const firstWholeYear = from === undefined ? undefined : yearStart(from) === from ? from : nextYearStart(from);
+  const endOfWholeYears = to === undefined ? undefined : yearStart(to);
+  if (firstWholeYear !== undefined && endOfWholeYears !== undefined && firstWholeYear >= endOfWholeYears) return monthsAndDays(scan, from, to);
+  const [years, head, tail] = await Promise.all([
+    scan('year', firstWholeYear, endOfWholeYears),
+    from === undefined ? [] : monthsAndDays(scan, from, firstWholeYear),
+    to === undefined ? [] : monthsAndDays(scan, endOfWholeYears, to),
+  ]);
+  return [...years, ...head, ...tail];
+}
+
+/** Month buckets for the whole months inside [from, to), day buckets for the days at its edges. */
+async function monthsAndDays<B>(scan: (grain: Grain, from?: number, to?: number) => Promise<B[]>, from: number | undefined, to: number | undefined): Promise<B[]> {
   if (from !== undefined && to !== undefined && from >= to) return [];
   const firstWholeMonth = from === undefined ? undefined : monthStart(from) === from ? from : nextMonthStart(from);
   const endOfWholeMonths = to === undefined ? undefined : monthStart(to);
-  if (firstWholeMonth !== undefined && endOfWholeMonths !== undefined && firstWholeMonth >= endOfWholeMonths) {
-    return scan('day', from, to);
-  }
+  if (firstWholeMonth !== undefined && endOfWholeMonths !== undefined && firstWholeMonth >= endOfWholeMonths) return scan('day', from, to);
   const [months, head, tail] = await Promise.all([
     scan('month', firstWholeMonth, endOfWholeMonths),
     from === undefined ? [] : scan('day', from, firstWholeMonth),

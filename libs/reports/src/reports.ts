@@ -27,11 +27,11 @@ export interface ReportSource {
   versionOf(readModel: 'lead-reports' | 'opportunity-reports' | 'opportunity-history'): Promise<number>;
 }
 
-/** groupBy=month reads the `all` dimension and keys its buckets by month. */
-export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null } {
+/** groupBy=month reads the `all` dimension and keys its buckets by month (so no coarser bucket than a month). */
+export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { key: string | null; period: number }) => string | null; coarsest: 'month' | 'year' } {
   return groupBy === 'month' || groupBy === 'closeMonth'
-    ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period) }
-    : { dim: groupBy, keyOf: (bucket) => bucket.key };
+    ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period), coarsest: 'month' }
+    : { dim: groupBy, keyOf: (bucket) => bucket.key, coarsest: 'year' };
 }
 
 /** Sums the integer metrics of count buckets per row key. */
@@ -70,8 +70,8 @@ function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
 /** The cohort of leads captured in the window: how many were qualified and converted (by now), with or without a deal. */
 export async function conversionRateReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<ConversionRateRow, ConversionRateRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...conversionRow(sums) })).filter((row) => row.captured > 0);
   const totals = sumByKey(buckets, () => null).get(null) ?? {};
   return { groupBy, rows: byKey(rows), total: conversionRow(totals) };
@@ -106,16 +106,32 @@ function kthSmallest(arrays: number[][], removed: number[][], k: number, low: nu
 
 /** Count, mean (1 decimal), nearest-rank median and p90 (element ceil(p × count)), min and max, in seconds; null over no values. */
 export function timeStats(buckets: ValueBucket[], removed: ValueBucket[] = []): TimeToConversionRow {
+  const { count, sumMs, rank } = rankedValues(buckets, removed);
+  if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
+  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5)! / 1000, p90: rank(0.9)! / 1000, min: rank(0)! / 1000, max: rank(1)! / 1000 };
+}
+
+/**
+ * The values of buckets less the removed ones: how many, their sum, and the nearest-rank value
+ * at p (element ceil(p × count); p = 0 the smallest, p = 1 the largest), each searched only when
+ * asked for (a rank search reads every bucket ~30 times).
+ */
+export function rankedValues(buckets: ValueBucket[], removed: ValueBucket[] = []): { count: number; sumMs: number; rank: (p: number) => number | null } {
   const arrays = buckets.map((b) => b.values).filter((values) => values.length > 0);
   const removedArrays = removed.map((b) => b.values).filter((values) => values.length > 0);
   const count = arrays.reduce((n, values) => n + values.length, 0) - removedArrays.reduce((n, values) => n + values.length, 0);
-  if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
   const sumMs = buckets.reduce((sum, b) => sum + b.sum, 0) - removed.reduce((sum, b) => sum + b.sum, 0);
+  if (count === 0) return { count, sumMs, rank: () => null };
   const low = Math.min(...arrays.map((values) => values[0]));
   const high = Math.max(...arrays.map((values) => values[values.length - 1]));
-  const kth = (k: number) => kthSmallest(arrays, removedArrays, k, low, high);
-  const rank = (p: number) => kth(Math.max(1, Math.ceil(p * count))) / 1000;
-  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5), p90: rank(0.9), min: kth(1) / 1000, max: kth(count) / 1000 };
+  const rank = (p: number) => {
+    const k = Math.max(1, Math.ceil(p * count));
+    // With nothing removed, the smallest and largest are the ends of the sorted buckets.
+    if (removedArrays.length === 0 && k === 1) return low;
+    if (removedArrays.length === 0 && k === count) return high;
+    return kthSmallest(arrays, removedArrays, k, low, high);
+  };
+  return { count, sumMs, rank };
 }
 
 /** Value buckets split by row key, each with the removed values of the same key (see removedDim). */
@@ -126,10 +142,10 @@ export async function valueGroups(
   groupBy: string,
   window: DayWindow,
 ): Promise<{ groups: Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>; values: ValueBucket[]; removed: ValueBucket[] }> {
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [values, removed] = await Promise.all([
-    bucketsIn<ValueBucket>(source.store, version, view, dim, window),
-    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window),
+    bucketsIn<ValueBucket>(source.store, version, view, dim, window, coarsest),
+    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window, coarsest),
   ]);
   const groups = new Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>();
   const groupOf = (key: string | null) => groups.get(key) ?? groups.set(key, { values: [], removed: [] }).get(key)!;
@@ -141,8 +157,8 @@ export async function valueGroups(
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
 export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
   const version = await source.versionOf('lead-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
+  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window, coarsest);
   const groups = new Map<string | null, ValueBucket[]>();
   for (const bucket of buckets) {
     const key = keyOf(bucket);
@@ -176,9 +192,9 @@ export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
 /** Open opportunities whose close date falls in the window, and what closed (won or lost) in it. */
 export async function pipelineReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow): Promise<Report<PipelineRow, PipelineTotal>> {
   const version = await source.versionOf('opportunity-reports');
-  const { dim, keyOf } = dimensionOf(groupBy);
+  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [buckets, closed] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window),
+    bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window, coarsest),
     bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, 'all', window),
   ]);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);

@@ -1,19 +1,20 @@
 import type { CollectionSpec, ReadDocument } from '../../read-store.port';
 import type { Accumulator, DocumentSet } from '../projection';
-import { monthStart } from './calendar';
+import { monthStart, yearStart } from './calendar';
 
 /**
  * Report views are buckets: per dimension (e.g. `source`), per key (e.g. `Web`) and per period,
- * at two grains — a day and a month — so that a report over any window reads whole months
- * plus the days at its edges, however many records there are.
+ * at three grains — a day, a month and a year — so that a report over any window reads whole
+ * years, then the whole months and the days at its edges, however many records there are (and
+ * all time one bucket a year, not one a month).
  */
-export type Grain = 'day' | 'month';
-export const GRAINS: Grain[] = ['day', 'month'];
+export type Grain = 'day' | 'month' | 'year';
+export const GRAINS: Grain[] = ['day', 'month', 'year'];
 
 export const bucketCollection = (view: string, grain: Grain) => `${view}-${grain}`;
 export const bucketCollections = (view: string): CollectionSpec[] => GRAINS.map((grain) => ({ name: bucketCollection(view, grain), filters: ['dim'], listed: false }));
 
-/** A bucket document: its period is a day number (for a month, the month's first day). */
+/** A bucket document: its period is a day number (for a month or a year, its first day). */
 export interface Bucket extends ReadDocument {
   dim: string;
   key: string | null;
@@ -58,13 +59,13 @@ function bucketId(dim: string, period: number, key: string | null): string {
   return `${dim}|${period}|${key === null ? '\u0000' : key}`;
 }
 
-const monthStarts = new Map<number, number>();
+const periodStarts = { month: new Map<number, number>(), year: new Map<number, number>() };
 
 function periodOf(grain: Grain, day: number): number {
   if (grain === 'day') return day;
-  let month = monthStarts.get(day);
-  if (month === undefined) monthStarts.set(day, (month = monthStart(day)));
-  return month;
+  let start = periodStarts[grain].get(day);
+  if (start === undefined) periodStarts[grain].set(day, (start = grain === 'month' ? monthStart(day) : yearStart(day)));
+  return start;
 }
 
 /** A change to one count bucket: what to add to each of its totals. */

@@ -20,6 +20,21 @@ export function nextMonthStart(day: number): number {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / DAY_MS;
 }
 
+/** The first day of a year (setUTCFullYear, as Date.UTC would read years 0–99 as 1900–1999). */
+function firstDayOfYear(year: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, 0, 1);
+  return date.getTime() / DAY_MS;
+}
+
+export function yearStart(day: number): number {
+  return firstDayOfYear(new Date(day * DAY_MS).getUTCFullYear());
+}
+
+export function nextYearStart(day: number): number {
+  return firstDayOfYear(new Date(day * DAY_MS).getUTCFullYear() + 1);
+}
+
 /** `YYYY-MM` of a day. */
 export function monthKey(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 7);

@@ -46,6 +46,8 @@ type Handled = Recorded<LeadEvent | ActivityLogged>;
  */
 export const leadReportsProjection: Projection = defineProjection<LeadEvent | ActivityLogged>({
   name: READ_MODELS.leadReports,
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
+  version: 2,
   collections: [
     { name: LEAD_FACTS, filters: [], listed: false },
     ...bucketCollections(CONVERSION_COHORTS),

@@ -2,7 +2,7 @@ import type { RecordedEvent } from '@crm/event-store';
 import type { ReadDocument } from '../../read-store.port';
 import type { DocumentSet, Projection } from '../projection';
 import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
-import { dayOfDate, dayOfInstant, monthStart } from './calendar';
+import { dayOfDate, dayOfInstant } from './calendar';
 
 /** What the history views need to know of one opportunity now. */
 export const OPPORTUNITY_HISTORY_FACTS = 'opportunity-history-facts';
@@ -13,14 +13,13 @@ export const OPPORTUNITY_HISTORY_FACTS = 'opportunity-history-facts';
 export const OPPORTUNITY_CHANGES = 'opportunity-changes';
 /**
  * Count buckets of changes to the open pipeline, by close date (the bucket's period) and by the
- * business time of the change, which is part of the dimension: `<dim>@M<month>` (the change's
- * month, its first day number) and `<dim>@D<day>` (the change's day). The open pipeline at an
- * instant is the sum of the changes before it: whole months, then the days of its month, then
- * the changes of its own day (from OPPORTUNITY_CHANGES).
+ * business day of the change, which is part of the dimension: `<dim>@F<node>`, a node of a
+ * Fenwick tree (binary indexed tree) over day numbers (see changeNodesFrom). The open pipeline
+ * at an instant is the sum of the changes before its day — at most about twenty nodes, whatever
+ * the length of the history — plus the changes of its own day up to the instant (from
+ * OPPORTUNITY_CHANGES).
  */
 export const PIPELINE_DELTAS = 'pipeline-deltas';
-/** Count buckets (dim `all`) marking the days and months in which the open pipeline changed. */
-export const PIPELINE_CHANGE_PERIODS = 'pipeline-change-periods';
 /** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
 export const PIPELINE_FLOWS = 'pipeline-flows';
 /** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
@@ -35,8 +34,31 @@ export const CLOSE_DATE_PUSHES = 'close-date-pushes';
 export const PUSHED_OPPORTUNITIES = 'pushed-opportunities';
 export const NO_PREVIOUS_PUSH = -1;
 
-export const changeMonthDim = (dim: string, month: number) => `${dim}@M${month}`;
-export const changeDayDim = (dim: string, day: number) => `${dim}@D${day}`;
+export const changeNodeDim = (dim: string, node: number) => `${dim}@F${node}`;
+
+/**
+ * The tree's days: from 0000-01-01 for 2^22 days (to the year 11483), node n (1-based) holding
+ * the changes of the days (n − lowbit(n), n]. A change of an earlier day is kept on the first
+ * day (the changes of its own day are read from OPPORTUNITY_CHANGES by instant), one of a later
+ * day on the last.
+ */
+const FIRST_INDEXED_DAY = Date.parse('0000-01-01T00:00:00.000Z') / 86_400_000;
+const INDEXED_DAYS = 2 ** 22;
+const indexOfDay = (day: number) => Math.min(Math.max(day - FIRST_INDEXED_DAY, 0), INDEXED_DAYS - 1) + 1;
+
+/** The nodes a change of `day` counts in (about log2 of the days after it). */
+export function changeNodesFrom(day: number): number[] {
+  const nodes: number[] = [];
+  for (let node = indexOfDay(day); node <= INDEXED_DAYS; node += node & -node) nodes.push(node);
+  return nodes;
+}
+
+/** The nodes whose changes together are exactly those of the days before `day`. */
+export function changeNodesBefore(day: number): number[] {
+  const nodes: number[] = [];
+  for (let node = indexOfDay(day) - 1; node > 0; node -= node & -node) nodes.push(node);
+  return nodes;
+}
 
 /** An open opportunity as the pipeline counts it. */
 export interface PipelineVersion {
@@ -93,10 +115,13 @@ const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
  */
 export const opportunityHistoryProjection: Projection = {
   readModel: 'opportunity-history',
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
+  version: 2,
   collections: [
     { name: OPPORTUNITY_HISTORY_FACTS, filters: [], listed: false },
-    { name: OPPORTUNITY_CHANGES, filters: [], listed: false },
-    ...[PIPELINE_DELTAS, PIPELINE_CHANGE_PERIODS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+    // Read by a range of business time (the changes of asOf's day): it needs the index on its sort key.
+    { name: OPPORTUNITY_CHANGES, filters: [] },
+    ...[PIPELINE_DELTAS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
   ],
   keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_HISTORY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
   apply(event: RecordedEvent, docs: DocumentSet) {
@@ -161,15 +186,14 @@ export const opportunityHistoryProjection: Projection = {
     if (sameVersion(was, is)) return;
     const change: OpportunityChange = { id: `${id}#${event.revision}`, opportunityId: id, at, before: was, after: is, ...(closed && { closed }) };
     docs.put(OPPORTUNITY_CHANGES, change, at);
-    // The change counts in its month's dimensions and in its day's.
-    const changeDims = [(dim: string) => changeMonthDim(dim, monthStart(day)), (dim: string) => changeDayDim(dim, day)];
+    // The change counts in every tree node that covers its day.
+    const changeDims = changeNodesFrom(day).map((node) => (dim: string) => changeNodeDim(dim, node));
     moveContributions(
       docs,
       PIPELINE_DELTAS,
       changeDims.flatMap((dimAt) => pipelineContributions(was, dimAt)),
       changeDims.flatMap((dimAt) => pipelineContributions(is, dimAt)),
     );
-    applyContributions(docs, PIPELINE_CHANGE_PERIODS, [{ dim: 'all', key: null, day, metrics: { changes: 1n } }]);
   },
 };
 

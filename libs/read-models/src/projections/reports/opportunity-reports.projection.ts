@@ -39,6 +39,8 @@ type Handled = Recorded<OpportunityEvent>;
  */
 export const opportunityReportsProjection: Projection = defineProjection<OpportunityEvent>({
   name: READ_MODELS.opportunityReports,
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
+  version: 2,
   collections: [{ name: OPPORTUNITY_FACTS, filters: [], listed: false }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
   streams: [STREAM_PREFIXES.opportunity],
   documentsOf: (event) => [{ collection: OPPORTUNITY_FACTS, id: idInStream(event, STREAM_PREFIXES.opportunity) }],
