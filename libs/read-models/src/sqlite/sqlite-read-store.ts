@@ -175,18 +175,24 @@ export class SqliteReadStore implements ReadStore {
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
     // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
     let commitBytes = 0;
-    const texts = writes.map(({ collection, id, doc }) => {
-      if (doc === null) return null;
+    // One pass, no per-write closures: a catch-up commits tens of thousands of documents a second.
+    const texts: (string | null)[] = new Array(writes.length);
+    for (let index = 0; index < writes.length; index++) {
+      const { collection, id, doc } = writes[index];
+      if (doc === null) {
+        texts[index] = null;
+        continue;
+      }
       const text = JSON.stringify(doc);
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
       commitBytes += bytes;
-      return text;
-    });
+      texts[index] = text;
+    }
     if (commitBytes > this.maxCommitBytes) throw new CommitTooLargeError(commitBytes);
     this.writing(() => {
       this.assertLease(leaseOwner);
-      writes.forEach((write, index) => this.write(write, texts[index]));
+      for (let index = 0; index < writes.length; index++) this.write(writes[index], texts[index]);
       for (const { readModel, version, position, codeVersion = 1 } of checkpoints) {
         this.statement(
           'INSERT INTO read_model_checkpoints (read_model, version, position, code_version) VALUES (?, ?, ?, ?) ' +
@@ -306,7 +312,9 @@ export class SqliteReadStore implements ReadStore {
     }
     const ensured = this.tables.get(table);
     if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
-    ensured.upsert.run(id, sortKey, text, ...ensured.filters.map((f) => sqlValue(doc[f])));
+    const { filters, upsert } = ensured;
+    if (filters.length === 0) upsert.run(id, sortKey, text);
+    else upsert.run(id, sortKey, text, ...filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {
@@ -319,10 +327,18 @@ export class SqliteReadStore implements ReadStore {
   }
 }
 
+/** Table names by collection and version: checked once, not on every document written. */
+const tableNames = new Map<string, string>();
+
 function tableName(collection: string, version: number): string {
+  const key = `${collection}\u0000${version}`;
+  const known = tableNames.get(key);
+  if (known !== undefined) return known;
   const name = collection.replace(/-/g, '_');
   if (!/^[a-z][a-z0-9_]*$/.test(name) || !Number.isInteger(version) || version < 1) throw new Error(`Bad read model name ${collection} v${version}`);
-  return `rm_${name}_v${version}`;
+  const table = `rm_${name}_v${version}`;
+  tableNames.set(key, table);
+  return table;
 }
 
 function columnName(field: string): string {
