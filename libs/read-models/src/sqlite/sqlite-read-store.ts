@@ -175,24 +175,18 @@ export class SqliteReadStore implements ReadStore {
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
     // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
     let commitBytes = 0;
-    // One pass, no per-write closures: a catch-up commits tens of thousands of documents a second.
-    const texts: (string | null)[] = new Array(writes.length);
-    for (let index = 0; index < writes.length; index++) {
-      const { collection, id, doc } = writes[index];
-      if (doc === null) {
-        texts[index] = null;
-        continue;
-      }
+    const texts = writes.map(({ collection, id, doc }) => {
+      if (doc === null) return null;
       const text = JSON.stringify(doc);
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
       commitBytes += bytes;
-      texts[index] = text;
-    }
+      return text;
+    });
     if (commitBytes > this.maxCommitBytes) throw new CommitTooLargeError(commitBytes);
     this.writing(() => {
       this.assertLease(leaseOwner);
-      for (let index = 0; index < writes.length; index++) this.write(writes[index], texts[index]);
+      writes.forEach((write, index) => this.write(write, texts[index]));
       for (const { readModel, version, position, codeVersion = 1 } of checkpoints) {
         this.statement(
           'INSERT INTO read_model_checkpoints (read_model, version, position, code_version) VALUES (?, ?, ?, ?) ' +
@@ -312,9 +306,7 @@ export class SqliteReadStore implements ReadStore {
     }
     const ensured = this.tables.get(table);
     if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
-    const { filters, upsert } = ensured;
-    if (filters.length === 0) upsert.run(id, sortKey, text);
-    else upsert.run(id, sortKey, text, ...filters.map((f) => sqlValue(doc[f])));
+    ensured.upsert.run(id, sortKey, text, ...ensured.filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {
@@ -327,18 +319,10 @@ export class SqliteReadStore implements ReadStore {
   }
 }
 
-/** Table names by collection and version: checked once, not on every document written. */
-const tableNames = new Map<string, string>();
-
 function tableName(collection: string, version: number): string {
-  const key = `${collection}\u0000${version}`;
-  const known = tableNames.get(key);
-  if (known !== undefined) return known;
   const name = collection.replace(/-/g, '_');
   if (!/^[a-z][a-z0-9_]*$/.test(name) || !Number.isInteger(version) || version < 1) throw new Error(`Bad read model name ${collection} v${version}`);
-  const table = `rm_${name}_v${version}`;
-  tableNames.set(key, table);
-  return table;
+  return `rm_${name}_v${version}`;
 }
 
 function columnName(field: string): string {
