@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ERASED, PERSONAL_DATA_PATHS } from '@crm/domain';
+import { ERASED, PERSONAL_DATA_PATHS, STREAM_PREFIXES } from '@crm/domain';
 import { EventStore, EventToAppend, HashChainingEventStore, PersonalDataProtectingEventStore, SqliteEventStore, timeOrderedUuid } from '@crm/event-store';
 import { SqliteKeyStore } from '@crm/read-models';
 import { machine, printTable } from './support';
@@ -37,7 +37,7 @@ async function measure(name: string, open: (file: string) => EventStore) {
     for (let done = 0; done < LEADS; done += CONCURRENT) {
       await Promise.all(Array.from({ length: CONCURRENT }, () => {
         const event = captured();
-        return store.append(`lead-${event.data.leadId as string}`, [event], 'no_stream');
+        return store.append(`${STREAM_PREFIXES.lead}-${event.data.leadId as string}`, [event], 'no_stream');
       }));
     }
     const appendMs = performance.now() - started;

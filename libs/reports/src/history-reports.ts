@@ -1,3 +1,4 @@
+import { READ_MODELS } from '@crm/domain';
 import {
   changeNodeDim,
   changeNodesBefore,
@@ -50,7 +51,7 @@ function speedRow(sums: Record<string, bigint> | undefined, times: { values: Val
 
 /** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
 export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
-  const version = await source.versionOf('lead-reports');
+  const version = await source.versionOf(READ_MODELS.leadReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
     bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
@@ -76,7 +77,7 @@ function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow 
 
 /** Opportunities closed in the window, by the lead source they carry (or month of the close). */
 export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
-  const version = await source.versionOf('opportunity-reports');
+  const version = await source.versionOf(READ_MODELS.opportunityReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
@@ -85,7 +86,7 @@ export async function sourceRevenueReport(source: ReportSource, groupBy: SourceR
 
 /** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
 export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf('opportunity-history');
+  const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const { groups, values, removed } = await valueGroups(source, version, STAGE_STAYS, groupBy, window);
   const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group.values, group.removed) })).filter((row) => row.count > 0);
   return { groupBy, rows: byKey(rows), total: timeStats(values, removed) };
@@ -99,7 +100,7 @@ export interface CloseDatePushesRow {
 
 /** Pushes of a close date to a later one, made in the window: how many, of how many opportunities, by how many days. */
 export async function closeDatePushesReport(source: ReportSource, groupBy: CloseDatePushesGroupBy, window: DayWindow): Promise<Report<CloseDatePushesRow, CloseDatePushesRow>> {
-  const version = await source.versionOf('opportunity-history');
+  const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
     bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
@@ -159,7 +160,7 @@ function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWind
  * instant, from the changes themselves.
  */
 export async function pipelineAsOfReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow, asOf: string): Promise<Report<PipelineRow, PipelineTotal>> {
-  const version = await source.versionOf('opportunity-history');
+  const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const instant = Date.parse(asOf);
   const day = Math.floor(instant / DAY_MS);
@@ -202,7 +203,7 @@ export interface PipelineMovementTotal {
 
 /** How the open pipeline moved between the starts (00:00 UTC) of two days: opening → new, increased, decreased, won, lost → closing. */
 export async function pipelineMovementReport(source: ReportSource, window: { from: number; to: number }): Promise<{ groupBy: null; rows: never[]; total: PipelineMovementTotal }> {
-  const version = await source.versionOf('opportunity-history');
+  const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const [opening, closing, flows] = await Promise.all([
     pipelineChangesBefore(source, version, 'all', window.from, {}, 'year'),
     pipelineChangesBefore(source, version, 'all', window.to, {}, 'year'),

@@ -1,3 +1,4 @@
+import { READ_MODELS } from '@crm/domain';
 import {
   CLOSED_DEALS,
   CONVERSION_COHORTS,
@@ -24,7 +25,7 @@ export interface Report<Row, Total> {
 /** Where a report's views live: the store and the version of each view's read model. */
 export interface ReportSource {
   store: ReadStore;
-  versionOf(readModel: 'lead-reports' | 'opportunity-reports' | 'opportunity-history'): Promise<number>;
+  versionOf(readModel: typeof READ_MODELS.leadReports | typeof READ_MODELS.opportunityReports | typeof READ_MODELS.opportunityHistory): Promise<number>;
 }
 
 /** groupBy=month reads the `all` dimension and keys its buckets by month (so no coarser bucket than a month). */
@@ -69,7 +70,7 @@ function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
 
 /** The cohort of leads captured in the window: how many were qualified and converted (by now), with or without a deal. */
 export async function conversionRateReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<ConversionRateRow, ConversionRateRow>> {
-  const version = await source.versionOf('lead-reports');
+  const version = await source.versionOf(READ_MODELS.leadReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...conversionRow(sums) })).filter((row) => row.captured > 0);
@@ -156,7 +157,7 @@ export async function valueGroups(
 
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
 export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf('lead-reports');
+  const version = await source.versionOf(READ_MODELS.leadReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window, coarsest);
   const groups = new Map<string | null, ValueBucket[]>();
@@ -191,7 +192,7 @@ export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
 
 /** Open opportunities whose close date falls in the window, and what closed (won or lost) in it. */
 export async function pipelineReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow): Promise<Report<PipelineRow, PipelineTotal>> {
-  const version = await source.versionOf('opportunity-reports');
+  const version = await source.versionOf(READ_MODELS.opportunityReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [buckets, closed] = await Promise.all([
     bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window, coarsest),

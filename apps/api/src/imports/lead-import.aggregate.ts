@@ -1,4 +1,4 @@
-import { LeadImportCommand, leadImportDecider, LeadImportEvent, LeadImportState } from '@crm/domain';
+import { LeadImportCommand, leadImportDecider, LeadImportEvent, LeadImportState, STREAM_PREFIXES } from '@crm/domain';
 import { deterministicUuid } from '@crm/event-store';
 import { createHash } from 'node:crypto';
 import type { AggregateType } from '../records/aggregate-type';
@@ -6,7 +6,7 @@ import type { AggregateType } from '../records/aggregate-type';
 /** An import's stream (`import-<id>`): accepted, the outcome of each run of lines, completed. Its report is folded from it, so it needs no read model. */
 export const LEAD_IMPORT: AggregateType<LeadImportCommand, LeadImportEvent, LeadImportState> = {
   name: 'Import',
-  streamPrefix: 'import',
+  streamPrefix: STREAM_PREFIXES.leadImport,
   readModel: 'imports (none: GET /imports/:id folds the stream)',
   decider: leadImportDecider,
 };

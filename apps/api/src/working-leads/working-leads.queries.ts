@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { READ_MODELS } from '@crm/domain';
 import {
   ACTIVITY_ENTRIES,
   decodeCursor,
@@ -43,7 +44,7 @@ export class WorkingLeadsQueries {
 
   /** A record's activities, newest first (business time). */
   async activitiesOf(recordId: string, limit: number, cursor?: string): Promise<PageOf<ReadDocument>> {
-    const version = await this.readModels.versionOf('activities');
+    const version = await this.readModels.versionOf(READ_MODELS.activities);
     const page = await this.store.find(ACTIVITY_ENTRIES, version, { filter: { _recordId: recordId }, limit, cursor });
     return { items: page.items.map((entry) => entry.activity as ReadDocument), nextCursor: page.nextCursor ?? null };
   }
@@ -51,13 +52,13 @@ export class WorkingLeadsQueries {
   /** The leads with their score fields. */
   async withScores<D extends ReadDocument>(leads: D[]): Promise<(D & LeadScoreFields)[]> {
     if (leads.length === 0) return [];
-    const scores = await this.store.getMany(LEAD_SCORES, await this.readModels.versionOf('lead-scores'), leads.map((lead) => lead.id));
+    const scores = await this.store.getMany(LEAD_SCORES, await this.readModels.versionOf(READ_MODELS.leadScores), leads.map((lead) => lead.id));
     return leads.map((lead) => ({ ...lead, ...scoreFieldsOf(scores.get(lead.id)) }));
   }
 
   /** Leads by score, highest first, then newest; only those scoring at least `minScore` when given. */
   async byScore(filter: RankFilter, minScore: number | undefined, limit: number, cursor?: string): Promise<PageOf<ReadDocument>> {
-    const page = await this.store.find(LEAD_SCORE_RANKS, await this.readModels.versionOf('lead-scores'), { filter, limit, cursor });
+    const page = await this.store.find(LEAD_SCORE_RANKS, await this.readModels.versionOf(READ_MODELS.leadScores), { filter, limit, cursor });
     const ranks = minScore === undefined ? page.items : page.items.filter((rank) => (rank.score as number) >= minScore);
     // Ranks come highest first: once one falls below minScore, so do all after it.
     const nextCursor = ranks.length < page.items.length ? null : (page.nextCursor ?? null);
@@ -69,7 +70,7 @@ export class WorkingLeadsQueries {
    * and ordered here: the cost follows the number of leads above it, which a threshold keeps small.
    */
   async newestWithMinScore(filter: RankFilter, minScore: number, limit: number, cursor?: string): Promise<PageOf<ReadDocument>> {
-    const ranks = await this.store.scan(LEAD_SCORE_RANKS, await this.readModels.versionOf('lead-scores'), { filter, from: lowestRankSortKeyOf(minScore) });
+    const ranks = await this.store.scan(LEAD_SCORE_RANKS, await this.readModels.versionOf(READ_MODELS.leadScores), { filter, from: lowestRankSortKeyOf(minScore) });
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const ordered = ranks
       .filter((rank) => (rank.score as number) >= minScore)
@@ -84,7 +85,7 @@ export class WorkingLeadsQueries {
   /** The leads of these ids, in this order, with their scores. */
   private async leadsOf(ids: string[]): Promise<ReadDocument[]> {
     if (ids.length === 0) return [];
-    const leads = await this.store.getMany('leads', await this.readModels.versionOf('leads'), ids);
+    const leads = await this.store.getMany(READ_MODELS.leads, await this.readModels.versionOf(READ_MODELS.leads), ids);
     const found = ids.map((id) => leads.get(id)).filter((lead): lead is ReadDocument => lead !== undefined);
     return this.withScores(found.map(withoutInternalFields));
   }

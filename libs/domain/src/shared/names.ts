@@ -11,6 +11,7 @@ export const STREAM_PREFIXES = {
   task: 'task',
   assignmentRules: 'assignment-rules',
   scoringModel: 'scoring-model',
+  leadImport: 'import',
 } as const;
 
 export const READ_MODELS = {

@@ -1,5 +1,6 @@
-import { Activity, activityDecider, ActivityLogged, LeadConverted, LeadMerged } from '@crm/domain';
+import { Activity, activityDecider, ActivityEvent, LeadEvent, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
 import { RecordedEvent, toOccurred } from '@crm/event-store';
+import { defineProjection, IGNORED } from '../define-projection';
 import type { DocumentKey, DocumentSet, Projection } from '../projection';
 
 /** Each activity by its id (`GET /activities/:id`). */
@@ -19,44 +20,61 @@ const sortKeyOf = (activity: Activity) => Date.parse(activity.occurredAt);
  * account in the event). A lead's activities follow it: on conversion they are listed on the
  * contact and the account it became, and a merge lists a duplicate's on the survivor.
  */
-export const activitiesProjection: Projection = {
-  readModel: 'activities',
+export const activitiesProjection: Projection = defineProjection<ActivityEvent | LeadEvent>({
+  name: READ_MODELS.activities,
   collections: [
     { name: ACTIVITIES, filters: [], listed: false },
     { name: ACTIVITY_ENTRIES, filters: ['_recordId'], listed: false },
     { name: LEAD_ACTIVITIES, filters: [], listed: false },
   ],
-  keysOf(event): DocumentKey[] {
-    if (event.type === 'ActivityLogged') {
-      const { relatedTo, activityId } = (event as unknown as ActivityLogged).data;
-      return relatedTo.type === 'lead' ? [{ collection: LEAD_ACTIVITIES, id: relatedTo.id }] : [{ collection: ACTIVITY_ENTRIES, id: entryId(relatedTo.id, activityId) }];
+  streams: [STREAM_PREFIXES.activity, STREAM_PREFIXES.lead],
+  documentsOf(event): DocumentKey[] {
+    switch (event.type) {
+      case 'ActivityLogged': {
+        const { relatedTo, activityId } = event.data;
+        return relatedTo.type === 'lead' ? [{ collection: LEAD_ACTIVITIES, id: relatedTo.id }] : [{ collection: ACTIVITY_ENTRIES, id: entryId(relatedTo.id, activityId) }];
+      }
+      case 'LeadConverted':
+        return [{ collection: LEAD_ACTIVITIES, id: event.data.leadId }];
+      case 'LeadMerged':
+        return [event.data.leadId, ...event.data.duplicateIds].map((id) => ({ collection: LEAD_ACTIVITIES, id }));
+      default:
+        // Only the handled types reach documentsOf (the others are IGNORED below).
+        return [];
     }
-    if (event.type === 'LeadConverted') return [{ collection: LEAD_ACTIVITIES, id: (event.data as LeadConverted['data']).leadId }];
-    if (event.type === 'LeadMerged') {
-      const { leadId, duplicateIds } = event.data as LeadMerged['data'];
-      return [leadId, ...duplicateIds].map((id) => ({ collection: LEAD_ACTIVITIES, id }));
-    }
-    return [];
   },
-  apply(event: RecordedEvent, docs: DocumentSet): void {
-    if (event.type === 'ActivityLogged') {
-      const activity = activityDecider.evolve(null, toOccurred(event as RecordedEvent & ActivityLogged))!;
+  handlers: {
+    ActivityLogged(event, docs) {
+      const activity = activityDecider.evolve(null, toOccurred<ActivityEvent>(event as unknown as RecordedEvent))!;
       docs.put(ACTIVITIES, { ...activity, revision: event.revision }, sortKeyOf(activity));
       list(docs, activity, [activity.relatedTo.id, ...(activity.accountId && activity.accountId !== activity.relatedTo.id ? [activity.accountId] : [])]);
       if (activity.relatedTo.type === 'lead') remember(docs, activity.relatedTo.id, [activity]);
-    } else if (event.type === 'LeadConverted') {
-      const { leadId, contactId, accountId } = event.data as LeadConverted['data'];
+    },
+    LeadConverted(event, docs) {
+      const { leadId, contactId, accountId } = event.data;
       for (const activity of activitiesOf(docs, leadId)) list(docs, activity, [contactId, accountId]);
-    } else if (event.type === 'LeadMerged') {
-      const { leadId, duplicateIds } = event.data as LeadMerged['data'];
+    },
+    LeadMerged(event, docs) {
+      const { leadId, duplicateIds } = event.data;
       for (const duplicateId of duplicateIds) {
         const moved = activitiesOf(docs, duplicateId);
         for (const activity of moved) list(docs, activity, [leadId]);
         remember(docs, leadId, moved);
       }
-    }
+    },
+    // A lead's other events leave its activity lists as they are.
+    LeadCaptured: IGNORED,
+    LeadEngaged: IGNORED,
+    LeadDetailsChanged: IGNORED,
+    LeadAssigned: IGNORED,
+    LeadStatusChanged: IGNORED,
+    LeadQualified: IGNORED,
+    LeadDisqualified: IGNORED,
+    LeadReopened: IGNORED,
+    LeadMergedInto: IGNORED,
+    PersonalDataErased: IGNORED,
   },
-};
+});
 
 function list(docs: DocumentSet, activity: Activity, recordIds: string[]): void {
   for (const recordId of recordIds) docs.put(ACTIVITY_ENTRIES, { id: entryId(recordId, activity.id), _recordId: recordId, activity }, sortKeyOf(activity));

@@ -1,5 +1,6 @@
-import { EngagementKind, Lead, leadDecider, LeadEvent, SCORED_FIELDS, ScoringFacts, ScoringModel, scoreLead, SCORING_MODEL_ID } from '@crm/domain';
+import { EngagementKind, Lead, leadDecider, LeadEvent, READ_MODELS, SCORED_FIELDS, ScoringFacts, ScoringModel, ScoringModelEvent, scoreLead, SCORING_MODEL_ID, STREAM_PREFIXES } from '@crm/domain';
 import { RecordedEvent, toOccurred } from '@crm/event-store';
+import { defineProjection, idInStream, Recorded } from '../define-projection';
 import type { CollectionKey, DocumentKey, DocumentSet, Projection } from '../projection';
 import type { ReadDocument } from '../../read-store.port';
 
@@ -8,8 +9,6 @@ export const LEAD_SCORES = 'lead-scores';
 /** One document per lead, ordered by score (highest first), then newest: its id changes with the score. */
 export const LEAD_SCORE_RANKS = 'lead-score-ranks';
 const SCORING_MODEL = 'scoring-model';
-const LEAD_PREFIX = 'lead-';
-const MODEL_STREAM = `scoring-model-${SCORING_MODEL_ID}`;
 
 /** The lead fields a rank can be filtered by, as on `GET /leads`. */
 export const RANK_FILTERS = ['status', 'ownerId', 'source', 'country'] as const;
@@ -50,50 +49,59 @@ const KEPT_FIELDS = [...SCORED_FIELDS, ...RANK_FILTERS, 'capturedAt'] as const;
  * is the business time of the event (the lead's, or the model's) at which the score first
  * reached the threshold, and is kept from then on; `isMql` says it has one.
  */
-export const leadScoresProjection: Projection = {
-  readModel: 'lead-scores',
+export const leadScoresProjection: Projection = defineProjection<LeadEvent | ScoringModelEvent>({
+  name: READ_MODELS.leadScores,
   collections: [
     { name: LEAD_SCORES, filters: [], listed: false },
     { name: LEAD_SCORE_RANKS, filters: [...RANK_FILTERS] },
     { name: SCORING_MODEL, filters: [], listed: false },
   ],
-  keysOf(event): (DocumentKey | CollectionKey)[] {
-    if (event.streamId.startsWith(LEAD_PREFIX)) {
-      return [
-        { collection: LEAD_SCORES, id: event.streamId.slice(LEAD_PREFIX.length) },
-        { collection: SCORING_MODEL, id: SCORING_MODEL_ID },
-      ];
-    }
-    if (event.streamId === MODEL_STREAM) return [{ collection: SCORING_MODEL, id: SCORING_MODEL_ID }, { collection: LEAD_SCORES, all: true }];
-    return [];
-  },
-  apply(event: RecordedEvent, docs: DocumentSet): void {
-    const occurredAt = toOccurred(event).occurredAt;
-    if (event.streamId === MODEL_STREAM) {
-      const model = event.data as unknown as ScoringModel;
+  // The lead streams, and the model's one stream (`scoring-model-<SCORING_MODEL_ID>`).
+  streams: [STREAM_PREFIXES.lead, STREAM_PREFIXES.scoringModel],
+  documentsOf: (event): (DocumentKey | CollectionKey)[] =>
+    event.type === 'ScoringModelChanged'
+      ? [{ collection: SCORING_MODEL, id: SCORING_MODEL_ID }, { collection: LEAD_SCORES, all: true }]
+      : [{ collection: LEAD_SCORES, id: idInStream(event, STREAM_PREFIXES.lead) }, { collection: SCORING_MODEL, id: SCORING_MODEL_ID }],
+  handlers: {
+    ScoringModelChanged(event, docs) {
+      const model: ScoringModel = event.data;
       docs.put(SCORING_MODEL, { id: SCORING_MODEL_ID, model }, 0);
       for (const doc of docs.all(LEAD_SCORES) as LeadScoreDocument[]) {
-        const next = scored(doc, model, occurredAt);
+        const next = scored(doc, model, event.metadata.occurredAt);
         // Leads the new model scores as the old one did are left as they are: fewer writes.
         if (next.mqlAt === doc.mqlAt && JSON.stringify(next.scoreBreakdown) === JSON.stringify(doc.scoreBreakdown)) continue;
         save(docs, next, doc);
       }
-      return;
-    }
-    const id = event.streamId.slice(LEAD_PREFIX.length);
-    const current = docs.get(LEAD_SCORES, id) as LeadScoreDocument | null;
-    const next = leadDecider.evolve((current?.lead as Lead | undefined) ?? null, toOccurred(event as RecordedEvent & LeadEvent));
-    if (!next) return;
-    const engagements = { ...current?.engagements };
-    if (event.type === 'LeadEngaged') {
-      const kind = event.data.kind as EngagementKind;
-      engagements[kind] = (engagements[kind] ?? 0) + 1;
-    }
-    const model = (docs.get(SCORING_MODEL, SCORING_MODEL_ID)?.model as ScoringModel | undefined) ?? null;
-    const base: LeadScoreDocument = current ?? { id, lead: {}, engagements: {}, score: 0, scoreBreakdown: [], isMql: false, rankId: '', captureKey: Number(event.position) };
-    save(docs, scored({ ...base, lead: pick(next), engagements }, model, occurredAt), current);
+    },
+    // An engagement counts towards the score of its kind.
+    LeadEngaged: (event, docs) => rescore(event, docs, event.data.kind),
+    // Every other lead event may change a scored field or a filter of the rank.
+    LeadCaptured: (event, docs) => rescore(event, docs),
+    LeadDetailsChanged: (event, docs) => rescore(event, docs),
+    LeadAssigned: (event, docs) => rescore(event, docs),
+    LeadStatusChanged: (event, docs) => rescore(event, docs),
+    LeadQualified: (event, docs) => rescore(event, docs),
+    LeadDisqualified: (event, docs) => rescore(event, docs),
+    LeadReopened: (event, docs) => rescore(event, docs),
+    LeadConverted: (event, docs) => rescore(event, docs),
+    LeadMerged: (event, docs) => rescore(event, docs),
+    LeadMergedInto: (event, docs) => rescore(event, docs),
+    PersonalDataErased: (event, docs) => rescore(event, docs),
   },
-};
+});
+
+/** A lead event re-scores its lead with the model as it is at that point of the log. */
+function rescore(event: Recorded<LeadEvent>, docs: DocumentSet, engaged?: EngagementKind): void {
+  const id = idInStream(event, STREAM_PREFIXES.lead);
+  const current = docs.get(LEAD_SCORES, id) as LeadScoreDocument | null;
+  const next = leadDecider.evolve((current?.lead as Lead | undefined) ?? null, toOccurred<LeadEvent>(event as unknown as RecordedEvent));
+  if (!next) return;
+  const engagements = { ...current?.engagements };
+  if (engaged) engagements[engaged] = (engagements[engaged] ?? 0) + 1;
+  const model = (docs.get(SCORING_MODEL, SCORING_MODEL_ID)?.model as ScoringModel | undefined) ?? null;
+  const base: LeadScoreDocument = current ?? { id, lead: {}, engagements: {}, score: 0, scoreBreakdown: [], isMql: false, rankId: '', captureKey: Number(event.position) };
+  save(docs, scored({ ...base, lead: pick(next), engagements }, model, event.metadata.occurredAt), current);
+}
 
 function scored(doc: LeadScoreDocument, model: ScoringModel | null, occurredAt: string): LeadScoreDocument {
   const { score, scoreBreakdown } = scoreLead(model, { fields: doc.lead, engagements: doc.engagements });
