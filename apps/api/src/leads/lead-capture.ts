@@ -82,7 +82,8 @@ export class LeadCapture {
             decide: async (assignment) => {
               const decision = await this.executor.decide(LEAD, command.leadId, { ...command, assignment }, context, options, attempt);
               if (decision.kind === 'decided') return { answer: decision.outcome };
-              const together: Together = { decision, allowDuplicate: options.allowDuplicate ?? false, context };
+              // Most emails are new: the first attempt claims without reading (a taken one fails the append, and the next attempt reads).
+              const together: Together = { decision, allowDuplicate: options.allowDuplicate ?? false, context, claimsAssumedFirst: attempt === 1 };
               return { append: together };
             },
           },

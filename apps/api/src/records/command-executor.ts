@@ -174,17 +174,18 @@ export class CommandExecutor {
    * the holders as they stand), in one transaction: on a store with `appendAtomically` only.
    * Throws a claim's refusal, or the store's refusal of any append (another command came first:
    * the caller decides again). `alongside`: appends of the caller's own that stand or fall with
-   * the records (a capture's assignment turn); their results are not returned.
+   * the records (a capture's assignment turn); their results are not returned. `claimsAssumedFirst`:
+   * see UniquenessClaims.decidedClaims.
    */
   async appendTogether(
-    decisions: { decision: Extract<Decision<unknown>, { kind: 'append' }>; allowDuplicate: boolean; context: CommandContext }[],
+    decisions: { decision: Extract<Decision<unknown>, { kind: 'append' }>; allowDuplicate: boolean; context: CommandContext; claimsAssumedFirst?: boolean }[],
     alongside: StreamAppend[] = [],
   ): Promise<AppendResult[]> {
     if (!this.store.appendAtomically) throw new Error('appendTogether needs an event store that appends to several streams in one transaction');
     const appends: StreamAppend[] = [];
-    for (const [index, { decision, allowDuplicate, context }] of decisions.entries()) {
+    for (const [index, { decision, allowDuplicate, context, claimsAssumedFirst }] of decisions.entries()) {
       try {
-        appends.push(...(await this.claims.decidedClaims(decision.claims, allowDuplicate, context)));
+        appends.push(...(await this.claims.decidedClaims(decision.claims, allowDuplicate, context, claimsAssumedFirst)));
       } catch (error) {
         throw new RefusedInBatch(index, error);
       }
