@@ -26,6 +26,9 @@ const MAX_TURNS_PER_APPEND = 500;
  * that lost the race reads again). Within this process the turns of one stream are taken in
  * order: those that arrive while an append is under way are decided one after the other and
  * appended together in the next, so concurrent captures share a commit instead of racing.
+ * On a store with `appendAtomically` a capture goes through `captureInTurn` instead: its turn and
+ * its lead in one transaction. `takeTurn`/`giveBack` are the path of EventStoreDB, which has no
+ * multi-stream transaction: the turn is appended first, and a refused capture gives it back.
  */
 @Injectable()
 export class AssignmentRouting {
