@@ -173,21 +173,33 @@ export class CommandExecutor {
    * Appends the decisions of several records all or none, with their claims (decided now, on
    * the holders as they stand), in one transaction: on a store with `appendAtomically` only.
    * Throws a claim's refusal, or the store's refusal of any append (another command came first:
-   * the caller decides again).
+   * the caller decides again). `alongside`: appends of the caller's own that stand or fall with
+   * the records (a capture's assignment turn); their results are not returned. `claimsAssumedFirst`:
+   * see UniquenessClaims.decidedClaims.
    */
-  async appendTogether(decisions: { decision: Extract<Decision<unknown>, { kind: 'append' }>; allowDuplicate: boolean; context: CommandContext }[]): Promise<AppendResult[]> {
+  async appendTogether(
+    decisions: { decision: Extract<Decision<unknown>, { kind: 'append' }>; allowDuplicate: boolean; context: CommandContext; claimsAssumedFirst?: boolean }[],
+    alongside: StreamAppend[] = [],
+  ): Promise<AppendResult[]> {
     if (!this.store.appendAtomically) throw new Error('appendTogether needs an event store that appends to several streams in one transaction');
     const appends: StreamAppend[] = [];
-    for (const [index, { decision, allowDuplicate, context }] of decisions.entries()) {
+    for (const [index, { decision, allowDuplicate, context, claimsAssumedFirst }] of decisions.entries()) {
       try {
-        appends.push(...(await this.claims.decidedClaims(decision.claims, allowDuplicate, context)));
+        appends.push(...(await this.claims.decidedClaims(decision.claims, allowDuplicate, context, claimsAssumedFirst)));
       } catch (error) {
         throw new RefusedInBatch(index, error);
       }
     }
+    appends.push(...alongside);
     const records = decisions.map(({ decision }) => decision.record);
     const results = await this.timed(() => this.store.appendAtomically!([...appends, ...records]));
     return results.slice(appends.length);
+  }
+
+  /** The outcome of a decision appended by `appendTogether`, counted in `crm_commands_total` as `execute` counts its own. */
+  appended<State, Event extends DomainEvent>(commandType: string, decision: Extract<Decision<State, Event>, { kind: 'append' }>, result: AppendResult): CommandOutcome<State, Event> {
+    this.metrics.commands.inc({ command: commandType, outcome: 'succeeded' });
+    return { id: decision.id, revision: result.nextExpectedRevision, position: result.position, state: decision.next, events: decision.events, replayed: false };
   }
 
   /** Whether the store can append to several streams in one transaction (the embedded store can; EventStoreDB cannot). */

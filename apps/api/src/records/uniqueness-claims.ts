@@ -67,11 +67,13 @@ export class UniquenessClaims {
   /**
    * The appends that take these claims now, decided on the holders as they stand (for a bulk
    * decision appended in one transaction: a claim that lost a race there fails the whole
-   * transaction, which its caller decides again); throws the refusal of a claim.
+   * transaction, which its caller decides again); throws the refusal of a claim. `assumeFirst`:
+   * without reading, as the first claims of their values (as `appendClaimed`'s first attempt):
+   * a value claimed before fails the transaction on its claim stream, and the caller decides again.
    */
-  async decidedClaims(claims: UniqueClaim[], allowedByCaller: boolean, context: CommandContext): Promise<StreamAppend[]> {
+  async decidedClaims(claims: UniqueClaim[], allowedByCaller: boolean, context: CommandContext, assumeFirst = false): Promise<StreamAppend[]> {
     const appends: StreamAppend[] = [];
-    for (const claim of claims) appends.push((await this.decide(claim, allowedByCaller, context)).append);
+    for (const claim of claims) appends.push((assumeFirst ? this.firstClaim(claim, context) : await this.decide(claim, allowedByCaller, context)).append);
     return appends;
   }
 

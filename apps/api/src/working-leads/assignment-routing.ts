@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, firstMatchingRule, LeadDetails } from '@crm/domain';
-import { EVENT_STORE, EventStore, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
+import { EVENT_STORE, EventStore, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { Configuration } from './configuration';
@@ -26,11 +26,16 @@ const MAX_TURNS_PER_APPEND = 500;
  * that lost the race reads again). Within this process the turns of one stream are taken in
  * order: those that arrive while an append is under way are decided one after the other and
  * appended together in the next, so concurrent captures share a commit instead of racing.
+ * On a store with `appendAtomically` a capture goes through `captureInTurn` instead: its turn and
+ * its lead in one transaction. `takeTurn`/`giveBack` are the path of EventStoreDB, which has no
+ * multi-stream transaction: the turn is appended first, and a refused capture gives it back.
  */
 @Injectable()
 export class AssignmentRouting {
   /** Per turn stream, the turns waiting for the append under way to finish. */
   private readonly lanes = new Map<string, Lane>();
+  /** Per turn stream, the captures waiting for the transaction under way (`captureInTurn`). */
+  private readonly captureLanes = new Map<string, CaptureLane<unknown>>();
   private readonly logger = new Logger('AssignmentRouting');
 
   constructor(
@@ -58,6 +63,114 @@ export class AssignmentRouting {
     const { rule } = match;
     const ownerId = await this.decideInTurn(streamId, { type: 'TakeAssignmentTurn', occurredAt, leadId, ruleName: rule.name, ownerIds: rule.ownerIds }, context);
     return { ownerId, ruleName: rule.name, streamId, leadId };
+  }
+
+  /**
+   * The rule a capture without an owner matches, and its turn stream; undefined when no rule
+   * does (the lead stays without an owner).
+   */
+  async matchingRule(lead: Partial<LeadDetails>): Promise<{ streamId: string; ruleName: string; ownerIds: string[] } | undefined> {
+    const rules = await this.configuration.assignmentRules();
+    const match = firstMatchingRule(rules.value, lead);
+    if (!match || rules.revision === null) return undefined;
+    // Turns are counted per rule set: new rules start afresh, and old assignments stay as they were.
+    return { streamId: `assignment-turns-${rules.revision}.${match.index}`, ruleName: match.rule.name, ownerIds: match.rule.ownerIds };
+  }
+
+  /**
+   * A capture's turn and its own events in ONE transaction (stores with `appendAtomically`): the
+   * turn is appended at the revision read, with the capture's appends, so a capture is one
+   * commit and a refused capture never took a turn (nothing to give back). Captures that queue
+   * while a transaction is under way go into the next one together, their turns decided one
+   * after the other; when another process took a turn in between, the whole transaction is
+   * refused and decided again. Resolves with what `appendTurned` returned for this capture.
+   */
+  captureInTurn<T>(rule: { streamId: string; ruleName: string; ownerIds: string[] }, capture: TurnedCapture<T>, appendTurned: AppendTurned<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let lane = this.captureLanes.get(rule.streamId);
+      if (!lane) this.captureLanes.set(rule.streamId, (lane = { waiting: [], busy: false }));
+      lane.waiting.push({ capture, resolve, reject } as WaitingCapture<unknown>);
+      if (!lane.busy) void this.drainCaptures(rule, lane as CaptureLane<T>, appendTurned);
+    });
+  }
+
+  private async drainCaptures<T>(rule: { streamId: string; ruleName: string; ownerIds: string[] }, lane: CaptureLane<T>, appendTurned: AppendTurned<T>): Promise<void> {
+    lane.busy = true;
+    while (lane.waiting.length > 0) {
+      const batch = lane.waiting.splice(0, MAX_TURNS_PER_APPEND);
+      try {
+        await this.captureAll(rule, batch, appendTurned);
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+    lane.busy = false;
+    this.captureLanes.delete(rule.streamId);
+  }
+
+  /**
+   * Decides the turns of the batch on the stream's state, each capture for the owner its turn
+   * gave, and appends them all in one transaction. Settles every capture of the batch: a capture
+   * refused when decided gives its turn to the next one; one whose append fails the transaction
+   * is settled with that failure and the others are appended without it.
+   */
+  private async captureAll<T>(rule: { streamId: string; ruleName: string; ownerIds: string[] }, batch: WaitingCapture<T>[], appendTurned: AppendTurned<T>): Promise<void> {
+    let pending = batch;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const [last] = await this.store.readStream(rule.streamId, { direction: 'backwards', maxCount: 1 });
+      let state = last
+        ? assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt })
+        : assignmentTurnsDecider.initialState;
+      const taken: { waiting: WaitingCapture<T>; turn: AssignmentTurnsEvent; decided: unknown }[] = [];
+      for (const waiting of pending) {
+        const { capture } = waiting;
+        const command: AssignmentTurnsCommand = { type: 'TakeAssignmentTurn', occurredAt: capture.occurredAt, leadId: capture.leadId, ruleName: rule.ruleName, ownerIds: rule.ownerIds };
+        const [turn] = assignmentTurnsDecider.decide(command, state);
+        let decided: { answer: T } | { append: unknown };
+        try {
+          decided = await capture.decide({ ownerId: turn.data.ownerId, ruleName: rule.ruleName });
+        } catch (error) {
+          waiting.reject(error); // refused (a duplicate email…): its turn goes to the next capture
+          continue;
+        }
+        if ('answer' in decided) {
+          waiting.resolve(decided.answer); // nothing to append (a replay): the turn goes unused
+          continue;
+        }
+        state = assignmentTurnsDecider.evolve(state, { ...turn, occurredAt: command.occurredAt });
+        taken.push({ waiting, turn, decided: decided.append });
+      }
+      if (taken.length === 0) return;
+      const turns: StreamAppend = {
+        streamId: rule.streamId,
+        events: taken.map(({ waiting: { capture }, turn }) => ({
+          id: timeOrderedUuid(),
+          type: turn.type,
+          data: turn.data as unknown as Record<string, unknown>,
+          metadata: {
+            actorId: capture.context.actorId,
+            ...(capture.context.onBehalfOf !== undefined && { onBehalfOf: capture.context.onBehalfOf }),
+            occurredAt: capture.occurredAt,
+            correlationId: capture.context.correlationId,
+            causationId: capture.context.commandId,
+          },
+        })),
+        expectedRevision: last ? last.revision : 'no_stream',
+      };
+      try {
+        const results = await appendTurned(taken.map((t) => t.decided), turns);
+        taken.forEach(({ waiting }, index) => waiting.resolve(results[index]));
+        return;
+      } catch (error) {
+        // Another process took a turn in between: the whole transaction is decided again.
+        if (error instanceof WrongExpectedRevisionError && error.streamId === rule.streamId && attempt < MAX_ATTEMPTS) continue;
+        if (!(error instanceof FailedInTurn)) throw error;
+        // One capture failed the transaction (its email claimed by another since, its Idempotency-Key reused…): it gets
+        // its failure, and the others are decided and appended again without it.
+        taken[error.index].waiting.reject(error.failure);
+        pending = taken.filter((_, index) => index !== error.index).map((t) => t.waiting);
+      }
+    }
   }
 
   /** A capture refused after it took its turn gives it back: the owner gets the next matched lead. */
@@ -131,6 +244,43 @@ export class AssignmentRouting {
       }
     }
   }
+}
+
+/** A capture waiting for its turn: decided for the owner the turn gives it. */
+export interface TurnedCapture<T> {
+  leadId: string;
+  occurredAt: string;
+  context: CommandContext;
+  /** Its decision for that owner: what `AppendTurned` appends, or its answer when there is nothing to append (a replay). Throws its refusal. */
+  decide(assignment: { ownerId: string; ruleName: string }): Promise<{ answer: T } | { append: unknown }>;
+}
+
+/**
+ * Appends the decisions of the captures with their turns in one transaction, and answers each
+ * capture; throws FailedInTurn when one capture's part failed it (nothing was appended).
+ */
+export type AppendTurned<T> = (decisions: unknown[], turns: StreamAppend) => Promise<T[]>;
+
+/** The capture at `index` failed the transaction with `failure`: the others can go without it. */
+export class FailedInTurn extends Error {
+  constructor(
+    readonly index: number,
+    readonly failure: unknown,
+  ) {
+    super(`Capture ${index} failed its turn's transaction: ${failure instanceof Error ? failure.message : String(failure)}`);
+    this.name = 'FailedInTurn';
+  }
+}
+
+interface WaitingCapture<T> {
+  capture: TurnedCapture<T>;
+  resolve(outcome: T): void;
+  reject(error: unknown): void;
+}
+
+interface CaptureLane<T> {
+  waiting: WaitingCapture<T>[];
+  busy: boolean;
 }
 
 interface WaitingTurn {
