@@ -144,6 +144,15 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     await this.files.remove(path);
   }
 
+  /**
+   * Where a done import ends in the log: the position of its completion, appended after every
+   * line's capture, so that reads with `minPosition` at it see every lead it captured.
+   */
+  async completedAt(importId: string): Promise<bigint | undefined> {
+    const [last] = await this.store.readStream(streamIdOf(LEAD_IMPORT, importId), { direction: 'backwards', maxCount: 1 });
+    return last?.type === 'ImportCompleted' ? last.position : undefined;
+  }
+
   private async acceptedEvent(importId: string) {
     const [first] = await this.store.readStream(streamIdOf(LEAD_IMPORT, importId), { maxCount: 1 });
     return first;

@@ -45,12 +45,13 @@ export class LeadImportsController {
   }
 
   @Get('imports/:id')
-  @ApiOperation({ summary: 'An import\'s progress and report: { status: running|done, lines, captured, refused: [{ line, status, errors }] }', description: 'lines counts the records read so far (blank lines not included); a refused line carries the status and field errors its capture got, never the line\'s data.' })
-  @ReadDocs('{ id, status, lines, captured, refused, format, bytes, acceptedAt, completedAt }')
+  @ApiOperation({ summary: 'An import\'s progress and report: { status: running|done, lines, captured, refused: [{ line, status, errors }] }', description: 'lines counts the records read so far (blank lines not included); a refused line carries the status and field errors its capture got, never the line\'s data. Once done, position is where the import ends in the log: reads with ?minPosition= at it see every lead it captured.' })
+  @ReadDocs('{ id, status, lines, captured, refused, format, bytes, acceptedAt, completedAt, position }')
   async report(@Param('id', ImportId) id: string) {
     const state = await this.imports.report(id);
     if (!state) throw new AggregateNotFound('Import', id);
     const { status, lines, captured, refused, format, bytes, acceptedAt, completedAt, allowDuplicate } = state;
-    return { id, status, lines, captured, refused, format, bytes, allowDuplicate, acceptedAt, ...(completedAt && { completedAt }) };
+    const position = status === 'done' ? await this.imports.completedAt(id) : undefined;
+    return { id, status, lines, captured, refused, format, bytes, allowDuplicate, acceptedAt, ...(completedAt && { completedAt }), ...(position !== undefined && { position: String(position) }) };
   }
 }

@@ -1,8 +1,5 @@
 import { EventStore, SqliteEventStore, StreamAppend } from '@crm/event-store';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { CommandContext } from '../common/command-context';
+import { poolRuleAt, poolRuleContext, usePoolRuleStore } from '../working-leads/pool-rule.fixture';
 import { Metrics } from '../observability/metrics';
 import { CommandExecutor } from '../records/command-executor';
 import { AssignmentRouting } from '../working-leads/assignment-routing';
@@ -10,8 +7,8 @@ import { Configuration } from '../working-leads/configuration';
 import { LeadCapture } from './lead-capture';
 import type { CaptureLeadDto } from './lead.dto';
 
-const context: CommandContext = { actorId: 'test', correlationId: 'c', commandId: 'c' };
-const at = '2026-02-01T10:00:00.000Z';
+const context = poolRuleContext;
+const at = poolRuleAt;
 const TURNS = 'assignment-turns-0.0';
 let serial = 0;
 const leadId = () => `0190a0a0-0000-7000-8000-${String(++serial).padStart(12, '0')}`;
@@ -45,18 +42,11 @@ function counted(store: SqliteEventStore) {
  * one transaction. Two LeadCapture services on one store stand for two API processes.
  */
 describe('LeadCapture: the assignment turn and the lead in one atomic append', () => {
-  let dir: string;
+  const fixture = usePoolRuleStore('crm-capture-turn-');
   let store: SqliteEventStore;
   const captureOn = (events: EventStore) => new LeadCapture(new CommandExecutor(events, new Metrics()), new AssignmentRouting(events, new Configuration(events)));
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'crm-capture-turn-'));
-    store = SqliteEventStore.open(join(dir, 'events.sqlite'));
-    const rules = [{ name: 'Pool', when: { source: 'Web' }, ownerIds: ['a', 'b', 'c'] }];
-    await store.append('assignment-rules-current', [{ id: '00000000-0000-4000-8000-000000000001', type: 'AssignmentRulesChanged', data: { rules }, metadata: { ...context, causationId: 'c', occurredAt: at } }], 'no_stream');
-  });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeEach(() => {
+    store = fixture.store();
   });
 
   it('appends the turn, the email claim and the lead in one transaction: one commit, and the LeadAssigned names the rule', async () => {

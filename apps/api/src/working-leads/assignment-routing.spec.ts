@@ -1,13 +1,10 @@
 import { SqliteEventStore } from '@crm/event-store';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { CommandContext } from '../common/command-context';
+import { poolRuleAt, poolRuleContext, usePoolRuleStore } from './pool-rule.fixture';
 import { AssignmentRouting } from './assignment-routing';
 import { Configuration } from './configuration';
 
-const context: CommandContext = { actorId: 'test', correlationId: 'c', commandId: 'c' };
-const at = '2026-02-01T10:00:00.000Z';
+const context = poolRuleContext;
+const at = poolRuleAt;
 
 /**
  * Two routing services on one event store stand for two API processes: their in-process
@@ -15,17 +12,10 @@ const at = '2026-02-01T10:00:00.000Z';
  * turns apart. (The store is the real embedded one.)
  */
 describe('AssignmentRouting: turns decided on the write side', () => {
-  let dir: string;
+  const fixture = usePoolRuleStore('crm-routing-');
   let store: SqliteEventStore;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'crm-routing-'));
-    store = SqliteEventStore.open(join(dir, 'events.sqlite'));
-    const rules = [{ name: 'Pool', when: { source: 'Web' }, ownerIds: ['a', 'b', 'c'] }];
-    await store.append('assignment-rules-current', [{ id: '00000000-0000-4000-8000-000000000001', type: 'AssignmentRulesChanged', data: { rules }, metadata: { ...context, causationId: 'c', occurredAt: at } }], 'no_stream');
-  });
-  afterEach(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeEach(() => {
+    store = fixture.store();
   });
 
   it('gives 60 concurrent captures from two processes to the owners in turn: 20 each, every turn once', async () => {
