@@ -37,7 +37,7 @@ export type FromProjectorThread =
 const RESTART_DELAY_MS = 1_000;
 
 /** What the request thread asks of the projector (the surface ReadModels, ProjectionStatus and the controller use). */
-export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | 'versionOf' | 'waitFor' | 'reports' | 'rebuildRefusal' | 'rebuild' | 'retryRefusal' | 'retry'>;
+export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | 'versionOf' | 'waitFor' | 'reports' | 'rebuildRefusal' | 'rebuild' | 'retryRefusal' | 'retry' | 'whenStarted'>;
 
 /**
  * The projector on the embedded default, run on a worker thread of its own (projector.worker.ts)

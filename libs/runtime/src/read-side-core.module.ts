@@ -37,8 +37,8 @@ export function projectorFor(
   });
 }
 
-/** How long boot waits for the projector's thread to take up its work (it starts in tens of ms; a bound, not a wait for catch-up). */
-const PROJECTOR_THREAD_START_WAIT_MS = 5_000;
+/** How long boot waits for the projector (or its thread) to take up its work: tens of ms embedded, a few round trips on servers; a bound, not a wait for catch-up. */
+const PROJECTOR_START_WAIT_MS = 5_000;
 
 @Injectable()
 class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -55,8 +55,7 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
       for (const spec of projection.collections) await this.store.ensureCollection(spec, activeVersion);
     }
     this.projector?.start();
-    const projector: unknown = this.projector; // bound to the Projector token, a ProjectorThread on the embedded default
-    if (projector instanceof ProjectorThread) await projector.whenStarted(PROJECTOR_THREAD_START_WAIT_MS);
+    await this.projector?.whenStarted(PROJECTOR_START_WAIT_MS);
   }
 
   /** The projector stops before the stores it reads and writes close. */

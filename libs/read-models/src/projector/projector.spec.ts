@@ -59,6 +59,19 @@ describe('Projector', () => {
   }
   const counts = async (version = 1) => store.get('event-counts', version, 'all');
 
+  it('whenStarted resolves once the projector has left starting: live or catching up with the lease, or on standby without it', async () => {
+    await appendNumbered(1, 5);
+    const first = projector([countingProjection()]);
+    expect(first.reports()[0].status).toBe('starting');
+    first.start();
+    await first.whenStarted(5_000);
+    expect(['catching-up', 'live']).toContain(first.reports()[0].status);
+    const second = projector([countingProjection()]);
+    second.start();
+    await second.whenStarted(5_000);
+    expect(second.reports()[0].status).toBe('standby');
+  });
+
   it('projects leads: the document is the lead as its events make it, with revision and filters', async () => {
     const leadMeta = (at: string) => ({ ...meta, occurredAt: at });
     await events.append(

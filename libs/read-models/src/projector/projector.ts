@@ -175,6 +175,27 @@ export class Projector {
     return this.live.get(readModel)?.served.version;
   }
 
+  /**
+   * Resolves once the projector has left `starting` (it holds the lease and knows its
+   * checkpoints, or waits on standby, or has failed and retries), or after `timeoutMs`: awaited
+   * at boot, so that the first requests (a rebuild, a retry) find it at work.
+   */
+  whenStarted(timeoutMs: number): Promise<void> {
+    if (this.status !== 'starting' || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.progress.off('progress', check);
+        resolve();
+      };
+      const check = () => {
+        if (this.status !== 'starting' || !this.running) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.progress.on('progress', check);
+    });
+  }
+
   /** Resolves true once every read model (but the faulted ones) has applied `position`, false after `timeoutMs`. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
     if (this.position() >= position) return Promise.resolve(true);
@@ -441,6 +462,7 @@ export class Projector {
       try {
         if (!(await this.holdLease())) {
           this.status = 'standby';
+          this.progress.emit('progress');
           await sleep(this.leaseTtlMs / 3);
           continue;
         }
@@ -453,6 +475,7 @@ export class Projector {
         this.holding = false;
         if (!this.running) break;
         this.status = error instanceof LeaseLostError ? 'standby' : 'failed';
+        this.progress.emit('progress');
         this.lastError = error instanceof Error ? error.message : String(error);
         this.options.onError?.(error);
         await sleep(delay);
@@ -550,6 +573,7 @@ export class Projector {
     this.closeSubscription = () => subscription.close();
     const iterator = subscription[Symbol.asyncIterator]();
     this.status = 'catching-up';
+    this.progress.emit('progress');
     try {
       let pending = iterator.next();
       while (this.running) {
