@@ -89,6 +89,21 @@ describe('LeadCapture: the assignment turn and the lead in one atomic append', (
     expect(await store.readStream(`lead-${id}`)).toHaveLength(2);
   });
 
+  it('takes one turn for a capture sent twice under one Idempotency-Key while the first waits: the second is its replay', async () => {
+    const capture = captureOn(store);
+    const id = leadId();
+    const keyed = { ...context, idempotencyKey: 'same-key' };
+    const lead = { lastName: 'Twice', company: 'Retry Co', source: 'Web' } as CaptureLeadDto; // no email: no claim to catch it
+    // A capture under way first, so that both sendings queue for the same next transaction.
+    const otherId = leadId();
+    const [, first, second] = await Promise.all([capture.capture(otherId, body(), context, false), capture.capture(id, lead, keyed, false), capture.capture(id, lead, keyed, false)]);
+    expect((await store.readStream(TURNS)).map((e) => e.data.leadId)).toEqual([otherId, id]);
+    expect(first.replayed).toBe(false);
+    expect(second.replayed).toBe(true);
+    expect(second.state?.ownerId).toBe(first.state?.ownerId);
+    expect(await store.readStream(`lead-${id}`)).toHaveLength(2);
+  });
+
   it('appends the others of a shared transaction without a refused capture: the turns stay in order', async () => {
     const capture = captureOn(store);
     await capture.capture(leadId(), body('taken@example.com'), context, false);

@@ -122,8 +122,15 @@ export class AssignmentRouting {
         ? assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt })
         : assignmentTurnsDecider.initialState;
       const taken: { waiting: WaitingCapture<T>; turn: AssignmentTurnsEvent; decided: unknown }[] = [];
+      // A second capture of a lead this round already decides (the same Idempotency-Key sent again
+      // meanwhile) waits for the next round: decided on the committed stream, it is the replay it is.
+      const deferred: WaitingCapture<T>[] = [];
       for (const waiting of pending) {
         const { capture } = waiting;
+        if (taken.some((t) => t.waiting.capture.leadId === capture.leadId)) {
+          deferred.push(waiting);
+          continue;
+        }
         const command: AssignmentTurnsCommand = { type: 'TakeAssignmentTurn', occurredAt: capture.occurredAt, leadId: capture.leadId, ruleName: rule.ruleName, ownerIds: rule.ownerIds };
         const [turn] = assignmentTurnsDecider.decide(command, state);
         let decided: { answer: T } | { append: unknown };
@@ -160,7 +167,8 @@ export class AssignmentRouting {
       try {
         const results = await appendTurned(taken.map((t) => t.decided), turns);
         taken.forEach(({ waiting }, index) => waiting.resolve(results[index]));
-        return;
+        if (deferred.length === 0) return;
+        pending = deferred;
       } catch (error) {
         // Another process took a turn in between: the whole transaction is decided again.
         if (error instanceof WrongExpectedRevisionError && error.streamId === rule.streamId && attempt < MAX_ATTEMPTS) continue;
@@ -168,7 +176,7 @@ export class AssignmentRouting {
         // One capture failed the transaction (its email claimed by another since, its Idempotency-Key reused…): it gets
         // its failure, and the others are decided and appended again without it.
         taken[error.index].waiting.reject(error.failure);
-        pending = taken.filter((_, index) => index !== error.index).map((t) => t.waiting);
+        pending = [...taken.filter((_, index) => index !== error.index).map((t) => t.waiting), ...deferred];
       }
     }
   }
