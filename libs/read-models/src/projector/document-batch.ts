@@ -149,7 +149,13 @@ export async function projectBatch(
     const concerned: RecordedEvent[] = [];
     const keys: (DocumentKey | CollectionKey)[] = [];
     for (const event of events) {
-      const named = event.position > after ? projection.keysOf(event) : [];
+      let named: (DocumentKey | CollectionKey)[] = [];
+      try {
+        // keysOf is the projection's own code too (it reads the event's data): its error faults this projection alone.
+        if (event.position > after) named = projection.keysOf(event);
+      } catch (error) {
+        throw new ProjectionFault(projection.readModel, event, error);
+      }
       if (named.length === 0) continue;
       concerned.push(event);
       keys.push(...named);

@@ -91,6 +91,20 @@ describe('Projector: one checkpoint, faults and version per read model', () => {
     expect(await store.faults()).toEqual({});
   });
 
+  it('faults the read model whose keysOf throws (its own code reading an event) and keeps the others live', async () => {
+    await append(1, 20);
+    const broken = perEvent('broken-keys');
+    broken.keysOf = (event) => {
+      if (Number(event.data.n) === 7) throw new Error('cannot name the documents of event 7');
+      return [{ collection: 'broken-keys', id: String(event.data.n) }];
+    };
+    const p = start([perEvent('healthy'), broken], { faultAfterFailures: 1 });
+    expect(await eventually(() => p.reports().find((r) => r.name === 'broken-keys')?.status === 'faulted')).toBe(true);
+    expect(p.reports().find((r) => r.name === 'broken-keys')!.error).toMatchObject({ eventType: 'Numbered', message: 'cannot name the documents of event 7' });
+    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    expect(await docs('healthy', 1, 1, 20)).toHaveLength(20);
+  });
+
   it('rebuilds a read model whose code version changed into a new stored version while the old one serves, then swaps', async () => {
     await append(1, 40);
     const first = start([perEvent('numbers', { by: 'v1' }), perEvent('other')]);
