@@ -185,7 +185,8 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
       return undefined;
     } catch (error) {
       const problem = knownProblemOf(error);
-      if (!problem || problem.status >= 500) throw error;
+      // Contention is not the line's fault: the run stops and resumes it, rather than refusing it for good.
+      if (!problem || problem.status >= 500 || problem.type === '/problems/concurrent-modification') throw error;
       return refusedLineOf(line.line, problem);
     }
   }

@@ -12,7 +12,7 @@ import { idempotencyKeyReused, invalidInput, Problem, problem, ProblemException 
 import { knownProblemOf } from '../common/problem.filter';
 import { ConvertLeadDto } from '../leads/lead.dto';
 import { LEAD } from '../records/aggregate-type';
-import { CommandExecutor, Decision, RefusedInBatch } from '../records/command-executor';
+import { CommandExecutor, concurrentModification, Decision, RefusedInBatch } from '../records/command-executor';
 import { ConversionCompleter, conversionCommand, ConvertLeadCommand } from './lead-conversion';
 
 /** The most conversions one request takes (API.md). */
@@ -115,7 +115,10 @@ export class BulkConversion {
       } catch (error) {
         if (error instanceof EventIdConflictError) throw idempotencyKeyReused();
         // Another command on one of the leads or claims came first: decide the whole batch again.
-        if (error instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) continue;
+        if (error instanceof WrongExpectedRevisionError) {
+          if (attempt < MAX_ATTEMPTS) continue;
+          throw concurrentModification('Conversion batch of lead', items[0].leadId); // nothing was appended: a 409 to retry, not a 500
+        }
         if (error instanceof RefusedInBatch) {
           // A claim refused when it was decided for the transaction (its value was taken since the batch was decided).
           const refusedLead = toAppend[error.index].decision.id;

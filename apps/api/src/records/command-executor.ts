@@ -284,8 +284,8 @@ function withBusinessTimeAtLeast<C extends { occurredAt: string }>(command: C, l
   return lastOccurredAt && Date.parse(lastOccurredAt) > Date.parse(command.occurredAt) ? { ...command, occurredAt: lastOccurredAt } : command;
 }
 
-
-function concurrentModification(name: string, id: string): ProblemException {
+/** The answer to a command that kept losing races: a 409 the client may retry. */
+export function concurrentModification(name: string, id: string): ProblemException {
   return new ProblemException(
     problem(409, 'concurrent-modification', 'Too many concurrent changes', `${name} ${id} kept changing while this command was decided; retry it`),
   );
