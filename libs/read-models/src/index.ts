@@ -19,3 +19,4 @@ import { campaignsProjection } from './projections/campaigns';
 export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJECTIONS, ...WORKING_LEADS_PROJECTIONS, campaignsProjection];
 export * from './verification/verify-read-models';
 export * from './keys/sqlite-key-store';
+export * from './projector/until-settled';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
 import { startWorkerThread } from '@crm/event-store';
+import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -108,19 +109,7 @@ export class ProjectorThread implements ProjectorSurface {
    */
   whenStarted(timeoutMs: number): Promise<void> {
     const started = () => this.state.reports.every((report) => report.status !== 'starting');
-    if (started()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.changed.off('state', check);
-        resolve();
-      };
-      const check = () => {
-        if (started() || !this.running) done();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.changed.on('state', check);
-    });
+    return untilSettled(this.changed, 'state', () => (started() || !this.running ? true : undefined), timeoutMs, true).then(() => undefined);
   }
 
   position(): bigint {
@@ -134,20 +123,7 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.state.position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (reached: boolean) => {
-        clearTimeout(timer);
-        this.changed.off('state', check);
-        resolve(reached);
-      };
-      const check = () => {
-        if (this.state.position >= position) done(true);
-        else if (!this.running) done(false);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.changed.on('state', check);
-    });
+    return untilSettled(this.changed, 'state', () => (this.state.position >= position ? true : this.running ? undefined : false), timeoutMs, false);
   }
 
   reports(): ProjectionReport[] {

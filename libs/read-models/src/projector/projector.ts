@@ -5,6 +5,7 @@ import type { Projection } from '../projections/projection';
 import { newLeaseOwner } from '../lease-owner';
 import { CheckpointWrite, CommitTooLargeError, DocumentWrite, LeaseLostError, ReadStore } from '../read-store.port';
 import { ProjectionFault, projectBatch } from './document-batch';
+import { untilSettled } from './until-settled';
 
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
@@ -181,37 +182,12 @@ export class Projector {
    * at boot, so that the first requests (a rebuild, a retry) find it at work.
    */
   whenStarted(timeoutMs: number): Promise<void> {
-    if (this.status !== 'starting' || !this.running) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.progress.off('progress', check);
-        resolve();
-      };
-      const check = () => {
-        if (this.status !== 'starting' || !this.running) done();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.progress.on('progress', check);
-    });
+    return untilSettled(this.progress, 'progress', () => (this.status !== 'starting' || !this.running ? true : undefined), timeoutMs, true).then(() => undefined);
   }
 
   /** Resolves true once every read model (but the faulted ones) has applied `position`, false after `timeoutMs`. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.position() >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (reached: boolean) => {
-        clearTimeout(timer);
-        this.progress.off('progress', check);
-        resolve(reached);
-      };
-      const check = () => {
-        if (this.position() >= position) done(true);
-        else if (!this.running) done(false);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.progress.on('progress', check);
-    });
+    return untilSettled(this.progress, 'progress', () => (this.position() >= position ? true : this.running ? undefined : false), timeoutMs, false);
   }
 
   reports(): ProjectionReport[] {
