@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { BoundedMap } from './bounded-map';
 import { canonicalJson } from './canonical-json';
+import { EventStoreDecorator } from './event-store-decorator';
 import { WrongExpectedRevisionError } from './event-store.port';
-import type { AllSubscription, AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
+import type { AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 
 /**
  * Tamper evidence. Every event's metadata carries `hash`, the SHA-256 (hex) of
@@ -38,7 +39,7 @@ export function chained(events: EventToAppend[], previousHash: string | null): E
  * unless the stream was just read up to that revision: a command reads its stream, decides,
  * then appends at the revision it read, and the hash of that event is kept from the read.
  */
-export class HashChainingEventStore implements EventStore {
+export class HashChainingEventStore extends EventStoreDecorator {
   /** Present when the wrapped store has it: each stream's events chained like an append's. */
   readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
   /**
@@ -50,7 +51,8 @@ export class HashChainingEventStore implements EventStore {
    */
   private readonly lastRead = new BoundedMap<{ revision: number; hash: string | null }>(LAST_READ_LIMIT);
 
-  constructor(private readonly inner: EventStore) {
+  constructor(inner: EventStore) {
+    super(inner);
     const atomically = inner.appendAtomically?.bind(inner);
     if (atomically) {
       this.appendAtomically = async (appends) =>
@@ -58,7 +60,7 @@ export class HashChainingEventStore implements EventStore {
     }
   }
 
-  async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  override async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     if (typeof expectedRevision === 'number' || expectedRevision === 'no_stream') {
       return this.inner.append(streamId, await this.chainedFor(streamId, events, expectedRevision), expectedRevision);
     }
@@ -76,39 +78,11 @@ export class HashChainingEventStore implements EventStore {
     }
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+  override async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     const events = await this.inner.readStream(streamId, options);
     const latest = options?.direction === 'backwards' ? events[0] : events[events.length - 1];
     if (latest) this.lastRead.set(streamId, { revision: latest.revision, hash: hashOf(latest.metadata) });
     return events;
-  }
-
-  readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.inner.readAll(options);
-  }
-
-  subscribeToAll(options?: { after?: bigint }): AllSubscription {
-    return this.inner.subscribeToAll(options);
-  }
-
-  countEventsAfter(after: bigint, cap: number): Promise<number> {
-    return this.inner.countEventsAfter(after, cap);
-  }
-
-  headPosition(): Promise<bigint> {
-    return this.inner.headPosition();
-  }
-
-  identity(): Promise<string> {
-    return this.inner.identity();
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   /** A new stream needs no read; an existing one chains to its last event's hash. */

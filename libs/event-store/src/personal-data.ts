@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 import { BoundedMap } from './bounded-map';
+import { EventStoreDecorator } from './event-store-decorator';
 import { timeOrderedUuid } from './event-id';
 
 /**
@@ -97,7 +98,7 @@ const APPENDED_LIMIT = 5_000;
  * Events stored before encryption existed carry plaintext: they read as stored, and as the
  * erased value once their record is erased (a tombstone under the stream id).
  */
-export class PersonalDataProtectingEventStore implements EventStore {
+export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   readonly appendAtomically?: (appends: StreamAppend[]) => Promise<AppendResult[]>;
   private readonly keys = new BoundedMap<{ key: PersonKey; until: number }>(KEY_CACHE_LIMIT);
   /** Each stream's key id, and each stream's person (the stream its first event names). */
@@ -119,6 +120,7 @@ export class PersonalDataProtectingEventStore implements EventStore {
     private readonly keyStore: PersonalDataKeyStore,
     private readonly options: PersonalDataProtectionOptions,
   ) {
+    super(stored);
     this.keyCacheMs = options.keyCacheMs ?? 30_000;
     const atomically = stored.appendAtomically?.bind(stored);
     if (atomically) {
@@ -131,7 +133,7 @@ export class PersonalDataProtectingEventStore implements EventStore {
     }
   }
 
-  async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  override async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     const stored = await this.protectAll(streamId, events, expectedRevision);
     // Remembered before the append: the projector beside it may read the events before the append's answer arrives.
     // (Only an event stored under that id in that stream is ever answered from it.)
@@ -139,15 +141,15 @@ export class PersonalDataProtectingEventStore implements EventStore {
     return this.stored.append(streamId, stored, expectedRevision);
   }
 
-  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+  override async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     return this.revealAll(await this.stored.readStream(streamId, options));
   }
 
-  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+  override async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     return this.revealAll(await this.stored.readAll(options));
   }
 
-  subscribeToAll(options?: { after?: bigint }): AllSubscription {
+  override subscribeToAll(options?: { after?: bigint }): AllSubscription {
     const inner = this.stored.subscribeToAll(options);
     const reveal = async (event: RecordedEvent) => this.revealNow(event) ?? (await this.reveal(event));
     return {
@@ -172,23 +174,7 @@ export class PersonalDataProtectingEventStore implements EventStore {
     };
   }
 
-  countEventsAfter(after: bigint, cap: number): Promise<number> {
-    return this.stored.countEventsAfter(after, cap);
-  }
-
-  headPosition(): Promise<bigint> {
-    return this.stored.headPosition();
-  }
-
-  identity(): Promise<string> {
-    return this.stored.identity();
-  }
-
-  ping(): Promise<void> {
-    return this.stored.ping();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await this.stored.close();
     await this.keyStore.close();
   }
