@@ -1,10 +1,10 @@
 import type { ChartConfiguration } from 'chart.js';
-import { getJson, Query } from './api';
-import { clearChart, drawChart, LINE_COLOUR, PALETTE } from './charts';
+import type { Query } from './api';
+import { drawChart, LINE_COLOUR, PALETTE } from './charts';
 import { download, toCsv } from './csv';
 import { addDays, daysBetween, endOfDay, isDay, presets, todayUtc } from './dates';
 import { dashboardSection, formatValue, h, humanDuration } from './format';
-import { queryText, showLoadFailure } from './notice';
+import { latestAnswerLoader } from './notice';
 import { durationUnit, Kind, keyLabel, ReportSpec } from './reports';
 import { currentLocation, replaceQuery } from './router';
 
@@ -104,8 +104,7 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
   const section = dashboardSection(spec, controls, notice, results);
   page.replaceChildren(section);
 
-  let shown: { answer: ReportAnswer; query: Query } | undefined;
-  let sequence = 0;
+  const loader = latestAnswerLoader<ReportAnswer>({ section, notice, results, canvas, report: spec }, (answer, query) => show(answer, query));
 
   function queryOf(): Query {
     return {
@@ -119,30 +118,7 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
   function changed(): void {
     replaceQuery({ groupBy: groupBy.value, from: from.value, to: to.value, asOf: spec.asOf ? asOfDate.value : undefined });
     if (spec.asOf) syncSlider();
-    void load();
-  }
-
-  async function load(): Promise<void> {
-    const mine = ++sequence;
-    const query = queryOf();
-    section.dataset.state = 'loading';
-    try {
-      const answer = await getJson<ReportAnswer>(`/reports/${spec.name}`, query, 'analyst');
-      if (mine !== sequence) return;
-      shown = { answer, query };
-      notice.replaceChildren();
-      results.hidden = false;
-      show(answer, query);
-      section.dataset.state = 'ready';
-    } catch (error) {
-      if (mine !== sequence) return;
-      shown = undefined;
-      results.hidden = true;
-      clearChart(canvas);
-      showLoadFailure(section, notice, error, spec);
-    } finally {
-      if (mine === sequence) section.dataset.query = queryText(query);
-    }
+    void loader.load(queryOf());
   }
 
   function show(answer: ReportAnswer, query: Query): void {
@@ -168,6 +144,7 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
   }
 
   csvButton.addEventListener('click', () => {
+    const shown = loader.shown();
     if (!shown) return;
     const { answer, query } = shown;
     const extra = spec.extraTotals ?? [];
@@ -180,7 +157,7 @@ export function renderDashboard(spec: ReportSpec, page: HTMLElement): void {
     download(`${name}.csv`, toCsv(header, rows));
   });
 
-  void load();
+  void loader.load(queryOf());
 }
 
 export function cell(value: number | null | undefined, kind: Kind, column: string): HTMLTableCellElement {

@@ -1,10 +1,10 @@
 import type { ChartConfiguration } from 'chart.js';
-import { getJson, Query } from './api';
-import { clearChart, drawChart } from './charts';
+import type { Query } from './api';
+import { drawChart } from './charts';
 import { download, toCsv } from './csv';
 import { isDay, monthStart, presets, todayUtc } from './dates';
 import { dashboardSection, formatValue, h } from './format';
-import { queryText, showLoadFailure } from './notice';
+import { latestAnswerLoader } from './notice';
 import { MOVEMENT, waterfallBars } from './reports';
 import { currentLocation, replaceQuery } from './router';
 
@@ -48,35 +48,12 @@ export function renderMovement(page: HTMLElement): void {
   const section = dashboardSection(MOVEMENT, controls, notice, results);
   page.replaceChildren(section);
 
-  let shown: { total: MovementTotal; query: Query } | undefined;
-  let sequence = 0;
+  const loader = latestAnswerLoader<{ total: MovementTotal }>({ section, notice, results, canvas, report: MOVEMENT }, (answer, query) => show(answer.total, query));
+  const queryOf = (): Query => ({ from: from.value || undefined, to: to.value || undefined });
 
   function changed(): void {
     replaceQuery({ from: from.value, to: to.value });
-    void load();
-  }
-
-  async function load(): Promise<void> {
-    const mine = ++sequence;
-    const query: Query = { from: from.value || undefined, to: to.value || undefined };
-    section.dataset.state = 'loading';
-    try {
-      const answer = await getJson<{ total: MovementTotal }>(`/reports/${MOVEMENT.name}`, query, 'analyst');
-      if (mine !== sequence) return;
-      shown = { total: answer.total, query };
-      notice.replaceChildren();
-      results.hidden = false;
-      show(answer.total, query);
-      section.dataset.state = 'ready';
-    } catch (error) {
-      if (mine !== sequence) return;
-      shown = undefined;
-      results.hidden = true;
-      clearChart(canvas);
-      showLoadFailure(section, notice, error, MOVEMENT);
-    } finally {
-      if (mine === sequence) section.dataset.query = queryText(query);
-    }
+    void loader.load(queryOf());
   }
 
   function show(total: MovementTotal, query: Query): void {
@@ -104,13 +81,14 @@ export function renderMovement(page: HTMLElement): void {
   }
 
   csvButton.addEventListener('click', () => {
+    const shown = loader.shown();
     if (!shown) return;
-    const { total, query } = shown;
+    const { answer: { total }, query } = shown;
     const rows = MOVEMENT.steps.map((step) => [step.name, total[step.name], step.count ? total[step.count] : null]);
     download(`${MOVEMENT.name}_${query.from}_${query.to}.csv`, toCsv(['step', 'amount', 'count'], rows));
   });
 
-  void load();
+  void loader.load(queryOf());
 }
 
 /** The waterfall: totals in blue, rises in green, falls in red. */
