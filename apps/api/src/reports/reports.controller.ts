@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { dayOfDate, READ_STORE, ReadStore } from '@crm/read-models';
+import { READ_STORE, ReadStore } from '@crm/read-models';
+import { dayOfDate } from '@crm/reports';
 import {
   closeDatePushesReport,
   CloseDatePushesGroupBy,

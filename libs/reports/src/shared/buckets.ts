@@ -1,5 +1,5 @@
-import type { CollectionSpec, ReadDocument } from '../../read-store.port';
-import type { Accumulator, DocumentSet } from '../projection';
+import type { CollectionSpec, ReadDocument } from '@crm/read-models';
+import type { Accumulator, DocumentSet } from '@crm/read-models';
 import { monthStart, yearStart } from './calendar';
 
 /**

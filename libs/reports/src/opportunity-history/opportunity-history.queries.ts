@@ -1,26 +1,7 @@
 import { READ_MODELS } from '@crm/domain';
-import {
-  changeNodeDim,
-  changeNodesBefore,
-  CLOSE_DATE_PUSHES,
-  CLOSED_DEALS,
-  CONVERSION_COHORTS,
-  CountBucket,
-  FIRST_TOUCH_TIMES,
-  lowerBoundOf,
-  monthStart,
-  OPPORTUNITY_CHANGES,
-  OpportunityChange,
-  PIPELINE_DELTAS,
-  PIPELINE_FLOWS,
-  pipelineContributions,
-  PUSHED_OPPORTUNITIES,
-  removedDim,
-  STAGE_STAYS,
-  ValueBucket,
-} from '@crm/read-models';
-import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+import { changeNodeDim, changeNodesBefore, CLOSE_DATE_PUSHES, CLOSED_DEALS, CONVERSION_COHORTS, CountBucket, FIRST_TOUCH_TIMES, lowerBoundOf, monthStart, OPPORTUNITY_CHANGES, OpportunityChange, PIPELINE_DELTAS, PIPELINE_FLOWS, pipelineContributions, PUSHED_OPPORTUNITIES, removedDim, STAGE_STAYS, ValueBucket } from '../shared/views';
+import { bucketsIn, byKey, DayWindow, ratio } from '../shared/report-window';
+import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
 
 const DAY_MS = 86_400_000;
 

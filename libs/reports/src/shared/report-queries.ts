@@ -1,16 +1,6 @@
 import { READ_MODELS } from '@crm/domain';
-import {
-  CLOSED_DEALS,
-  CONVERSION_COHORTS,
-  CONVERSION_TIMES,
-  CountBucket,
-  monthKey,
-  OPEN_PIPELINE,
-  ReadStore,
-  removedDim,
-  upperBound,
-  ValueBucket,
-} from '@crm/read-models';
+import { ReadStore } from '@crm/read-models';
+import { CLOSED_DEALS, CONVERSION_COHORTS, CONVERSION_TIMES, CountBucket, monthKey, OPEN_PIPELINE, removedDim, upperBound, ValueBucket } from './views';
 import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
 
 export type ConversionGroupBy = 'source' | 'ownerId' | 'month';

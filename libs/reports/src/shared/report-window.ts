@@ -1,4 +1,5 @@
-import { Bucket, bucketCollection, Grain, monthStart, nextMonthStart, nextYearStart, ReadStore, yearStart } from '@crm/read-models';
+import { ReadStore } from '@crm/read-models';
+import { Bucket, bucketCollection, Grain, monthStart, nextMonthStart, nextYearStart, yearStart } from './views';
 
 /** A report window in UTC day numbers: [from, to), either side open when absent (all time). */
 export interface DayWindow {

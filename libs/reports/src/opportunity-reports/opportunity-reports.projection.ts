@@ -1,9 +1,9 @@
 import { OpportunityEvent, OpportunityLost, OpportunityWon, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
-import type { ReadDocument } from '../../read-store.port';
-import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
-import type { DocumentSet, Projection } from '../projection';
-import { applyContributions, bucketCollections, Contribution, moveContributions } from './buckets';
-import { dayOfDate, dayOfInstant } from './calendar';
+import type { ReadDocument } from '@crm/read-models';
+import { defineProjection, idInStream, IGNORED, Recorded } from '@crm/read-models';
+import type { DocumentSet, Projection } from '@crm/read-models';
+import { applyContributions, bucketCollections, Contribution, moveContributions } from '../shared/buckets';
+import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 export const OPPORTUNITY_FACTS = 'opportunity-report-facts';
 /** Count buckets of open opportunities by close date: count, amount (cents), weighted (cents × hundredths of a percent). */

@@ -7,8 +7,8 @@ import {
   CampaignOpportunityDocument,
   ReadStore,
 } from '@crm/read-models';
-import { byKey, DayWindow, ratio } from './report-window';
-import { currency, Report } from './reports';
+import { byKey, DayWindow, ratio } from '../shared/report-window';
+import { currency, Report } from '../shared/report-queries';
 
 export type CampaignInfluenceGroupBy = 'campaign';
 

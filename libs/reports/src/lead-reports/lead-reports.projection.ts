@@ -1,9 +1,9 @@
 import { ActivityLogged, LeadEvent, LeadSource, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
-import type { ReadDocument } from '../../read-store.port';
-import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
-import type { DocumentSet, Projection } from '../projection';
-import { addValue, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
-import { dayOfInstant } from './calendar';
+import type { ReadDocument } from '@crm/read-models';
+import { defineProjection, idInStream, IGNORED, Recorded } from '@crm/read-models';
+import type { DocumentSet, Projection } from '@crm/read-models';
+import { addValue, bucketCollections, Contribution, moveContributions, removeValue } from '../shared/buckets';
+import { dayOfInstant } from '../shared/calendar';
 
 export const LEAD_FACTS = 'lead-report-facts';
 /** Count buckets by capture day: captured, qualified, converted, convertedWithOpportunity, touched, within5Minutes. */

@@ -1,8 +1,8 @@
 import type { RecordedEvent } from '@crm/event-store';
-import type { ReadDocument } from '../../read-store.port';
-import type { DocumentSet, Projection } from '../projection';
-import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
-import { dayOfDate, dayOfInstant } from './calendar';
+import type { ReadDocument } from '@crm/read-models';
+import type { DocumentSet, Projection } from '@crm/read-models';
+import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from '../shared/buckets';
+import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 /** What the history views need to know of one opportunity now. */
 export const OPPORTUNITY_HISTORY_FACTS = 'opportunity-history-facts';
