@@ -25,6 +25,7 @@ export const READ_MODELS = {
   leadReports: 'lead-reports',
   opportunityReports: 'opportunity-reports',
   opportunityHistory: 'opportunity-history',
+  campaigns: 'campaigns',
 } as const;
 
 export type ReadModelName = (typeof READ_MODELS)[keyof typeof READ_MODELS];

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@crm/event-store';
 import { projectBatch, SqliteReadStore } from '@crm/read-models';
-import { leadReportsProjection } from '../shared/views';
-import { speedToLeadReport } from '../opportunity-history/opportunity-history.queries';
+import { leadReportsProjection } from './lead-reports.projection';
+import { speedToLeadReport } from './lead-reports.queries';
 
 /**
  * Activities are built on another branch; this spec feeds the lead-reports projection the

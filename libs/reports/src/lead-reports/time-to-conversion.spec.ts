@@ -1,8 +1,9 @@
 import { DocumentBatch, SqliteReadStore } from '@crm/read-models';
-import { addValue, bucketCollection, bucketCollections, CONVERSION_TIMES, ValueBucket, VALUES_PER_CHUNK } from '../shared/views';
+import { addValue, bucketCollection, bucketCollections, ValueBucket, VALUES_PER_CHUNK } from '../shared/buckets';
+import { CONVERSION_TIMES } from './lead-reports.projection';
 import { prng } from '../../../../bench/seeded-random';
 import { ratio } from '../shared/report-window';
-import { timeToConversionReport } from '../shared/report-queries';
+import { timeToConversionReport } from './lead-reports.queries';
 
 /**
  * A value bucket that outgrows one document (a month of conversion times at a large company):

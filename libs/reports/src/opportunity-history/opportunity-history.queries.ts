@@ -1,69 +1,26 @@
 import { READ_MODELS } from '@crm/domain';
-import { changeNodeDim, changeNodesBefore, CLOSE_DATE_PUSHES, CLOSED_DEALS, CONVERSION_COHORTS, CountBucket, FIRST_TOUCH_TIMES, lowerBoundOf, monthStart, OPPORTUNITY_CHANGES, OpportunityChange, PIPELINE_DELTAS, PIPELINE_FLOWS, pipelineContributions, PUSHED_OPPORTUNITIES, removedDim, STAGE_STAYS, ValueBucket } from '../shared/views';
-import { bucketsIn, byKey, DayWindow, ratio } from '../shared/report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import { CountBucket, lowerBoundOf, removedDim, ValueBucket } from '../shared/buckets';
+import { monthStart } from '../shared/calendar';
+import { bucketsIn, byKey, DayWindow } from '../shared/report-window';
+import { count, currency, dimensionOf, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import type { PipelineGroupBy } from '../opportunity-reports/opportunity-reports.queries';
+import {
+  changeNodeDim,
+  changeNodesBefore,
+  CLOSE_DATE_PUSHES,
+  OPPORTUNITY_CHANGES,
+  OpportunityChange,
+  PIPELINE_DELTAS,
+  PIPELINE_FLOWS,
+  pipelineContributions,
+  PUSHED_OPPORTUNITIES,
+  STAGE_STAYS,
+} from './opportunity-history.projection';
 
 const DAY_MS = 86_400_000;
 
-export type SpeedToLeadGroupBy = 'source' | 'ownerId' | 'month';
-export type SourceRevenueGroupBy = 'source' | 'month';
 export type StageDurationGroupBy = 'stage' | 'ownerId';
 export type CloseDatePushesGroupBy = 'ownerId' | 'stage' | 'month';
-
-const count = (sums: Record<string, bigint> | undefined, metric: string) => Number(sums?.[metric] ?? 0n);
-
-export interface SpeedToLeadRow {
-  captured: number;
-  touched: number;
-  untouched: number;
-  median: number | null;
-  p90: number | null;
-  within5Minutes: number;
-  within5MinutesRate: number;
-}
-
-function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
-  const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
-  // Only the two ranks the row shows are searched for.
-  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
-  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
-  return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
-}
-
-/** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
-export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
-  const version = await source.versionOf(READ_MODELS.leadReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const [cohorts, times] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
-    valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
-  ]);
-  const sums = sumByKey(cohorts, keyOf);
-  const rows = [...sums].map(([key, row]) => ({ key, ...speedRow(row, times.groups.get(key)) })).filter((row) => row.captured > 0);
-  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times) };
-}
-
-export interface SourceRevenueRow {
-  won: number;
-  lost: number;
-  wonAmount: number;
-  lostAmount: number;
-  winRate: number;
-}
-
-function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow {
-  const [won, lost] = [count(sums, 'won'), count(sums, 'lost')];
-  return { won, lost, wonAmount: currency(sums?.wonCents ?? 0n), lostAmount: currency(sums?.lostCents ?? 0n), winRate: ratio(won, won + lost) };
-}
-
-/** Opportunities closed in the window, by the lead source they carry (or month of the close). */
-export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
-  const version = await source.versionOf(READ_MODELS.opportunityReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window, coarsest);
-  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
-  return { groupBy, rows: byKey(rows), total: revenueRow(sumByKey(buckets, () => null).get(null)) };
-}
 
 /** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
 export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {

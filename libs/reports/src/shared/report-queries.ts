@@ -1,10 +1,8 @@
 import { READ_MODELS } from '@crm/domain';
 import { ReadStore } from '@crm/read-models';
-import { CLOSED_DEALS, CONVERSION_COHORTS, CONVERSION_TIMES, CountBucket, monthKey, OPEN_PIPELINE, removedDim, upperBound, ValueBucket } from './views';
-import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-
-export type ConversionGroupBy = 'source' | 'ownerId' | 'month';
-export type PipelineGroupBy = 'stage' | 'ownerId' | 'closeMonth';
+import { CountBucket, removedDim, upperBound, ValueBucket } from './buckets';
+import { monthKey } from './calendar';
+import { bucketsIn, DayWindow, ratio } from './report-window';
 
 export interface Report<Row, Total> {
   groupBy: string;
@@ -12,10 +10,13 @@ export interface Report<Row, Total> {
   total: Total;
 }
 
+/** The read models the reports read. */
+export type ReportReadModel = typeof READ_MODELS.leadReports | typeof READ_MODELS.opportunityReports | typeof READ_MODELS.opportunityHistory | typeof READ_MODELS.campaigns;
+
 /** Where a report's views live: the store and the version of each view's read model. */
 export interface ReportSource {
   store: ReadStore;
-  versionOf(readModel: typeof READ_MODELS.leadReports | typeof READ_MODELS.opportunityReports | typeof READ_MODELS.opportunityHistory): Promise<number>;
+  versionOf(readModel: ReportReadModel): Promise<number>;
 }
 
 /** groupBy=month reads the `all` dimension and keys its buckets by month (so no coarser bucket than a month). */
@@ -24,6 +25,9 @@ export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { k
     ? { dim: 'all', keyOf: (bucket) => monthKey(bucket.period), coarsest: 'month' }
     : { dim: groupBy, keyOf: (bucket) => bucket.key, coarsest: 'year' };
 }
+
+/** A summed count metric as a number (0 when absent). */
+export const count = (sums: Record<string, bigint> | undefined, metric: string) => Number(sums?.[metric] ?? 0n);
 
 /** Sums the integer metrics of count buckets per row key. */
 export function sumByKey(buckets: CountBucket[], keyOf: (bucket: CountBucket) => string | null): Map<string | null, Record<string, bigint>> {
@@ -35,37 +39,6 @@ export function sumByKey(buckets: CountBucket[], keyOf: (bucket: CountBucket) =>
     rows.set(key, sums);
   }
   return rows;
-}
-
-export interface ConversionRateRow {
-  captured: number;
-  qualified: number;
-  converted: number;
-  convertedWithOpportunity: number;
-  conversionRate: number;
-  leadToOpportunityRate: number;
-}
-
-function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
-  const [captured, qualified, converted, convertedWithOpportunity] = ['captured', 'qualified', 'converted', 'convertedWithOpportunity'].map((m) => Number(sums[m] ?? 0n));
-  return {
-    captured,
-    qualified,
-    converted,
-    convertedWithOpportunity,
-    conversionRate: ratio(converted, captured),
-    leadToOpportunityRate: ratio(convertedWithOpportunity, qualified),
-  };
-}
-
-/** The cohort of leads captured in the window: how many were qualified and converted (by now), with or without a deal. */
-export async function conversionRateReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<ConversionRateRow, ConversionRateRow>> {
-  const version = await source.versionOf(READ_MODELS.leadReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
-  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...conversionRow(sums) })).filter((row) => row.captured > 0);
-  const totals = sumByKey(buckets, () => null).get(null) ?? {};
-  return { groupBy, rows: byKey(rows), total: conversionRow(totals) };
 }
 
 export interface TimeToConversionRow {
@@ -145,22 +118,6 @@ export async function valueGroups(
   return { groups, values, removed };
 }
 
-/** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
-export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf(READ_MODELS.leadReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window, coarsest);
-  const groups = new Map<string | null, ValueBucket[]>();
-  for (const bucket of buckets) {
-    const key = keyOf(bucket);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(bucket);
-  }
-  const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group) })).filter((row) => row.count > 0);
-  // Every conversion is in exactly one group of a dimension: the groups' buckets together are the total.
-  return { groupBy, rows: byKey(rows), total: timeStats(buckets) };
-}
-
 export interface PipelineRow {
   count: number;
   amount: number;
@@ -180,20 +137,3 @@ export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
   return { count: Number(sums.count ?? 0n), amount: currency(sums.amountCents ?? 0n), weightedAmount: weightedCurrency(sums.weighted ?? 0n) };
 }
 
-/** Open opportunities whose close date falls in the window, and what closed (won or lost) in it. */
-export async function pipelineReport(source: ReportSource, groupBy: PipelineGroupBy, window: DayWindow): Promise<Report<PipelineRow, PipelineTotal>> {
-  const version = await source.versionOf(READ_MODELS.opportunityReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const [buckets, closed] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, OPEN_PIPELINE, dim, window, coarsest),
-    bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, 'all', window),
-  ]);
-  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);
-  const totals = sumByKey(buckets, () => null).get(null) ?? {};
-  const closedTotals = sumByKey(closed, () => null).get(null) ?? {};
-  return {
-    groupBy,
-    rows: byKey(rows),
-    total: { ...pipelineRow(totals), wonAmount: currency(closedTotals.wonCents ?? 0n), lostAmount: currency(closedTotals.lostCents ?? 0n) },
-  };
-}

@@ -1,5 +1,6 @@
 import { ReadStore } from '@crm/read-models';
-import { Bucket, bucketCollection, Grain, monthStart, nextMonthStart, nextYearStart, yearStart } from './views';
+import { Bucket, bucketCollection, Grain } from './buckets';
+import { monthStart, nextMonthStart, nextYearStart, yearStart } from './calendar';
 
 /** A report window in UTC day numbers: [from, to), either side open when absent (all time). */
 export interface DayWindow {
