@@ -1,8 +1,8 @@
 import { READ_MODELS } from '@crm/domain';
-import type { CountBucket, ValueBucket } from '../shared/buckets';
+import type { Metrics, ValueBucket } from '../shared/buckets';
 import { bucketsIn, byKey, DayWindow, ratio } from '../shared/report-window';
 import { count, dimensionOf, rankedValues, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
-import { CONVERSION_COHORTS, CONVERSION_TIMES, FIRST_TOUCH_TIMES } from './lead-reports.projection';
+import { CohortMetric, CONVERSION_COHORTS, CONVERSION_TIMES, FIRST_TOUCH_TIMES } from './lead-reports.projection';
 
 export type ConversionGroupBy = 'source' | 'ownerId' | 'month';
 export type SpeedToLeadGroupBy = 'source' | 'ownerId' | 'month';
@@ -16,8 +16,8 @@ export interface ConversionRateRow {
   leadToOpportunityRate: number;
 }
 
-function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
-  const [captured, qualified, converted, convertedWithOpportunity] = ['captured', 'qualified', 'converted', 'convertedWithOpportunity'].map((m) => Number(sums[m] ?? 0n));
+function conversionRow(sums: Metrics<CohortMetric>): ConversionRateRow {
+  const [captured, qualified, converted, convertedWithOpportunity] = (['captured', 'qualified', 'converted', 'convertedWithOpportunity'] as const).map((m) => count(sums, m));
   return {
     captured,
     qualified,
@@ -32,7 +32,7 @@ function conversionRow(sums: Record<string, bigint>): ConversionRateRow {
 export async function conversionRateReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<ConversionRateRow, ConversionRateRow>> {
   const version = await source.versionOf(READ_MODELS.leadReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
+  const buckets = await bucketsIn(source.store, version, CONVERSION_COHORTS, dim, window, coarsest);
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...conversionRow(sums) })).filter((row) => row.captured > 0);
   const totals = sumByKey(buckets, () => null).get(null) ?? {};
   return { groupBy, rows: byKey(rows), total: conversionRow(totals) };
@@ -64,8 +64,8 @@ export interface SpeedToLeadRow {
   within5MinutesRate: number;
 }
 
-function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
-  const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
+function speedRow(sums: Metrics<CohortMetric> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
+  const [captured, touched, within5Minutes] = (['captured', 'touched', 'within5Minutes'] as const).map((metric) => count(sums, metric));
   // Only the two ranks the row shows are searched for.
   const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
   const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
@@ -77,7 +77,7 @@ export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLe
   const version = await source.versionOf(READ_MODELS.leadReports);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
+    bucketsIn(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
     valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
   ]);
   const sums = sumByKey(cohorts, keyOf);

@@ -1,7 +1,8 @@
 import type { RecordedEvent } from '@crm/event-store';
 import type { ReadDocument } from '@crm/read-models';
 import type { DocumentSet, Projection } from '@crm/read-models';
-import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from '../shared/buckets';
+import { addValue, applyContributions, bucketCollections, Contribution, countView, Metrics, moveContributions, removeValue } from '../shared/buckets';
+import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
 import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 /** What the history views need to know of one opportunity now. */
@@ -19,13 +20,16 @@ export const OPPORTUNITY_CHANGES = 'opportunity-changes';
  * the length of the history — plus the changes of its own day up to the instant (from
  * OPPORTUNITY_CHANGES).
  */
-export const PIPELINE_DELTAS = 'pipeline-deltas';
+export const PIPELINE_DELTAS = countView<PipelineMetric>('pipeline-deltas');
+/** The metrics of a pipeline-flows bucket: counts and amounts (cents) of what moved. */
+export type FlowMetric = 'newCount' | 'newCents' | 'increasedCents' | 'decreasedCents' | 'wonCount' | 'wonCents' | 'lostCount' | 'lostCents';
 /** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
-export const PIPELINE_FLOWS = 'pipeline-flows';
+export const PIPELINE_FLOWS = countView<FlowMetric>('pipeline-flows');
 /** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
 export const STAGE_STAYS = 'stage-stays';
 /** Count buckets of close-date pushes by the day of the push: pushes, daysPushed; dims stage (at the push), ownerId (now), all. */
-export const CLOSE_DATE_PUSHES = 'close-date-pushes';
+export const CLOSE_DATE_PUSHES = countView<PushMetric>('close-date-pushes');
+export type PushMetric = 'pushes' | 'daysPushed';
 /**
  * Value buckets, per push by the day of the push, of the day of the same opportunity's previous
  * push in the same group (NO_PREVIOUS_PUSH for its first): the opportunities pushed in a window
@@ -203,15 +207,15 @@ function sameVersion(a: PipelineVersion | null, b: PipelineVersion | null): bool
 }
 
 /** An open version's contribution to the pipeline, per base dimension, named by `dimAt`. */
-export function pipelineContributions(version: PipelineVersion | null, dimAt: (dim: string) => string = (dim) => dim): Contribution[] {
+export function pipelineContributions(version: PipelineVersion | null, dimAt: (dim: string) => string = (dim) => dim): Contribution<PipelineMetric>[] {
   if (!version) return [];
   const day = dayOfDate(version.closeDate);
-  const metrics = { count: 1n, amountCents: BigInt(version.amountCents), weighted: BigInt(version.amountCents) * BigInt(version.probability) };
+  const metrics: Record<PipelineMetric, bigint> = { count: 1n, amountCents: BigInt(version.amountCents), weighted: BigInt(version.amountCents) * BigInt(version.probability) };
   const keys: Record<(typeof BASE_DIMS)[number], string | null> = { stage: version.stage, ownerId: version.ownerId, all: null };
   return BASE_DIMS.map((dim) => ({ dim: dimAt(dim), key: keys[dim], day, metrics }));
 }
 
-function flow(docs: DocumentSet, day: number, metrics: Record<string, bigint>): void {
+function flow(docs: DocumentSet, day: number, metrics: Metrics<FlowMetric>): void {
   applyContributions(docs, PIPELINE_FLOWS, [{ dim: 'all', key: null, day, metrics }]);
 }
 
@@ -248,10 +252,10 @@ function moveToOwner(docs: DocumentSet, facts: HistoryFacts, formerOwner: string
   });
 }
 
-function pushContributions(facts: HistoryFacts | null): Contribution[] {
+function pushContributions(facts: HistoryFacts | null): Contribution<PushMetric>[] {
   if (!facts) return [];
   return facts.pushes.flatMap((push) => {
-    const metrics = { pushes: 1n, daysPushed: BigInt(push.days) };
+    const metrics: Record<PushMetric, bigint> = { pushes: 1n, daysPushed: BigInt(push.days) };
     return [
       { dim: 'stage', key: push.stage, day: push.day, metrics },
       { dim: 'ownerId', key: facts.ownerId, day: push.day, metrics },

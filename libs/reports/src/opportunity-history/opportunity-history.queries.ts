@@ -1,9 +1,10 @@
 import { READ_MODELS } from '@crm/domain';
-import { CountBucket, lowerBoundOf, removedDim, ValueBucket } from '../shared/buckets';
+import { CountBucket, lowerBoundOf, Metrics, removedDim, ValueBucket } from '../shared/buckets';
 import { monthStart } from '../shared/calendar';
 import { bucketsIn, byKey, DayWindow } from '../shared/report-window';
-import { count, currency, dimensionOf, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
-import type { PipelineGroupBy } from '../opportunity-reports/opportunity-reports.queries';
+import { count, currency, dimensionOf, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
+import { PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow } from '../opportunity-reports/opportunity-reports.queries';
 import {
   changeNodeDim,
   changeNodesBefore,
@@ -14,6 +15,7 @@ import {
   PIPELINE_FLOWS,
   pipelineContributions,
   PUSHED_OPPORTUNITIES,
+  PushMetric,
   STAGE_STAYS,
 } from './opportunity-history.projection';
 
@@ -41,7 +43,7 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
   const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
+    bucketsIn(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
     bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window, coarsest),
     bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window, coarsest),
     dim === 'all' ? Promise.resolve([]) : bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, 'all', window),
@@ -58,7 +60,7 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
   countFirsts(removedFirsts, -1);
   // The total counts an opportunity once over the whole window, whatever its rows.
   const totalOpportunities = (dim === 'all' ? firsts : allFirsts).reduce((n, bucket) => n + lowerBoundOf(bucket.values, from), 0);
-  const row = (sums: Record<string, bigint> | undefined, distinct: number): CloseDatePushesRow => ({
+  const row = (sums: Metrics<PushMetric> | undefined, distinct: number): CloseDatePushesRow => ({
     pushes: count(sums, 'pushes'),
     opportunities: distinct,
     daysPushed: count(sums, 'daysPushed'),
@@ -71,13 +73,13 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
  * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
  * whose close date lies in the window: those of the tree nodes that cover the days before it.
  */
-async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket[]> {
-  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
+async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket<PipelineMetric>[]> {
+  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
   return parts.flat();
 }
 
 /** The changes of one opportunity event as count buckets of `dim` (its close day as period), those of a close date in the window. */
-function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWindow): CountBucket[] {
+function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWindow): CountBucket<PipelineMetric>[] {
   const inWindow = (day: number) => (window.from === undefined || day >= window.from) && (window.to === undefined || day < window.to);
   const signed = (version: OpportunityChange['before'], sign: bigint) =>
     pipelineContributions(version)
@@ -106,7 +108,7 @@ export async function pipelineAsOfReport(source: ReportSource, groupBy: Pipeline
   const [before, ofTheDay, closedBefore] = await Promise.all([
     pipelineChangesBefore(source, version, dim, day, window, coarsest),
     source.store.scan(OPPORTUNITY_CHANGES, version, { filter: {}, from: day * DAY_MS, to: instant + 1 }) as Promise<OpportunityChange[]>,
-    window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
+    window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
   ]);
   const buckets = [...before, ...ofTheDay.flatMap((change) => changeAsBuckets(change, dim, window))];
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);
@@ -145,9 +147,10 @@ export async function pipelineMovementReport(source: ReportSource, window: { fro
   const [opening, closing, flows] = await Promise.all([
     pipelineChangesBefore(source, version, 'all', window.from, {}, 'year'),
     pipelineChangesBefore(source, version, 'all', window.to, {}, 'year'),
-    bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', window),
+    bucketsIn(source.store, version, PIPELINE_FLOWS, 'all', window),
   ]);
-  const [open, close, moved] = [opening, closing, flows].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});
+  const [open, close] = [opening, closing].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});
+  const moved = sumByKey(flows, () => null).get(null) ?? {};
   return {
     groupBy: null,
     rows: [],

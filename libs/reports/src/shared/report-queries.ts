@@ -1,6 +1,6 @@
 import { READ_MODELS } from '@crm/domain';
 import { ReadStore } from '@crm/read-models';
-import { CountBucket, removedDim, upperBound, ValueBucket } from './buckets';
+import { CountBucket, Metrics, removedDim, upperBound, ValueBucket } from './buckets';
 import { monthKey } from './calendar';
 import { bucketsIn, DayWindow, ratio } from './report-window';
 
@@ -27,16 +27,16 @@ export function dimensionOf(groupBy: string): { dim: string; keyOf: (bucket: { k
 }
 
 /** A summed count metric as a number (0 when absent). */
-export const count = (sums: Record<string, bigint> | undefined, metric: string) => Number(sums?.[metric] ?? 0n);
+export const count = <M extends string>(sums: Metrics<M> | undefined, metric: M) => Number(sums?.[metric] ?? 0n);
 
 /** Sums the integer metrics of count buckets per row key. */
-export function sumByKey(buckets: CountBucket[], keyOf: (bucket: CountBucket) => string | null): Map<string | null, Record<string, bigint>> {
-  const rows = new Map<string | null, Record<string, bigint>>();
+export function sumByKey<M extends string>(buckets: CountBucket<M>[], keyOf: (bucket: CountBucket<M>) => string | null): Map<string | null, Metrics<M>> {
+  const rows = new Map<string | null, Metrics<M>>();
   for (const bucket of buckets) {
     const key = keyOf(bucket);
-    const sums = rows.get(key) ?? {};
-    for (const [metric, value] of Object.entries(bucket.metrics)) sums[metric] = (sums[metric] ?? 0n) + BigInt(value);
-    rows.set(key, sums);
+    const sums = (rows.get(key) ?? {}) as Record<string, bigint>;
+    for (const [metric, value] of Object.entries(bucket.metrics as Record<string, string>)) sums[metric] = (sums[metric] ?? 0n) + BigInt(value);
+    rows.set(key, sums as Metrics<M>);
   }
   return rows;
 }
@@ -118,22 +118,5 @@ export async function valueGroups(
   return { groups, values, removed };
 }
 
-export interface PipelineRow {
-  count: number;
-  amount: number;
-  weightedAmount: number;
-}
-
-export interface PipelineTotal extends PipelineRow {
-  wonAmount: number;
-  lostAmount: number;
-}
-
-/** Cents as currency with 2 decimals; weighted sums are in cents × hundredths of a percent (÷ 10,000, rounded half up). */
+/** Cents as currency with 2 decimals. */
 export const currency = (cents: bigint) => Number(cents) / 100;
-const weightedCurrency = (units: bigint) => Number((units + 5_000n) / 10_000n) / 100;
-
-export function pipelineRow(sums: Record<string, bigint>): PipelineRow {
-  return { count: Number(sums.count ?? 0n), amount: currency(sums.amountCents ?? 0n), weightedAmount: weightedCurrency(sums.weighted ?? 0n) };
-}
-
