@@ -12,6 +12,7 @@ export const STREAM_PREFIXES = {
   assignmentRules: 'assignment-rules',
   scoringModel: 'scoring-model',
   leadImport: 'import',
+  campaign: 'campaign',
 } as const;
 
 export const READ_MODELS = {
