@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { SqliteEventStore } from '@crm/event-store';
-import { ALL_READ_MODEL_PROJECTIONS, Projection, Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
+import { Projection, Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ async function catchUp(name: string, projections: Projection[]) {
 async function main() {
   const rows = [
     await catchUp('leads, accounts, contacts, opportunities', RECORD_PROJECTIONS),
-    await catchUp('all: records and report views', ALL_READ_MODEL_PROJECTIONS),
+    await catchUp('all: records and report views', ALL_PROJECTIONS),
   ];
   printTable(`Catch-up from an event log of ${EVENTS.toLocaleString('en')} events — embedded SQLite — ${machine()}`, rows);
 }

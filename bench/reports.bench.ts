@@ -11,7 +11,9 @@ import {
   opportunityDecider,
 } from '@crm/domain';
 import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
-import { ALL_READ_MODEL_PROJECTIONS, dayOfDate, Projector, SqliteReadStore } from '@crm/read-models';
+import { Projector, SqliteReadStore } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
+import { dayOfDate } from '@crm/reports';
 import {
   closeDatePushesReport,
   conversionRateReport,
@@ -133,7 +135,7 @@ async function main() {
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
     const store = SqliteReadStore.open(file);
-    const projector = new Projector(events, store, ALL_READ_MODEL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
+    const projector = new Projector(events, store, ALL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
     const catchUpStart = Date.now();
     projector.start();
     if (!(await projector.waitFor(head, 60 * 60_000))) throw new Error('catch-up did not finish');

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { SqliteEventStore } from '@crm/event-store';
-import { ALL_READ_MODEL_PROJECTIONS, Projector, SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { Projector, SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ async function main() {
   const scratch = SqliteReadStore.open(join(dir, 'scratch.sqlite'));
   try {
     const head = await loadLeadHistory(events, EVENTS);
-    const projector = new Projector(events, live, ALL_READ_MODEL_PROJECTIONS);
+    const projector = new Projector(events, live, ALL_PROJECTIONS);
     projector.start();
     if (!(await projector.waitFor(head, 30 * 60_000))) throw new Error('live catch-up did not finish');
     await projector.stop();
@@ -33,7 +34,7 @@ async function main() {
     let peakHeap = 0;
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
     const start = process.hrtime.bigint();
-    const result = await verifyReadModels({ events, live, scratch, projections: ALL_READ_MODEL_PROJECTIONS });
+    const result = await verifyReadModels({ events, live, scratch, projections: ALL_PROJECTIONS });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     clearInterval(sampler);
     if (result.inconclusive || result.differences.length > 0) throw new Error(`verification did not pass: ${result.inconclusive ?? `${result.differences.length} differences`}`);

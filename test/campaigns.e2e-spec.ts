@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_READ_MODEL_PROJECTIONS, READ_STORE, ReadStore, SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { READ_STORE, ReadStore, SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
 import { prng } from '../bench/seeded-random';
 import { fieldsOf, PROBLEM_JSON, useTestApp } from './support/test-app';
 
@@ -457,10 +458,10 @@ describe('Campaign influence against a seeded history (embedded backend only: it
     const scratchDir = mkdtempSync(join(tmpdir(), 'crm-verify-campaigns-'));
     const scratch = SqliteReadStore.open(join(scratchDir, 'scratch.sqlite'));
     try {
-      const result = await verifyReadModels({ events: t.store, live: t.app.get<ReadStore>(READ_STORE), scratch, projections: ALL_READ_MODEL_PROJECTIONS });
+      const result = await verifyReadModels({ events: t.store, live: t.app.get<ReadStore>(READ_STORE), scratch, projections: ALL_PROJECTIONS });
       expect(result.inconclusive).toBeUndefined();
       expect(result.differences).toEqual([]);
-      expect(ALL_READ_MODEL_PROJECTIONS.map((p) => p.readModel)).toContain('campaigns');
+      expect(ALL_PROJECTIONS.map((p) => p.readModel)).toContain('campaigns');
     } finally {
       await scratch.close();
       rmSync(scratchDir, { recursive: true, force: true });

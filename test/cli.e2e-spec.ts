@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ALL_READ_MODEL_PROJECTIONS } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
 import { parseApiKeys } from '@crm/runtime/api-keys';
 import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
 import { EMBEDDED_BACKEND } from './support/backend';
@@ -93,7 +93,7 @@ describe('The operator CLI (embedded backend only: it edits the SQLite file by h
   it('verifies the read models against a replay of the log, and names the document an operator altered by hand', async () => {
     await t.catchUp();
     const healthy = await crm(['verify'], env);
-    expect(healthy.stderr).toMatch(new RegExp(`Verified \\d+ documents of ${ALL_READ_MODEL_PROJECTIONS.length} read models at position \\d+, in [\\d.]+ s: the read models are exactly what the events say`));
+    expect(healthy.stderr).toMatch(new RegExp(`Verified \\d+ documents of ${ALL_PROJECTIONS.length} read models at position \\d+, in [\\d.]+ s: the read models are exactly what the events say`));
     expect(healthy.code).toBe(0);
 
     const db = new Database(embeddedDatabaseFile(t.dataDir));

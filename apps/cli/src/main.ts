@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storedEvents, verifyHashChains } from '@crm/event-store';
-import { ALL_READ_MODEL_PROJECTIONS, SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { SqliteReadStore, verifyReadModels } from '@crm/read-models';
+import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
 import { AppConfig, loadAppConfig } from '@crm/runtime/app-config';
 import { embeddedDatabaseFile, openEventStore } from '@crm/runtime/event-store.module';
 import { openReadStore } from '@crm/runtime/read-side-core.module';
@@ -89,7 +90,7 @@ function program(outcome: { code: number }): Command {
       const scratch = SqliteReadStore.open(join(scratchDir, 'scratch.sqlite'));
       const progress = new ProgressLine('replay');
       try {
-        const result = await verifyReadModels({ events, live, scratch, projections: ALL_READ_MODEL_PROJECTIONS, onReplay: (position, head) => progress.update(Number(position + 1n), Number(head + 1n)) });
+        const result = await verifyReadModels({ events, live, scratch, projections: ALL_PROJECTIONS, onReplay: (position, head) => progress.update(Number(position + 1n), Number(head + 1n)) });
         if (result.inconclusive) {
           progress.done(`Inconclusive: ${result.inconclusive}`);
           return EXIT.undecided;
@@ -102,7 +103,7 @@ function program(outcome: { code: number }): Command {
           );
         }
         const verdict = result.differences.length === 0 ? 'the read models are exactly what the events say' : `${result.differences.length} difference(s)`;
-        progress.done(`Verified ${result.documents.toLocaleString('en')} documents of ${ALL_READ_MODEL_PROJECTIONS.length} read models at position ${result.position}, in ${progress.elapsedSeconds().toFixed(1)} s: ${verdict}`);
+        progress.done(`Verified ${result.documents.toLocaleString('en')} documents of ${ALL_PROJECTIONS.length} read models at position ${result.position}, in ${progress.elapsedSeconds().toFixed(1)} s: ${verdict}`);
         return result.differences.length === 0 ? EXIT.ok : EXIT.problemFound;
       } finally {
         await scratch.close();

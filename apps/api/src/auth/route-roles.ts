@@ -1,3 +1,4 @@
+import { REPORT_ROUTES } from '@crm/reports';
 import type { Role } from '@crm/runtime/api-keys';
 
 /** `open`: no key needed (health, docs). Anything else needs a key with that role. */
@@ -96,7 +97,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'PUT /assignment-rules': 'admin',
   'GET /scoring-model': 'admin',
   'PUT /scoring-model': 'admin',
-  // Campaigns (API.md v2): launched and joined by writers, read by readers; the campaign-influence report is the analyst's.
+  // Campaigns (API.md v2): launched and joined by writers, read by readers.
   'POST /campaigns': 'writer',
   'POST /campaigns/:id/members': 'writer',
   'GET /campaigns': 'reader',
@@ -105,15 +106,8 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
   'GET /campaigns/:id/state': 'auditor',
   'GET /campaigns/:id/field-history': 'auditor',
 
-  'GET /reports/conversion-rate': 'analyst',
-  'GET /reports/time-to-conversion': 'analyst',
-  'GET /reports/pipeline': 'analyst',
-  'GET /reports/pipeline-movement': 'analyst',
-  'GET /reports/campaign-influence': 'analyst',
-  'GET /reports/stage-duration': 'analyst',
-  'GET /reports/close-date-pushes': 'analyst',
-  'GET /reports/speed-to-lead': 'analyst',
-  'GET /reports/source-revenue': 'analyst',
+  // Each report route's role is declared with the route, in its report folder (libs/reports).
+  ...Object.fromEntries(REPORT_ROUTES.map((route) => [`GET /reports/${route.path}`, route.role])),
 
   'GET /audit/verify': 'auditor',
 

@@ -172,8 +172,8 @@ export const OPPORTUNITY: AggregateType<OpportunityCommand, OpportunityEvent, Op
 
 export const CAMPAIGN: AggregateType<CampaignCommand, CampaignEvent, CampaignState> = {
   name: 'Campaign',
-  streamPrefix: 'campaign',
-  readModel: 'campaigns',
+  streamPrefix: STREAM_PREFIXES.campaign,
+  readModel: READ_MODELS.campaigns,
   decider: campaignDecider,
   async resolveFacts(command, { load }) {
     return command.type === 'AddCampaignMember' ? { ...command, memberFacts: await campaignMemberFacts(command.campaignId, command.member, load) } : command;

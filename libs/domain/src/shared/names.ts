@@ -12,6 +12,7 @@ export const STREAM_PREFIXES = {
   assignmentRules: 'assignment-rules',
   scoringModel: 'scoring-model',
   leadImport: 'import',
+  campaign: 'campaign',
 } as const;
 
 export const READ_MODELS = {
@@ -25,6 +26,7 @@ export const READ_MODELS = {
   leadReports: 'lead-reports',
   opportunityReports: 'opportunity-reports',
   opportunityHistory: 'opportunity-history',
+  campaigns: 'campaigns',
 } as const;
 
 export type ReadModelName = (typeof READ_MODELS)[keyof typeof READ_MODELS];

@@ -1,6 +1,6 @@
-import type { CampaignLaunched, CampaignMemberAdded, CampaignMemberRef, CampaignMemberResponded, LeadCaptured, LeadConverted, LeadMerged, OpportunityWon } from '@crm/domain';
-import type { RecordedEvent } from '@crm/event-store';
+import { CampaignEvent, CampaignLaunched, CampaignMemberAdded, CampaignMemberRef, CampaignMemberResponded, LeadEvent, OpportunityEvent, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
 import type { ReadDocument } from '../../read-store.port';
+import { defineProjection, IGNORED, Recorded } from '../define-projection';
 import type { DocumentKey, DocumentSet, Projection } from '../projection';
 
 /** Each campaign with its member counts (`GET /campaigns`, `/campaigns/:id`), newest launch first. */
@@ -76,127 +76,133 @@ export function primaryCampaignOf(responses: CampaignResponse[], convertedAt: st
   return primary?.campaignId ?? null;
 }
 
+type Handled = CampaignEvent | LeadEvent | OpportunityEvent;
+
 /**
  * Campaigns with their member counts, and per lead what campaign attribution needs (its
- * responses, its conversion and the opportunity it opened, that opportunity's win). Written
- * against today's Projection interface in a file of its own (the processors branch ports it).
+ * responses, its conversion and the opportunity it opened, that opportunity's win).
  */
-export const campaignsProjection: Projection = {
-  readModel: 'campaigns',
+export const campaignsProjection: Projection = defineProjection<Handled>({
+  name: READ_MODELS.campaigns,
   collections: [
     { name: CAMPAIGNS, filters: [] },
     { name: CAMPAIGN_LEADS, filters: [], listed: false },
     { name: CAMPAIGN_LEAD_MEMBERS, filters: ['_campaignId'], listed: false },
     { name: CAMPAIGN_OPPORTUNITIES, filters: [], listed: false },
   ],
-  keysOf(event): DocumentKey[] {
+  streams: [STREAM_PREFIXES.campaign, STREAM_PREFIXES.lead, STREAM_PREFIXES.opportunity],
+  documentsOf(event): DocumentKey[] {
     switch (event.type) {
       case 'CampaignLaunched':
-        return [{ collection: CAMPAIGNS, id: (event.data as unknown as CampaignLaunched['data']).campaignId }];
+        return [{ collection: CAMPAIGNS, id: event.data.campaignId }];
       case 'CampaignMemberAdded':
       case 'CampaignMemberResponded': {
-        const { campaignId, member } = event.data as CampaignMemberAdded['data'];
+        const { campaignId, member } = event.data;
         const campaign = { collection: CAMPAIGNS, id: campaignId };
         return isLead(member) ? [campaign, { collection: CAMPAIGN_LEADS, id: member.id }] : [campaign];
       }
       case 'LeadCaptured': {
-        const { leadId, campaignId } = event.data as unknown as LeadCaptured['data'];
+        const { leadId, campaignId } = event.data;
         return [{ collection: CAMPAIGN_LEADS, id: leadId }, ...(campaignId !== undefined ? [{ collection: CAMPAIGNS, id: campaignId }] : [])];
       }
       case 'LeadConverted':
       case 'LeadMergedInto':
-        return [{ collection: CAMPAIGN_LEADS, id: (event.data as { leadId: string }).leadId }];
-      case 'LeadMerged': {
-        const { leadId, duplicateIds } = event.data as LeadMerged['data'];
-        return [leadId, ...duplicateIds].map((id) => ({ collection: CAMPAIGN_LEADS, id }));
-      }
+        return [{ collection: CAMPAIGN_LEADS, id: event.data.leadId }];
+      case 'LeadMerged':
+        return [event.data.leadId, ...event.data.duplicateIds].map((id) => ({ collection: CAMPAIGN_LEADS, id }));
       case 'OpportunityWon':
-        return [{ collection: CAMPAIGN_OPPORTUNITIES, id: (event.data as OpportunityWon['data']).opportunityId }];
+        return [{ collection: CAMPAIGN_OPPORTUNITIES, id: event.data.opportunityId }];
       default:
-        return [];
+        return []; // not reached: the other types are IGNORED below
     }
   },
-  apply(event: RecordedEvent, docs: DocumentSet): void {
-    switch (event.type) {
-      case 'CampaignLaunched': {
-        const { campaignId, ...details } = event.data as unknown as CampaignLaunched['data'];
-        const doc: CampaignDocument = { ...details, id: campaignId, launchedAt: event.metadata.occurredAt, sent: 0, responded: 0, revision: event.revision };
-        docs.put(CAMPAIGNS, doc, Date.parse(doc.launchedAt));
-        return;
+  handlers: {
+    CampaignLaunched: (event, docs) => {
+      const { campaignId, ...details } = event.data;
+      const doc: CampaignDocument = { ...details, id: campaignId, launchedAt: event.metadata.occurredAt, sent: 0, responded: 0, revision: event.revision };
+      docs.put(CAMPAIGNS, doc, Date.parse(doc.launchedAt));
+    },
+    CampaignMemberAdded: (event, docs) => addMember(docs, event, event.data.status),
+    CampaignMemberResponded: (event, docs) => addMember(docs, event, null),
+    LeadCaptured: (event, docs) => {
+      const { leadId, campaignId } = event.data;
+      const at = event.metadata.occurredAt;
+      const lead: CampaignLeadDocument = {
+        id: leadId,
+        capturedAt: at,
+        responses: campaignId !== undefined ? [{ campaignId, at }] : [],
+        campaignIds: campaignId !== undefined ? [campaignId] : [],
+        primaryCampaignId: null,
+      };
+      putLead(docs, lead);
+      if (campaignId !== undefined) {
+        // campaignId at capture counts as a response at capture; the campaign's revision is its own stream's.
+        updateCampaign(docs, campaignId, undefined, { sent: 0, responded: 1 });
+        listMember(docs, campaignId, lead);
       }
-      case 'CampaignMemberAdded':
-      case 'CampaignMemberResponded': {
-        const { campaignId, member } = event.data as CampaignMemberAdded['data'] | CampaignMemberResponded['data'];
-        const addedAs = event.type === 'CampaignMemberAdded' ? (event.data as CampaignMemberAdded['data']).status : null;
-        // Responded moves a Sent member over; Added counts it under its status.
-        const moves = addedAs === null ? { sent: -1, responded: 1 } : addedAs === 'Sent' ? { sent: 1, responded: 0 } : { sent: 0, responded: 1 };
-        updateCampaign(docs, campaignId, event.revision, moves);
-        if (!isLead(member)) return;
-        const lead = docs.get(CAMPAIGN_LEADS, member.id) as CampaignLeadDocument | null;
-        if (!lead) return;
-        const responses = addedAs === 'Sent' ? lead.responses : [...lead.responses, { campaignId, at: event.metadata.occurredAt }];
-        putLead(docs, { ...lead, responses, campaignIds: addedAs === null ? lead.campaignIds : withCampaign(lead.campaignIds, campaignId) });
-        if (addedAs !== null) listMember(docs, campaignId, lead);
-        return;
+    },
+    LeadConverted: (event, docs) => {
+      const { leadId, opportunityId } = event.data;
+      const lead = docs.get(CAMPAIGN_LEADS, leadId) as CampaignLeadDocument | null;
+      if (!lead) return;
+      putLead(docs, { ...lead, convertedAt: event.metadata.occurredAt, opportunityId });
+      if (opportunityId !== null) {
+        const opportunity: CampaignOpportunityDocument = { id: opportunityId, leadId };
+        docs.put(CAMPAIGN_OPPORTUNITIES, opportunity, 0);
       }
-      case 'LeadCaptured': {
-        const { leadId, campaignId } = event.data as unknown as LeadCaptured['data'];
-        const at = event.metadata.occurredAt;
-        const lead: CampaignLeadDocument = {
-          id: leadId,
-          capturedAt: at,
-          responses: campaignId !== undefined ? [{ campaignId, at }] : [],
-          campaignIds: campaignId !== undefined ? [campaignId] : [],
-          primaryCampaignId: null,
-        };
-        putLead(docs, lead);
-        if (campaignId !== undefined) {
-          // campaignId at capture counts as a response at capture; the campaign's revision is its own stream's.
-          updateCampaign(docs, campaignId, undefined, { sent: 0, responded: 1 });
-          listMember(docs, campaignId, lead);
-        }
-        return;
+    },
+    LeadMerged: (event, docs) => {
+      // The survivor takes the duplicates' campaign history (as their activities): their responses count for its primary campaign.
+      const { leadId, duplicateIds } = event.data;
+      let survivor = docs.get(CAMPAIGN_LEADS, leadId) as CampaignLeadDocument | null;
+      if (!survivor) return;
+      for (const duplicateId of duplicateIds) {
+        const duplicate = docs.get(CAMPAIGN_LEADS, duplicateId) as CampaignLeadDocument | null;
+        if (!duplicate) continue;
+        survivor = { ...survivor, responses: [...survivor.responses, ...duplicate.responses], campaignIds: duplicate.campaignIds.reduce(withCampaign, survivor.campaignIds) };
       }
-      case 'LeadConverted': {
-        const { leadId, opportunityId } = event.data as LeadConverted['data'];
-        const lead = docs.get(CAMPAIGN_LEADS, leadId) as CampaignLeadDocument | null;
-        if (!lead) return;
-        putLead(docs, { ...lead, convertedAt: event.metadata.occurredAt, opportunityId });
-        if (opportunityId !== null) {
-          const opportunity: CampaignOpportunityDocument = { id: opportunityId, leadId };
-          docs.put(CAMPAIGN_OPPORTUNITIES, opportunity, 0);
-        }
-        return;
-      }
-      case 'LeadMerged': {
-        // The survivor takes the duplicates' campaign history (as their activities): their responses count for its primary campaign.
-        const { leadId, duplicateIds } = event.data as LeadMerged['data'];
-        let survivor = docs.get(CAMPAIGN_LEADS, leadId) as CampaignLeadDocument | null;
-        if (!survivor) return;
-        for (const duplicateId of duplicateIds) {
-          const duplicate = docs.get(CAMPAIGN_LEADS, duplicateId) as CampaignLeadDocument | null;
-          if (!duplicate) continue;
-          survivor = { ...survivor, responses: [...survivor.responses, ...duplicate.responses], campaignIds: duplicate.campaignIds.reduce(withCampaign, survivor.campaignIds) };
-        }
-        putLead(docs, survivor);
-        for (const campaignId of survivor.campaignIds) listMember(docs, campaignId, survivor);
-        return;
-      }
-      case 'LeadMergedInto': {
-        const lead = docs.get(CAMPAIGN_LEADS, (event.data as { leadId: string }).leadId) as CampaignLeadDocument | null;
-        if (lead) putLead(docs, { ...lead, merged: true });
-        return;
-      }
-      case 'OpportunityWon': {
-        const { opportunityId, amount } = event.data as OpportunityWon['data'];
-        const opportunity = docs.get(CAMPAIGN_OPPORTUNITIES, opportunityId) as CampaignOpportunityDocument | null;
-        // Only opportunities a conversion opened are attributed to campaigns.
-        if (opportunity) docs.put(CAMPAIGN_OPPORTUNITIES, { ...opportunity, wonAmount: amount ?? 0 }, 0);
-        return;
-      }
-    }
+      putLead(docs, survivor);
+      for (const campaignId of survivor.campaignIds) listMember(docs, campaignId, survivor);
+    },
+    LeadMergedInto: (event, docs) => {
+      const lead = docs.get(CAMPAIGN_LEADS, event.data.leadId) as CampaignLeadDocument | null;
+      if (lead) putLead(docs, { ...lead, merged: true });
+    },
+    LeadEngaged: IGNORED,
+    LeadDetailsChanged: IGNORED,
+    LeadAssigned: IGNORED,
+    LeadStatusChanged: IGNORED,
+    LeadQualified: IGNORED,
+    LeadDisqualified: IGNORED,
+    LeadReopened: IGNORED,
+    PersonalDataErased: IGNORED, // attribution keeps no personal field
+    OpportunityWon: (event, docs) => {
+      const { opportunityId, amount } = event.data;
+      const opportunity = docs.get(CAMPAIGN_OPPORTUNITIES, opportunityId) as CampaignOpportunityDocument | null;
+      // Only opportunities a conversion opened are attributed to campaigns.
+      if (opportunity) docs.put(CAMPAIGN_OPPORTUNITIES, { ...opportunity, wonAmount: amount ?? 0 }, 0);
+    },
+    OpportunityOpened: IGNORED, // its conversion's LeadConverted names it
+    OpportunityStageChanged: IGNORED,
+    OpportunityDetailsChanged: IGNORED,
+    OpportunityContactRoleAdded: IGNORED,
+    OpportunityLost: IGNORED,
   },
-};
+});
+
+/** A member added (`addedAs` its status) or, `addedAs` null, a Sent member that responded. */
+function addMember(docs: DocumentSet, event: Recorded<CampaignMemberAdded | CampaignMemberResponded>, addedAs: CampaignMemberAdded['data']['status'] | null): void {
+  const { campaignId, member } = event.data;
+  // Responded moves a Sent member over; Added counts it under its status.
+  const moves = addedAs === null ? { sent: -1, responded: 1 } : addedAs === 'Sent' ? { sent: 1, responded: 0 } : { sent: 0, responded: 1 };
+  updateCampaign(docs, campaignId, event.revision, moves);
+  if (!isLead(member)) return;
+  const lead = docs.get(CAMPAIGN_LEADS, member.id) as CampaignLeadDocument | null;
+  if (!lead) return;
+  const responses = addedAs === 'Sent' ? lead.responses : [...lead.responses, { campaignId, at: event.metadata.occurredAt }];
+  putLead(docs, { ...lead, responses, campaignIds: addedAs === null ? lead.campaignIds : withCampaign(lead.campaignIds, campaignId) });
+  if (addedAs !== null) listMember(docs, campaignId, lead);
+}
 
 function updateCampaign(docs: DocumentSet, campaignId: string, revision: number | undefined, moves: { sent: number; responded: number }): void {
   const campaign = docs.get(CAMPAIGNS, campaignId) as CampaignDocument | null;

@@ -1,88 +1,28 @@
 import { READ_MODELS } from '@crm/domain';
+import { CountBucket, lowerBoundOf, Metrics, removedDim, ValueBucket } from '../shared/buckets';
+import { monthStart } from '../shared/calendar';
+import { bucketsIn, byKey, DayWindow } from '../shared/report-window';
+import { count, currency, dimensionOf, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
+import { PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow } from '../opportunity-reports/opportunity-reports.queries';
 import {
   changeNodeDim,
   changeNodesBefore,
   CLOSE_DATE_PUSHES,
-  CLOSED_DEALS,
-  CONVERSION_COHORTS,
-  CountBucket,
-  FIRST_TOUCH_TIMES,
-  lowerBoundOf,
-  monthStart,
   OPPORTUNITY_CHANGES,
   OpportunityChange,
   PIPELINE_DELTAS,
   PIPELINE_FLOWS,
   pipelineContributions,
   PUSHED_OPPORTUNITIES,
-  removedDim,
+  PushMetric,
   STAGE_STAYS,
-  ValueBucket,
-} from '@crm/read-models';
-import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+} from './opportunity-history.projection';
 
 const DAY_MS = 86_400_000;
 
-export type SpeedToLeadGroupBy = 'source' | 'ownerId' | 'month';
-export type SourceRevenueGroupBy = 'source' | 'month';
 export type StageDurationGroupBy = 'stage' | 'ownerId';
 export type CloseDatePushesGroupBy = 'ownerId' | 'stage' | 'month';
-
-const count = (sums: Record<string, bigint> | undefined, metric: string) => Number(sums?.[metric] ?? 0n);
-
-export interface SpeedToLeadRow {
-  captured: number;
-  touched: number;
-  untouched: number;
-  median: number | null;
-  p90: number | null;
-  within5Minutes: number;
-  within5MinutesRate: number;
-}
-
-function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
-  const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
-  // Only the two ranks the row shows are searched for.
-  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
-  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
-  return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
-}
-
-/** The cohort of leads captured in the window: how many were touched (by now), and how soon. */
-export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLeadGroupBy, window: DayWindow): Promise<Report<SpeedToLeadRow, SpeedToLeadRow>> {
-  const version = await source.versionOf(READ_MODELS.leadReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const [cohorts, times] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
-    valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
-  ]);
-  const sums = sumByKey(cohorts, keyOf);
-  const rows = [...sums].map(([key, row]) => ({ key, ...speedRow(row, times.groups.get(key)) })).filter((row) => row.captured > 0);
-  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times) };
-}
-
-export interface SourceRevenueRow {
-  won: number;
-  lost: number;
-  wonAmount: number;
-  lostAmount: number;
-  winRate: number;
-}
-
-function revenueRow(sums: Record<string, bigint> | undefined): SourceRevenueRow {
-  const [won, lost] = [count(sums, 'won'), count(sums, 'lost')];
-  return { won, lost, wonAmount: currency(sums?.wonCents ?? 0n), lostAmount: currency(sums?.lostCents ?? 0n), winRate: ratio(won, won + lost) };
-}
-
-/** Opportunities closed in the window, by the lead source they carry (or month of the close). */
-export async function sourceRevenueReport(source: ReportSource, groupBy: SourceRevenueGroupBy, window: DayWindow): Promise<Report<SourceRevenueRow, SourceRevenueRow>> {
-  const version = await source.versionOf(READ_MODELS.opportunityReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<CountBucket>(source.store, version, CLOSED_DEALS, dim, window, coarsest);
-  const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...revenueRow(sums) })).filter((row) => row.won + row.lost > 0);
-  return { groupBy, rows: byKey(rows), total: revenueRow(sumByKey(buckets, () => null).get(null)) };
-}
 
 /** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
 export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
@@ -103,7 +43,7 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
   const version = await source.versionOf(READ_MODELS.opportunityHistory);
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [pushes, firsts, removedFirsts, allFirsts] = await Promise.all([
-    bucketsIn<CountBucket>(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
+    bucketsIn(source.store, version, CLOSE_DATE_PUSHES, dim, window, coarsest),
     bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, dim, window, coarsest),
     bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, removedDim(dim), window, coarsest),
     dim === 'all' ? Promise.resolve([]) : bucketsIn<ValueBucket>(source.store, version, PUSHED_OPPORTUNITIES, 'all', window),
@@ -120,7 +60,7 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
   countFirsts(removedFirsts, -1);
   // The total counts an opportunity once over the whole window, whatever its rows.
   const totalOpportunities = (dim === 'all' ? firsts : allFirsts).reduce((n, bucket) => n + lowerBoundOf(bucket.values, from), 0);
-  const row = (sums: Record<string, bigint> | undefined, distinct: number): CloseDatePushesRow => ({
+  const row = (sums: Metrics<PushMetric> | undefined, distinct: number): CloseDatePushesRow => ({
     pushes: count(sums, 'pushes'),
     opportunities: distinct,
     daysPushed: count(sums, 'daysPushed'),
@@ -133,13 +73,13 @@ export async function closeDatePushesReport(source: ReportSource, groupBy: Close
  * The changes to the open pipeline made before the start of `day`, as count buckets of `dim`
  * whose close date lies in the window: those of the tree nodes that cover the days before it.
  */
-async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket[]> {
-  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn<CountBucket>(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
+async function pipelineChangesBefore(source: ReportSource, version: number, dim: string, day: number, window: DayWindow, coarsest: 'month' | 'year'): Promise<CountBucket<PipelineMetric>[]> {
+  const parts = await Promise.all(changeNodesBefore(day).map((node) => bucketsIn(source.store, version, PIPELINE_DELTAS, changeNodeDim(dim, node), window, coarsest)));
   return parts.flat();
 }
 
 /** The changes of one opportunity event as count buckets of `dim` (its close day as period), those of a close date in the window. */
-function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWindow): CountBucket[] {
+function changeAsBuckets(change: OpportunityChange, dim: string, window: DayWindow): CountBucket<PipelineMetric>[] {
   const inWindow = (day: number) => (window.from === undefined || day >= window.from) && (window.to === undefined || day < window.to);
   const signed = (version: OpportunityChange['before'], sign: bigint) =>
     pipelineContributions(version)
@@ -168,7 +108,7 @@ export async function pipelineAsOfReport(source: ReportSource, groupBy: Pipeline
   const [before, ofTheDay, closedBefore] = await Promise.all([
     pipelineChangesBefore(source, version, dim, day, window, coarsest),
     source.store.scan(OPPORTUNITY_CHANGES, version, { filter: {}, from: day * DAY_MS, to: instant + 1 }) as Promise<OpportunityChange[]>,
-    window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
+    window.from !== undefined && window.from >= closedTo ? Promise.resolve([]) : bucketsIn(source.store, version, PIPELINE_FLOWS, 'all', { from: window.from, to: closedTo }),
   ]);
   const buckets = [...before, ...ofTheDay.flatMap((change) => changeAsBuckets(change, dim, window))];
   const rows = [...sumByKey(buckets, keyOf)].map(([key, sums]) => ({ key, ...pipelineRow(sums) })).filter((row) => row.count > 0);
@@ -207,9 +147,10 @@ export async function pipelineMovementReport(source: ReportSource, window: { fro
   const [opening, closing, flows] = await Promise.all([
     pipelineChangesBefore(source, version, 'all', window.from, {}, 'year'),
     pipelineChangesBefore(source, version, 'all', window.to, {}, 'year'),
-    bucketsIn<CountBucket>(source.store, version, PIPELINE_FLOWS, 'all', window),
+    bucketsIn(source.store, version, PIPELINE_FLOWS, 'all', window),
   ]);
-  const [open, close, moved] = [opening, closing, flows].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});
+  const [open, close] = [opening, closing].map((buckets) => sumByKey(buckets, () => null).get(null) ?? {});
+  const moved = sumByKey(flows, () => null).get(null) ?? {};
   return {
     groupBy: null,
     rows: [],

@@ -1,8 +1,8 @@
-import type { RecordedEvent } from '@crm/event-store';
-import type { ReadDocument } from '../../read-store.port';
-import type { DocumentSet, Projection } from '../projection';
-import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
-import { dayOfDate, dayOfInstant } from './calendar';
+import { OpportunityEvent, OpportunityLost, OpportunityWon, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
+import { defineProjection, DocumentSet, idInStream, IGNORED, Projection, ReadDocument, Recorded } from '@crm/read-models';
+import { addValue, applyContributions, bucketCollections, Contribution, countView, Metrics, moveContributions, removeValue } from '../shared/buckets';
+import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
+import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 /** What the history views need to know of one opportunity now. */
 export const OPPORTUNITY_HISTORY_FACTS = 'opportunity-history-facts';
@@ -19,13 +19,16 @@ export const OPPORTUNITY_CHANGES = 'opportunity-changes';
  * the length of the history — plus the changes of its own day up to the instant (from
  * OPPORTUNITY_CHANGES).
  */
-export const PIPELINE_DELTAS = 'pipeline-deltas';
+export const PIPELINE_DELTAS = countView<PipelineMetric>('pipeline-deltas');
+/** The metrics of a pipeline-flows bucket: counts and amounts (cents) of what moved. */
+export type FlowMetric = 'newCount' | 'newCents' | 'increasedCents' | 'decreasedCents' | 'wonCount' | 'wonCents' | 'lostCount' | 'lostCents';
 /** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
-export const PIPELINE_FLOWS = 'pipeline-flows';
+export const PIPELINE_FLOWS = countView<FlowMetric>('pipeline-flows');
 /** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
 export const STAGE_STAYS = 'stage-stays';
 /** Count buckets of close-date pushes by the day of the push: pushes, daysPushed; dims stage (at the push), ownerId (now), all. */
-export const CLOSE_DATE_PUSHES = 'close-date-pushes';
+export const CLOSE_DATE_PUSHES = countView<PushMetric>('close-date-pushes');
+export type PushMetric = 'pushes' | 'daysPushed';
 /**
  * Value buckets, per push by the day of the push, of the day of the same opportunity's previous
  * push in the same group (NO_PREVIOUS_PUSH for its first): the opportunities pushed in a window
@@ -102,7 +105,6 @@ interface HistoryFacts extends ReadDocument {
   pushes: Push[];
 }
 
-const PREFIX = 'opportunity-';
 const BASE_DIMS = ['stage', 'ownerId', 'all'] as const;
 
 const cents = (amount: unknown) => (typeof amount === 'number' ? Math.round(amount * 100) : 0);
@@ -113,8 +115,8 @@ const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
  * event changes the opportunity's facts; what changed goes to the buckets as changes (the
  * pipeline's own changes by business time, stays that ended, pushes), never as a re-read.
  */
-export const opportunityHistoryProjection: Projection = {
-  readModel: 'opportunity-history',
+export const opportunityHistoryProjection: Projection = defineProjection<OpportunityEvent>({
+  name: READ_MODELS.opportunityHistory,
   // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
   version: 2,
   collections: [
@@ -123,79 +125,100 @@ export const opportunityHistoryProjection: Projection = {
     { name: OPPORTUNITY_CHANGES, filters: [] },
     ...[PIPELINE_DELTAS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
   ],
-  keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_HISTORY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
-  apply(event: RecordedEvent, docs: DocumentSet) {
-    const id = event.streamId.slice(PREFIX.length);
-    const before = docs.get(OPPORTUNITY_HISTORY_FACTS, id) as HistoryFacts | null;
-    const at = Date.parse(event.metadata.occurredAt);
-    const day = dayOfInstant(event.metadata.occurredAt);
-    const data = event.data as Record<string, unknown>;
-    let after: HistoryFacts;
-    let closed: 'won' | 'lost' | undefined;
-
-    if (event.type === 'OpportunityOpened') {
+  streams: [STREAM_PREFIXES.opportunity],
+  documentsOf: (event) => [{ collection: OPPORTUNITY_HISTORY_FACTS, id: idInStream(event, STREAM_PREFIXES.opportunity) }],
+  handlers: {
+    OpportunityOpened: (event, docs) => {
+      const { id, before, at, day } = factsAt(event, docs);
       if (before) return;
+      const { data } = event;
       const open: PipelineVersion = {
-        stage: data.stage as string,
-        ownerId: (data.ownerId as string | undefined) ?? null,
-        closeDate: data.closeDate as string,
+        stage: data.stage,
+        ownerId: data.ownerId ?? null,
+        closeDate: data.closeDate,
         amountCents: cents(data.amount),
         probability: hundredths(data.probability),
       };
-      after = { id, open, ownerId: open.ownerId, stageSince: at, stays: [], pushes: [] };
       flow(docs, day, { newCount: 1n, newCents: BigInt(open.amountCents) });
-    } else {
+      record(docs, event, id, null, { id, open, ownerId: open.ownerId, stageSince: at, stays: [], pushes: [] });
+    },
+    OpportunityStageChanged: (event, docs) => {
+      const { id, before, at, day } = factsAt(event, docs);
       if (!before?.open) return;
       const was = before.open;
-      if (event.type === 'OpportunityStageChanged') {
-        const stage = data.stage as string;
-        const moved = stage !== was.stage;
-        after = {
-          ...before,
-          open: { ...was, stage, probability: hundredths(data.probability) },
-          ...(moved && { stageSince: at, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] }),
-        };
-      } else if (event.type === 'OpportunityDetailsChanged') {
-        const changes = data.changes as Record<string, unknown>;
-        const open = {
-          ...was,
-          ...('amount' in changes && { amountCents: cents(changes.amount) }),
-          ...('closeDate' in changes && { closeDate: changes.closeDate as string }),
-          ...('probability' in changes && { probability: hundredths(changes.probability) }),
-          ...('ownerId' in changes && { ownerId: (changes.ownerId as string | null) ?? null }),
-        };
-        after = { ...before, open, ownerId: open.ownerId };
-        const difference = open.amountCents - was.amountCents;
-        if (difference > 0) flow(docs, day, { increasedCents: BigInt(difference) });
-        if (difference < 0) flow(docs, day, { decreasedCents: BigInt(-difference) });
-        const pushedDays = dayOfDate(open.closeDate) - dayOfDate(was.closeDate);
-        if (pushedDays > 0) after = { ...after, pushes: [...before.pushes, addPush(docs, before, { stage: was.stage, day, days: pushedDays })] };
-        if (open.ownerId !== before.ownerId) moveToOwner(docs, after, before.ownerId);
-        moveContributions(docs, CLOSE_DATE_PUSHES, pushContributions(before), pushContributions(after));
-      } else if (event.type === 'OpportunityWon' || event.type === 'OpportunityLost') {
-        closed = event.type === 'OpportunityWon' ? 'won' : 'lost';
-        after = { ...before, open: null, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] };
-        flow(docs, day, closed === 'won' ? { wonCount: 1n, wonCents: BigInt(was.amountCents) } : { lostCount: 1n, lostCents: BigInt(was.amountCents) });
-      } else {
-        return;
-      }
-    }
-
-    docs.put(OPPORTUNITY_HISTORY_FACTS, after, Number(event.position));
-    const [was, is] = [before?.open ?? null, after.open];
-    if (sameVersion(was, is)) return;
-    const change: OpportunityChange = { id: `${id}#${event.revision}`, opportunityId: id, at, before: was, after: is, ...(closed && { closed }) };
-    docs.put(OPPORTUNITY_CHANGES, change, at);
-    // The change counts in every tree node that covers its day.
-    const changeDims = changeNodesFrom(day).map((node) => (dim: string) => changeNodeDim(dim, node));
-    moveContributions(
-      docs,
-      PIPELINE_DELTAS,
-      changeDims.flatMap((dimAt) => pipelineContributions(was, dimAt)),
-      changeDims.flatMap((dimAt) => pipelineContributions(is, dimAt)),
-    );
+      const { stage } = event.data;
+      const moved = stage !== was.stage;
+      record(docs, event, id, before, {
+        ...before,
+        open: { ...was, stage, probability: hundredths(event.data.probability) },
+        ...(moved && { stageSince: at, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] }),
+      });
+    },
+    OpportunityDetailsChanged: (event, docs) => {
+      const { id, before, day } = factsAt(event, docs);
+      if (!before?.open) return;
+      const was = before.open;
+      const { changes } = event.data;
+      const open = {
+        ...was,
+        ...('amount' in changes && { amountCents: cents(changes.amount) }),
+        ...('closeDate' in changes && { closeDate: changes.closeDate as string }),
+        ...('probability' in changes && { probability: hundredths(changes.probability) }),
+        ...('ownerId' in changes && { ownerId: changes.ownerId ?? null }),
+      };
+      let after: HistoryFacts = { ...before, open, ownerId: open.ownerId };
+      const difference = open.amountCents - was.amountCents;
+      if (difference > 0) flow(docs, day, { increasedCents: BigInt(difference) });
+      if (difference < 0) flow(docs, day, { decreasedCents: BigInt(-difference) });
+      const pushedDays = dayOfDate(open.closeDate) - dayOfDate(was.closeDate);
+      if (pushedDays > 0) after = { ...after, pushes: [...before.pushes, addPush(docs, before, { stage: was.stage, day, days: pushedDays })] };
+      if (open.ownerId !== before.ownerId) moveToOwner(docs, after, before.ownerId);
+      moveContributions(docs, CLOSE_DATE_PUSHES, pushContributions(before), pushContributions(after));
+      record(docs, event, id, before, after);
+    },
+    OpportunityContactRoleAdded: IGNORED,
+    OpportunityWon: (event, docs) => close(docs, event, 'won'),
+    OpportunityLost: (event, docs) => close(docs, event, 'lost'),
   },
-};
+});
+
+type Handled = Recorded<OpportunityEvent>;
+
+/** The opportunity an event concerns, its facts before it, and the event's business time (ms) and day. */
+function factsAt(event: Handled, docs: DocumentSet) {
+  const id = idInStream(event, STREAM_PREFIXES.opportunity);
+  const before = docs.get(OPPORTUNITY_HISTORY_FACTS, id) as HistoryFacts | null;
+  return { id, before, at: Date.parse(event.metadata.occurredAt), day: dayOfInstant(event.metadata.occurredAt) };
+}
+
+function close(docs: DocumentSet, event: Recorded<OpportunityWon | OpportunityLost>, closed: 'won' | 'lost'): void {
+  const { id, before, at, day } = factsAt(event, docs);
+  if (!before?.open) return;
+  const was = before.open;
+  const after: HistoryFacts = { ...before, open: null, stays: [...before.stays, endStay(docs, before, was.stage, at, day)] };
+  flow(docs, day, closed === 'won' ? { wonCount: 1n, wonCents: BigInt(was.amountCents) } : { lostCount: 1n, lostCents: BigInt(was.amountCents) });
+  record(docs, event, id, before, after, closed);
+}
+
+/**
+ * Puts the opportunity's facts after an event; when its open version changed, records the change
+ * (with both versions, by business time) and counts it in every tree node that covers its day.
+ */
+function record(docs: DocumentSet, event: Handled, id: string, before: HistoryFacts | null, after: HistoryFacts, closed?: 'won' | 'lost'): void {
+  docs.put(OPPORTUNITY_HISTORY_FACTS, after, Number(event.position));
+  const [was, is] = [before?.open ?? null, after.open];
+  if (sameVersion(was, is)) return;
+  const at = Date.parse(event.metadata.occurredAt);
+  const change: OpportunityChange = { id: `${id}#${event.revision}`, opportunityId: id, at, before: was, after: is, ...(closed && { closed }) };
+  docs.put(OPPORTUNITY_CHANGES, change, at);
+  const changeDims = changeNodesFrom(dayOfInstant(event.metadata.occurredAt)).map((node) => (dim: string) => changeNodeDim(dim, node));
+  moveContributions(
+    docs,
+    PIPELINE_DELTAS,
+    changeDims.flatMap((dimAt) => pipelineContributions(was, dimAt)),
+    changeDims.flatMap((dimAt) => pipelineContributions(is, dimAt)),
+  );
+}
 
 function sameVersion(a: PipelineVersion | null, b: PipelineVersion | null): boolean {
   if (a === null || b === null) return a === b;
@@ -203,15 +226,15 @@ function sameVersion(a: PipelineVersion | null, b: PipelineVersion | null): bool
 }
 
 /** An open version's contribution to the pipeline, per base dimension, named by `dimAt`. */
-export function pipelineContributions(version: PipelineVersion | null, dimAt: (dim: string) => string = (dim) => dim): Contribution[] {
+export function pipelineContributions(version: PipelineVersion | null, dimAt: (dim: string) => string = (dim) => dim): Contribution<PipelineMetric>[] {
   if (!version) return [];
   const day = dayOfDate(version.closeDate);
-  const metrics = { count: 1n, amountCents: BigInt(version.amountCents), weighted: BigInt(version.amountCents) * BigInt(version.probability) };
+  const metrics: Record<PipelineMetric, bigint> = { count: 1n, amountCents: BigInt(version.amountCents), weighted: BigInt(version.amountCents) * BigInt(version.probability) };
   const keys: Record<(typeof BASE_DIMS)[number], string | null> = { stage: version.stage, ownerId: version.ownerId, all: null };
   return BASE_DIMS.map((dim) => ({ dim: dimAt(dim), key: keys[dim], day, metrics }));
 }
 
-function flow(docs: DocumentSet, day: number, metrics: Record<string, bigint>): void {
+function flow(docs: DocumentSet, day: number, metrics: Metrics<FlowMetric>): void {
   applyContributions(docs, PIPELINE_FLOWS, [{ dim: 'all', key: null, day, metrics }]);
 }
 
@@ -248,10 +271,10 @@ function moveToOwner(docs: DocumentSet, facts: HistoryFacts, formerOwner: string
   });
 }
 
-function pushContributions(facts: HistoryFacts | null): Contribution[] {
+function pushContributions(facts: HistoryFacts | null): Contribution<PushMetric>[] {
   if (!facts) return [];
   return facts.pushes.flatMap((push) => {
-    const metrics = { pushes: 1n, daysPushed: BigInt(push.days) };
+    const metrics: Record<PushMetric, bigint> = { pushes: 1n, daysPushed: BigInt(push.days) };
     return [
       { dim: 'stage', key: push.stage, day: push.day, metrics },
       { dim: 'ownerId', key: facts.ownerId, day: push.day, metrics },

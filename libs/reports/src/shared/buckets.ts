@@ -1,5 +1,5 @@
-import type { CollectionSpec, ReadDocument } from '../../read-store.port';
-import type { Accumulator, DocumentSet } from '../projection';
+import type { CollectionSpec, ReadDocument } from '@crm/read-models';
+import type { Accumulator, DocumentSet } from '@crm/read-models';
 import { monthStart, yearStart } from './calendar';
 
 /**
@@ -21,9 +21,21 @@ export interface Bucket extends ReadDocument {
   period: number;
 }
 
+declare const metricNames: unique symbol;
+/**
+ * The name of a view of count buckets, typed with the names of its metrics: the projection that
+ * writes the view and the queries that read it take both from one declaration, so a misspelled
+ * metric is a compile error, not a silent zero.
+ */
+export type CountView<M extends string> = string & { readonly [metricNames]: M };
+export const countView = <M extends string>(name: string) => name as CountView<M>;
+
+/** Some of a view's metrics (an absent one is 0). */
+export type Metrics<M extends string> = { [K in M]?: bigint };
+
 /** Integer totals, kept as decimal strings so that sums of money never lose a cent. */
-export interface CountBucket extends Bucket {
-  metrics: Record<string, string>;
+export interface CountBucket<M extends string = string> extends Bucket {
+  metrics: { [K in M]?: string };
 }
 
 /**
@@ -48,12 +60,16 @@ export interface ValueBucket extends Bucket {
 export const VALUES_PER_CHUNK = 50_000;
 
 /** What one record adds to the count buckets of one dimension. */
-export interface Contribution {
+export interface Contribution<M extends string = string> {
   dim: string;
   key: string | null;
   day: number;
-  metrics: Record<string, bigint>;
+  metrics: Metrics<M>;
 }
+
+/** A contribution as the folding code sees it: any metric names, every one present. */
+type Totals = Record<string, bigint>;
+type AnyContribution = Omit<Contribution, 'metrics'> & { metrics: Totals };
 
 function bucketId(dim: string, period: number, key: string | null): string {
   return `${dim}|${period}|${key === null ? '\u0000' : key}`;
@@ -81,7 +97,7 @@ const countBuckets: Accumulator<CountChange> = {
   },
   fold(current, { id, dim, key, period, metrics }) {
     if (Object.values(metrics).every((value) => value === 0n)) return undefined; // changes that cancelled out
-    const totals: Record<string, string> = { ...(current as CountBucket | null)?.metrics };
+    const totals = { ...(current as CountBucket | null)?.metrics } as Record<string, string>;
     for (const metric in metrics) {
       if (metrics[metric] === 0n) continue;
       const total = BigInt(totals[metric] ?? '0') + metrics[metric];
@@ -95,7 +111,11 @@ const countBuckets: Accumulator<CountChange> = {
 };
 
 /** Adds contributions to the count buckets of a view, at both grains. */
-export function applyContributions(docs: DocumentSet, view: string, contributions: Contribution[]): void {
+export function applyContributions<M extends string>(docs: DocumentSet, view: CountView<M>, contributions: Contribution<M>[]): void {
+  applyAny(docs, view, contributions as AnyContribution[]);
+}
+
+function applyAny(docs: DocumentSet, view: string, contributions: AnyContribution[]): void {
   for (const { dim, key, day, metrics } of contributions) {
     for (const grain of GRAINS) {
       const period = periodOf(grain, day);
@@ -189,11 +209,11 @@ export function lowerBoundOf(sorted: number[], value: number): number {
  * bucket stays the same, only the difference goes to it (nothing when there is none); where
  * it changes, the old bucket loses the old contribution and the new one gains the new.
  */
-export function moveContributions(docs: DocumentSet, view: string, before: Contribution[], after: Contribution[]): void {
-  const changes: Contribution[] = [];
+export function moveContributions<M extends string>(docs: DocumentSet, view: CountView<M>, before: Contribution<M>[], after: Contribution<M>[]): void {
+  const changes: AnyContribution[] = [];
   for (let i = 0; i < Math.max(before.length, after.length); i++) {
-    const was = before[i];
-    const is = after[i];
+    const was = before[i] as AnyContribution | undefined;
+    const is = after[i] as AnyContribution | undefined;
     if (was && is && was.dim === is.dim && was.key === is.key && was.day === is.day) {
       const difference = differenceOf(is.metrics, was.metrics);
       if (difference) changes.push({ ...is, metrics: difference });
@@ -202,12 +222,12 @@ export function moveContributions(docs: DocumentSet, view: string, before: Contr
     if (was) changes.push({ ...was, metrics: Object.fromEntries(Object.entries(was.metrics).map(([metric, value]) => [metric, -value])) });
     if (is) changes.push(is);
   }
-  applyContributions(docs, view, changes);
+  applyAny(docs, view, changes);
 }
 
 /** `after − before` per metric; undefined when every metric is unchanged. */
-function differenceOf(after: Record<string, bigint>, before: Record<string, bigint>): Record<string, bigint> | undefined {
-  const difference: Record<string, bigint> = {};
+function differenceOf(after: Totals, before: Totals): Totals | undefined {
+  const difference: Totals = {};
   let changed = false;
   for (const metric in after) {
     difference[metric] = after[metric] - (before[metric] ?? 0n);

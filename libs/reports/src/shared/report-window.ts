@@ -1,4 +1,6 @@
-import { Bucket, bucketCollection, Grain, monthStart, nextMonthStart, nextYearStart, ReadStore, yearStart } from '@crm/read-models';
+import { ReadStore } from '@crm/read-models';
+import { Bucket, bucketCollection, CountBucket, CountView, Grain } from './buckets';
+import { monthStart, nextMonthStart, nextYearStart, yearStart } from './calendar';
 
 /** A report window in UTC day numbers: [from, to), either side open when absent (all time). */
 export interface DayWindow {
@@ -13,6 +15,8 @@ export interface DayWindow {
  * records. `coarsest` is 'month' where a row is a month (groupBy month), so that no bucket spans
  * two rows.
  */
+export function bucketsIn<M extends string>(store: ReadStore, version: number, view: CountView<M>, dim: string, window: DayWindow, coarsest?: 'month' | 'year'): Promise<CountBucket<M>[]>;
+export function bucketsIn<B extends Bucket>(store: ReadStore, version: number, view: string, dim: string, window: DayWindow, coarsest?: 'month' | 'year'): Promise<B[]>;
 export async function bucketsIn<B extends Bucket>(store: ReadStore, version: number, view: string, dim: string, window: DayWindow, coarsest: 'month' | 'year' = 'year'): Promise<B[]> {
   const scan = (grain: Grain, from?: number, to?: number) => store.scan(bucketCollection(view, grain), version, { filter: { dim }, from, to }) as Promise<B[]>;
   const { from, to } = window;

@@ -1,16 +1,9 @@
-import {
-  addValue,
-  bucketCollection,
-  bucketCollections,
-  CONVERSION_TIMES,
-  DocumentBatch,
-  SqliteReadStore,
-  ValueBucket,
-  VALUES_PER_CHUNK,
-} from '@crm/read-models';
-import { prng } from '../../../bench/seeded-random';
-import { ratio } from './report-window';
-import { timeToConversionReport } from './reports';
+import { DocumentBatch, SqliteReadStore } from '@crm/read-models';
+import { addValue, bucketCollection, bucketCollections, ValueBucket, VALUES_PER_CHUNK } from '../shared/buckets';
+import { CONVERSION_TIMES } from './lead-reports.projection';
+import { prng } from '../../../../bench/seeded-random';
+import { ratio } from '../shared/report-window';
+import { timeToConversionReport } from './lead-reports.queries';
 
 /**
  * A value bucket that outgrows one document (a month of conversion times at a large company):

@@ -1,6 +1,7 @@
 import type { RecordedEvent } from '@crm/event-store';
-import { leadReportsProjection, projectBatch, SqliteReadStore } from '@crm/read-models';
-import { speedToLeadReport } from './history-reports';
+import { projectBatch, SqliteReadStore } from '@crm/read-models';
+import { leadReportsProjection } from './lead-reports.projection';
+import { speedToLeadReport } from './lead-reports.queries';
 
 /**
  * Activities are built on another branch; this spec feeds the lead-reports projection the

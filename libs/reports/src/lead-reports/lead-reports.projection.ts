@@ -1,13 +1,15 @@
 import { ActivityLogged, LeadEvent, LeadSource, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
-import type { ReadDocument } from '../../read-store.port';
-import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
-import type { DocumentSet, Projection } from '../projection';
-import { addValue, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
-import { dayOfInstant } from './calendar';
+import type { ReadDocument } from '@crm/read-models';
+import { defineProjection, idInStream, IGNORED, Recorded } from '@crm/read-models';
+import type { DocumentSet, Projection } from '@crm/read-models';
+import { addValue, bucketCollections, Contribution, countView, Metrics, moveContributions, removeValue } from '../shared/buckets';
+import { dayOfInstant } from '../shared/calendar';
 
 export const LEAD_FACTS = 'lead-report-facts';
+/** The metrics of a conversion-cohorts bucket. */
+export type CohortMetric = 'captured' | 'qualified' | 'converted' | 'convertedWithOpportunity' | 'touched' | 'within5Minutes';
 /** Count buckets by capture day: captured, qualified, converted, convertedWithOpportunity, touched, within5Minutes. */
-export const CONVERSION_COHORTS = 'conversion-cohorts';
+export const CONVERSION_COHORTS = countView<CohortMetric>('conversion-cohorts');
 /** Value buckets by conversion day: conversion time in ms, exact. */
 export const CONVERSION_TIMES = 'conversion-times';
 /**
@@ -141,10 +143,10 @@ function dimensionKeys(facts: LeadFacts): [string, string | null][] {
 }
 
 /** A merged lead counts nowhere. */
-function cohortContributions(facts: LeadFacts | null): Contribution[] {
+function cohortContributions(facts: LeadFacts | null): Contribution<CohortMetric>[] {
   if (!facts || facts.merged) return [];
   const day = dayOfInstant(facts.capturedAt);
-  const metrics = {
+  const metrics: Metrics<CohortMetric> = {
     captured: 1n,
     qualified: facts.qualified ? 1n : 0n,
     converted: facts.converted ? 1n : 0n,

@@ -1,3 +1,4 @@
+import { READ_MODELS } from '@crm/domain';
 import {
   CAMPAIGN_LEADS,
   CAMPAIGN_OPPORTUNITIES,
@@ -5,10 +6,9 @@ import {
   CampaignDocument,
   CampaignLeadDocument,
   CampaignOpportunityDocument,
-  ReadStore,
 } from '@crm/read-models';
-import { byKey, DayWindow, ratio } from './report-window';
-import { currency, Report } from './reports';
+import { byKey, DayWindow, ratio } from '../shared/report-window';
+import { currency, Report, ReportSource } from '../shared/report-queries';
 
 export type CampaignInfluenceGroupBy = 'campaign';
 
@@ -19,12 +19,6 @@ export interface CampaignInfluenceRow {
   wonAmount: number;
   /** budget / leads, money to 2 decimals; null without a budget or leads. */
   costPerLead: number | null;
-}
-
-/** Where the campaign read model lives. */
-export interface CampaignReportSource {
-  store: ReadStore;
-  versionOf(readModel: 'campaigns'): Promise<number>;
 }
 
 const DAY_MS = 86_400_000;
@@ -48,8 +42,8 @@ interface Sums {
  * moves when a back-filled response comes in, so there is no bucket to keep): the cost grows
  * with the leads of the window.
  */
-export async function campaignInfluenceReport(source: CampaignReportSource, groupBy: CampaignInfluenceGroupBy, window: DayWindow): Promise<Report<CampaignInfluenceRow, CampaignInfluenceRow>> {
-  const version = await source.versionOf('campaigns');
+export async function campaignInfluenceReport(source: ReportSource, groupBy: CampaignInfluenceGroupBy, window: DayWindow): Promise<Report<CampaignInfluenceRow, CampaignInfluenceRow>> {
+  const version = await source.versionOf(READ_MODELS.campaigns);
   if (window.from !== undefined && window.to !== undefined && window.from >= window.to) return { groupBy, rows: [], total: rowOf(emptySums(), undefined) };
   const leads = (await source.store.scan(CAMPAIGN_LEADS, version, {
     filter: {},

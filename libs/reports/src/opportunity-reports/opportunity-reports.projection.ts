@@ -1,22 +1,22 @@
 import { OpportunityEvent, OpportunityLost, OpportunityWon, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
-import type { ReadDocument } from '../../read-store.port';
-import { defineProjection, idInStream, IGNORED, Recorded } from '../define-projection';
-import type { DocumentSet, Projection } from '../projection';
-import { applyContributions, bucketCollections, Contribution, moveContributions } from './buckets';
-import { dayOfDate, dayOfInstant } from './calendar';
+import type { ReadDocument } from '@crm/read-models';
+import { defineProjection, idInStream, IGNORED, Recorded } from '@crm/read-models';
+import type { DocumentSet, Projection } from '@crm/read-models';
+import { applyContributions, bucketCollections, Contribution, countView, Metrics, moveContributions } from '../shared/buckets';
+import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 export const OPPORTUNITY_FACTS = 'opportunity-report-facts';
 /** Count buckets of open opportunities by close date: count, amount (cents), weighted (cents × hundredths of a percent). */
-export const OPEN_PIPELINE = 'open-pipeline';
+export const OPEN_PIPELINE = countView<PipelineMetric>('open-pipeline');
 /**
  * Count buckets of closed opportunities by close business day: won and lost counts and amounts
  * (cents); dims `all` and `source` (the lead source the opportunity carries, null without one).
  */
-export const CLOSED_DEALS = 'closed-deals';
-/** The metrics of a closed-deals bucket, by name (the reports read these). */
-export type ClosedDealMetrics = Partial<Record<'won' | 'lost' | 'wonCents' | 'lostCents', bigint>>;
-/** The metrics of an open-pipeline bucket: count, amount in cents, weighted in cents × hundredths of a percent. */
-export type PipelineMetrics = Record<'count' | 'amountCents' | 'weighted', bigint>;
+export const CLOSED_DEALS = countView<ClosedDealMetric>('closed-deals');
+/** The metrics of a closed-deals bucket (the reports read these). */
+export type ClosedDealMetric = 'won' | 'lost' | 'wonCents' | 'lostCents';
+/** The metrics of an open-pipeline bucket: count, amount in cents, weighted in cents × hundredths of a percent (also those of opportunity history's pipeline deltas). */
+export type PipelineMetric = 'count' | 'amountCents' | 'weighted';
 export const PIPELINE_DIMENSIONS = ['stage', 'ownerId', 'all'] as const;
 
 interface OpportunityFacts extends ReadDocument {
@@ -91,7 +91,7 @@ function close(docs: DocumentSet, event: Recorded<OpportunityWon | OpportunityLo
   const after = evolve(docs, event, (facts) => facts && { ...facts, open: false, stage: outcome === 'won' ? 'Closed Won' : 'Closed Lost' });
   if (!after) return;
   const day = dayOfInstant(event.metadata.occurredAt);
-  const metrics: ClosedDealMetrics = { [outcome]: 1n, [`${outcome}Cents` as const]: BigInt(after.amountCents) };
+  const metrics: Metrics<ClosedDealMetric> = { [outcome]: 1n, [`${outcome}Cents` as const]: BigInt(after.amountCents) };
   applyContributions(docs, CLOSED_DEALS, [
     { dim: 'all', key: null, day, metrics },
     { dim: 'source', key: after.leadSource ?? null, day, metrics },
@@ -101,10 +101,10 @@ function close(docs: DocumentSet, event: Recorded<OpportunityWon | OpportunityLo
 const cents = (amount: unknown) => (typeof amount === 'number' ? Math.round(amount * 100) : 0);
 const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
 
-function pipelineContributions(facts: OpportunityFacts | null): Contribution[] {
+function pipelineContributions(facts: OpportunityFacts | null): Contribution<PipelineMetric>[] {
   if (!facts || !facts.open) return [];
   const day = dayOfDate(facts.closeDate);
-  const metrics: PipelineMetrics = { count: 1n, amountCents: BigInt(facts.amountCents), weighted: BigInt(facts.amountCents) * BigInt(facts.probability) };
+  const metrics: Record<PipelineMetric, bigint> = { count: 1n, amountCents: BigInt(facts.amountCents), weighted: BigInt(facts.amountCents) * BigInt(facts.probability) };
   return [
     { dim: 'stage', key: facts.stage, day, metrics },
     { dim: 'ownerId', key: facts.ownerId, day, metrics },

@@ -1,5 +1,5 @@
 import { changeNodesBefore, changeNodesFrom } from './opportunity-history.projection';
-import { dayOfDate } from './calendar';
+import { dayOfDate } from '../shared/calendar';
 
 /** The point-in-time pipeline sums the tree nodes before a day: each earlier change must be in exactly one of them, no later one in any. */
 describe('the tree of pipeline changes by day', () => {
