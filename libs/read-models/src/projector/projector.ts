@@ -498,7 +498,7 @@ export class Projector {
       };
       // Updated in place: a rebuild under way holds on to this very entry.
       if (existing) existing.served = served;
-      else this.live.set(projection.readModel, { projection, codeVersion, served, attached: false, faulted: false, eventsApplied: 0, ...(await this.keptFault(projection.readModel, codeVersion)) });
+      else this.live.set(projection.readModel, { projection, codeVersion, served, attached: false, eventsApplied: 0, ...(await this.keptFault(projection.readModel, codeVersion)) });
     }
     const following = [...this.live.values()].filter((live) => !live.faulted && !(live.background && !live.rebuild));
     const furthest = following.reduce((max, live) => (live.served.checkpoint > max ? live.served.checkpoint : max), -1n);
