@@ -20,3 +20,6 @@ export const ALL_READ_MODEL_PROJECTIONS = [...RECORD_PROJECTIONS, ...REPORT_PROJ
 export * from './verification/verify-read-models';
 export * from './keys/sqlite-key-store';
 export * from './projector/until-settled';
+export * from './reactors/define-reactor';
+export * from './reactors/reactor-runner';
+export { IGNORED, type Recorded } from './projections/define-projection';
