@@ -72,7 +72,8 @@ export function reasonOf(error: unknown): string {
 export class RecoveryLedger implements ReactorParking {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async read(): Promise<Ledger> {
+  /** The completion reactor's record (the one reactor whose steps it keeps). */
+  async read(_reactor?: string): Promise<Ledger> {
     return foldLedger(await this.store.readStream(RECOVERY_LEDGER_STREAM));
   }
 

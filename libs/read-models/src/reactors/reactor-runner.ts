@@ -19,8 +19,8 @@ export interface ReactorStep {
  * stream of the event store: GET /processes/parked lists it, and an admin retries from there).
  */
 export interface ReactorParking {
-  /** Failed attempts so far by event id (across restarts), and the parked event ids. */
-  read(): Promise<{ failures: ReadonlyMap<string, number>; parked: { has(eventId: string): boolean } }>;
+  /** One reactor's failed attempts so far by event id (across restarts), and its parked event ids. */
+  read(reactor: string): Promise<{ failures: ReadonlyMap<string, number>; parked: { has(eventId: string): boolean } }>;
   /** Records a failed attempt; `park`: the step is given up on until an admin retries it. */
   failed(step: ReactorStep, failures: number, error: unknown, park: boolean): Promise<void>;
 }
@@ -62,6 +62,9 @@ interface FollowedReactor {
   checkpointName: string;
   checkpoint: bigint;
   saved: bigint;
+  /** Its steps parked (as kept when it was loaded, and since). */
+  parked: { has(eventId: string): boolean };
+  parkedHere: Set<string>;
   failure?: { position: bigint; eventType: string; message: string; failures: number };
 }
 
@@ -91,6 +94,8 @@ const IDLE = Symbol('idle');
  * tried again with backoff (the reactor is `failed` meanwhile: its checkpoint waits at that
  * event), and after `parkAfterFailures` attempts it is parked (kept by ReactorParking, listed
  * for admins) and the reactor goes on. A store failure resubscribes from the checkpoints.
+ * The reactors of one runner take each batch one after another, so a step waiting for its next
+ * attempt holds the batch back for the reactors after it too (for at most the parking bound).
  *
  * It takes no lease: a reactor runs where the write side is (its steps are commands), its steps
  * are idempotent, and every process that has the write side may run it at once.
@@ -98,8 +103,6 @@ const IDLE = Symbol('idle');
 export class ReactorRunner {
   private readonly followed: FollowedReactor[] = [];
   private readonly progress = new EventEmitter();
-  private readonly parkedHere = new Set<string>();
-  private parked: { has(eventId: string): boolean } = { has: () => false };
   private status: ReactorStatus = 'starting';
   private lastError?: string;
   private running = false;
@@ -198,7 +201,7 @@ export class ReactorRunner {
         for (;;) {
           const page = await this.events.readAll({ after: position, maxCount: this.batchSize });
           if (page.length === 0 || !this.running) break;
-          await this.handle(page);
+          await this.handle(page, () => page.length < this.batchSize);
           position = page[page.length - 1].position;
           await nextTurn(); // the embedded store reads synchronously: let requests in between pages
         }
@@ -221,9 +224,9 @@ export class ReactorRunner {
     for (const reactor of this.reactors) {
       const checkpointName = reactorCheckpointName(reactor, identity);
       const checkpoint = (await this.checkpoints.readLogPosition(checkpointName)) ?? -1n;
-      loaded.push({ reactor, checkpointName, checkpoint, saved: checkpoint });
+      const { parked } = await this.parking.read(reactor.name);
+      loaded.push({ reactor, checkpointName, checkpoint, saved: checkpoint, parked, parkedHere: new Set() });
     }
-    this.parked = (await this.parking.read()).parked;
     this.followed.splice(0, this.followed.length, ...loaded);
     return loaded.reduce((min, f) => (f.checkpoint < min ? f.checkpoint : min), loaded[0]?.checkpoint ?? -1n);
   }
@@ -249,9 +252,8 @@ export class ReactorRunner {
           batch.push(next.value);
           pending = iterator.next();
         }
-        await this.handle(batch);
+        await this.handle(batch, () => subscription.caughtUp);
         onProgress();
-        if (subscription.caughtUp) this.setStatus('live');
         await nextTurn();
       }
     } finally {
@@ -260,19 +262,23 @@ export class ReactorRunner {
     }
   }
 
-  /** Hands a batch to each reactor from its own checkpoint, in log order; saves the checkpoints when a step ran, or when due. */
-  private async handle(batch: RecordedEvent[]): Promise<void> {
+  /**
+   * Hands a batch to each reactor from its own checkpoint, in log order; saves the checkpoints
+   * when a step ran, or when due. `caughtUp`: whether the batch was the last the log held.
+   */
+  private async handle(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
     let stepped = false;
     for (const followed of this.followed) {
       for (const event of batch) {
         if (event.position <= followed.checkpoint) continue;
-        if (followed.reactor.handles(event) && !this.parked.has(event.id) && !this.parkedHere.has(event.id)) {
+        if (followed.reactor.handles(event) && !followed.parked.has(event.id) && !followed.parkedHere.has(event.id)) {
           await this.step(followed, event);
           stepped = true;
         }
         followed.checkpoint = event.position;
       }
     }
+    if (caughtUp()) this.status = 'live';
     this.progress.emit('progress');
     await this.saveCheckpoints(stepped);
   }
@@ -292,7 +298,7 @@ export class ReactorRunner {
       } catch (error) {
         if (!this.running) throw new Stopped();
         // Attempts before a restart count too, so that a step failing on every start is parked in the end.
-        failures ??= (await this.parking.read().catch(() => undefined))?.failures.get(event.id) ?? 0;
+        failures ??= (await this.parking.read(step.reactor).catch(() => undefined))?.failures.get(event.id) ?? 0;
         failures++;
         const message = error instanceof Error ? error.message : String(error);
         let park = failures >= this.parkAfterFailures;
@@ -304,7 +310,7 @@ export class ReactorRunner {
         }
         this.options.onFailure?.(step, failures, message, park);
         if (park) {
-          this.parkedHere.add(event.id);
+          followed.parkedHere.add(event.id);
           followed.failure = undefined;
           this.progress.emit('progress');
           return;
