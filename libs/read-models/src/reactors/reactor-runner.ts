@@ -223,9 +223,12 @@ export class ReactorRunner {
     const loaded: FollowedReactor[] = [];
     for (const reactor of this.reactors) {
       const checkpointName = reactorCheckpointName(reactor, identity);
-      const checkpoint = (await this.checkpoints.readLogPosition(checkpointName)) ?? -1n;
+      const saved = (await this.checkpoints.readLogPosition(checkpointName)) ?? -1n;
       const { parked } = await this.parking.read(reactor.name);
-      loaded.push({ reactor, checkpointName, checkpoint, saved: checkpoint, parked, parkedHere: new Set() });
+      // After a store failure, what this runner has handled since its last save is not handed again.
+      const known = this.followed.find((f) => f.checkpointName === checkpointName);
+      const checkpoint = known && known.checkpoint > saved ? known.checkpoint : saved;
+      loaded.push({ reactor, checkpointName, checkpoint, saved, parked, parkedHere: known?.parkedHere ?? new Set() });
     }
     this.followed.splice(0, this.followed.length, ...loaded);
     return loaded.reduce((min, f) => (f.checkpoint < min ? f.checkpoint : min), loaded[0]?.checkpoint ?? -1n);
