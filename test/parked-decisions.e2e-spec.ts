@@ -44,6 +44,22 @@ describe('Parked conversions and merges', () => {
     expect(await until(reactor, (r) => r.position === head)).toEqual({ name: 'completion', kind: 'reactor', version: 1, position: head, lag: 0, status: 'live' });
   });
 
+  it('passes over conversions and merges their requests completed: it waits for the request, and repeats no step', async () => {
+    const recovery = t.app.get(CompletionRecovery);
+    await recovery.sweep(); // what earlier tests left
+    const ids: string[] = [];
+    for (const fields of [{ email: 'inline-a@example.com' }, { phone: '555' }]) {
+      ids.push((await t.http().post('/leads').send({ lastName: 'Inline', company: 'Requests', ...fields }).expect(201)).body.id);
+    }
+    await t.http().post(`/leads/${ids[0]}/merge`).send({ duplicateIds: [ids[1]] }).expect(200);
+    await t.http().post(`/leads/${ids[0]}/qualify`).send({}).expect(200);
+    const converted = (await t.http().post(`/leads/${ids[0]}/convert`).send({}).expect(200)).body;
+    // The reactor has handled both decisions and completed neither itself.
+    expect(await recovery.sweep()).toBe(0);
+    expect((await t.http().get(`/accounts/${converted.accountId}/history`)).body).toHaveLength(1);
+    expect((await t.http().get(`/leads/${ids[1]}/history`)).body.map((e: { type: string }) => e.type)).toEqual(['LeadCaptured', 'LeadMergedInto']);
+  });
+
   it('tries a failing conversion again, parks it after a bound, lists it, passes over it, and completes it on an admin\'s retry', async () => {
     const recovery = t.app.get(CompletionRecovery);
     const leadId = (await t.http().post('/leads').send({ lastName: 'Franklin', company: 'Parked College' }).expect(201)).body.id;
