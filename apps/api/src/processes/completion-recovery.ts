@@ -28,8 +28,8 @@ const BOOT_CATCH_UP_MS = 10 * 60_000;
 /**
  * The completion reactor and its runner. `LeadConverted` and `LeadMerged` are decisions whose
  * other records are written by steps right after them, inline in the request. The reactor
- * follows the log live (ReactorRunner: its own checkpoint, failed steps tried again with
- * backoff, parked after a bound) and completes every decision no request of this process
+ * follows the log (ReactorRunner: a poll every 0.5 s, its own checkpoint, failed steps tried
+ * again with backoff, parked after a bound) and completes every decision no request of this process
  * completed: one whose process crashed between the decision and its last step, one whose inline
  * steps failed, one made by another process (after INLINE_COMPLETION_GRACE_MS, the time that
  * process's request takes to complete it). Every step is idempotent (event ids derived from
@@ -73,6 +73,8 @@ export class CompletionRecovery implements OnApplicationBootstrap, BeforeApplica
         PersonalDataErased: IGNORED,
       },
     });
+    // A request that left its decision incomplete has the reactor read the log at once, not at its next poll.
+    inline.onLeftIncomplete = () => this.runner.wake();
     this.runner = new ReactorRunner(store, positions, [completion], ledger, {
       parkAfterFailures: config.reactorParkAfterFailures,
       onError: (error) => this.logger.error(`Completion reactor: ${error instanceof Error ? error.message : String(error)}; reading the log again from its checkpoint`),
@@ -150,12 +152,14 @@ export class CompletionRecovery implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async completeUnlessDoneInline(decision: RecordedEvent): Promise<void> {
-    if (await this.inline.doneInline(decision)) return;
+    const inline = await this.inline.doneInline(decision);
+    if (inline === 'completed') return;
     const graceLeft = Date.parse(decision.recordedAt) + INLINE_COMPLETION_GRACE_MS - Date.now();
-    if (graceLeft > 0) {
+    // Left incomplete by a request of this process: completed now. Of no request here (another process's, or one read at start): after the grace.
+    if (inline === 'unknown' && graceLeft > 0) {
       await wait(graceLeft, undefined, { signal: this.stopping.signal, ref: false }).catch(() => undefined);
       if (this.stopping.signal.aborted) throw new Error('the service is stopping');
-      if (await this.inline.doneInline(decision)) return;
+      if ((await this.inline.doneInline(decision)) === 'completed') return;
     }
     await this.complete(decision);
     this.completed++;

@@ -15,6 +15,8 @@ const REMEMBERED = 10_000;
 export class InlineCompletions {
   private readonly atWork = new Map<string, Promise<void>>();
   private readonly completed = new Set<string>();
+  /** Told when a request ends without completing what it decided (its steps failed, or it was refused). */
+  onLeftIncomplete?: () => void;
 
   /** Runs a request's decision and its completion; the reactor waits for it on these streams. */
   async around<T>(streamIds: string[], work: () => Promise<T>): Promise<T> {
@@ -26,6 +28,9 @@ export class InlineCompletions {
     for (const streamId of streamIds) this.atWork.set(streamId, settled);
     try {
       return await running;
+    } catch (error) {
+      this.onLeftIncomplete?.();
+      throw error;
     } finally {
       for (const streamId of streamIds) if (this.atWork.get(streamId) === settled) this.atWork.delete(streamId);
     }
@@ -37,9 +42,14 @@ export class InlineCompletions {
     if (this.completed.size > REMEMBERED) this.completed.delete(this.completed.values().next().value!);
   }
 
-  /** Waits for a request of this process at work on the decision's stream; whether one completed this decision. */
-  async doneInline(decision: Pick<RecordedEvent, 'id' | 'streamId'>): Promise<boolean> {
-    await this.atWork.get(decision.streamId);
-    return this.completed.delete(decision.id);
+  /**
+   * Waits for a request of this process at work on the decision's stream: `completed` when one
+   * completed this decision, `left` when one was at work and did not, `unknown` when none was.
+   */
+  async doneInline(decision: Pick<RecordedEvent, 'id' | 'streamId'>): Promise<'completed' | 'left' | 'unknown'> {
+    const atWork = this.atWork.get(decision.streamId);
+    await atWork;
+    if (this.completed.delete(decision.id)) return 'completed';
+    return atWork ? 'left' : 'unknown';
   }
 }

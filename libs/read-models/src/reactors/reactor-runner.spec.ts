@@ -92,7 +92,7 @@ describe('ReactorRunner: reactors with their own checkpoints and parked steps', 
   let parking: InMemoryParking;
   const runners: ReactorRunner[] = [];
   const start = (reactors: Reactor[], options: ReactorRunnerOptions = {}) => {
-    const runner = new ReactorRunner(events, store, reactors, parking, { backoffMs: { initial: 5, max: 20 }, batchSize: 4, ...options });
+    const runner = new ReactorRunner(events, store, reactors, parking, { backoffMs: { initial: 5, max: 20 }, batchSize: 4, pollMs: 10, ...options });
     runners.push(runner);
     runner.start();
     return runner;

@@ -30,8 +30,10 @@ export interface ReactorRunnerOptions {
   parkAfterFailures?: number;
   /** Wait before trying a failed step again: the first, doubling up to the longest. */
   backoffMs?: { initial: number; max: number };
-  /** Events read per page while catching up, and per batch at most while following. */
+  /** Events read per page at most. */
   batchSize?: number;
+  /** Once caught up, how often the log is read for what came since (default 500 ms). */
+  pollMs?: number;
   /** A checkpoint is saved after a batch with a step, else at most this often (and at stop): a crash reads at most that much again. */
   checkpointEveryMs?: number;
   onError?: (error: unknown) => void;
@@ -83,14 +85,12 @@ export function reactorCheckpointName(reactor: Pick<Reactor, 'name' | 'version'>
   return `reactor:${reactor.name}:v${reactor.version ?? 1}:${logIdentity}`;
 }
 
-const IDLE = Symbol('idle');
-
 /**
  * Follows the log for the reactors, as the Projector does for the projections: each reactor has
  * its own checkpoint (ProcessorCheckpoints' named log positions, under its name, its version
  * and the log's identity, so a new version or another log starts from the first event) and its
- * own status. It catches up by pages from the checkpoints, then follows a subscription, a batch
- * at a time, handing each reactor the events it handles in log order. A step that throws is
+ * own status. It catches up by pages from the checkpoints, then reads what comes every `pollMs`,
+ * handing each reactor the events it handles in log order. A step that throws is
  * tried again with backoff (the reactor is `failed` meanwhile: its checkpoint waits at that
  * event), and after `parkAfterFailures` attempts it is parked (kept by ReactorParking, listed
  * for admins) and the reactor goes on. A store failure resubscribes from the checkpoints.
@@ -107,12 +107,13 @@ export class ReactorRunner {
   private lastError?: string;
   private running = false;
   private loop?: Promise<void>;
-  private closeSubscription?: () => Promise<void>;
   private stopPause?: AbortController;
+  private pollPause?: AbortController;
   private lastSave = 0;
   private readonly parkAfterFailures: number;
   private readonly backoff: { initial: number; max: number };
   private readonly batchSize: number;
+  private readonly pollMs: number;
   private readonly checkpointEveryMs: number;
 
   constructor(
@@ -124,7 +125,8 @@ export class ReactorRunner {
   ) {
     this.parkAfterFailures = options.parkAfterFailures ?? DEFAULT_PARK_AFTER_FAILURES;
     this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? 2_500;
+    this.pollMs = options.pollMs ?? 500;
     this.checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
     this.progress.setMaxListeners(0);
   }
@@ -140,7 +142,7 @@ export class ReactorRunner {
     if (!this.running) return;
     this.running = false;
     this.stopPause?.abort();
-    await this.closeSubscription?.();
+    this.pollPause?.abort();
     await this.loop;
     await this.saveCheckpoints(true).catch((error: unknown) => this.options.onError?.(error));
     this.status = 'stopped';
@@ -195,17 +197,7 @@ export class ReactorRunner {
     let delay = this.backoff.initial;
     while (this.running) {
       try {
-        let position = await this.load();
-        // Caught up by pages from the checkpoints (on a restart with nothing new: one read), then followed live.
-        this.setStatus('catching-up');
-        for (;;) {
-          const page = await this.events.readAll({ after: position, maxCount: this.batchSize });
-          if (page.length === 0 || !this.running) break;
-          await this.handle(page, () => page.length < this.batchSize);
-          position = page[page.length - 1].position;
-          await nextTurn(); // the embedded store reads synchronously: let requests in between pages
-        }
-        await this.follow(position, () => (delay = this.backoff.initial));
+        await this.follow(await this.load(), () => (delay = this.backoff.initial));
       } catch (error) {
         if (!this.running || error instanceof Stopped) break;
         this.lastError = error instanceof Error ? error.message : String(error);
@@ -213,6 +205,34 @@ export class ReactorRunner {
         this.options.onError?.(error);
         await this.pause(delay).catch(() => undefined);
         delay = Math.min(delay * 2, this.backoff.max);
+      }
+    }
+  }
+
+  /**
+   * Reads the log by pages from the checkpoints (on a restart with nothing new: one read), and
+   * then once every `pollMs` from where it got to. Polling, not a subscription: a reactor runs on
+   * the request thread, and a subscription woken by every append would take a read of its own
+   * per capture there; a poll reads what came in one page.
+   */
+  private async follow(after: bigint, onProgress: () => void): Promise<void> {
+    let position = after;
+    this.setStatus('catching-up');
+    while (this.running) {
+      const page = await this.events.readAll({ after: position, maxCount: this.batchSize });
+      if (!this.running) break;
+      if (page.length > 0) {
+        await this.handle(page, () => page.length < this.batchSize);
+        position = page[page.length - 1].position;
+        onProgress();
+      } else if (this.status !== 'live') {
+        this.setStatus('live');
+      }
+      if (page.length === this.batchSize) {
+        await nextTurn(); // the embedded store reads synchronously: let requests in between pages
+      } else {
+        this.pollPause = new AbortController();
+        await wait(this.pollMs, undefined, { signal: this.pollPause.signal, ref: false }).catch(() => undefined);
       }
     }
   }
@@ -232,37 +252,6 @@ export class ReactorRunner {
     }
     this.followed.splice(0, this.followed.length, ...loaded);
     return loaded.reduce((min, f) => (f.checkpoint < min ? f.checkpoint : min), loaded[0]?.checkpoint ?? -1n);
-  }
-
-  private async follow(after: bigint, onProgress: () => void): Promise<void> {
-    const subscription = this.events.subscribeToAll({ after });
-    this.closeSubscription = () => subscription.close();
-    const iterator = subscription[Symbol.asyncIterator]();
-    try {
-      let pending = iterator.next();
-      while (this.running) {
-        let first = await Promise.race([pending, nextTurn(IDLE)]);
-        if (first === IDLE) {
-          if (subscription.caughtUp) this.setStatus('live');
-          first = await pending;
-        }
-        if (first.done) break;
-        const batch: RecordedEvent[] = [first.value];
-        pending = iterator.next();
-        while (batch.length < this.batchSize) {
-          const next = await Promise.race([pending, nextTurn(IDLE)]);
-          if (next === IDLE || next.done) break;
-          batch.push(next.value);
-          pending = iterator.next();
-        }
-        await this.handle(batch, () => subscription.caughtUp);
-        onProgress();
-        await nextTurn();
-      }
-    } finally {
-      this.closeSubscription = undefined;
-      await subscription.close();
-    }
   }
 
   /**
@@ -341,6 +330,11 @@ export class ReactorRunner {
   private pause(ms: number): Promise<void> {
     this.stopPause = new AbortController();
     return wait(ms, undefined, { signal: this.stopPause.signal, ref: false });
+  }
+
+  /** Reads the log now rather than at the next poll (a request of this process left a decision to complete). */
+  wake(): void {
+    this.pollPause?.abort();
   }
 
   private setStatus(status: ReactorStatus): void {
