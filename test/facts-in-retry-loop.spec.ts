@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CommandContext } from '../apps/api/src/common/command-context';
 import { ConversionCompleter, ConvertLeadCommand, ConvertLeadHandler } from '../apps/api/src/processes/lead-conversion';
 import { MergeCompleter, MergeLeadsCommand, MergeLeadsHandler } from '../apps/api/src/processes/lead-merge';
+import { InlineCompletions } from '../apps/api/src/processes/inline-completions';
 import { ACCOUNT, LEAD } from '../apps/api/src/records/aggregate-type';
 import { Metrics } from '../apps/api/src/observability/metrics';
 import { CommandExecutor } from '../apps/api/src/records/command-executor';
@@ -75,8 +76,9 @@ describe.each([
     dataDir = newDataDir();
     store = interleaving(SqliteEventStore.open(join(dataDir, 'events.sqlite')), atomic);
     executor = new CommandExecutor(store, new Metrics());
-    convert = new ConvertLeadHandler(executor, new ConversionCompleter(executor, store));
-    merge = new MergeLeadsHandler(executor, new MergeCompleter(executor, store));
+    const inline = new InlineCompletions();
+    convert = new ConvertLeadHandler(executor, new ConversionCompleter(executor, store, inline), inline);
+    merge = new MergeLeadsHandler(executor, new MergeCompleter(executor, store, inline), inline);
   });
   afterEach(async () => {
     await store.close();

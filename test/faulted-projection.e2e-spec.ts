@@ -1,6 +1,6 @@
 import { tasksProjection } from '@crm/read-models';
 import request from 'supertest';
-import { startTestApp, useTestApp } from './support/test-app';
+import { newDataDir, removeDataDir, startTestApp, TestApp, useTestApp } from './support/test-app';
 
 /**
  * API.md v2, Operations: a projection that cannot apply an event is `faulted` (position, event
@@ -75,5 +75,60 @@ describe('A faulted projection beside live ones', () => {
     expect(tasks.error).toBeUndefined();
     await t.http().get(`/tasks/${failing.body.id}`).expect(200);
     await health('/health/ready').expect(200);
+  });
+});
+
+describe('A faulted projection after a restart', () => {
+  it('stays faulted (a restart is no fix) with its error, the others live, until POST /projections/:name/retry', async () => {
+    const dataDir = newDataDir();
+    const options = { projectionFaultAfterFailures: 1, projectorThread: false };
+    const apply = tasksProjection.apply;
+    const spy = jest.spyOn(tasksProjection, 'apply').mockImplementation((event, docs) => {
+      if (event.type === 'TaskOpened' && event.data.subject === 'cannot be projected') throw new Error('the tasks projection cannot apply this task');
+      apply(event, docs);
+    });
+    const tasksRow = async (t: TestApp) => ((await t.http().get('/projections').expect(200)).body as { name: string; status: string; error?: object }[]).find((row) => row.name === 'tasks')!;
+    try {
+      let failing: request.Response;
+      const first = await startTestApp(dataDir, options);
+      try {
+        const lead = await first.http().post('/leads').send({ lastName: 'Fault', company: 'Restarted' }).expect(201);
+        failing = await first.http().post('/tasks').send({ subject: 'cannot be projected', dueDate: '2026-06-01', ownerId: 'rep-1', relatedTo: { type: 'lead', id: lead.body.id } }).expect(201);
+        let row = await tasksRow(first);
+        for (let i = 0; i < 100 && row.status !== 'faulted'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          row = await tasksRow(first);
+        }
+        expect(row.status).toBe('faulted');
+      } finally {
+        await first.close();
+      }
+
+      const applied = spy.mock.calls.length;
+      const second = await startTestApp(dataDir, options);
+      try {
+        const later = await second.http().post('/leads').send({ lastName: 'After', company: 'Restart' }).expect(201);
+        await second.http().get(`/leads/${later.body.id}`).query({ minPosition: later.body.position }).expect(200);
+        expect(await tasksRow(second)).toMatchObject({ status: 'faulted', error: { position: failing.body.position, eventType: 'TaskOpened', message: 'the tasks projection cannot apply this task' } });
+        expect(spy.mock.calls.length).toBe(applied); // not tried again by the restart
+        await request(second.app.getHttpServer()).get('/health/ready').expect(503);
+
+        spy.mockRestore(); // the fix is deployed
+        await second.http().post('/projections/tasks/retry').expect(202);
+        let row = await tasksRow(second);
+        for (let i = 0; i < 100 && row.status !== 'live'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          row = await tasksRow(second);
+        }
+        expect(row.status).toBe('live');
+        await second.http().get(`/tasks/${failing.body.id}`).expect(200);
+        await request(second.app.getHttpServer()).get('/health/ready').expect(200);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      spy.mockRestore();
+      removeDataDir(dataDir);
+    }
   });
 });

@@ -275,6 +275,31 @@ export function describeReadStoreConformance(name: string, makeStore: () => Read
       await expect(store.commit('owner-b', [], [])).rejects.toBeInstanceOf(LeaseLostError);
     });
 
+    it('fences a deposed owner: once its lease expired and another took it, its commits write nothing, even before the new owner commits', async () => {
+      const checkpoint = (position: bigint, readModel = spec.name) => [{ readModel, version: 1, position }];
+      await store.commit(owner, [put(doc('a'), 1)], checkpoint(5n));
+      // The owner's lease runs out (a paused process) and owner-b takes it; the old owner does not know yet.
+      expect(await store.acquireLease(owner, 1)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await store.acquireLease('owner-b', 60_000)).toBe(true);
+      await expect(store.commit(owner, [put(doc('late'), 2)], checkpoint(6n))).rejects.toBeInstanceOf(LeaseLostError);
+      const fresh = `fresh_${randomUUID().slice(0, 8)}`;
+      await expect(store.commit(owner, [put(doc('late-new'), 3)], checkpoint(1n, fresh))).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.commit(owner, [put(doc('late-bare'), 4)], [])).rejects.toBeInstanceOf(LeaseLostError);
+      expect([...(await store.getMany(spec.name, 1, ['late', 'late-new', 'late-bare'])).keys()]).toEqual([]);
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 1: 5n });
+      expect((await store.readModelState(fresh)).checkpoints).toEqual({});
+      // The new owner commits where the old one left off, and the old one cannot take the lease back while it holds it.
+      await store.commit('owner-b', [put(doc('b'), 5)], checkpoint(7n));
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 1: 7n });
+      expect(await store.acquireLease(owner, 60_000)).toBe(false);
+      await store.releaseLease('owner-b');
+      expect(await store.acquireLease(owner, 60_000)).toBe(true);
+      await expect(store.commit('owner-b', [put(doc('c'), 6)], checkpoint(8n))).rejects.toBeInstanceOf(LeaseLostError);
+      await store.commit(owner, [put(doc('d'), 7)], checkpoint(9n));
+      expect((await store.readModelState(spec.name)).checkpoints).toEqual({ 1: 9n });
+    });
+
     describe('a lease held by a process of this host', () => {
       const ours = thisProcess();
       // A process that has come and gone: its pid names no process now.

@@ -65,6 +65,8 @@ export interface StoredFault {
   eventType: string;
   message: string;
   faulted: boolean;
+  /** The processor's version in code that met it (absent: 1); other code is not held to it after a restart. */
+  codeVersion?: number;
 }
 
 export interface ReadModelState {

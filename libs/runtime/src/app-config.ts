@@ -1,4 +1,4 @@
-import { DEFAULT_FAULT_AFTER_FAILURES } from '@crm/read-models';
+import { DEFAULT_FAULT_AFTER_FAILURES, DEFAULT_PARK_AFTER_FAILURES } from '@crm/read-models';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, loadApiKeys, MIN_PRODUCTION_KEY_LENGTH } from './api-keys';
@@ -27,6 +27,8 @@ export interface AppConfig {
   projectorLeaseMs: number;
   /** Failed attempts in a row at one event after which a projection is faulted and waits for POST /projections/:name/retry (default 12). */
   projectionFaultAfterFailures?: number;
+  /** Failed attempts at one reactor step (completing a conversion or merge) after which it is parked and listed by GET /processes/parked (default 8). */
+  reactorParkAfterFailures?: number;
   production: boolean;
   /** The API keys (digests, actors, roles). None: open mode, refused in production. */
   apiKeys?: readonly ApiKey[];
@@ -63,6 +65,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     projectorThread: oneOf('PROJECTOR_THREAD', env.PROJECTOR_THREAD, ['on', 'off'] as const, 'on') === 'on',
     projectorLeaseMs: positiveInteger('PROJECTOR_LEASE_MS', env.PROJECTOR_LEASE_MS, 15_000),
     projectionFaultAfterFailures: positiveInteger('PROJECTION_FAULT_AFTER_FAILURES', env.PROJECTION_FAULT_AFTER_FAILURES, DEFAULT_FAULT_AFTER_FAILURES),
+    reactorParkAfterFailures: positiveInteger('REACTOR_PARK_AFTER_FAILURES', env.REACTOR_PARK_AFTER_FAILURES, DEFAULT_PARK_AFTER_FAILURES),
     production,
     ...apiKeysFrom(env, production),
     shutdownGraceMs: positiveInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 10_000),

@@ -113,6 +113,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = {
 
   'GET /metrics': 'admin',
   'GET /projections': 'admin',
+  'GET /processes/reactors': 'admin',
   'GET /processes/parked': 'admin',
   'POST /processes/parked/:decisionId/retry': 'admin',
   'POST /projections/:name/rebuild': 'admin',

@@ -220,7 +220,7 @@ export class LeadsController extends RecordController(LEAD) {
   @ApiOperation({
     summary: 'Convert a Qualified lead into an account, a contact and optionally an opportunity',
     description:
-      'All-or-nothing as seen by clients: the records the conversion names are opened with ids derived from the lead, and a recovery step on start and every 30 s finishes any conversion a crash interrupted (one whose steps keep failing is parked: GET /processes/parked). The response adds { accountId, contactId, opportunityId }; its position is that of the last record written. ' +
+      'All-or-nothing as seen by clients: the records the conversion names are opened with ids derived from the lead, and the completion reactor, which follows the log, finishes any conversion a crash or a failed step interrupted (one whose steps keep failing is parked: GET /processes/parked). The response adds { accountId, contactId, opportunityId }; its position is that of the last record written. ' +
       'Without accountId, a new account named like the lead\'s company (trimmed, case-insensitive) is refused with 409 and `duplicates: [accountIds]` unless "allowDuplicateAccount": true; the name is claimed in the event store with the decision, so of concurrent conversions of leads from one company exactly one opens the account. Converting frees the lead\'s email at once.',
   })
   @CommandDocs()

@@ -11,8 +11,9 @@ import { BooleanField, IdField } from '../common/fields';
 import { idempotencyKeyReused, invalidInput, Problem, problem, ProblemException } from '../common/problem';
 import { knownProblemOf } from '../common/problem.filter';
 import { ConvertLeadDto } from '../leads/lead.dto';
-import { LEAD } from '../records/aggregate-type';
+import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, concurrentModification, Decision, RefusedInBatch } from '../records/command-executor';
+import { InlineCompletions } from './inline-completions';
 import { ConversionCompleter, conversionCommand, ConvertLeadCommand } from './lead-conversion';
 
 /** The most conversions one request takes (API.md). */
@@ -59,6 +60,7 @@ export class BulkConversion {
     private readonly commandBus: CommandBus,
     private readonly executor: CommandExecutor,
     private readonly completer: ConversionCompleter,
+    private readonly inline: InlineCompletions,
   ) {}
 
   async convert({ conversions, allOrNone }: BulkConvertLeadsDto, context: CommandContext): Promise<BulkConversionResult[]> {
@@ -70,7 +72,11 @@ export class BulkConversion {
     if (!this.executor.appendsAtomically) {
       throw invalidInput([{ field: 'allOrNone', message: 'all-or-none conversion needs the embedded event store (one transaction across streams); see the README' }]);
     }
-    return this.allOrNone(items);
+    // The completion reactor waits for this request rather than racing its steps.
+    return this.inline.around(
+      items.map(({ leadId }) => streamIdOf(LEAD, leadId)),
+      () => this.allOrNone(items),
+    );
   }
 
   private async eachOnItsOwn(items: Item[]): Promise<BulkConversionResult[]> {
@@ -126,7 +132,7 @@ export class BulkConversion {
         }
         throw error;
       }
-      // Every decision is durable: complete the records each opens (recovery does it for any a crash interrupts).
+      // Every decision is durable: complete the records each opens (the completion reactor does it for any a crash interrupts).
       const results: BulkConversionResult[] = [];
       for (const { item, decision } of decided) {
         const position = await this.completer.completeLead(item.leadId);

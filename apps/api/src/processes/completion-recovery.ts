@@ -1,40 +1,50 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { LeadConverted, LeadMerged } from '@crm/domain';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { LeadEvent, STREAM_PREFIXES } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent } from '@crm/event-store';
-import { READ_STORE, ReadStore } from '@crm/read-models';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { completionStepOf, conversionStepKey, mergeStepKey } from './completion-context';
+import { setTimeout as wait } from 'node:timers/promises';
+import { defineReactor, IGNORED, READ_STORE, reactorCheckpointName, ReactorReport, ReactorRunner, ReactorStepsFailing, ReadStore } from '@crm/read-models';
+import { APP_CONFIG, AppConfig } from '@crm/runtime/app-config';
 import { ConversionCompleter } from './lead-conversion';
 import { MergeCompleter } from './lead-merge';
-import { PARK_AFTER_FAILED_SWEEPS, ParkedDecision, reasonOf, RecoveryLedger, refOf } from './parked-decisions';
+import { InlineCompletions } from './inline-completions';
+import { ParkedDecision, reasonOf, RecoveryLedger, refOf } from './parked-decisions';
 
-const PAGE_SIZE = 1000;
-export const RECOVERY_INTERVAL_MS = 30_000;
+/** The reactor that completes conversions and merges. */
+export const COMPLETION_REACTOR = 'completion';
 
-/**
- * Under this name, followed by the log's identity, the read store keeps how far the sweeps have
- * read the log: a read store that meets a new log (a wiped server, another file) then starts
- * from the first event instead of a position of the old log.
- */
+/** Where the recovery sweep, before the reactor, kept how far it had read this log: the reactor's first start begins there. */
 const SWEPT_POSITION = 'completion-recovery';
 
 /**
- * Finishes the conversions and merges that a crash interrupted between the decision (on the
- * lead stream) and its last step. It runs before the API starts listening, then on a timer:
- * it reads the log from where the last sweep ended (kept in the read store, so a restart does
- * not read the whole log again), notes each decision and the completed steps (by their
- * idempotency keys), and repeats the steps of every decision not seen complete. Only a sweep
- * that completed every such decision moves that position on; one that failed is read again.
- * A decision whose steps failed on PARK_AFTER_FAILED_SWEEPS sweeps is parked: logged as an
- * error, listed by `GET /processes/parked`, passed over by later sweeps (so it no longer holds
- * their position back), and completed only when an admin retries it.
+ * A decision that no request of this process is completing is left this long after it was
+ * recorded before the reactor completes it: the request of the process that decided it (another
+ * API process) completes it within milliseconds, and the reactor would only race its steps.
+ */
+export const INLINE_COMPLETION_GRACE_MS = 2_000;
+
+/** How long boot waits for the reactor to handle the log as it stood (the sweep on start had no bound; a failing step does not hold boot). */
+const BOOT_CATCH_UP_MS = 10 * 60_000;
+
+/**
+ * The completion reactor and its runner. `LeadConverted` and `LeadMerged` are decisions whose
+ * other records are written by steps right after them, inline in the request. The reactor
+ * follows the log (ReactorRunner: a poll every 0.5 s, its own checkpoint, failed steps tried
+ * again with backoff, parked after a bound) and completes every decision no request of this process
+ * completed: one whose process crashed between the decision and its last step, one whose inline
+ * steps failed, one made by another process (after INLINE_COMPLETION_GRACE_MS, the time that
+ * process's request takes to complete it). Every step is idempotent (event ids derived from
+ * the decision), so completing a decision twice writes nothing twice. On start it handles the
+ * log up to where it stood before the API listens, so an interrupted conversion is complete
+ * when the first request comes.
  */
 @Injectable()
-export class CompletionRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CompletionRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('CompletionRecovery');
-  private sweeping: Promise<number> | undefined;
-  private positionName: Promise<string> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  readonly runner: ReactorRunner;
+  /** Decisions the reactor completed (no request here had) since the last sweep(). */
+  private completed = 0;
+  /** Cuts a grace short at shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -42,91 +52,80 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
     private readonly conversions: ConversionCompleter,
     private readonly merges: MergeCompleter,
     private readonly ledger: RecoveryLedger,
-  ) {}
+    private readonly inline: InlineCompletions,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    const completion = defineReactor<LeadEvent>({
+      name: COMPLETION_REACTOR,
+      streams: [STREAM_PREFIXES.lead],
+      handlers: {
+        LeadConverted: (decision) => this.completeUnlessDoneInline(decision as unknown as RecordedEvent),
+        LeadMerged: (decision) => this.completeUnlessDoneInline(decision as unknown as RecordedEvent),
+        LeadCaptured: IGNORED,
+        LeadEngaged: IGNORED,
+        LeadDetailsChanged: IGNORED,
+        LeadAssigned: IGNORED,
+        LeadStatusChanged: IGNORED,
+        LeadQualified: IGNORED,
+        LeadDisqualified: IGNORED,
+        LeadReopened: IGNORED,
+        LeadMergedInto: IGNORED,
+        PersonalDataErased: IGNORED,
+      },
+    });
+    // A request that left its decision incomplete has the reactor read the log at once, not at its next poll.
+    inline.onLeftIncomplete = () => this.runner.wake();
+    this.runner = new ReactorRunner(store, positions, [completion], ledger, {
+      parkAfterFailures: config.reactorParkAfterFailures,
+      onError: (error) => this.logger.error(`Completion reactor: ${error instanceof Error ? error.message : String(error)}; reading the log again from its checkpoint`),
+      onFailure: (step, failures, reason, parked) =>
+        parked
+          ? this.logger.error(`Parked ${step.type} ${step.eventId} of ${step.streamId} after ${failures} failed attempts (${reason}); see GET /processes/parked and retry it there`)
+          : this.logger.warn(`${step.type} ${step.eventId} of ${step.streamId} could not be completed (attempt ${failures}), tried again: ${reason}`),
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    // A decision that cannot be completed is logged and tried again on every sweep; it does not keep the service from starting.
-    const completed = await this.sweep().catch((error) => this.logFailure(error));
+    await this.adoptSweptPosition().catch((error) => this.logFailure(error));
+    this.runner.start();
+    // A decision that cannot be completed is logged and tried again; it does not keep the service from starting.
+    const completed = await this.sweep(BOOT_CATCH_UP_MS).catch((error) => this.logFailure(error));
     if (completed) this.logger.warn(`Completed ${completed} interrupted conversion(s) or merge(s) on start`);
-    this.timer = setInterval(() => {
-      this.sweep().catch((error) => this.logFailure(error));
-    }, RECOVERY_INTERVAL_MS);
-    this.timer.unref();
   }
 
-  private logFailure(error: unknown): void {
-    this.logger.error(`Recovery sweep failed: ${error instanceof Error ? error.message : error}`);
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
+    await this.runner.stop();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.sweeping?.catch(() => undefined);
-  }
-
-  /** One pass over the log since the last complete pass; returns how many decisions it had to complete. */
-  sweep(): Promise<number> {
-    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
-    return this.sweeping;
-  }
-
-  /** Where the last complete sweep of this log ended (undefined before the first). */
-  async sweptPosition(): Promise<bigint | undefined> {
-    return this.positions.readLogPosition(await this.sweptPositionName());
-  }
-
-  private sweptPositionName(): Promise<string> {
-    this.positionName ??= this.store.identity().then((identity) => `${SWEPT_POSITION}:${identity}`);
-    return this.positionName;
-  }
-
-  private async sweepOnce(): Promise<number> {
-    const positionName = await this.sweptPositionName();
-    const from = (await this.positions.readLogPosition(positionName)) ?? -1n;
-    /** Each decision with the position just before it, where a sweep that must read it again starts. */
-    const decisions: { decision: RecordedEvent; before: bigint }[] = [];
-    const completedSteps = new Set<string>();
-    let position = from;
-    for (;;) {
-      const page = await this.store.readAll({ after: position, maxCount: PAGE_SIZE });
-      for (const event of page) {
-        if (event.type === 'LeadConverted' || event.type === 'LeadMerged') decisions.push({ decision: event, before: position });
-        const step = completionStepOf(event.metadata);
-        if (step) completedSteps.add(step);
-        position = event.position;
-      }
-      if (page.length === 0) break;
-      await nextTurn(); // the embedded store reads synchronously: let requests in between pages
+  /**
+   * Waits until the reactor has handled the log as it stands now; resolves with how many
+   * decisions it completed since the last call. Rejects while a decision's steps fail (they are
+   * tried again with backoff, and the reactor's checkpoint waits at it until it is parked).
+   */
+  async sweep(timeoutMs = 30_000): Promise<number> {
+    const head = await this.store.headPosition();
+    try {
+      await this.runner.settled(head, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof ReactorStepsFailing)) throw error;
+      throw new Error(`${error.failing.length} decision(s) could not be completed, and will be tried again: ${error.message}`);
     }
-    let completed = 0;
-    const failures: { before: bigint; reason: string }[] = [];
-    const ledger = decisions.length > 0 ? await this.ledger.read() : undefined;
-    for (const { decision, before } of decisions) {
-      if (seenComplete(decision, completedSteps) || ledger?.parked.has(decision.id)) continue;
-      try {
-        await this.complete(decision);
-        completed++;
-      } catch (error) {
-        const reason = reasonOf(error);
-        const failed = (ledger?.failures.get(decision.id) ?? 0) + 1;
-        const park = failed >= PARK_AFTER_FAILED_SWEEPS;
-        await this.ledger.failed(refOf(decision), failed, reason, park);
-        if (park) {
-          this.logger.error(`Parked ${decision.type} ${decision.id} of ${decision.streamId} after ${failed} failed sweeps (${reason}); see GET /processes/parked and retry it there`);
-        } else {
-          failures.push({ before, reason: `${decision.type} of ${decision.streamId} (failed ${failed} of ${PARK_AFTER_FAILED_SWEEPS} sweeps before it is parked): ${reason}` });
-        }
-      }
-    }
-    // The next sweep starts at the first decision that failed, or after everything read.
-    const reached = failures.length > 0 ? failures[0].before : position;
-    if (reached !== from) await this.positions.saveLogPosition(positionName, reached);
-    if (failures.length > 0) {
-      throw new Error(`${failures.length} decision(s) could not be completed, and will be tried again: ${failures.map((f) => f.reason).join('; ')}`);
-    }
+    const completed = this.completed;
+    this.completed = 0;
     return completed;
   }
 
-  /** The decisions parked after failing on every sweep, oldest first. */
+  /** The reactor's checkpoint: the last event it has handled (undefined before it has loaded it). */
+  async sweptPosition(): Promise<bigint | undefined> {
+    return this.runner.checkpointOf(COMPLETION_REACTOR);
+  }
+
+  reports(): ReactorReport[] {
+    return this.runner.reports();
+  }
+
+  /** The decisions parked after their steps kept failing, oldest first. */
   async parked(): Promise<ParkedDecision[]> {
     return [...(await this.ledger.read()).parked.values()];
   }
@@ -147,13 +146,41 @@ export class CompletionRecovery implements OnApplicationBootstrap, OnApplication
       this.logger.log(`Parked ${decision.type} ${decisionId} of ${decision.streamId} completed on retry by ${actorId}`);
       return { decision, position };
     } catch (error) {
-      await this.ledger.failed(refOf(event), decision.failures + 1, reasonOf(error), false);
+      await this.ledger.recordFailure(refOf(event), decision.failures + 1, reasonOf(error), false);
       throw new ParkedDecisionStillFails(decisionId, reasonOf(error));
     }
   }
 
+  private async completeUnlessDoneInline(decision: RecordedEvent): Promise<void> {
+    const inline = await this.inline.doneInline(decision);
+    if (inline === 'completed') return;
+    const graceLeft = Date.parse(decision.recordedAt) + INLINE_COMPLETION_GRACE_MS - Date.now();
+    // Left incomplete by a request of this process: completed now. Of no request here (another process's, or one read at start): after the grace.
+    if (inline === 'unknown' && graceLeft > 0) {
+      await wait(graceLeft, undefined, { signal: this.stopping.signal, ref: false }).catch(() => undefined);
+      if (this.stopping.signal.aborted) throw new Error('the service is stopping');
+      if ((await this.inline.doneInline(decision)) === 'completed') return;
+    }
+    await this.complete(decision);
+    this.completed++;
+  }
+
   private complete(decision: RecordedEvent): Promise<bigint> {
     return decision.type === 'LeadConverted' ? this.conversions.complete(decision) : this.merges.complete(decision);
+  }
+
+  /** A data folder the recovery sweep read: the reactor's first start begins where the sweep had got to, not at the first event. */
+  private async adoptSweptPosition(): Promise<void> {
+    const identity = await this.store.identity();
+    const reactorCheckpoint = reactorCheckpointName({ name: COMPLETION_REACTOR }, identity);
+    if ((await this.positions.readLogPosition(reactorCheckpoint)) !== undefined) return;
+    const swept = await this.positions.readLogPosition(`${SWEPT_POSITION}:${identity}`);
+    if (swept !== undefined) await this.positions.saveLogPosition(reactorCheckpoint, swept);
+  }
+
+  private logFailure(error: unknown): undefined {
+    this.logger.error(`Completion on start: ${error instanceof Error ? error.message : error}`);
+    return undefined;
   }
 }
 
@@ -165,18 +192,4 @@ export class ParkedDecisionStillFails extends Error {
     super(`Decision ${decisionId} could not be completed: ${reason}`);
     this.name = 'ParkedDecisionStillFails';
   }
-}
-
-/** Whether the log shows every step of a decision done. */
-function seenComplete(decision: RecordedEvent, completedSteps: Set<string>): boolean {
-  if (decision.type === 'LeadMerged') {
-    const { leadId, duplicateIds } = decision.data as LeadMerged['data'];
-    return duplicateIds.every((id) => completedSteps.has(mergeStepKey(leadId, id)));
-  }
-  const d = decision.data as LeadConverted['data'];
-  // Filling an existing account's blanks may append nothing, so that step leaves no trace:
-  // such a conversion is simply completed again (every step is idempotent).
-  if (!d.newAccount) return false;
-  const records: ('account' | 'contact' | 'opportunity')[] = ['account', ...(d.newContact ? ['contact' as const] : []), ...(d.opportunity ? ['opportunity' as const] : [])];
-  return records.every((record) => completedSteps.has(conversionStepKey(d.leadId, record)));
 }

@@ -7,6 +7,7 @@ import { occurredAtOrNow } from '../common/fields';
 import { ACCOUNT, CONTACT, convertedRecordId, LEAD, OPPORTUNITY, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome, ExecuteOptions } from '../records/command-executor';
 import { completionContext, conversionStepKey, latestPosition } from './completion-context';
+import { InlineCompletions } from './inline-completions';
 
 export interface ConversionRequest {
   accountId?: string;
@@ -44,12 +45,16 @@ export class ConversionCompleter {
   constructor(
     private readonly executor: CommandExecutor,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly inline: InlineCompletions,
   ) {}
 
-  /** Completes the conversion of a lead, if it was converted; returns the position of its last step. */
+  /** Completes inline (in the request) the conversion of a lead, if it was converted; returns the position of its last step. */
   async completeLead(leadId: string): Promise<bigint> {
     const decision = (await this.store.readStream(streamIdOf(LEAD, leadId))).find((e) => e.type === 'LeadConverted');
-    return decision ? this.complete(decision) : -1n;
+    if (!decision) return -1n;
+    const position = await this.complete(decision);
+    this.inline.completedInline(decision.id);
+    return position;
   }
 
   async complete(decision: RecordedEvent): Promise<bigint> {
@@ -101,9 +106,15 @@ export class ConvertLeadHandler implements ICommandHandler<ConvertLeadCommand> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly completer: ConversionCompleter,
+    private readonly inline: InlineCompletions,
   ) {}
 
-  async execute({ leadId, occurredAt: sent, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
+  execute(command: ConvertLeadCommand): Promise<ConversionOutcome> {
+    // The completion reactor waits for this request rather than racing its steps.
+    return this.inline.around([streamIdOf(LEAD, command.leadId)], () => this.convert(command));
+  }
+
+  private async convert({ leadId, occurredAt: sent, request, context }: ConvertLeadCommand): Promise<ConversionOutcome> {
     const { command, options } = conversionCommand(leadId, sent, request);
     const outcome = await this.executor.execute(LEAD, leadId, command, context, options);
     const converted = outcome.events.find((e): e is LeadConverted => e.type === 'LeadConverted')!;

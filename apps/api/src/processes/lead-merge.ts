@@ -7,6 +7,7 @@ import { occurredAtOrNow } from '../common/fields';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { completionContext, latestPosition, mergeStepKey } from './completion-context';
+import { InlineCompletions } from './inline-completions';
 
 export class MergeLeadsCommand extends Command<CommandOutcome<unknown>> {
   constructor(
@@ -31,12 +32,16 @@ export class MergeCompleter {
   constructor(
     private readonly executor: CommandExecutor,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly inline: InlineCompletions,
   ) {}
 
-  /** Completes the merge decided at `revision` of the survivor's stream; returns the position of its last step. */
+  /** Completes inline (in the request) the merge decided at `revision` of the survivor's stream; returns the position of its last step. */
   async completeDecisionAt(survivorId: string, revision: number): Promise<bigint> {
     const [decision] = await this.store.readStream(streamIdOf(LEAD, survivorId), { fromRevision: revision, maxCount: 1 });
-    return decision?.type === 'LeadMerged' ? this.complete(decision) : -1n;
+    if (decision?.type !== 'LeadMerged') return -1n;
+    const position = await this.complete(decision);
+    this.inline.completedInline(decision.id);
+    return position;
   }
 
   async complete(decision: RecordedEvent): Promise<bigint> {
@@ -64,9 +69,15 @@ export class MergeLeadsHandler implements ICommandHandler<MergeLeadsCommand> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly completer: MergeCompleter,
+    private readonly inline: InlineCompletions,
   ) {}
 
-  async execute({ leadId, occurredAt: sent, duplicateIds, context }: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
+  execute(command: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
+    // The completion reactor waits for this request rather than racing its steps.
+    return this.inline.around([streamIdOf(LEAD, command.leadId)], () => this.merge(command));
+  }
+
+  private async merge({ leadId, occurredAt: sent, duplicateIds, context }: MergeLeadsCommand): Promise<CommandOutcome<unknown>> {
     // The duplicates' states are loaded by the executor on every attempt (LEAD.resolveFacts), never once before it.
     const command = { type: 'MergeLeads', leadId, occurredAt: occurredAtOrNow(sent), duplicateIds } as const;
     const outcome = await this.executor.execute(LEAD, leadId, command, context, { catchUpBusinessTime: sent === undefined });

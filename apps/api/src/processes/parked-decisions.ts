@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@crm/domain';
 import { EVENT_STORE, EventStore, RecordedEvent, timeOrderedUuid } from '@crm/event-store';
-
-/** A decision whose steps failed on this many sweeps in a row is parked: sweeps pass over it, an admin sees it and retries it. */
-export const PARK_AFTER_FAILED_SWEEPS = 5;
+import type { ReactorParking, ReactorStep } from '@crm/read-models';
 
 /**
- * The recovery's own record, a stream in the event store (so it is durable and the same on both
- * backends): each failed attempt to complete a decision, the parking, and an admin's successful
- * retry. It holds ids, counts and the refusal's message, never a record's data.
+ * The completion reactor's parked steps (ReactorParking), a stream in the event store (so it is
+ * durable and the same on both backends): each failed attempt to complete a decision, the
+ * parking, and an admin's successful retry. It holds ids, counts and the refusal's message,
+ * never a record's data. (The stream keeps the name of the recovery sweep it was first written by.)
  */
 export const RECOVERY_LEDGER_STREAM = 'completion-recovery';
 const RECOVERY_ACTOR = 'completion-recovery';
@@ -23,7 +22,7 @@ export interface DecisionRef {
 }
 
 export interface ParkedDecision extends DecisionRef {
-  /** Failed attempts so far (sweeps, then retries). */
+  /** Failed attempts so far (the reactor's, then an admin's retries). */
   failures: number;
   /** Why the last attempt failed. */
   reason: string;
@@ -70,15 +69,22 @@ export function reasonOf(error: unknown): string {
 }
 
 @Injectable()
-export class RecoveryLedger {
+export class RecoveryLedger implements ReactorParking {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async read(): Promise<Ledger> {
+  /** The completion reactor's record (the one reactor whose steps it keeps). */
+  async read(_reactor?: string): Promise<Ledger> {
     return foldLedger(await this.store.readStream(RECOVERY_LEDGER_STREAM));
   }
 
+  /** A failed attempt of the completion reactor at a decision (parked when `park`). */
+  async failed(step: ReactorStep, failures: number, error: unknown, park: boolean): Promise<void> {
+    const decision = { decisionId: step.eventId, type: step.type, streamId: step.streamId, position: String(step.position) };
+    await this.recordFailure(decision, failures, reasonOf(error), park);
+  }
+
   /** Records a failed attempt, parking the decision when `park`. */
-  async failed(decision: DecisionRef, failures: number, reason: string, park: boolean): Promise<void> {
+  async recordFailure(decision: DecisionRef, failures: number, reason: string, park: boolean): Promise<void> {
     await this.append({ type: park ? 'CompletionParked' : 'CompletionFailed', data: { ...decision, failures, reason } }, RECOVERY_ACTOR);
   }
 
@@ -90,7 +96,7 @@ export class RecoveryLedger {
   private async append(event: LedgerEvent, actorId: string): Promise<void> {
     const { decisionId } = event.data;
     const metadata = { actorId, occurredAt: new Date().toISOString(), correlationId: decisionId, causationId: decisionId };
-    // Two API processes may both sweep: their records interleave, and neither needs the other's revision.
+    // Two API processes may both run the reactor: their records interleave, and neither needs the other's revision.
     await this.store.append(RECOVERY_LEDGER_STREAM, [{ id: timeOrderedUuid(), type: event.type, data: { ...event.data }, metadata }], 'any');
   }
 }

@@ -1,22 +1,39 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Command, CommandContext } from '../common/command-context';
 import { problem, ProblemException } from '../common/problem';
 import { CompletionRecovery, ParkedDecisionStillFails } from './completion-recovery';
-import { PARK_AFTER_FAILED_SWEEPS } from './parked-decisions';
 
-/** Conversions and merges that recovery gave up on, for admins (API.md, Operations). */
+/** Lag beyond this many events is reported as this number (as GET /projections does). */
+const LAG_CAP = 1_000_000;
+
+/** The reactors, and the conversions and merges whose completion they gave up on, for admins (API.md, Operations). */
 @ApiTags('operations')
 @Controller('processes')
 export class ProcessesController {
-  constructor(private readonly recovery: CompletionRecovery) {}
+  constructor(
+    private readonly recovery: CompletionRecovery,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+  ) {}
+
+  @Get('reactors')
+  @ApiOperation({
+    summary: 'The reactors (processors with side effects), as GET /projections lists the projections',
+    description:
+      'Each reactor: { name, kind: "reactor", version (of its code), position (its checkpoint), lag (events behind the head), status (starting, catching-up, live, failed, stopped), ' +
+      'error: { position, eventType, message, failures } while a step fails and is tried again }. A step that keeps failing is parked (GET /processes/parked) and the reactor goes on.',
+  })
+  async reactors() {
+    return Promise.all(this.recovery.reports().map(async (report) => ({ ...report, lag: await this.events.countEventsAfter(BigInt(report.position), LAG_CAP) })));
+  }
 
   @Get('parked')
   @ApiOperation({
-    summary: 'Conversions and merges whose completion recovery gave up on',
+    summary: 'Conversions and merges whose completion the reactor gave up on',
     description:
-      `A conversion or merge is decided on the lead stream and completed by steps on the other records; when its steps fail on ${PARK_AFTER_FAILED_SWEEPS} recovery sweeps ` +
-      '(every 30 s and on start) it is parked: logged as an error, listed here, and passed over by later sweeps. Its records stay as they are (a parked conversion\'s lead is Converted, ' +
+      'A conversion or merge is decided on the lead stream and completed by steps on the other records (inline, and by the completion reactor, which follows the log); when its steps keep failing ' +
+      '(REACTOR_PARK_AFTER_FAILURES attempts, tried again with backoff) it is parked: logged as an error, listed here, and passed over by the reactor. Its records stay as they are (a parked conversion\'s lead is Converted, ' +
       'some of the records it names may be missing) until an admin fixes the cause and retries it. ' +
       '[{ decisionId, type (LeadConverted | LeadMerged), streamId, position, failures, reason, parkedAt }], oldest first.',
   })

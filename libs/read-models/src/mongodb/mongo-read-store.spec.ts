@@ -84,6 +84,20 @@ if (process.env.MONGODB_URL) {
       expect(commands.filter((c) => c.name === 'commitTransaction')).toHaveLength(10);
     });
 
+    it('fences a commit that moves checkpoints by the checkpoints alone: it writes no lease document (only a first checkpoint, or none, does)', async () => {
+      const store = await open(withFreshDatabase(url).url);
+      const leaseWrites = (commands: { name: string; command: Record<string, any> }[]) =>
+        commands.filter((c) => ['update', 'findAndModify'].includes(c.name) && c.command[c.name] === 'projector_lease');
+      const first = await commandsDuring(store, () => store.commit('owner', [put('a')], [{ readModel: 'things', version: 1, position: 1n }]));
+      expect(leaseWrites(first)).toHaveLength(1); // a new checkpoint: no epoch stamped on it yet
+      const next = await commandsDuring(store, () => store.commit('owner', [put('b')], [{ readModel: 'things', version: 1, position: 2n }]));
+      expect(leaseWrites(next)).toEqual([]);
+      expect(next.filter((c) => c.name === 'commitTransaction')).toHaveLength(1);
+      const bare = await commandsDuring(store, () => store.commit('owner', [put('c')], []));
+      expect(leaseWrites(bare)).toHaveLength(1); // no checkpoint to fence it
+      expect((await store.readModelState('things')).checkpoints).toEqual({ 1: 2n });
+    });
+
     it('reckons the lease expiry on the server clock, not on a client clock that runs ahead', async () => {
       const storeUrl = withFreshDatabase(url).url;
       const holder = await open(storeUrl);

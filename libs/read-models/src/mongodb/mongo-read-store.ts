@@ -35,9 +35,15 @@ interface StoredDocument {
 
 interface LeaseRecord {
   _id: string;
+  /** Empty once released. */
   owner: string;
   expiresAt: Date;
-  /** Bumped by every commit, so that the commit's lease check is a write (see commit). */
+  /**
+   * The fencing token: raised whenever the lease is taken (not renewed) and never lowered, so
+   * that every checkpoint written under an earlier holding can be told from the holder's (see commit).
+   */
+  epoch?: number;
+  /** Bumped by a commit that takes the slow path (no checkpoint, or a new one), so that its lease check is a write (see commit). */
   commits?: number;
 }
 
@@ -59,6 +65,8 @@ interface CheckpointRecord {
   position: string;
   /** Absent on checkpoints written before code versions were kept: 1. */
   codeVersion?: number;
+  /** The lease epoch it was last written or fenced under (see commit); absent before epochs existed. */
+  epoch?: number;
 }
 
 /** A named log position (see ReadStore.saveLogPosition), as a string like checkpoints. */
@@ -109,7 +117,9 @@ export class MongoReadStore implements ReadStore {
   private readonly logPositions: Collection<LogPositionRecord>;
   private readonly processorFaults: Collection<{ _id: string; fault: StoredFault }>;
   private readonly logBinding: Collection<LogBindingRecord>;
-  /** Commits of this store, one at a time: two at once would conflict on the lease document (see commit). */
+  /** The lease epoch this store took for each owner (see commit). */
+  private readonly epochs = new Map<string, number>();
+  /** Commits of this store, one at a time: two at once that move one checkpoint would conflict on it (see commit). */
   private commits: Promise<unknown> = Promise.resolve();
 
   /**
@@ -251,29 +261,49 @@ export class MongoReadStore implements ReadStore {
     return run;
   }
 
+  /**
+   * The commit is fenced by its checkpoints: each checkpoint update is conditional on the epoch
+   * of the lease this owner took (acquireLease raises the epoch and stamps it on every
+   * checkpoint before the new holder reads them). A deposed owner's update then matches nothing,
+   * or conflicts with the stamping (a transaction conflicts with concurrent writes to the
+   * documents it writes) and matches nothing when tried again: either way it throws
+   * LeaseLostError and writes nothing. So the usual commit (the batch's documents and the
+   * checkpoints it moves) writes no lease document. Only a commit that has no checkpoint to
+   * fence it, or that writes a checkpoint for the first time (which no stamping could reach),
+   * also writes the lease document under its owner and epoch, as every commit did before.
+   */
   private async commitNow(leaseOwner: string, operations: Map<string, AnyBulkWriteOperation<StoredDocument>[]>, checkpoints: CheckpointWrite[]): Promise<void> {
+    const held = this.epochs.get(leaseOwner);
     await this.inTransaction(async (session) => {
-      // The lease check is a write: a transaction conflicts only with concurrent writes to the
-      // documents it writes, so touching the lease document makes a concurrent acquireLease by
-      // another owner either wait for this commit or abort it (and the retry then sees the new
-      // owner). A plain read would let this commit through on a stale lease. This is also why
-      // this store's own commits run one at a time.
-      const held = await this.lease.updateOne({ _id: LEASE_ID, owner: leaseOwner }, { $inc: { commits: 1 } }, { session });
-      if (held.matchedCount === 0) throw new LeaseLostError(leaseOwner);
+      const record = ({ readModel, version, position, codeVersion = 1 }: CheckpointWrite, epoch: number) => ({ readModel, version, position: position.toString(), codeVersion, epoch });
+      const unmatched: CheckpointWrite[] = [];
+      if (held !== undefined) {
+        for (const checkpoint of checkpoints) {
+          const moved = await this.checkpoints.updateOne({ _id: checkpointId(checkpoint.readModel, checkpoint.version), epoch: held }, { $set: record(checkpoint, held) }, { session });
+          if (moved.matchedCount === 0) unmatched.push(checkpoint);
+        }
+      }
+      if (held === undefined || checkpoints.length === 0 || unmatched.length > 0) {
+        // The slow path: the lease check is a write (a plain read would let this commit through
+        // on a stale lease, since a transaction conflicts only on what it writes).
+        const lease = await this.lease.findOneAndUpdate({ _id: LEASE_ID, owner: leaseOwner, ...(held !== undefined && { epoch: held }) }, { $inc: { commits: 1 } }, { session, returnDocument: 'after' });
+        if (!lease) throw new LeaseLostError(leaseOwner);
+        const epoch = lease.epoch ?? 0;
+        for (const checkpoint of held === undefined ? checkpoints : unmatched) {
+          // A new checkpoint, or (holding no known epoch) any: one stamped by a later holder is not overwritten.
+          const id = checkpointId(checkpoint.readModel, checkpoint.version);
+          const moved = await this.checkpoints.updateOne({ _id: id, $or: [{ epoch: { $lte: epoch } }, { epoch: { $exists: false } }] }, { $set: record(checkpoint, epoch) }, { session });
+          if (moved.matchedCount === 1) continue;
+          try {
+            await this.checkpoints.insertOne({ _id: id, ...record(checkpoint, epoch) }, { session });
+          } catch (error) {
+            if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) throw new LeaseLostError(leaseOwner);
+            throw error;
+          }
+        }
+      }
       for (const [name, bulk] of operations) {
         await this.documents(name).bulkWrite(bulk, { session, ordered: true });
-      }
-      if (checkpoints.length > 0) {
-        await this.checkpoints.bulkWrite(
-          checkpoints.map(({ readModel, version, position, codeVersion = 1 }) => ({
-            updateOne: {
-              filter: { _id: checkpointId(readModel, version) },
-              update: { $set: { readModel, version, position: position.toString(), codeVersion } },
-              upsert: true,
-            },
-          })),
-          { session, ordered: true },
-        );
       }
     });
   }
@@ -339,21 +369,35 @@ export class MongoReadStore implements ReadStore {
     // client whose clock runs ahead would otherwise take a lease that has not expired.
     const now = await this.serverTime();
     const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs) };
+    const held = this.epochs.get(owner);
+    if (held !== undefined) {
+      // A renewal keeps the epoch: this owner's commits stay fenced in.
+      const renewed = await this.lease.updateOne({ _id: LEASE_ID, owner, epoch: held }, { $set: lease });
+      if (renewed.matchedCount === 1) return true;
+      this.epochs.delete(owner);
+    }
+    // Taken anew: a new epoch, stamped on every checkpoint before this owner reads them (see commit).
+    let taken: LeaseRecord | null = null;
     try {
-      // Matches the lease when this owner holds it or it has expired, and then takes it; when no
-      // lease document exists the upsert inserts one. When another owner holds an unexpired
-      // lease nothing matches, and the upsert's insert of `_id: 'projector'` fails on the unique
-      // _id index.
-      await this.lease.updateOne({ _id: LEASE_ID, $or: [{ owner }, { expiresAt: { $lte: now } }] }, { $set: lease }, { upsert: true });
-      return true;
+      // Matches the lease when this owner holds it or it has expired (or was released), and then
+      // takes it; when no lease document exists the upsert inserts one. When another owner holds
+      // an unexpired lease nothing matches, and the upsert's insert of `_id: 'projector'` fails on
+      // the unique _id index.
+      taken = await this.lease.findOneAndUpdate({ _id: LEASE_ID, $or: [{ owner }, { expiresAt: { $lte: now } }] }, { $set: lease, $inc: { epoch: 1 } }, { upsert: true, returnDocument: 'after' });
     } catch (error) {
       if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
     }
-    // Held by another owner: taken over at once when that owner is a dead process of this host.
-    const held = await this.lease.findOne({ _id: LEASE_ID }, PRIMARY);
-    if (!held || !isGoneFromThisHost(held.owner)) return false;
-    const taken = await this.lease.updateOne({ _id: LEASE_ID, owner: held.owner }, { $set: lease });
-    return taken.matchedCount === 1;
+    if (!taken) {
+      // Held by another owner: taken over at once when that owner is a dead process of this host.
+      const current = await this.lease.findOne({ _id: LEASE_ID }, PRIMARY);
+      if (!current || !isGoneFromThisHost(current.owner)) return false;
+      taken = await this.lease.findOneAndUpdate({ _id: LEASE_ID, owner: current.owner }, { $set: lease, $inc: { epoch: 1 } }, { returnDocument: 'after' });
+      if (!taken) return false;
+    }
+    const epoch = taken.epoch ?? 1;
+    await this.checkpoints.updateMany({ $or: [{ epoch: { $lt: epoch } }, { epoch: { $exists: false } }] }, { $set: { epoch } });
+    this.epochs.set(owner, epoch);
+    return true;
   }
 
   /** The server's clock (`localTime` of hello). */
@@ -364,7 +408,9 @@ export class MongoReadStore implements ReadStore {
   }
 
   async releaseLease(owner: string): Promise<void> {
-    await this.lease.deleteOne({ _id: LEASE_ID, owner });
+    this.epochs.delete(owner);
+    // Kept (expired, with no owner), not deleted: its epoch only ever rises.
+    await this.lease.updateOne({ _id: LEASE_ID, owner }, { $set: { owner: '', expiresAt: new Date(0) } });
   }
 
   async logIdentity(): Promise<string | undefined> {

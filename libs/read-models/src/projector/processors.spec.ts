@@ -91,6 +91,53 @@ describe('Projector: one checkpoint, faults and version per read model', () => {
     expect(await store.faults()).toEqual({});
   });
 
+  it('keeps a faulted read model faulted across a restart (a restart is no fix) until it is retried; the others go on', async () => {
+    await append(1, 20);
+    const broken = perEvent('broken', { failOn: 7 });
+    const first = start([perEvent('healthy'), broken], { faultAfterFailures: 2 });
+    expect(await eventually(() => first.reports().find((r) => r.name === 'broken')?.status === 'faulted')).toBe(true);
+    expect(await eventually(async () => (await store.faults()).broken?.faulted === true)).toBe(true);
+    const error = first.reports().find((r) => r.name === 'broken')!.error;
+    await stopAll();
+
+    // Started again with the same (still broken) code: it is faulted at once, not tried again.
+    let attempts = 0;
+    const counting = perEvent('broken', { failOn: 7 });
+    const apply = counting.apply;
+    counting.apply = (event, docs) => {
+      attempts++;
+      apply(event, docs);
+    };
+    await append(21, 22);
+    const second = start([perEvent('healthy'), counting], { faultAfterFailures: 2 });
+    expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    expect(second.reports().find((r) => r.name === 'broken')).toMatchObject({ status: 'faulted', error });
+    expect(second.reports().find((r) => r.name === 'healthy')).toMatchObject({ status: 'live', position: String(await events.headPosition()) });
+    expect(attempts).toBe(0);
+    expect(second.retryRefusal('broken')).toBeUndefined();
+
+    // The operator's retry (after the fix) resumes it.
+    counting.failing = false;
+    await second.retry('broken');
+    expect(await docs('broken', 1, 1, 22)).toHaveLength(22);
+    expect(second.reports().find((r) => r.name === 'broken')).toMatchObject({ status: 'live' });
+    expect(await store.faults()).toEqual({});
+  });
+
+  it('forgets a kept fault when the code version changed (the fix deployed) and rebuilds with the new code', async () => {
+    await append(1, 10);
+    const first = start([perEvent('broken', { failOn: 4 })], { faultAfterFailures: 1 });
+    expect(await eventually(async () => (await store.faults()).broken?.faulted === true)).toBe(true);
+    await stopAll();
+
+    const second = start([perEvent('broken', { version: 2, by: 'v2' })], { faultAfterFailures: 1 });
+    expect(await eventually(() => second.reports()[0].status === 'live' && second.reports()[0].codeVersion === 2)).toBe(true);
+    expect(second.reports()[0].error).toBeUndefined();
+    expect((await docs('broken', second.reports()[0].version, 1, 10)).every((d) => d.by === 'v2')).toBe(true);
+    expect(await docs('broken', second.reports()[0].version, 1, 10)).toHaveLength(10);
+    expect(await store.faults()).toEqual({});
+  });
+
   it('faults the read model whose keysOf throws (its own code reading an event) and keeps the others live', async () => {
     await append(1, 20);
     const broken = perEvent('broken-keys');

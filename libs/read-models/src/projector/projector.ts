@@ -321,7 +321,7 @@ export class Projector {
     this.options.onFault?.(fault, live.faulted);
     this.progress.emit('progress');
     // Kept in the store for the processes that do not run the projector (their GET /projections and readiness).
-    const stored = { position: String(fault.position), eventType: fault.eventType, message: fault.reason, faulted: live.faulted };
+    const stored = { position: String(fault.position), eventType: fault.eventType, message: fault.reason, faulted: live.faulted, ...(live.codeVersion !== 1 && { codeVersion: live.codeVersion }) };
     this.store.saveFault(live.projection.readModel, stored).catch((error: unknown) => this.options.onError?.(error));
   }
 
@@ -498,7 +498,7 @@ export class Projector {
       };
       // Updated in place: a rebuild under way holds on to this very entry.
       if (existing) existing.served = served;
-      else this.live.set(projection.readModel, { projection, codeVersion, served, attached: false, faulted: false, eventsApplied: 0 });
+      else this.live.set(projection.readModel, { projection, codeVersion, served, attached: false, eventsApplied: 0, ...(await this.keptFault(projection.readModel, codeVersion)) });
     }
     const following = [...this.live.values()].filter((live) => !live.faulted && !(live.background && !live.rebuild));
     const furthest = following.reduce((max, live) => (live.served.checkpoint > max ? live.served.checkpoint : max), -1n);
@@ -510,6 +510,22 @@ export class Projector {
     this.holding = true;
     this.progress.emit('progress');
     for (const live of this.live.values()) void this.resume(live);
+  }
+
+  /**
+   * A fault given up on before a restart stays given up on: a restart is no fix, so the read
+   * model waits for POST /projections/:name/retry as it did. New code (another code version)
+   * may be the fix: then the fault is forgotten and the read model is rebuilt by that code.
+   */
+  private async keptFault(readModel: string, codeVersion: number): Promise<Pick<LiveProjection, 'faulted' | 'failure'>> {
+    const kept = (await this.store.faults())[readModel];
+    if (!kept?.faulted) return { faulted: false };
+    if ((kept.codeVersion ?? 1) !== codeVersion) {
+      await this.store.saveFault(readModel, null);
+      return { faulted: false };
+    }
+    const event = { type: kept.eventType, position: BigInt(kept.position), id: '' } as RecordedEvent;
+    return { faulted: true, failure: { fault: new ProjectionFault(readModel, event, new Error(kept.message)), failures: this.faultAfterFailures } };
   }
 
   /**
