@@ -4,7 +4,6 @@ import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { randomUUID } from 'node:crypto';
 import type { CommandContext } from '../common/command-context';
 import { knownProblemOf } from '../common/problem.filter';
-import type { Problem } from '../common/problem';
 import { newRecordId } from '../common/record-id';
 import { validateAs } from '../common/validation';
 import { LeadCapture } from '../leads/lead-capture';
@@ -12,8 +11,9 @@ import { CaptureLeadDto } from '../leads/lead.dto';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { streamIdOf } from '../records/aggregate-type';
 import { ImportFiles, KeptFile, ReceivedFile } from './import-files';
+import { ImportChunkCapture, ImportChunks } from './import-chunk-capture';
 import { ImportLine, readImportLines } from './import-lines';
-import { importedLeadId, importedLineKey, LEAD_IMPORT } from './lead-import.aggregate';
+import { importedLeadId, importedLineContext, LEAD_IMPORT, refusedLineOf } from './lead-import.aggregate';
 
 /**
  * Lines captured together: their captures run concurrently, so the embedded store commits them
@@ -21,13 +21,17 @@ import { importedLeadId, importedLineKey, LEAD_IMPORT } from './lead-import.aggr
  */
 export const LINES_PER_RUN = 500;
 /**
+ * Lines decided and appended together on a store with multi-stream transactions (the batch
+ * path, ImportChunkCapture): one transaction of about twice as many events. A divisor of
+ * LINES_PER_RECORD, so that progress is recorded inside the chunk that reaches it.
+ */
+export const LINES_PER_CHUNK = 1_000;
+/**
  * The outcome of the runs is recorded (one ImportLinesRecorded) once this many lines are done,
  * at the end, and before a shutdown: a resumed import repeats at most this many lines (as
  * replays), and the import's stream stays short (each record reads it).
  */
 export const LINES_PER_RECORD = 5_000;
-/** Marks the captures of import lines (beside their per-line idempotency key). */
-const LINE_FINGERPRINT = 'lead-import-line';
 
 /**
  * Runs imports: lines in file order, in runs of up to LINES_PER_RUN lines, each line validated
@@ -48,6 +52,7 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     private readonly executor: CommandExecutor,
     private readonly leadCapture: LeadCapture,
+    private readonly chunkCapture: ImportChunkCapture,
     private readonly files: ImportFiles,
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
@@ -117,9 +122,66 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     const base = { actorId, correlationId, ...(typeof onBehalfOf === 'string' && { onBehalfOf }) };
     const context = (): CommandContext => ({ ...base, commandId: randomUUID() });
 
+    let outcome: Outcome = { throughLine: state.throughLine, lines: 0, refused: [] };
+    if (this.chunkCapture.available) {
+      // The batch path: chunks of lines in one transaction each (the embedded store).
+      const chunks = this.chunkCapture.chunks(importId, state.allowDuplicate, base);
+      let chunk: ImportLine[] = [];
+      for await (const line of readImportLines(path, format)) {
+        if (line.line <= state.throughLine) continue;
+        chunk.push(line);
+        if (chunk.length < LINES_PER_CHUNK) continue;
+        outcome = await this.runChunk(importId, chunks, chunk, outcome, context);
+        chunk = [];
+        if (this.stopping) break;
+      }
+      if (chunk.length > 0 && !this.stopping) outcome = await this.runChunk(importId, chunks, chunk, outcome, context);
+      // Stopping for a shutdown: what is done is recorded, the rest resumes on the next start.
+      if (this.stopping) await this.record(importId, outcome, context());
+    } else {
+      outcome = await this.runPerLine(importId, path, format, state, base, outcome, context);
+    }
+    if (this.stopping) return;
+    await this.record(importId, outcome, context());
+    await this.executor.execute(LEAD_IMPORT, importId, { type: 'CompleteImport', importId, occurredAt: new Date().toISOString() }, context());
+    await this.files.remove(path);
+  }
+
+  /**
+   * One chunk in one transaction; once LINES_PER_RECORD lines are done since the last record,
+   * the chunk's transaction records them too (ImportLinesRecorded): a crash loses the chunk and
+   * its record together, or neither. The outcome to add the next chunks to.
+   */
+  private async runChunk(importId: string, chunks: ImportChunks, chunk: ImportLine[], before: Outcome, context: () => CommandContext): Promise<Outcome> {
+    const throughLine = chunk[chunk.length - 1].line;
+    const lines = before.lines + chunk.length;
+    let recorded = false;
+    const refused = await chunks.capture(chunk, async (refusedInChunk) => {
+      recorded = false;
+      if (lines < LINES_PER_RECORD) return [];
+      const all = [...before.refused, ...refusedInChunk];
+      const command = { type: 'RecordImportLines', importId, occurredAt: new Date().toISOString(), throughLine, lines, captured: lines - all.length, refused: all } as const;
+      const decision = await this.executor.decide(LEAD_IMPORT, importId, command, context());
+      if (decision.kind !== 'append') return [];
+      recorded = true;
+      return [decision.record];
+    });
+    return recorded ? { throughLine, lines: 0, refused: [] } : { throughLine, lines, refused: [...before.refused, ...refused] };
+  }
+
+  /** The per-line path (EventStoreDB: no transaction across streams): runs of lines captured concurrently, each as `POST /leads` captures. */
+  private async runPerLine(
+    importId: string,
+    path: string,
+    format: KeptFile['format'],
+    state: NonNullable<LeadImportState>,
+    base: Omit<CommandContext, 'commandId'>,
+    start: Outcome,
+    context: () => CommandContext,
+  ): Promise<Outcome> {
     let run: ImportLine[] = [];
     const emails = new Set<string>();
-    let outcome: Outcome = { throughLine: state.throughLine, lines: 0, refused: [] };
+    let outcome = start;
     const runLines = async () => {
       outcome = await this.runLines(importId, run, state.allowDuplicate, base, outcome);
       run = [];
@@ -132,16 +194,13 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
       const email = 'body' in line && typeof line.body.email === 'string' ? line.body.email.trim().toLowerCase() : undefined;
       if (run.length >= LINES_PER_RUN || (email !== undefined && emails.has(email))) {
         await runLines();
-        if (this.stopping) return;
+        if (this.stopping) return outcome;
       }
       run.push(line);
       if (email !== undefined) emails.add(email);
     }
     if (run.length > 0) await runLines();
-    if (this.stopping) return;
-    await this.record(importId, outcome, context());
-    await this.executor.execute(LEAD_IMPORT, importId, { type: 'CompleteImport', importId, occurredAt: new Date().toISOString() }, context());
-    await this.files.remove(path);
+    return outcome;
   }
 
   /**
@@ -179,7 +238,7 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     if ('unreadable' in line) return { line: line.line, status: 400, errors: [line.unreadable] };
     const validated = await validateAs(CaptureLeadDto, line.body);
     if ('errors' in validated) return { line: line.line, status: 400, errors: validated.errors };
-    const context: CommandContext = { ...base, commandId: randomUUID(), idempotencyKey: importedLineKey(importId, line.line), requestFingerprint: LINE_FINGERPRINT };
+    const context = importedLineContext(importId, line.line, base);
     try {
       await this.leadCapture.capture(importedLeadId(importId, line.line), validated.value, context, allowDuplicate);
       return undefined;
@@ -199,15 +258,3 @@ interface Outcome {
   refused: RefusedLine[];
 }
 
-/**
- * A refused line as the import report keeps it: status and field errors. Validation messages
- * name rules, never values; a business refusal's message may quote the value (the duplicate
- * email), so it is replaced by one that does not: the report holds no personal data.
- */
-function refusedLineOf(line: number, problem: Problem): RefusedLine {
-  const duplicates = Array.isArray(problem.duplicates) ? { duplicates: problem.duplicates as string[] } : {};
-  if (problem.status === 400) return { line, status: 400, errors: problem.errors ?? [] };
-  const message = problem.type === '/problems/duplicate-lead' ? 'an open lead has this email (import with allowDuplicate=true to capture it anyway)' : problem.title;
-  const fields = problem.errors?.map((e) => e.field) ?? ['line'];
-  return { line, status: problem.status, errors: [...new Set(fields)].map((field) => ({ field, message })), ...duplicates };
-}
