@@ -1,0 +1,135 @@
+import { ImportChunkCapture, ImportChunks } from '../apps/api/src/imports/import-chunk-capture';
+import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
+import { LINES_PER_CHUNK } from '../apps/api/src/imports/lead-import-runner';
+import { EMBEDDED_BACKEND } from './support/backend';
+import { removeDataDir, startTestApp, TestApp } from './support/test-app';
+
+/**
+ * The batch path of imports (issue 17's benchmark): on the embedded store a chunk of lines is
+ * decided at once and appended in one transaction. Its outcome must be exactly the per-line
+ * path's, the one EventStoreDB takes (no transaction across streams). EventStoreDB cannot run
+ * here, so the per-line path is taken on the embedded store by reporting the batch path
+ * unavailable, which is how the runner chooses between them.
+ */
+
+const ndjson = (lines: unknown[]) => lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n') + '\n';
+const BACK_THEN = Date.parse('2022-06-01T09:00:00.000Z');
+const LINES = 3_600;
+const NO_SUCH_CAMPAIGN = '00000000-0000-4000-8000-00000000beef';
+
+/** A file spanning four chunks: bad lines, duplicates inside a chunk, across chunks and of a lead captured before, rule-matched lines, campaigns. */
+function fileLines(campaignId: string): unknown[] {
+  const email = (n: number) => `eq-${n}@example.com`;
+  return Array.from({ length: LINES }, (_, i) => {
+    const n = i + 1;
+    if (n === 1500) return '[1]';
+    if (n % 211 === 0) return '{"lastName": "Broken", ';
+    const line: Record<string, unknown> = {
+      lastName: `Person ${n}`,
+      company: `Company ${n % 40}`,
+      email: email(n),
+      // Every third line has no owner and is sent from the web: the assignment rule gives it the next turn.
+      ...(n % 3 === 0 ? { source: 'Web' } : { source: 'Event', ownerId: `rep-${n % 5}` }),
+      occurredAt: new Date(BACK_THEN + n * 60_000).toISOString(),
+    };
+    if (n % 97 === 0) delete line.lastName;
+    if (n % 173 === 0) line.numberOfEmployees = -1;
+    if (n % 50 === 0) line.email = email(n - 7); // the same chunk, mostly
+    if (n % 50 === 0 && n % 3 !== 0) line.source = 'Web'; // a duplicate a rule matches: refused, it takes no turn
+    if (n === 777) line.email = 'EQ-770@Example.COM';
+    if (n === 2100 || n === 3300) line.email = email(30); // across chunks
+    if (n === 1234 || n === 3001) line.email = 'taken@example.com'; // a lead captured before the import
+    if (n % 10 === 1) line.campaignId = campaignId;
+    if (n === 2222) line.campaignId = NO_SUCH_CAMPAIGN;
+    if (n === 2801) delete line.email;
+    return line;
+  });
+}
+
+/** Every event of the streams an import writes to besides its own (leads, email claims, assignment turns): type and data, per stream. */
+async function writtenStreams(t: TestApp): Promise<Map<string, { type: string; data: unknown }[]>> {
+  const streams = new Map<string, { type: string; data: unknown }[]>();
+  for (let after = -1n; ; ) {
+    const page = await t.store.readAll({ after, maxCount: 5000 });
+    if (page.length === 0) return streams;
+    for (const { streamId, type, data } of page) {
+      if (!/^(lead-|unique-lead-email-|assignment-turns-)/.test(streamId)) continue;
+      streams.set(streamId, [...(streams.get(streamId) ?? []), { type, data }]);
+    }
+    after = page[page.length - 1].position;
+  }
+}
+
+/** Runs the same history on a fresh app: rules, a campaign, a lead, then the import (all under Idempotency-Keys: the same ids on both apps). */
+async function importOn(perLine: boolean) {
+  const unavailable = perLine ? jest.spyOn(ImportChunkCapture.prototype, 'available', 'get').mockReturnValue(false) : undefined;
+  const chunks = jest.spyOn(ImportChunks.prototype, 'capture');
+  const t = await startTestApp(undefined, EMBEDDED_BACKEND);
+  try {
+    const rules = [{ name: 'Web leads', when: { source: 'Web' }, ownerIds: ['rep-ana', 'rep-ben', 'rep-cleo'] }];
+    expect((await t.http().put('/assignment-rules').set('Idempotency-Key', 'rules').send({ rules })).status).toBe(200);
+    const campaign = await t.http().post('/campaigns').set('Idempotency-Key', 'campaign').send({ name: 'Fair', type: 'Event', startDate: '2022-05-01' });
+    expect(campaign.status).toBe(201);
+    const before = await t.http().post('/leads').set('Idempotency-Key', 'before').send({ lastName: 'Early', company: 'Bird', email: 'Taken@example.com' });
+    expect(before.status).toBe(201);
+
+    const file = ndjson(fileLines(campaign.body.id));
+    const accepted = await t.http().post('/leads/import').set('Content-Type', 'application/x-ndjson').set('Idempotency-Key', 'equivalence').send(file).expect(202);
+    const importId: string = accepted.body.importId;
+    let report;
+    for (;;) {
+      report = (await t.http().get(`/imports/${importId}`).expect(200)).body;
+      if (report.status === 'done') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { importId, campaignId: campaign.body.id as string, existingId: before.body.id as string, report, streams: await writtenStreams(t), chunks: chunks.mock.calls.length };
+  } finally {
+    await t.close();
+    removeDataDir(t.dataDir);
+    chunks.mockRestore();
+    unavailable?.mockRestore();
+  }
+}
+
+describe('Lead import: the batch path (chunks in one transaction) against the per-line path', () => {
+  it('gives exactly the per-line results over several chunks: the same report, the same leads, claims and round-robin turns', async () => {
+    const batched = await importOn(false);
+    const perLine = await importOn(true);
+    // The batch path ran chunk by chunk; the per-line path never did.
+    expect(batched.chunks).toBe(Math.ceil(LINES / LINES_PER_CHUNK));
+    expect(perLine.chunks).toBe(0);
+    expect(batched.importId).toBe(perLine.importId);
+
+    const { importId, existingId } = batched;
+    const outcome = ({ lines, captured, refused }: { lines: number; captured: number; refused: unknown[] }) => ({ lines, captured, refused });
+    expect(outcome(batched.report)).toEqual(outcome(perLine.report));
+    // What the file holds was met as meant (so the comparison covers every kind of line).
+    const refused = new Map<number, { status: number; duplicates?: string[]; errors: { field: string }[] }>(batched.report.refused.map((r: { line: number }) => [r.line, r]));
+    expect(refused.get(1500)).toMatchObject({ status: 400, errors: [{ field: 'line' }] });
+    expect(refused.get(211)).toMatchObject({ status: 400, errors: [{ field: 'line' }] });
+    const fieldsOf = (line: number) => [refused.get(line)?.status, [...new Set(refused.get(line)?.errors.map((e) => e.field))]];
+    expect(fieldsOf(97)).toEqual([400, ['lastName']]);
+    expect(fieldsOf(173)).toEqual([400, ['numberOfEmployees']]);
+    expect(refused.get(100)).toEqual(expect.objectContaining({ status: 409, duplicates: [importedLeadId(importId, 93)] }));
+    expect(refused.get(777)).toEqual(expect.objectContaining({ status: 409, duplicates: [importedLeadId(importId, 770)] }));
+    expect(refused.get(2100)).toEqual(expect.objectContaining({ status: 409, duplicates: [importedLeadId(importId, 30)] }));
+    expect(refused.get(3300)).toEqual(expect.objectContaining({ status: 409, duplicates: [importedLeadId(importId, 30)] }));
+    expect(refused.get(1234)).toEqual(expect.objectContaining({ status: 409, duplicates: [existingId] }));
+    expect(refused.get(3001)).toEqual(expect.objectContaining({ status: 409, duplicates: [existingId] }));
+    expect(fieldsOf(2222)).toEqual([404, ['campaignId']]);
+    expect(refused.get(150)).toEqual(expect.objectContaining({ status: 409, duplicates: [importedLeadId(importId, 143)] }));
+    expect(refused.has(2801)).toBe(false);
+
+    // The same events on every lead, claim and turn stream: owners by rule in the same order, campaigns, holders.
+    expect(batched.streams.size).toBeGreaterThan(LINES - refused.size);
+    expect([...batched.streams.keys()].sort()).toEqual([...perLine.streams.keys()].sort());
+    for (const [streamId, events] of batched.streams) expect({ streamId, events }).toEqual({ streamId, events: perLine.streams.get(streamId) });
+    const turns = [...batched.streams].filter(([streamId]) => streamId.startsWith('assignment-turns-'));
+    expect(turns).toHaveLength(1);
+    const owners = turns[0][1].map((e) => (e.data as { ownerId: string }).ownerId);
+    expect(owners.slice(0, 6)).toEqual(['rep-ana', 'rep-ben', 'rep-cleo', 'rep-ana', 'rep-ben', 'rep-cleo']);
+    const web = batched.streams.get(`lead-${importedLeadId(importId, 3)}`)!;
+    expect(web.map((e) => e.type)).toEqual(['LeadCaptured', 'LeadAssigned']);
+    expect(batched.streams.get(`lead-${importedLeadId(importId, 11)}`)![0].data).toMatchObject({ campaignId: batched.campaignId });
+  }, 240_000);
+});
