@@ -20,6 +20,12 @@ const MAX_CHUNK_ATTEMPTS = 10;
 
 type LeadDecision = Extract<Decision<unknown>, { kind: 'append' }>;
 
+/** A chunk's lines validated: the ones refused as `POST /leads` would refuse their bodies (400), and the captures of the others. */
+export interface ValidatedChunk {
+  invalid: RefusedLine[];
+  valid: ValidLine[];
+}
+
 /** A line validated and its capture built, before it is decided. */
 interface ValidLine {
   line: number;
@@ -83,11 +89,10 @@ export class ImportChunks {
   ) {}
 
   /**
-   * Captures the chunk's lines; the refused ones (each with the problem `POST /leads` would
-   * answer), in file order. `alongside(refused)`: appends that stand or fall with the chunk
-   * (the import's progress), decided on its outcome on each attempt.
+   * Validates a chunk's lines exactly as `POST /leads` validates a body and builds their
+   * captures; reads and decides nothing, so it may run while the chunk before it is appended.
    */
-  async capture(lines: readonly ImportLine[], alongside: (refused: RefusedLine[]) => Promise<StreamAppend[]>): Promise<RefusedLine[]> {
+  async validate(lines: readonly ImportLine[]): Promise<ValidatedChunk> {
     const invalid: RefusedLine[] = [];
     const valid: ValidLine[] = [];
     for (const line of lines) {
@@ -103,7 +108,16 @@ export class ImportChunks {
       const { command, stampedNow } = captureCommandOf(importedLeadId(this.importId, line.line), validated.value);
       valid.push({ line: line.line, context: importedLineContext(this.importId, line.line, this.base), command, stampedNow });
     }
+    return { invalid, valid };
+  }
 
+  /**
+   * Captures the chunk's lines; the refused ones (each with the problem `POST /leads` would
+   * answer), in file order. `alongside(refused)`: appends that stand or fall with the chunk
+   * (the import's progress), decided on its outcome on each attempt.
+   */
+  async capture(chunk: ValidatedChunk, alongside: (refused: RefusedLine[]) => Promise<StreamAppend[]>): Promise<RefusedLine[]> {
+    const { invalid, valid } = chunk;
     for (let attempt = 1; ; attempt++) {
       const { candidates, refused: refusedFirst, replays } = await this.candidatesOf(valid);
       const contexts = new Map(valid.map((v) => [v.line, v.context]));

@@ -11,7 +11,7 @@ import { CaptureLeadDto } from '../leads/lead.dto';
 import { CommandExecutor, CommandOutcome } from '../records/command-executor';
 import { streamIdOf } from '../records/aggregate-type';
 import { ImportFiles, KeptFile, ReceivedFile } from './import-files';
-import { ImportChunkCapture, ImportChunks } from './import-chunk-capture';
+import { ImportChunkCapture, ImportChunks, ValidatedChunk } from './import-chunk-capture';
 import { ImportLine, readImportLines } from './import-lines';
 import { importedLeadId, importedLineContext, LEAD_IMPORT, refusedLineOf } from './lead-import.aggregate';
 
@@ -126,16 +126,29 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     if (this.chunkCapture.available) {
       // The batch path: chunks of lines in one transaction each (the embedded store).
       const chunks = this.chunkCapture.chunks(importId, state.allowDuplicate, base);
+      // One chunk's transaction is under way while the next chunk is read and validated (they depend on nothing it decides).
+      let appending: Promise<Outcome> | undefined;
+      const next = async (lines: ImportLine[]) => {
+        const validated = await chunks.validate(lines);
+        if (appending) outcome = await appending;
+        appending = undefined;
+        if (this.stopping) return;
+        const before = outcome;
+        appending = this.runChunk(importId, chunks, validated, lines[lines.length - 1].line, before, context);
+        // Awaited with the next chunk (or at the end); marked handled meanwhile, so that a failure is not reported twice.
+        appending.catch(() => undefined);
+      };
       let chunk: ImportLine[] = [];
       for await (const line of readImportLines(path, format)) {
         if (line.line <= state.throughLine) continue;
         chunk.push(line);
         if (chunk.length < LINES_PER_CHUNK) continue;
-        outcome = await this.runChunk(importId, chunks, chunk, outcome, context);
+        await next(chunk);
         chunk = [];
         if (this.stopping) break;
       }
-      if (chunk.length > 0 && !this.stopping) outcome = await this.runChunk(importId, chunks, chunk, outcome, context);
+      if (chunk.length > 0 && !this.stopping) await next(chunk);
+      if (appending) outcome = await appending;
       // Stopping for a shutdown: what is done is recorded, the rest resumes on the next start.
       if (this.stopping) await this.record(importId, outcome, context());
     } else {
@@ -152,9 +165,8 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
    * the chunk's transaction records them too (ImportLinesRecorded): a crash loses the chunk and
    * its record together, or neither. The outcome to add the next chunks to.
    */
-  private async runChunk(importId: string, chunks: ImportChunks, chunk: ImportLine[], before: Outcome, context: () => CommandContext): Promise<Outcome> {
-    const throughLine = chunk[chunk.length - 1].line;
-    const lines = before.lines + chunk.length;
+  private async runChunk(importId: string, chunks: ImportChunks, chunk: ValidatedChunk, throughLine: number, before: Outcome, context: () => CommandContext): Promise<Outcome> {
+    const lines = before.lines + chunk.invalid.length + chunk.valid.length;
     let recorded = false;
     const refused = await chunks.capture(chunk, async (refusedInChunk) => {
       recorded = false;
