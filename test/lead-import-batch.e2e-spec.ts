@@ -1,8 +1,13 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import request from 'supertest';
+import { ROLES } from '@crm/runtime/api-keys';
 import { ImportChunkCapture, ImportChunks } from '../apps/api/src/imports/import-chunk-capture';
 import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
 import { LINES_PER_CHUNK } from '../apps/api/src/imports/lead-import-runner';
-import { EMBEDDED_BACKEND } from './support/backend';
-import { removeDataDir, startTestApp, TestApp } from './support/test-app';
+import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
+import { asActor, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 /**
  * The batch path of imports (issue 17's benchmark): on the embedded store a chunk of lines is
@@ -60,29 +65,40 @@ async function writtenStreams(t: TestApp): Promise<Map<string, { type: string; d
   }
 }
 
-/** Runs the same history on a fresh app: rules, a campaign, a lead, then the import (all under Idempotency-Keys: the same ids on both apps). */
+type Client = () => ReturnType<TestApp['http']>;
+
+/** The history before the import: rules, a campaign, a lead (under Idempotency-Keys: the same ids on every app). */
+async function prepare(client: Client) {
+  const rules = [{ name: 'Web leads', when: { source: 'Web' }, ownerIds: ['rep-ana', 'rep-ben', 'rep-cleo'] }];
+  expect((await client().put('/assignment-rules').set('Idempotency-Key', 'rules').send({ rules })).status).toBe(200);
+  const campaign = await client().post('/campaigns').set('Idempotency-Key', 'campaign').send({ name: 'Fair', type: 'Event', startDate: '2022-05-01' });
+  expect(campaign.status).toBe(201);
+  const before = await client().post('/leads').set('Idempotency-Key', 'before').send({ lastName: 'Early', company: 'Bird', email: 'Taken@example.com' });
+  expect(before.status).toBe(201);
+  return { campaignId: campaign.body.id as string, existingId: before.body.id as string };
+}
+
+const sendImport = (client: Client, campaignId: string) =>
+  client().post('/leads/import').set('Content-Type', 'application/x-ndjson').set('Idempotency-Key', 'equivalence').send(ndjson(fileLines(campaignId))).expect(202);
+
+async function untilDone(client: Client, importId: string) {
+  for (;;) {
+    const report = (await client().get(`/imports/${importId}`).expect(200)).body;
+    if (report.status === 'done') return report;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs the same history on a fresh app, then the import. */
 async function importOn(perLine: boolean) {
   const unavailable = perLine ? jest.spyOn(ImportChunkCapture.prototype, 'available', 'get').mockReturnValue(false) : undefined;
   const chunks = jest.spyOn(ImportChunks.prototype, 'capture');
   const t = await startTestApp(undefined, EMBEDDED_BACKEND);
   try {
-    const rules = [{ name: 'Web leads', when: { source: 'Web' }, ownerIds: ['rep-ana', 'rep-ben', 'rep-cleo'] }];
-    expect((await t.http().put('/assignment-rules').set('Idempotency-Key', 'rules').send({ rules })).status).toBe(200);
-    const campaign = await t.http().post('/campaigns').set('Idempotency-Key', 'campaign').send({ name: 'Fair', type: 'Event', startDate: '2022-05-01' });
-    expect(campaign.status).toBe(201);
-    const before = await t.http().post('/leads').set('Idempotency-Key', 'before').send({ lastName: 'Early', company: 'Bird', email: 'Taken@example.com' });
-    expect(before.status).toBe(201);
-
-    const file = ndjson(fileLines(campaign.body.id));
-    const accepted = await t.http().post('/leads/import').set('Content-Type', 'application/x-ndjson').set('Idempotency-Key', 'equivalence').send(file).expect(202);
-    const importId: string = accepted.body.importId;
-    let report;
-    for (;;) {
-      report = (await t.http().get(`/imports/${importId}`).expect(200)).body;
-      if (report.status === 'done') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return { importId, campaignId: campaign.body.id as string, existingId: before.body.id as string, report, streams: await writtenStreams(t), chunks: chunks.mock.calls.length };
+    const { campaignId, existingId } = await prepare(() => t.http());
+    const importId: string = (await sendImport(() => t.http(), campaignId)).body.importId;
+    const report = await untilDone(() => t.http(), importId);
+    return { importId, campaignId, existingId, report, streams: await writtenStreams(t), chunks: chunks.mock.calls.length };
   } finally {
     await t.close();
     removeDataDir(t.dataDir);
@@ -91,9 +107,18 @@ async function importOn(perLine: boolean) {
   }
 }
 
+/** The uninterrupted batched import, shared by the tests below (it is the reference of both). */
+let uninterrupted: ReturnType<typeof importOn> | undefined;
+const batchedRun = () => (uninterrupted ??= importOn(false));
+
+const outcome = ({ lines, captured, refused }: { lines: number; captured: number; refused: unknown[] }) => ({ lines, captured, refused });
+
+/** The key of the test actor `e2e`, for a service process: the import is sent by the same actor as on the other apps. */
+const E2E_KEY = `e2e:${asActor('e2e').Authorization.slice('Bearer '.length)}=${ROLES.join(',')}`;
+
 describe('Lead import: the batch path (chunks in one transaction) against the per-line path', () => {
   it('gives exactly the per-line results over several chunks: the same report, the same leads, claims and round-robin turns', async () => {
-    const batched = await importOn(false);
+    const batched = await batchedRun();
     const perLine = await importOn(true);
     // The batch path ran chunk by chunk; the per-line path never did.
     expect(batched.chunks).toBe(Math.ceil(LINES / LINES_PER_CHUNK));
@@ -101,7 +126,6 @@ describe('Lead import: the batch path (chunks in one transaction) against the pe
     expect(batched.importId).toBe(perLine.importId);
 
     const { importId, existingId } = batched;
-    const outcome = ({ lines, captured, refused }: { lines: number; captured: number; refused: unknown[] }) => ({ lines, captured, refused });
     expect(outcome(batched.report)).toEqual(outcome(perLine.report));
     // What the file holds was met as meant (so the comparison covers every kind of line).
     const refused = new Map<number, { status: number; duplicates?: string[]; errors: { field: string }[] }>(batched.report.refused.map((r: { line: number }) => [r.line, r]));
@@ -131,5 +155,67 @@ describe('Lead import: the batch path (chunks in one transaction) against the pe
     const web = batched.streams.get(`lead-${importedLeadId(importId, 3)}`)!;
     expect(web.map((e) => e.type)).toEqual(['LeadCaptured', 'LeadAssigned']);
     expect(batched.streams.get(`lead-${importedLeadId(importId, 11)}`)![0].data).toMatchObject({ campaignId: batched.campaignId });
+  }, 240_000);
+
+  it('after a SIGKILL between two chunks, resumes and ends exactly as the uninterrupted import: every line captured once, the same turns and claims', async () => {
+    const dataDir = newDataDir();
+    try {
+      // Killed once 2,000 leads are durably captured (the lead captured before the import included): right after the third chunk's
+      // transaction, before any progress is recorded (every 5,000 lines), so the resumed run meets 3 chunks of lines captured already.
+      const child = fork(join(__dirname, 'support', 'crash-after-events.server.ts'), [], {
+        env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: 'LeadCaptured', CRASH_AFTER_COUNT: '2000', API_KEYS: E2E_KEY },
+        execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      let importId = '';
+      try {
+        const [message] = await once(child, 'message');
+        const exited = once(child, 'exit');
+        const base = `http://127.0.0.1:${(message as { port: number }).port}`;
+        const client = () => {
+          const agent = request(base);
+          return new Proxy(agent, { get: (target, method: 'get') => (url: string) => target[method](url).set(asActor('e2e')) }) as unknown as ReturnType<TestApp['http']>;
+        };
+        const { campaignId } = await prepare(client);
+        importId = (await sendImport(client, campaignId)).body.importId;
+        const [, signal] = await exited;
+        expect(signal).toBe('SIGKILL');
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+
+      // Killed half-way: whole chunks captured, nothing recorded on the import's stream yet.
+      const store = openEventStore(dataDir);
+      try {
+        expect((await store.readStream(`import-${importId}`)).map((e) => e.type)).toEqual(['ImportAccepted']);
+        let captured = 0;
+        for (let after = -1n; ; ) {
+          const page = await store.readAll({ after, maxCount: 5000 });
+          if (page.length === 0) break;
+          captured += page.filter((e) => e.type === 'LeadCaptured').length;
+          after = page[page.length - 1].position;
+        }
+        expect(captured).toBeGreaterThanOrEqual(2000);
+        expect(captured - 1).toBeLessThan((await batchedRun()).report.captured);
+      } finally {
+        await store.close();
+      }
+
+      const t = await startTestApp(dataDir, EMBEDDED_BACKEND);
+      let resumed;
+      try {
+        const report = await untilDone(() => t.http(), importId);
+        resumed = { report, streams: await writtenStreams(t) };
+      } finally {
+        await t.close();
+      }
+      const batched = await batchedRun();
+      expect(importId).toBe(batched.importId);
+      expect(outcome(resumed.report)).toEqual(outcome(batched.report));
+      expect([...resumed.streams.keys()].sort()).toEqual([...batched.streams.keys()].sort());
+      for (const [streamId, events] of resumed.streams) expect({ streamId, events }).toEqual({ streamId, events: batched.streams.get(streamId) });
+    } finally {
+      removeDataDir(dataDir);
+    }
   }, 240_000);
 });

@@ -66,16 +66,22 @@ export class ImportChunkCapture {
 }
 
 /**
- * One run's chunks. Most lines are new leads with new emails, so a chunk is first decided
- * without reading their streams: each lead is appended expecting no stream, each claim
- * expecting no claim stream. A wrong guess fails the transaction on that stream, and the
- * chunk is decided again reading what it guessed (the leads: a line captured before a crash
- * is then recognised by its key and counted once; the claims: a taken email is refused or
- * joined). The next chunk reads them too until a chunk meets none.
+ * One run's chunks. A run starts where an earlier one may have stopped (a crash after some
+ * chunks were appended, before their progress was recorded), so its first chunks read each
+ * line's lead stream: a line captured before is recognised by its key and counted once,
+ * deciding nothing (no second claim, no second turn). That must be read, not guessed: the
+ * lead's events have ids derived from the line, so appending them again would be taken as a
+ * retry and succeed as a no-op beside a second claim and turn. Chunks are appended in order, so
+ * once a chunk with lines to capture finds none captured, the rest of the file is new.
+ *
+ * Most emails are new, so a chunk is first decided without reading the claims: each claim
+ * expects no claim stream. A wrong guess fails the transaction on that claim stream, and the
+ * chunk is decided again reading the claims (a taken email is refused, or joined with
+ * allowDuplicate); the next chunks read them too until one meets none.
  */
 export class ImportChunks {
-  /** Read each line's lead stream first (lines captured before a crash, not yet recorded, are near). */
-  private readLeads = false;
+  /** Read each line's lead stream first (lines captured before a crash, not yet recorded). */
+  private readLeads = true;
   /** Read each email's claim first (the file's emails are held already). */
   private readClaims = false;
 
@@ -147,16 +153,19 @@ export class ImportChunks {
         const record = { streamId: streamIdOf(LEAD, leadId), events: this.executor.toAppend(events, occurredAt, context), expectedRevision: 'no_stream' as const };
         return { decision: { kind: 'append', id: leadId, record, claims: [], next, events } satisfies LeadDecision, allowDuplicate: this.allowDuplicate, context };
       });
+      // What this chunk met decides how the next one starts.
+      const met = () => {
+        if (candidates.length + replays > 0) this.readLeads = replays > 0;
+        if (claimsRead.size > 0) this.readClaims = [...claimsRead.values()].some((read) => read.nextRevision > 0);
+        return refused;
+      };
       const extra = await alongside(refused);
-      if (leads.length === 0 && claimAppends.length === 0 && turnAppends.length === 0 && extra.length === 0) return refused;
+      if (leads.length === 0 && claimAppends.length === 0 && turnAppends.length === 0 && extra.length === 0) return met();
 
       try {
         const results = await this.executor.appendTogether(leads, [...claimAppends, ...turnAppends, ...extra]);
         leads.forEach(({ decision: lead }, index) => this.executor.appended('CaptureLead', lead, results[index]));
-        // What this chunk met decides how the next one starts.
-        this.readLeads = replays > 0;
-        this.readClaims = [...claimsRead.values()].some((read) => read.nextRevision > 0);
-        return refused;
+        return met();
       } catch (error) {
         if (attempt >= MAX_CHUNK_ATTEMPTS) throw error instanceof WrongExpectedRevisionError ? keptChanging() : error;
         if (error instanceof EventIdConflictError) {
