@@ -57,7 +57,7 @@ async function main() {
     const file = join(dataDir, 'leads.ndjson');
     await writeFile(file);
     const bytes = statSync(file).size;
-    const app = await createApp({ host: '127.0.0.1', port: 0, dataDir, production: false, projector: 'embedded', projectorThread: true, projectorLeaseMs: 15_000, apiKeys: [] }, { logger: false });
+    const app = await createApp({ host: '127.0.0.1', port: 0, dataDir, production: false, projector: 'embedded', projectorThread: true, projectorLeaseMs: 15_000, apiKeys: [], logLevel: 'warn' });
     const runner = app.get(LeadImportRunner);
     const files = app.get(ImportFiles);
     const store = app.get<EventStore>(EVENT_STORE);
