@@ -57,11 +57,13 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  onApplicationBootstrap(): void {
-    // Not awaited: the service starts listening while interrupted imports resume.
-    this.queue = this.queue.then(async () => {
-      for (const file of await this.files.kept()) this.schedule(file);
-    });
+  async onApplicationBootstrap(): Promise<void> {
+    // The kept files are listed before the service takes requests: listing them deletes the
+    // receiving files a crash left behind, and a kept file not yet accepted counts as abandoned,
+    // so a listing that ran late would meet an upload under way (seen in bench:import, which
+    // receives a file right after the app starts). The interrupted imports resume in the
+    // background: the service starts listening while they run.
+    for (const file of await this.files.kept()) this.schedule(file);
   }
 
   async onApplicationShutdown(): Promise<void> {
