@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import request from 'supertest';
+import { SqliteEventStore } from '@crm/event-store';
 import { ROLES } from '@crm/runtime/api-keys';
 import { ImportChunkCapture, ImportChunks } from '../apps/api/src/imports/import-chunk-capture';
 import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
@@ -218,4 +219,30 @@ describe('Lead import: the batch path (chunks in one transaction) against the pe
       removeDataDir(dataDir);
     }
   }, 240_000);
+
+  it('resumes by itself when a chunk\'s transaction fails on an unexpected error (a file locked past its busy timeout), capturing every line once', async () => {
+    // A lock held past the busy timeout cannot be made to happen on purpose here: the second chunk's transaction is failed once as SQLite fails it.
+    // (Set before the app starts: the store's wrappers take the method when they are made.)
+    const atomically = SqliteEventStore.prototype.appendAtomically;
+    let calls = 0;
+    const locked = jest.spyOn(SqliteEventStore.prototype, 'appendAtomically').mockImplementation(function (this: SqliteEventStore, appends) {
+      if (++calls === 2) return Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+      return atomically.call(this, appends);
+    });
+    const t = await startTestApp(undefined, EMBEDDED_BACKEND);
+    try {
+      const lines = Array.from({ length: 2_500 }, (_, i) => ({ lastName: `Person ${i + 1}`, company: 'Retry Co', email: `retry-${i + 1}@example.com`, occurredAt: new Date(BACK_THEN + i * 60_000).toISOString() }));
+      const accepted = await t.http().post('/leads/import').set('Content-Type', 'application/x-ndjson').send(ndjson(lines)).expect(202);
+      const report = await untilDone(() => t.http(), accepted.body.importId);
+      expect(calls).toBeGreaterThan(3);
+      expect(outcome(report)).toEqual({ lines: 2_500, captured: 2_500, refused: [] });
+      const streams = await writtenStreams(t);
+      for (let line = 1; line <= 2_500; line++) expect(streams.get(`lead-${importedLeadId(accepted.body.importId, line)}`)?.map((e) => e.type)).toEqual(['LeadCaptured']);
+      expect([...streams.keys()].filter((id) => id.startsWith('unique-lead-email-')).every((id) => streams.get(id)!.length === 1)).toBe(true);
+    } finally {
+      locked.mockRestore();
+      await t.close();
+      removeDataDir(t.dataDir);
+    }
+  }, 120_000);
 });

@@ -32,6 +32,9 @@ export const LINES_PER_CHUNK = 1_000;
  * replays), and the import's stream stays short (each record reads it).
  */
 export const LINES_PER_RECORD = 5_000;
+/** A run that fails on an unexpected error is resumed this many times (after 1, 2, 4, 8 s) before it waits for the next start. */
+const MAX_RUN_ATTEMPTS = 5;
+const RUN_RETRY_MS = 1_000;
 
 /**
  * Runs imports: lines in file order, in runs of up to LINES_PER_RUN lines, each line validated
@@ -105,9 +108,27 @@ export class LeadImportRunner implements OnApplicationBootstrap, OnApplicationSh
     if (this.scheduled.has(file.importId)) return;
     this.scheduled.add(file.importId);
     this.queue = this.queue
-      .then(() => (this.stopping ? undefined : this.run(file)))
+      .then(() => this.runUntilStopped(file))
       .catch((error) => this.logger.error(`Import ${file.importId} stopped; it resumes on the next start: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => this.scheduled.delete(file.importId));
+  }
+
+  /**
+   * Runs an import; a run that fails on an unexpected error (the store's file locked past its
+   * busy timeout on a loaded machine, the store briefly down) resumes after a pause, a few
+   * times, before it waits for the next start. Resuming is exact (lines captured are replays).
+   */
+  private async runUntilStopped(file: KeptFile): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        return await this.run(file);
+      } catch (error) {
+        if (attempt >= MAX_RUN_ATTEMPTS) throw error;
+        const pauseMs = RUN_RETRY_MS * 2 ** (attempt - 1);
+        this.logger.warn(`Import ${file.importId} stopped; it resumes in ${pauseMs} ms: ${error instanceof Error ? error.message : String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
   }
 
   private async run(file: KeptFile): Promise<void> {
