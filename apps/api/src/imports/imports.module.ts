@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LeadCapture } from '../leads/lead-capture';
 import { WorkingLeadsModule } from '../working-leads/working-leads.module';
+import { ImportChunkCapture } from './import-chunk-capture';
 import { ImportFiles } from './import-files';
 import { LeadImportRunner } from './lead-import-runner';
 import { LeadImportsController } from './lead-imports.controller';
@@ -9,7 +10,7 @@ import { LeadImportsController } from './lead-imports.controller';
 @Module({
   imports: [WorkingLeadsModule],
   controllers: [LeadImportsController],
-  providers: [LeadCapture, ImportFiles, LeadImportRunner],
+  providers: [LeadCapture, ImportChunkCapture, ImportFiles, LeadImportRunner],
   exports: [LeadCapture, LeadImportRunner],
 })
 export class ImportsModule {}

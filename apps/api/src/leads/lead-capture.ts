@@ -12,9 +12,21 @@ import { AppendTurned, AssignmentRouting, FailedInTurn } from '../working-leads/
 type CaptureOutcome = CommandOutcome<LeadState, LeadEvent>;
 type CaptureDecision = Extract<Decision<LeadState, LeadEvent>, { kind: 'append' }>;
 type Together = Parameters<CommandExecutor['appendTogether']>[0][number];
+type CaptureLeadCommand = Extract<LeadCommand, { type: 'CaptureLead' }>;
 /** A capture whose email or stream another command took meanwhile is decided again this many times. */
 const MAX_CAPTURE_ATTEMPTS = 10;
 import type { CaptureLeadDto } from './lead.dto';
+
+/**
+ * The capture command of a validated body, before any assignment: the source defaults to
+ * `Other`, the business time to now (`stampedNow`). The one place both capture paths (a lead
+ * sent alone, a chunk of import lines) build it.
+ */
+export function captureCommandOf(leadId: string, body: CaptureLeadDto): { command: CaptureLeadCommand; stampedNow: boolean } {
+  const { occurredAt, ownerId, ...fields } = withoutNulls(body);
+  const details = { ...fields, source: fields.source ?? 'Other' };
+  return { command: { type: 'CaptureLead', leadId, occurredAt: occurredAtOrNow(occurredAt), details, ownerId }, stampedNow: occurredAt === undefined };
+}
 
 /**
  * A capture (`POST /leads`, and each line of `POST /leads/import`): the assignment turn of a
@@ -31,12 +43,11 @@ export class LeadCapture {
 
   /** `body` is validated as CaptureLeadDto; `leadId` from `newRecordId` (or derived from an import line). */
   async capture(leadId: string, body: CaptureLeadDto, context: CommandContext, allowDuplicate: boolean): Promise<CommandOutcome<LeadState, LeadEvent>> {
-    const { occurredAt, ownerId, ...fields } = withoutNulls(body);
-    const details = { ...fields, source: fields.source ?? 'Other' };
+    const { command: captured, stampedNow } = captureCommandOf(leadId, body);
+    const { occurredAt: businessTime, details, ownerId } = captured;
     // Without an owner the lead takes the turn of the first matching assignment rule (API.md, "Assignment").
-    const businessTime = occurredAtOrNow(occurredAt);
     // "Now" stamped here may lose a race with a concurrent command stamped a moment later; a create under an Idempotency-Key may find its first attempt.
-    const options = { allowDuplicate, freshId: !context.idempotencyKey, ...(occurredAt === undefined && { catchUpBusinessTime: true }) };
+    const options = { allowDuplicate, freshId: !context.idempotencyKey, ...(stampedNow && { catchUpBusinessTime: true }) };
     // Where the store appends to several streams in one transaction, the turn and the lead are one commit.
     const rule = ownerId === undefined && this.executor.appendsAtomically ? await this.routing.matchingRule(details) : undefined;
     if (rule) {

@@ -226,8 +226,8 @@ export class CommandExecutor {
     return fold(aggregate.decider, recorded.map((e) => toOccurred(e)));
   };
 
-  /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op. */
-  private toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext): EventToAppend[] {
+  /** Events for the store: deterministic ids under an Idempotency-Key, so a retried append is a no-op (also for a batch deciding many records itself). */
+  toAppend(events: DomainEvent[], occurredAt: string, context: CommandContext): EventToAppend[] {
     return events.map((event, index) => ({
       id: context.idempotencyKey ? deterministicUuid(context.idempotencyKey, String(index)) : timeOrderedUuid(),
       type: event.type,

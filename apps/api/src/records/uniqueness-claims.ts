@@ -13,9 +13,17 @@ import { LoadState, streamIdOf, UniqueClaim, UniqueRule } from './aggregate-type
  */
 export const PENDING_CLAIM_MS = 10_000;
 /** A 409 for duplicates lists at most this many of them. */
-const MAX_DUPLICATES_LISTED = 100;
+export const MAX_DUPLICATES_LISTED = 100;
 /** Claims on one value that keep losing races are decided again this many times. */
 const MAX_CLAIM_ATTEMPTS = 100;
+
+/** A value's claim as read: the holders that still stand and where the next claim event goes. */
+export interface StandingClaim {
+  standing: ClaimHolder[];
+  /** The revision the next claim event gets (0 for a value never claimed). */
+  nextRevision: number;
+  expectedRevision: number | 'no_stream';
+}
 
 /** A claim decided for one attempt: the append that takes it, and the holders before it (restored should it be let go). */
 interface DecidedClaim {
@@ -106,20 +114,31 @@ export class UniquenessClaims {
   }
 
   private async decide(claim: UniqueClaim, allowedByCaller: boolean, context: CommandContext): Promise<DecidedClaim> {
+    const { streamId, holdersBefore, standing, nextRevision, expectedRevision } = await this.standing(claim);
+    const decision = decideClaim({ claimant: claim.claimant, standing, allowDuplicate: allowedByCaller || claim.allowDuplicate === true, nextRevision });
+    if (decision.kind === 'refused') throw claim.refusal(decision.duplicates.slice(0, MAX_DUPLICATES_LISTED));
+    return { append: { streamId, events: [this.toAppend(decision.event, context)], expectedRevision }, holdersBefore };
+  }
+
+  /**
+   * A value's claim as it stands now: the holders other than the claimant that still hold it
+   * (each checked against its own stream), and the revision a claim appends at. For deciding
+   * many claims at once (the lines of an import chunk, `ImportChunkCapture`).
+   */
+  async standing(claim: Pick<UniqueClaim, 'rule' | 'value' | 'claimant'>): Promise<StandingClaim & { streamId: string; holdersBefore: ClaimHolder[] }> {
     const streamId = claimStreamId(claim.rule, claim.value);
     const events = await this.store.readStream(streamId);
     const last = events[events.length - 1];
     const holdersBefore = claimHolders(events);
     const others = holdersBefore.filter((h) => h.id !== claim.claimant.id);
     const stands = await Promise.all(others.map((holder) => this.stands(claim, holder, events)));
-    const decision = decideClaim({
-      claimant: claim.claimant,
-      standing: others.filter((_, i) => stands[i]),
-      allowDuplicate: allowedByCaller || claim.allowDuplicate === true,
-      nextRevision: last ? last.revision + 1 : 0,
-    });
-    if (decision.kind === 'refused') throw claim.refusal(decision.duplicates.slice(0, MAX_DUPLICATES_LISTED));
-    return { append: { streamId, events: [this.toAppend(decision.event, context)], expectedRevision: last ? last.revision : 'no_stream' }, holdersBefore };
+    const standing = others.filter((_, i) => stands[i]);
+    return { streamId, holdersBefore, standing, nextRevision: last ? last.revision + 1 : 0, expectedRevision: last ? last.revision : 'no_stream' };
+  }
+
+  /** The append of claim events decided by the caller (`decideClaim`), stamped as this class stamps its own. */
+  claimAppend(claim: Pick<UniqueClaim, 'rule' | 'value'>, events: UniqueValueClaimed[], expectedRevision: number | 'no_stream', context: CommandContext): StreamAppend {
+    return { streamId: claimStreamId(claim.rule, claim.value), events: events.map((event) => this.toAppend(event, context)), expectedRevision };
   }
 
   /**
@@ -132,7 +151,7 @@ export class UniquenessClaims {
   }
 
   /** Whether a holder still holds the value, by its own stream (the authoritative write side, never the read models). */
-  private async stands(claim: UniqueClaim, holder: ClaimHolder, claimEvents: RecordedEvent[]): Promise<boolean> {
+  private async stands(claim: Pick<UniqueClaim, 'rule' | 'value'>, holder: ClaimHolder, claimEvents: RecordedEvent[]): Promise<boolean> {
     const { rule, value } = claim;
     const own = await this.store.readStream(streamIdOf(rule.holder, holder.id));
     if (rule.valueOf(fold(rule.holder.decider, own.map((e) => toOccurred(e)))) === value) return true;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, firstMatchingRule, LeadDetails } from '@crm/domain';
-import { EVENT_STORE, EventStore, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
+import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, AssignmentTurnsState, firstMatchingRule, LeadDetails } from '@crm/domain';
+import { EVENT_STORE, EventStore, EventToAppend, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { Configuration } from './configuration';
@@ -117,10 +117,8 @@ export class AssignmentRouting {
   private async captureAll<T>(rule: { streamId: string; ruleName: string; ownerIds: string[] }, batch: WaitingCapture<T>[], appendTurned: AppendTurned<T>): Promise<void> {
     let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const [last] = await this.store.readStream(rule.streamId, { direction: 'backwards', maxCount: 1 });
-      let state = last
-        ? assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt })
-        : assignmentTurnsDecider.initialState;
+      const read = await this.turnsNow(rule.streamId);
+      let state = read.state;
       const taken: { waiting: WaitingCapture<T>; turn: AssignmentTurnsEvent; decided: unknown }[] = [];
       // A second capture of a lead this round already decides (the same Idempotency-Key sent again
       // meanwhile) waits for the next round: decided on the committed stream, it is the replay it is.
@@ -150,19 +148,8 @@ export class AssignmentRouting {
       if (taken.length === 0) return;
       const turns: StreamAppend = {
         streamId: rule.streamId,
-        events: taken.map(({ waiting: { capture }, turn }) => ({
-          id: timeOrderedUuid(),
-          type: turn.type,
-          data: turn.data as unknown as Record<string, unknown>,
-          metadata: {
-            actorId: capture.context.actorId,
-            ...(capture.context.onBehalfOf !== undefined && { onBehalfOf: capture.context.onBehalfOf }),
-            occurredAt: capture.occurredAt,
-            correlationId: capture.context.correlationId,
-            causationId: capture.context.commandId,
-          },
-        })),
-        expectedRevision: last ? last.revision : 'no_stream',
+        events: taken.map(({ waiting: { capture }, turn }) => turnEventToAppend(turn, capture.occurredAt, capture.context)),
+        expectedRevision: read.expectedRevision,
       };
       try {
         const results = await appendTurned(taken.map((t) => t.decided), turns);
@@ -179,6 +166,17 @@ export class AssignmentRouting {
         pending = [...taken.filter((_, index) => index !== error.index).map((t) => t.waiting), ...deferred];
       }
     }
+  }
+
+  /**
+   * A turn stream as it stands: the rotation's state and the revision the next turns append at.
+   * Each turn event carries the whole state after it: the last one is all there is to fold.
+   */
+  async turnsNow(streamId: string): Promise<{ state: AssignmentTurnsState; expectedRevision: number | 'no_stream' }> {
+    const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+    if (!last) return { state: assignmentTurnsDecider.initialState, expectedRevision: 'no_stream' };
+    const state = assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt });
+    return { state, expectedRevision: last.revision };
   }
 
   /** A capture refused after it took its turn gives it back: the owner gets the next matched lead. */
@@ -219,11 +217,8 @@ export class AssignmentRouting {
   /** Decides the turns one after the other on the stream's state, and appends them at the revision read. */
   private async decideAll(streamId: string, batch: WaitingTurn[]): Promise<string[]> {
     for (let attempt = 1; ; attempt++) {
-      const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
-      // Each turn event carries the whole state after it: the last one is all there is to fold.
-      let state = last
-        ? assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt })
-        : assignmentTurnsDecider.initialState;
+      const read = await this.turnsNow(streamId);
+      let state = read.state;
       const events = batch.map(({ command, context }) => {
         const [event] = assignmentTurnsDecider.decide(command, state);
         state = assignmentTurnsDecider.evolve(state, { ...event, occurredAt: command.occurredAt });
@@ -232,19 +227,8 @@ export class AssignmentRouting {
       try {
         await this.store.append(
           streamId,
-          events.map(({ event, command, context }) => ({
-            id: timeOrderedUuid(),
-            type: event.type,
-            data: event.data as unknown as Record<string, unknown>,
-            metadata: {
-              actorId: context.actorId,
-              ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
-              occurredAt: command.occurredAt,
-              correlationId: context.correlationId,
-              causationId: context.commandId,
-            },
-          })),
-          last ? last.revision : 'no_stream',
+          events.map(({ event, command, context }) => turnEventToAppend(event, command.occurredAt, context)),
+          read.expectedRevision,
         );
         return events.map(({ event }) => event.data.ownerId);
       } catch (error) {
@@ -252,6 +236,22 @@ export class AssignmentRouting {
       }
     }
   }
+}
+
+/** A turn event for the store, stamped as the capture it serves (actor, business time, causation). */
+export function turnEventToAppend(event: AssignmentTurnsEvent, occurredAt: string, context: CommandContext): EventToAppend {
+  return {
+    id: timeOrderedUuid(),
+    type: event.type,
+    data: event.data as unknown as Record<string, unknown>,
+    metadata: {
+      actorId: context.actorId,
+      ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
+      occurredAt,
+      correlationId: context.correlationId,
+      causationId: context.commandId,
+    },
+  };
 }
 
 /** A capture waiting for its turn: decided for the owner the turn gives it. */
