@@ -14,7 +14,7 @@ import {
 } from '../event-store.port';
 import { EventLogWriter, EventLogWriterThread, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
-import { EncodedAppend, SCHEMA } from './sqlite-event-writer';
+import { SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 interface EventRow {
   position: number | bigint;
@@ -49,20 +49,22 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private readonly writer: EventLogWriter;
 
-  static open(file: string, writer: SqliteWriterPlacement = 'in-thread'): SqliteEventStore {
-    return new SqliteEventStore(openSqliteDatabase(file), writer === 'writer-thread' ? file : undefined);
+  /** With `hashChains`, the writer chains every event it appends (see SqliteEventWriterOptions): the service's store. */
+  static open(file: string, writer: SqliteWriterPlacement = 'in-thread', options: SqliteEventWriterOptions = {}): SqliteEventStore {
+    return new SqliteEventStore(openSqliteDatabase(file), writer === 'writer-thread' ? file : undefined, options);
   }
 
   /** With `writerThreadFile`, appends are committed on a writer thread's own connection to that file. */
   constructor(
     private readonly db: Database.Database,
     writerThreadFile?: string,
+    options: SqliteEventWriterOptions = {},
   ) {
     // Made here, before the writer thread opens the file, so that the reads below can be prepared.
     db.exec(SCHEMA);
     this.appended.setMaxListeners(0);
     const onCommitted = () => this.appended.emit('appended');
-    this.writer = writerThreadFile ? new EventLogWriterThread(writerThreadFile, onCommitted) : new InThreadEventLogWriter(db, onCommitted);
+    this.writer = writerThreadFile ? new EventLogWriterThread(writerThreadFile, onCommitted, options) : new InThreadEventLogWriter(db, onCommitted, options);
     this.statements = {
       streamForwards: db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
@@ -80,14 +82,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision })]);
+    const [result] = await this.writer.write([{ streamId, events, expectedRevision }]);
     return result;
   }
 
   /** All in one savepoint: a refusal of any rolls back every one of them. */
   appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
     if (appends.length === 0) return Promise.resolve([]);
-    return this.writer.write(appends.map(encoded));
+    return this.writer.write(appends);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -186,10 +188,6 @@ export class SqliteEventStore implements EventStore {
   private readAllNow(after: bigint, maxCount: number): RecordedEvent[] {
     return this.statements.allAfter.all(after, maxCount).map(toRecordedEvent);
   }
-}
-
-function encoded({ streamId, events, expectedRevision }: StreamAppend): EncodedAppend {
-  return { streamId, expectedRevision, events: events.map(({ id, type, data, metadata }) => ({ id, type, data: JSON.stringify(data), metadata: JSON.stringify(metadata) })) };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

@@ -1,25 +1,40 @@
 import Database from 'better-sqlite3';
-import { AppendResult, EventIdConflictError, ExpectedRevision, WrongExpectedRevisionError } from '../event-store.port';
+import { AppendResult, EventIdConflictError, EventToAppend, ExpectedRevision, StreamAppend, WrongExpectedRevisionError } from '../event-store.port';
+import { eventHash } from '../hash-chain';
 
-/** An event as the writer stores it: data and metadata already JSON (made where the append came from). */
-export interface EncodedEvent {
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
+/**
+ * One or more appends that stand or fall together: one `append`, or one `appendAtomically`. The
+ * events travel as they were given (to the writer thread as a structured clone, which costs the
+ * request thread less than writing their JSON): the writer writes the JSON, and the hashes.
+ */
+export type AppendGroup = StreamAppend[];
+
+/** An event the writer cannot store as JSON (a value JSON has no form for): its group is refused, nothing of it stored. */
+export class UnstorableEventError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly reason: string,
+  ) {
+    super(`An event for ${streamId} cannot be stored: ${reason}`);
+    this.name = 'UnstorableEventError';
+  }
 }
 
-export interface EncodedAppend {
-  streamId: string;
-  events: EncodedEvent[];
-  expectedRevision: ExpectedRevision;
-}
-
-/** One or more appends that stand or fall together: one `append`, or one `appendAtomically`. */
-export type AppendGroup = EncodedAppend[];
+/** A refusal of one group: the others of its batch are committed. */
+export type GroupRefusal = WrongExpectedRevisionError | EventIdConflictError | UnstorableEventError;
 
 /** What happened to one group of a committed batch. */
-export type GroupOutcome = { ok: true; results: AppendResult[] } | { ok: false; error: WrongExpectedRevisionError | EventIdConflictError };
+export type GroupOutcome = { ok: true; results: AppendResult[] } | { ok: false; error: GroupRefusal };
+
+export interface SqliteEventWriterOptions {
+  /**
+   * Chain every appended event to the one before it in its stream (`metadata.hash`, the format of
+   * hash-chain.ts's `eventHash`), inside the append's transaction: the stream's last event is the
+   * one the commit writes after, so no read on the request thread and no race with another writer.
+   * The service's embedded store does; EventStoreDB is chained by HashChainingEventStore instead.
+   */
+  hashChains?: boolean;
+}
 
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -46,13 +61,23 @@ export class SqliteEventWriter {
   private readonly groupInSavepoint: (group: AppendGroup) => AppendResult[];
   private readonly commitBatch: Database.Transaction<(batch: AppendGroup[]) => GroupOutcome[]>;
 
-  constructor(private readonly db: Database.Database) {
+  private readonly hashChains: boolean;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteEventWriterOptions = {},
+  ) {
     db.exec(SCHEMA);
+    this.hashChains = options.hashChains ?? false;
     this.statements = {
       byEventId: db.prepare<[string], { stream_id: string; revision: number; position: number | bigint }>(
         'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
       ),
-      streamRevision: db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
+      // The stream's last revision, and its last event's hash (null when it has none: written before chains, or unchained).
+      lastEvent: db.prepare<[string], { revision: number; hash: string | null }>(
+        `SELECT revision, CASE WHEN json_type(metadata, '$.hash') = 'text' THEN json_extract(metadata, '$.hash') END AS hash
+         FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`,
+      ),
       insert: db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
     // Nested better-sqlite3 transactions run as savepoints inside the batch's transaction.
@@ -62,7 +87,7 @@ export class SqliteEventWriter {
         try {
           return { ok: true, results: this.groupInSavepoint(group) };
         } catch (error) {
-          if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) return { ok: false, error };
+          if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError || error instanceof UnstorableEventError) return { ok: false, error };
           throw error;
         }
       }),
@@ -85,22 +110,43 @@ export class SqliteEventWriter {
     if (this.db.open) this.db.close();
   }
 
-  private writeAppend({ streamId, events, expectedRevision }: EncodedAppend): AppendResult {
+  private writeAppend({ streamId, events, expectedRevision }: StreamAppend): AppendResult {
     const earlier = this.findEarlierAppend(streamId, events);
     if (earlier) return earlier;
-    const current = this.statements.streamRevision.get(streamId)!.revision ?? -1;
+    const last = this.statements.lastEvent.get(streamId);
+    const current = last?.revision ?? -1;
     if (!revisionMatches(expectedRevision, current)) throw new WrongExpectedRevisionError(streamId, expectedRevision, current);
+    const rows = this.rowsOf(streamId, events, last?.hash ?? null);
     let position = -1n;
     const recordedAt = new Date().toISOString();
-    events.forEach((event, index) => {
-      const { lastInsertRowid } = this.statements.insert.run(event.id, streamId, current + 1 + index, event.type, event.data, event.metadata, recordedAt);
+    rows.forEach((row, index) => {
+      const { lastInsertRowid } = this.statements.insert.run(row.id, streamId, current + 1 + index, row.type, row.data, row.metadata, recordedAt);
       position = BigInt(lastInsertRowid);
     });
     return { nextExpectedRevision: current + events.length, position };
   }
 
+  /** The events as stored: data and metadata as JSON, the metadata with its chain hash when chaining (as HashChainingEventStore's `chained`). */
+  private rowsOf(streamId: string, events: EventToAppend[], previousHash: string | null): { id: string; type: string; data: string; metadata: string }[] {
+    let previous = previousHash;
+    try {
+      return events.map((event) => {
+        let metadata = event.metadata;
+        if (this.hashChains) {
+          const hash = eventHash(event, previous);
+          previous = hash;
+          metadata = { ...metadata, hash };
+        }
+        return { id: event.id, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(metadata) };
+      });
+    } catch (error) {
+      // JSON.stringify refuses a BigInt or a cycle: before any insert, so the group stores nothing.
+      throw new UnstorableEventError(streamId, error instanceof Error ? error.message : String(error));
+    }
+  }
+
   /** A retried append (same event ids) returns what the first one returned and writes nothing. */
-  private findEarlierAppend(streamId: string, events: EncodedEvent[]): AppendResult | undefined {
+  private findEarlierAppend(streamId: string, events: EventToAppend[]): AppendResult | undefined {
     const found = events.map((event) => this.statements.byEventId.get(event.id));
     if (found.every((row) => row === undefined)) return undefined;
     const allInStream = found.every((row) => row !== undefined && row.stream_id === streamId);
