@@ -354,7 +354,8 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   /** A key made ahead, if one is ready; the next batch is started when this one runs low. */
   private takeReadyKey(): { keyId: string; key: Buffer } | undefined {
-    if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
+    // Half a batch ahead: storing the next one may wait for the event log's commit to free the write lock.
+    if (this.readyKeys.length < KEY_BATCH / 2 && !this.makingKeys) {
       this.makingKeys = this.makeKeys()
         .then(() => undefined, (error: unknown) => error ?? new Error('Storing personal-data keys failed'))
         .finally(() => (this.makingKeys = undefined));
