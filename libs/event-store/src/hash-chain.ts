@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { BoundedMap } from './bounded-map';
 import { canonicalJson } from './canonical-json';
 import { EventStoreDecorator } from './event-store-decorator';
@@ -18,7 +18,8 @@ import type { AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRe
  */
 export function eventHash(event: Pick<EventToAppend, 'type' | 'data' | 'metadata'>, previousHash: string | null): string {
   const { hash: _hash, ...metadata } = event.metadata;
-  return createHash('sha256').update(canonicalJson({ type: event.type, data: event.data, metadata, previousHash })).digest('hex');
+  // crypto.hash: the one-shot digest, cheaper than a Hash object for a short text.
+  return digest('sha256', canonicalJson({ type: event.type, data: event.data, metadata, previousHash }), 'hex');
 }
 
 /** Events with their chain hashes, after `previousHash`. */
