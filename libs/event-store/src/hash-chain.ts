@@ -34,7 +34,8 @@ export function chained(events: EventToAppend[], previousHash: string | null): E
 
 /**
  * An event store whose appends chain every event to the one before it in its stream (see
- * `eventHash`). Wraps either adapter, so both backends get the same chains. A new stream needs
+ * `eventHash`). Wraps an adapter that does not chain by itself: EventStoreDB (the embedded store's
+ * writer chains as it commits, with the same `eventHash`: SqliteEventWriterOptions). A new stream needs
  * no read; an append to an existing one reads its last event for the hash to chain to (a
  * concurrent append in between makes the append fail on its expected revision, as it must),
  * unless the stream was just read up to that revision: a command reads its stream, decides,
