@@ -176,7 +176,7 @@ describe("The SQLite writer's chain is HashChainingEventStore's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
     dirs.push(dir);
     const file = join(dir, 'crm.sqlite');
-    const [old, captured, qualified, noted, claim, changed, retried, converted] = events;
+    const [old, captured, qualified, noted, claim, changed, retried, converted, copied] = events;
     const unchained = SqliteEventStore.open(file);
     const store = openStore(file);
     try {
@@ -190,7 +190,8 @@ describe("The SQLite writer's chain is HashChainingEventStore's", () => {
         { streamId: 'unique-x', events: [claim], expectedRevision: 'no_stream' },
         { streamId: 'lead-a', events: [changed], expectedRevision: 3 },
       ]);
-      expect(await verifyHashChains(store)).toEqual({ streams: 3, events: 8, broken: [], unhashed: 1 });
+      await store.append('unique-x', [copied], 0); // metadata that already names a hash: replaced in its place
+      expect(await verifyHashChains(store)).toEqual({ streams: 3, events: 9, broken: [], unhashed: 1 });
     } finally {
       await store.close();
       await unchained.close();
@@ -208,9 +209,10 @@ describe("The SQLite writer's chain is HashChainingEventStore's", () => {
       event('LeadDetailsChanged', { changes: { email: 'x@example.com', phone: null } }),
       event('LeadNurtured', { note: 'ü "quoted" \n' }),
       event('LeadConverted', { accountId: 'acc', amount: 1.5e21 }),
+      { ...event('UniqueValueReleased', { holders: [] }), metadata: { actorId: 'a', hash: 'copied from elsewhere', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' } },
     ];
     const byWrapper = await storedBy((file) => new HashChainingEventStore(SqliteEventStore.open(file)), events);
-    expect(byWrapper).toHaveLength(8);
+    expect(byWrapper).toHaveLength(9);
     expect(await storedBy((file) => SqliteEventStore.open(file, 'in-thread', { hashChains: true }), events)).toEqual(byWrapper);
     expect(await storedBy((file) => SqliteEventStore.open(file, 'writer-thread', { hashChains: true }), events)).toEqual(byWrapper);
   });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AppendResult, EventIdConflictError, WrongExpectedRevisionError } from '../event-store.port';
 import { startWorkerThread } from '../worker-thread';
-import { AppendGroup, GroupOutcome, SqliteEventWriter, SqliteEventWriterOptions, UnstorableEventError } from './sqlite-event-writer';
+import { AppendGroup, GroupOutcome, SqliteEventWriter, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 /**
  * Where the SQLite store's appends go. Group commit either way: the groups handed over in one
@@ -88,13 +88,7 @@ export type ToWriterThread = { kind: 'batch'; batch: number; groups: AppendGroup
 /** A refusal as it crosses threads (structured clone keeps no error subclass). */
 export type EncodedGroupOutcome =
   | { ok: true; results: AppendResult[] }
-  | {
-      ok: false;
-      refusal:
-        | { kind: 'wrong-expected-revision'; streamId: string; expected: WrongExpectedRevisionError['expected']; actual: number }
-        | { kind: 'event-id-conflict'; streamId: string }
-        | { kind: 'unstorable'; streamId: string; reason: string };
-    };
+  | { ok: false; refusal: { kind: 'wrong-expected-revision'; streamId: string; expected: WrongExpectedRevisionError['expected']; actual: number } | { kind: 'event-id-conflict'; streamId: string } };
 
 /** Messages from the writer thread: one per commit, answering every batch in it. */
 export type FromWriterThread = {
@@ -104,22 +98,18 @@ export type FromWriterThread = {
 export function encodeOutcome(outcome: GroupOutcome): EncodedGroupOutcome {
   if (outcome.ok) return outcome;
   const { error } = outcome;
-  if (error instanceof WrongExpectedRevisionError) return { ok: false, refusal: { kind: 'wrong-expected-revision', streamId: error.streamId, expected: error.expected, actual: error.actual } };
-  if (error instanceof UnstorableEventError) return { ok: false, refusal: { kind: 'unstorable', streamId: error.streamId, reason: error.reason } };
-  return { ok: false, refusal: { kind: 'event-id-conflict', streamId: error.streamId } };
+  return error instanceof WrongExpectedRevisionError
+    ? { ok: false, refusal: { kind: 'wrong-expected-revision', streamId: error.streamId, expected: error.expected, actual: error.actual } }
+    : { ok: false, refusal: { kind: 'event-id-conflict', streamId: error.streamId } };
 }
 
 function decodeOutcome(outcome: EncodedGroupOutcome): GroupOutcome {
   if (outcome.ok) return outcome;
   const { refusal } = outcome;
-  switch (refusal.kind) {
-    case 'wrong-expected-revision':
-      return { ok: false, error: new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual) };
-    case 'event-id-conflict':
-      return { ok: false, error: new EventIdConflictError(refusal.streamId) };
-    case 'unstorable':
-      return { ok: false, error: new UnstorableEventError(refusal.streamId, refusal.reason) };
-  }
+  return {
+    ok: false,
+    error: refusal.kind === 'wrong-expected-revision' ? new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual) : new EventIdConflictError(refusal.streamId),
+  };
 }
 
 /**
@@ -190,16 +180,9 @@ export class EventLogWriterThread implements EventLogWriter {
     this.flushScheduled = false;
     if (items.length === 0 || this.stopped) return;
     const batch = this.nextBatch++;
-    const message: ToWriterThread = { kind: 'batch', batch, groups: items.map((item) => item.group) };
-    try {
-      this.thread.postMessage(message);
-    } catch (error) {
-      // Not cloneable (a function in an event): none of these reached the thread, so none is stored.
-      for (const item of items) item.reject(error);
-      return;
-    }
     this.inFlight.set(batch, items);
     this.thread.ref();
+    this.thread.postMessage({ kind: 'batch', batch, groups: items.map((item) => item.group) } satisfies ToWriterThread);
   }
 
   private answer({ answers }: FromWriterThread): void {

@@ -14,7 +14,7 @@ import {
 } from '../event-store.port';
 import { EventLogWriter, EventLogWriterThread, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
-import { SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
+import { EncodedAppend, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 interface EventRow {
   position: number | bigint;
@@ -82,14 +82,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const [result] = await this.writer.write([{ streamId, events, expectedRevision }]);
+    const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision })]);
     return result;
   }
 
   /** All in one savepoint: a refusal of any rolls back every one of them. */
-  appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
-    if (appends.length === 0) return Promise.resolve([]);
-    return this.writer.write(appends);
+  async appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
+    if (appends.length === 0) return [];
+    return this.writer.write(appends.map(encoded));
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -188,6 +188,10 @@ export class SqliteEventStore implements EventStore {
   private readAllNow(after: bigint, maxCount: number): RecordedEvent[] {
     return this.statements.allAfter.all(after, maxCount).map(toRecordedEvent);
   }
+}
+
+function encoded({ streamId, events, expectedRevision }: StreamAppend): EncodedAppend {
+  return { streamId, expectedRevision, events: events.map(({ id, type, data, metadata }) => ({ id, type, data: JSON.stringify(data), metadata: JSON.stringify(metadata) })) };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

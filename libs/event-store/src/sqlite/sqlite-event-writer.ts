@@ -1,30 +1,26 @@
 import Database from 'better-sqlite3';
-import { AppendResult, EventIdConflictError, EventToAppend, ExpectedRevision, StreamAppend, WrongExpectedRevisionError } from '../event-store.port';
+import { AppendResult, EventIdConflictError, EventMetadata, ExpectedRevision, WrongExpectedRevisionError } from '../event-store.port';
 import { eventHash } from '../hash-chain';
 
-/**
- * One or more appends that stand or fall together: one `append`, or one `appendAtomically`. The
- * events travel as they were given (to the writer thread as a structured clone, which costs the
- * request thread less than writing their JSON): the writer writes the JSON, and the hashes.
- */
-export type AppendGroup = StreamAppend[];
-
-/** An event the writer cannot store as JSON (a value JSON has no form for): its group is refused, nothing of it stored. */
-export class UnstorableEventError extends Error {
-  constructor(
-    readonly streamId: string,
-    readonly reason: string,
-  ) {
-    super(`An event for ${streamId} cannot be stored: ${reason}`);
-    this.name = 'UnstorableEventError';
-  }
+/** An event as the writer stores it: data and metadata already JSON (written where the append came from: a string crosses to the writer thread cheaper than the object). */
+export interface EncodedEvent {
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
 }
 
-/** A refusal of one group: the others of its batch are committed. */
-export type GroupRefusal = WrongExpectedRevisionError | EventIdConflictError | UnstorableEventError;
+export interface EncodedAppend {
+  streamId: string;
+  events: EncodedEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
+/** One or more appends that stand or fall together: one `append`, or one `appendAtomically`. */
+export type AppendGroup = EncodedAppend[];
 
 /** What happened to one group of a committed batch. */
-export type GroupOutcome = { ok: true; results: AppendResult[] } | { ok: false; error: GroupRefusal };
+export type GroupOutcome = { ok: true; results: AppendResult[] } | { ok: false; error: WrongExpectedRevisionError | EventIdConflictError };
 
 export interface SqliteEventWriterOptions {
   /**
@@ -87,7 +83,7 @@ export class SqliteEventWriter {
         try {
           return { ok: true, results: this.groupInSavepoint(group) };
         } catch (error) {
-          if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError || error instanceof UnstorableEventError) return { ok: false, error };
+          if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) return { ok: false, error };
           throw error;
         }
       }),
@@ -110,13 +106,13 @@ export class SqliteEventWriter {
     if (this.db.open) this.db.close();
   }
 
-  private writeAppend({ streamId, events, expectedRevision }: StreamAppend): AppendResult {
+  private writeAppend({ streamId, events, expectedRevision }: EncodedAppend): AppendResult {
     const earlier = this.findEarlierAppend(streamId, events);
     if (earlier) return earlier;
     const last = this.statements.lastEvent.get(streamId);
     const current = last?.revision ?? -1;
     if (!revisionMatches(expectedRevision, current)) throw new WrongExpectedRevisionError(streamId, expectedRevision, current);
-    const rows = this.rowsOf(streamId, events, last?.hash ?? null);
+    const rows = this.hashChains ? chainedRows(events, last?.hash ?? null) : events;
     let position = -1n;
     const recordedAt = new Date().toISOString();
     rows.forEach((row, index) => {
@@ -126,27 +122,8 @@ export class SqliteEventWriter {
     return { nextExpectedRevision: current + events.length, position };
   }
 
-  /** The events as stored: data and metadata as JSON, the metadata with its chain hash when chaining (as HashChainingEventStore's `chained`). */
-  private rowsOf(streamId: string, events: EventToAppend[], previousHash: string | null): { id: string; type: string; data: string; metadata: string }[] {
-    let previous = previousHash;
-    try {
-      return events.map((event) => {
-        let metadata = event.metadata;
-        if (this.hashChains) {
-          const hash = eventHash(event, previous);
-          previous = hash;
-          metadata = { ...metadata, hash };
-        }
-        return { id: event.id, type: event.type, data: JSON.stringify(event.data), metadata: JSON.stringify(metadata) };
-      });
-    } catch (error) {
-      // JSON.stringify refuses a BigInt or a cycle: before any insert, so the group stores nothing.
-      throw new UnstorableEventError(streamId, error instanceof Error ? error.message : String(error));
-    }
-  }
-
   /** A retried append (same event ids) returns what the first one returned and writes nothing. */
-  private findEarlierAppend(streamId: string, events: EventToAppend[]): AppendResult | undefined {
+  private findEarlierAppend(streamId: string, events: EncodedEvent[]): AppendResult | undefined {
     const found = events.map((event) => this.statements.byEventId.get(event.id));
     if (found.every((row) => row === undefined)) return undefined;
     const allInStream = found.every((row) => row !== undefined && row.stream_id === streamId);
@@ -154,6 +131,27 @@ export class SqliteEventWriter {
     const last = found[found.length - 1]!;
     return { nextExpectedRevision: last.revision, position: BigInt(last.position) };
   }
+}
+
+/**
+ * The events with their chain hashes (as HashChainingEventStore's `chained`): each hashed over
+ * its stored JSON read back, which is what a verifier reads, and its metadata stored as
+ * `{ ...metadata, hash }` would be written.
+ */
+function chainedRows(events: EncodedEvent[], previousHash: string | null): EncodedEvent[] {
+  let previous = previousHash;
+  return events.map((event) => {
+    const metadata = JSON.parse(event.metadata) as EventMetadata;
+    const hash = eventHash({ type: event.type, data: JSON.parse(event.data), metadata }, previous);
+    previous = hash;
+    return { ...event, metadata: withHash(event.metadata, metadata, hash) };
+  });
+}
+
+/** The JSON of `{ ...metadata, hash }`: the hash appended as the last member, unless the metadata had one (whose place it then takes). */
+function withHash(text: string, metadata: EventMetadata, hash: string): string {
+  if (Object.prototype.hasOwnProperty.call(metadata, 'hash')) return JSON.stringify({ ...metadata, hash });
+  return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"hash":${JSON.stringify(hash)}}`;
 }
 
 function revisionMatches(expected: ExpectedRevision, current: number): boolean {
