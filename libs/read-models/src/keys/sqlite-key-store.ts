@@ -7,6 +7,8 @@ interface KeyRow {
 
 /** How long a batch of keys waits for the write lock without blocking, before it waits as any write does (the busy timeout). */
 const LOCK_WAIT_WITHOUT_BLOCKING_MS = 2_000;
+/** The longest pause between two tries (1, 2, 4, then 8 ms): a busy writer holds the lock most of the time, and each try costs. */
+const LOCK_RETRY_MAX_MS = 8;
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
@@ -59,12 +61,12 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
    * Stores the batch without blocking the event loop on the write lock: the event log's writer
    * thread holds it through each commit and fsync, and a write waiting out the busy timeout would
    * stall every request of the process meanwhile. So the lock is tried at once and, while taken,
-   * tried again a millisecond later (keys are made ahead: nothing waits on this yet), until
-   * LOCK_WAIT_WITHOUT_BLOCKING_MS; then it waits as any write does.
+   * tried again after 1, 2, 4, then every 8 ms (keys are made ahead: nothing waits on this yet),
+   * until LOCK_WAIT_WITHOUT_BLOCKING_MS; then it waits as any write does.
    */
   async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
     const until = Date.now() + LOCK_WAIT_WITHOUT_BLOCKING_MS;
-    while (Date.now() < until) {
+    for (let pause = 1; Date.now() < until; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
       this.db.pragma('busy_timeout = 0');
       try {
         this.insertAll.immediate(keys);
@@ -74,7 +76,7 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
       } finally {
         this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
     this.insertAll.immediate(keys);
   }
