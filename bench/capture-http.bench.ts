@@ -21,7 +21,11 @@ import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, s
  *   unprotected  the default with BENCH_EVENT_PROTECTION=off: no hash chains, no encryption
  *
  *   baseline     with BENCH_BASELINE=<folder>: the default of another build of this project (a
- *                checkout of an earlier commit, built with `npm run build`), alternated with this one
+ *                checkout of an earlier commit, built with `npm run build`), alternated with this one;
+ *                with BENCH_BASELINE_VARIANTS=1 also its rules+model and unprotected, so that the
+ *                ratios between them are taken before and after a change in the same run
+ *
+ * BENCH_ONLY=default,unprotected runs only the configurations named (bare Fastify always runs).
  *
  * CPU per request is read from /proc: the API process's main thread (what the event loop
  * spends per request) and the whole process (worker threads included).
@@ -51,7 +55,7 @@ interface Configuration {
   configure?: (url: string) => Promise<void>;
 }
 
-const CONFIGURATIONS: Configuration[] = [
+const CONFIGURATIONS = ([
   { name: 'default', env: {} },
   { name: 'external', env: { PROJECTOR: 'external' }, projector: true },
   {
@@ -61,7 +65,13 @@ const CONFIGURATIONS: Configuration[] = [
   },
   { name: 'unprotected', env: { BENCH_EVENT_PROTECTION: 'off' } },
   ...(process.env.BENCH_BASELINE ? [{ name: 'baseline', env: {}, root: resolve(process.env.BENCH_BASELINE) }] : []),
-];
+  ...(process.env.BENCH_BASELINE && process.env.BENCH_BASELINE_VARIANTS === '1'
+    ? [
+        { name: 'baseline rules+model', env: {}, root: resolve(process.env.BENCH_BASELINE), configure: configureRulesAndModel },
+        { name: 'baseline unprotected', env: { BENCH_EVENT_PROTECTION: 'off' }, root: resolve(process.env.BENCH_BASELINE) },
+      ]
+    : []),
+] as Configuration[]).filter((configuration) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').some((name) => configuration.name === name || configuration.name.startsWith('baseline')));
 
 interface Run extends LoadResult {
   name: string;
@@ -153,13 +163,24 @@ async function main() {
       };
     }),
   ]);
-  const defaultOf = (round: number) => runs.find((r) => r.round === round && r.name === 'default')!;
-  const unprotectedOf = (round: number) => runs.find((r) => r.round === round && r.name === 'unprotected')!;
+  const ran = (name: string) => runsOf(name).length > 0;
+  const of = (name: string) => (round: number) => runs.find((r) => r.round === round && r.name === name)!;
   const cpu = (name: string) => median(runsOf(name).map((r) => r.mainThreadUs));
-  console.log(`default / bare Fastify: ${ratio('default', bareOf).toFixed(3)} (issue 13: ≥ 0.20); external / bare: ${ratio('external', bareOf).toFixed(3)}`);
-  console.log(`rules+model / default: ${ratio('rules+model', defaultOf).toFixed(3)} req/s, ${cpu('rules+model')} vs ${cpu('default')} main-thread µs/req (issue 16: within 10 %)`);
-  if (runsOf('baseline').length > 0) console.log(`default / baseline (${process.env.BENCH_BASELINE}): ${ratio('default', (round) => runs.find((r) => r.round === round && r.name === 'baseline')!).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('baseline')} main-thread µs/req`);
-  console.log(`default (hash chains + encryption on) / unprotected: ${ratio('default', unprotectedOf).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('unprotected')} main-thread µs/req (issue 18: within 15 %)`);
+  /** The three ratios the issues budget, for this build or (prefix 'baseline ') the baseline's. */
+  const budgets = (prefix: string, label: string) => {
+    const name = (configuration: string) => (prefix ? `${prefix}${configuration === 'default' ? '' : ` ${configuration}`}` : configuration);
+    if (ran(name('default'))) console.log(`${label}default / bare Fastify: ${ratio(name('default'), bareOf).toFixed(3)} (issue 13: ≥ 0.20)`);
+    if (ran(name('rules+model')))
+      console.log(`${label}rules+model / default: ${ratio(name('rules+model'), of(name('default'))).toFixed(3)} req/s, ${cpu(name('rules+model'))} vs ${cpu(name('default'))} main-thread µs/req (issue 16: within 10 %)`);
+    if (ran(name('unprotected')))
+      console.log(`${label}default (hash chains + encryption on) / unprotected: ${ratio(name('default'), of(name('unprotected'))).toFixed(3)} req/s, ${cpu(name('default'))} vs ${cpu(name('unprotected'))} main-thread µs/req (issue 18: within 15 %)`);
+  };
+  budgets('', '');
+  if (ran('external')) console.log(`external / bare: ${ratio('external', bareOf).toFixed(3)}`);
+  if (ran('baseline')) {
+    console.log(`default / baseline (${process.env.BENCH_BASELINE}): ${ratio('default', of('baseline')).toFixed(3)} req/s, ${cpu('default')} vs ${cpu('baseline')} main-thread µs/req`);
+    budgets('baseline', 'baseline: ');
+  }
 }
 
 void main();

@@ -13,6 +13,7 @@ import { load, machine, startServer, stopServer } from './support';
  * keeps; the raw profile stays in the temporary folder when PROFILE_KEEP is set.
  *   npm run bench:capture-profile
  *   BENCH_SECONDS=10 PROJECTOR=external npm run bench:capture-profile
+ *   PROFILE_THREADS=all npm run bench:capture-profile   (the worker threads summarised too)
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const TOP = Number(process.env.PROFILE_TOP ?? 30);
@@ -113,15 +114,23 @@ async function main() {
     const result = await load({ ...request, duration: SECONDS });
     const to = now();
     await stopServer(server);
-    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error('the service wrote no profile');
-    const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
-    if (from < profile.startTime || to > profile.endTime) throw new Error('the profile does not cover the measured window');
-    // The profile's clock is the process's monotonic clock in µs; ours is the same clock (hrtime) in this process.
+    // One file per thread, named CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile: the main thread is thread 0.
+    const files = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => ({ file: f, thread: Number(f.split('.')[4]) }))
+      .sort((a, b) => a.thread - b.thread);
+    if (files.length === 0 || files[0].thread !== 0) throw new Error('the service wrote no profile of its main thread');
     console.log(`# POST /leads profile — ${machine()}\n`);
     console.log(`${result.requestsPerSecond} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}; environment: ${describeEnv()}\n`);
-    console.log(summarise(profile, result.total, from, to));
-    if (process.env.PROFILE_KEEP) console.log(`\nraw profile: ${join(profileDir, file)}`);
+    // PROFILE_THREADS=all: the worker threads too (the event log's writer, the projector), each summarised alike.
+    for (const { file, thread } of process.env.PROFILE_THREADS === 'all' ? files : files.slice(0, 1)) {
+      const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+      if (from < profile.startTime || to > profile.endTime) throw new Error(`the profile of thread ${thread} does not cover the measured window`);
+      // The profile's clock is the process's monotonic clock in µs; ours is the same clock (hrtime) in this process.
+      if (thread !== 0) console.log(`\n## Worker thread ${thread}\n`);
+      console.log(summarise(profile, result.total, from, to).replace(/^main thread busy/, thread === 0 ? 'main thread busy' : 'thread busy'));
+      if (process.env.PROFILE_KEEP) console.log(`\nraw profile: ${join(profileDir, file)}`);
+    }
   } finally {
     await stopServer(server);
     if (!process.env.PROFILE_KEEP) rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventToAppend, WrongExpectedRevisionError } from './event-store.port';
+import { EventStore, EventToAppend, WrongExpectedRevisionError } from './event-store.port';
 import { HashChainingEventStore, verifyHashChains } from './hash-chain';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
@@ -22,19 +22,32 @@ const event = (type: string, data: Record<string, unknown>): EventToAppend => ({
   metadata: { actorId: 'auditor-test', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' },
 });
 
-describe('Tamper evidence: hash chains', () => {
+/**
+ * Who makes the chain: HashChainingEventStore around an adapter (EventStoreDB's way; here around
+ * an unchained SQLite store), or the embedded store's writer inside the append's transaction, on
+ * the request thread or on its writer thread (the service's). Every case runs against each.
+ */
+const chainers: { name: string; open(file: string): EventStore }[] = [
+  { name: 'HashChainingEventStore around the adapter', open: (file) => new HashChainingEventStore(SqliteEventStore.open(file)) },
+  { name: 'the SQLite writer, in-thread', open: (file) => SqliteEventStore.open(file, 'in-thread', { hashChains: true }) },
+  { name: 'the SQLite writer, on its writer thread', open: (file) => SqliteEventStore.open(file, 'writer-thread', { hashChains: true }) },
+];
+
+describe.each(chainers)('Tamper evidence: hash chains made by $name', ({ open }) => {
   let dir: string;
   let file: string;
-  let inner: SqliteEventStore;
-  let store: HashChainingEventStore;
+  /** The same file without chains: events as a writer before hash chains wrote them. */
+  let unchained: SqliteEventStore;
+  let store: EventStore;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
     file = join(dir, 'crm.sqlite');
-    inner = SqliteEventStore.open(file);
-    store = new HashChainingEventStore(inner);
+    unchained = SqliteEventStore.open(file);
+    store = open(file);
   });
   afterEach(async () => {
     await store.close();
+    await unchained.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -94,19 +107,8 @@ describe('Tamper evidence: hash chains', () => {
     expect((await verifyHashChains(store)).broken).toEqual([{ stream: 'lead-a', revision: 2 }]);
   });
 
-  it('chains an append at the revision just read to the hash it read, without reading the stream again', async () => {
-    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
-    const reads: string[] = [];
-    const readStream = inner.readStream.bind(inner);
-    inner.readStream = (streamId, options) => (reads.push(streamId), readStream(streamId, options));
-    const [captured] = await store.readStream('lead-a');
-    await store.append('lead-a', [event('LeadQualified', {})], captured.revision);
-    expect(reads).toEqual(['lead-a']);
-    expect((await verifyHashChains(store, 'lead-a')).broken).toEqual([]);
-  });
-
   it('never chains to a stale hash: a stream appended by another process since it was read is read again', async () => {
-    const otherProcess = new HashChainingEventStore(SqliteEventStore.open(file));
+    const otherProcess = open(file);
     try {
       await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
       const [captured] = await store.readStream('lead-a');
@@ -124,10 +126,94 @@ describe('Tamper evidence: hash chains', () => {
   });
 
   it('counts events written without hashes (before chains existed) and judges the hashed ones after them', async () => {
-    await inner.append('lead-old', [event('LeadCaptured', { lastName: 'Old' })], 'no_stream');
+    await unchained.append('lead-old', [event('LeadCaptured', { lastName: 'Old' })], 'no_stream');
     await store.append('lead-old', [event('LeadQualified', {})], 0);
     const [, second] = await store.readStream('lead-old');
     expect(second.metadata.hash).toBe(auditorsHash(second.type, second.data, second.metadata, null));
     expect(await verifyHashChains(store)).toEqual({ streams: 1, events: 2, broken: [], unhashed: 1 });
+  });
+});
+
+describe('HashChainingEventStore (the chain of EventStoreDB appends)', () => {
+  let dir: string;
+  let inner: SqliteEventStore;
+  let store: HashChainingEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
+    inner = SqliteEventStore.open(join(dir, 'crm.sqlite'));
+    store = new HashChainingEventStore(inner);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('chains an append at the revision just read to the hash it read, without reading the stream again', async () => {
+    await store.append('lead-a', [event('LeadCaptured', { lastName: 'A' })], 'no_stream');
+    const reads: string[] = [];
+    const readStream = inner.readStream.bind(inner);
+    inner.readStream = (streamId, options) => (reads.push(streamId), readStream(streamId, options));
+    const [captured] = await store.readStream('lead-a');
+    await store.append('lead-a', [event('LeadQualified', {})], captured.revision);
+    expect(reads).toEqual(['lead-a']);
+    expect((await verifyHashChains(store, 'lead-a')).broken).toEqual([]);
+  });
+});
+
+describe("The SQLite writer's chain is HashChainingEventStore's", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  const rowsOf = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT position, event_id, stream_id, revision, type, data, metadata FROM events ORDER BY position').all();
+    } finally {
+      db.close();
+    }
+  };
+  /** The same appends, event for event (same ids), through one store; the file's rows as stored. */
+  async function storedBy(openStore: (file: string) => EventStore, events: EventToAppend[]): Promise<unknown[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
+    dirs.push(dir);
+    const file = join(dir, 'crm.sqlite');
+    const [old, captured, qualified, noted, claim, changed, retried, converted, copied] = events;
+    const unchained = SqliteEventStore.open(file);
+    const store = openStore(file);
+    try {
+      await unchained.append('lead-old', [old], 'no_stream'); // written before chains existed
+      await store.append('lead-old', [qualified], 0);
+      await store.append('lead-a', [captured], 'no_stream');
+      await store.append('lead-a', [noted], 'any');
+      await store.append('lead-a', [retried, converted], 'stream_exists');
+      await store.append('lead-a', [retried, converted], 'stream_exists'); // a retry: the same result, nothing written
+      await store.appendAtomically!([
+        { streamId: 'unique-x', events: [claim], expectedRevision: 'no_stream' },
+        { streamId: 'lead-a', events: [changed], expectedRevision: 3 },
+      ]);
+      await store.append('unique-x', [copied], 0); // metadata that already names a hash: replaced in its place
+      expect(await verifyHashChains(store)).toEqual({ streams: 3, events: 9, broken: [], unhashed: 1 });
+    } finally {
+      await store.close();
+      await unchained.close();
+    }
+    return rowsOf(file);
+  }
+
+  it('stores the same rows, hashes included, for the same appends (in-thread and on the writer thread)', async () => {
+    const events = [
+      event('LeadCaptured', { lastName: 'Old' }),
+      event('LeadCaptured', { lastName: 'A', nested: { z: 1, a: [2, { y: 3, b: 4 }], gone: undefined }, list: [null, 'x'] }),
+      event('LeadQualified', {}),
+      { ...event('Noted', { n: 1 }), metadata: { ...event('Noted', {}).metadata, onBehalfOf: 'rep-1', idempotencyKey: 'k' } },
+      event('UniqueValueClaimed', { holders: ['lead-a'] }),
+      event('LeadDetailsChanged', { changes: { email: 'x@example.com', phone: null } }),
+      event('LeadNurtured', { note: 'ü "quoted" \n' }),
+      event('LeadConverted', { accountId: 'acc', amount: 1.5e21 }),
+      { ...event('UniqueValueReleased', { holders: [] }), metadata: { actorId: 'a', hash: 'copied from elsewhere', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' } },
+    ];
+    const byWrapper = await storedBy((file) => new HashChainingEventStore(SqliteEventStore.open(file)), events);
+    expect(byWrapper).toHaveLength(9);
+    expect(await storedBy((file) => SqliteEventStore.open(file, 'in-thread', { hashChains: true }), events)).toEqual(byWrapper);
+    expect(await storedBy((file) => SqliteEventStore.open(file, 'writer-thread', { hashChains: true }), events)).toEqual(byWrapper);
   });
 });

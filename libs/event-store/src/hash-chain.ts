@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { BoundedMap } from './bounded-map';
 import { canonicalJson } from './canonical-json';
 import { EventStoreDecorator } from './event-store-decorator';
@@ -18,7 +18,8 @@ import type { AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRe
  */
 export function eventHash(event: Pick<EventToAppend, 'type' | 'data' | 'metadata'>, previousHash: string | null): string {
   const { hash: _hash, ...metadata } = event.metadata;
-  return createHash('sha256').update(canonicalJson({ type: event.type, data: event.data, metadata, previousHash })).digest('hex');
+  // crypto.hash: the one-shot digest, cheaper than a Hash object for a short text.
+  return digest('sha256', canonicalJson({ type: event.type, data: event.data, metadata, previousHash }), 'hex');
 }
 
 /** Events with their chain hashes, after `previousHash`. */
@@ -33,7 +34,8 @@ export function chained(events: EventToAppend[], previousHash: string | null): E
 
 /**
  * An event store whose appends chain every event to the one before it in its stream (see
- * `eventHash`). Wraps either adapter, so both backends get the same chains. A new stream needs
+ * `eventHash`). Wraps an adapter that does not chain by itself: EventStoreDB (the embedded store's
+ * writer chains as it commits, with the same `eventHash`: SqliteEventWriterOptions). A new stream needs
  * no read; an append to an existing one reads its last event for the hash to chain to (a
  * concurrent append in between makes the append fail on its expected revision, as it must),
  * unless the stream was just read up to that revision: a command reads its stream, decides,

@@ -87,7 +87,7 @@ const APPENDED_LIMIT = 5_000;
  * An event store that encrypts the personal fields of every event on append and decrypts them
  * on every read (readStream, readAll, subscribeToAll), so that every consumer — projector,
  * history, state, field history, conversions, uniqueness claims — sees plaintext, or the erased
- * value once the person's key is destroyed. It wraps the hash-chaining store: the hash covers
+ * value once the person's key is destroyed. It wraps the store that chains (HashChainingEventStore, or the embedded store whose writer chains as it commits): the hash covers
  * what is stored (the ciphertext), so an erasure leaves every chain valid; `stored` is that
  * store, for verifying chains.
  *
@@ -354,7 +354,8 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   /** A key made ahead, if one is ready; the next batch is started when this one runs low. */
   private takeReadyKey(): { keyId: string; key: Buffer } | undefined {
-    if (this.readyKeys.length < KEY_BATCH / 4 && !this.makingKeys) {
+    // Half a batch ahead: storing the next one may wait for the event log's commit to free the write lock.
+    if (this.readyKeys.length < KEY_BATCH / 2 && !this.makingKeys) {
       this.makingKeys = this.makeKeys()
         .then(() => undefined, (error: unknown) => error ?? new Error('Storing personal-data keys failed'))
         .finally(() => (this.makingKeys = undefined));

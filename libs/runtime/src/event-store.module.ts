@@ -15,18 +15,19 @@ type StoreConfig = Pick<AppConfig, 'eventStoreUrl' | 'dataDir' | 'mongodbUrl' | 
 /**
  * The event store the configuration names: EventStoreDB when EVENTSTORE_URL is set, else the
  * embedded SQLite file. Every append chains its events to the stream's last hash, whichever
- * backend stores them; outside that, personal fields are encrypted under their person's key
- * (so the hashes cover the ciphertext and an erasure breaks no chain). The embedded file's appends
- * are committed on a writer thread, unless `writer` says 'in-thread' (a reader that never appends:
- * the projector's thread).
+ * backend stores them (the embedded file's writer in the append's own transaction, EventStoreDB's
+ * through HashChainingEventStore: one format, hash-chain.ts's `eventHash`); outside that, personal
+ * fields are encrypted under their person's key (so the hashes cover the ciphertext and an erasure
+ * breaks no chain). The embedded file's appends are committed on a writer thread, unless `writer`
+ * says 'in-thread' (a reader that never appends: the projector's thread).
  */
 export function openEventStore(config: StoreConfig, logger?: Logger, writer: SqliteWriterPlacement = 'writer-thread'): PersonalDataProtectingEventStore {
   if (config.benchmarkWithoutEventProtection) {
     // bench:capture's measure of what the protection costs: no chain, and no event type with personal fields to encrypt.
     logger?.warn('BENCH_EVENT_PROTECTION=off: events are stored without hash chains and without personal-data encryption (benchmark only)');
-    return new PersonalDataProtectingEventStore(openAdapter(config, writer, logger), openKeyStore(config), { paths: {}, erasedValue: ERASED, erasureEventType: 'PersonalDataErased' });
+    return new PersonalDataProtectingEventStore(openAdapter(config, writer, false, logger), openKeyStore(config), { paths: {}, erasedValue: ERASED, erasureEventType: 'PersonalDataErased' });
   }
-  return new PersonalDataProtectingEventStore(new HashChainingEventStore(openAdapter(config, writer, logger)), openKeyStore(config), {
+  return new PersonalDataProtectingEventStore(openAdapter(config, writer, true, logger), openKeyStore(config), {
     paths: PERSONAL_DATA_PATHS,
     erasedValue: ERASED,
     erasureEventType: 'PersonalDataErased',
@@ -46,14 +47,15 @@ function openKeyStore(config: StoreConfig): PersonalDataKeyStore {
   return SqliteKeyStore.open(embeddedDatabaseFile(config.dataDir), config.eventStoreUrl ? 'own' : 'with-log');
 }
 
-function openAdapter(config: StoreConfig, writer: SqliteWriterPlacement, logger?: Logger): EventStore {
+function openAdapter(config: StoreConfig, writer: SqliteWriterPlacement, hashChains: boolean, logger?: Logger): EventStore {
   if (config.eventStoreUrl) {
     logger?.log('Events are stored in EventStoreDB (EVENTSTORE_URL)');
-    return EventStoreDbEventStore.connect(config.eventStoreUrl);
+    const store = EventStoreDbEventStore.connect(config.eventStoreUrl);
+    return hashChains ? new HashChainingEventStore(store) : store;
   }
   logger?.log('Events are stored in the embedded SQLite file of DATA_DIR');
-  // On a thread of its own the writer commits and fsyncs while the request thread goes on.
-  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), writer);
+  // On a thread of its own the writer commits and fsyncs (and hashes) while the request thread goes on.
+  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), writer, { hashChains });
 }
 
 class EventStoreShutdown implements OnApplicationShutdown {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AppendResult, EventIdConflictError, WrongExpectedRevisionError } from '../event-store.port';
 import { startWorkerThread } from '../worker-thread';
-import { AppendGroup, GroupOutcome, SqliteEventWriter } from './sqlite-event-writer';
+import { AppendGroup, GroupOutcome, SqliteEventWriter, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 /**
  * Where the SQLite store's appends go. Group commit either way: the groups handed over in one
@@ -39,8 +39,8 @@ export class InThreadEventLogWriter implements EventLogWriter {
   private queue: PendingWrite[] = [];
   private flushScheduled = false;
 
-  constructor(db: Database.Database, private readonly onCommitted: () => void) {
-    this.writer = new SqliteEventWriter(db);
+  constructor(db: Database.Database, private readonly onCommitted: () => void, options: SqliteEventWriterOptions = {}) {
+    this.writer = new SqliteEventWriter(db, options);
   }
 
   write(group: AppendGroup): Promise<AppendResult[]> {
@@ -74,6 +74,12 @@ export class InThreadEventLogWriter implements EventLogWriter {
     batch.forEach((item, index) => settle(item, outcomes[index]));
     this.onCommitted();
   }
+}
+
+/** What the writer thread is started with. */
+export interface WriterThreadData {
+  file: string;
+  options: SqliteEventWriterOptions;
 }
 
 /** Messages to the writer thread. */
@@ -124,8 +130,8 @@ export class EventLogWriterThread implements EventLogWriter {
   private closing?: Promise<void>;
   private drained?: () => void;
 
-  constructor(file: string, private readonly onCommitted: () => void) {
-    this.thread = startWorkerThread(join(__dirname, 'sqlite-writer.worker'), { file });
+  constructor(file: string, private readonly onCommitted: () => void, options: SqliteEventWriterOptions = {}) {
+    this.thread = startWorkerThread(join(__dirname, 'sqlite-writer.worker'), { file, options } satisfies WriterThreadData);
     // Held open only while appends are on their way: an idle writer keeps no process alive.
     this.thread.unref();
     this.thread.on('message', (message: FromWriterThread) => this.answer(message));

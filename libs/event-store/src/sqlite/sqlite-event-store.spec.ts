@@ -95,6 +95,31 @@ describe.each(placements)('SqliteEventStore.appendAtomically, writer %s', (place
   });
 });
 
+describe.each(placements)('SqliteEventStore, an event with no JSON form, writer %s', (placement) => {
+  it('is refused alone (nothing of its append stored) while the appends of the same group commit go on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
+    dirs.push(dir);
+    const store = SqliteEventStore.open(join(dir, 'events.sqlite'), placement, { hashChains: true });
+    const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
+    const event = (data: Record<string, unknown>) => ({ id: randomUUID(), type: 'T', data, metadata: meta });
+    try {
+      const [kept, refused] = await Promise.allSettled([
+        store.append('kept', [event({ x: 1 })], 'no_stream'),
+        store.appendAtomically([
+          { streamId: 'with-claim', events: [event({ x: 2 })], expectedRevision: 'no_stream' },
+          { streamId: 'unstorable', events: [event({ amount: 10n })], expectedRevision: 'no_stream' },
+        ]),
+      ]);
+      expect(kept.status).toBe('fulfilled');
+      expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(TypeError) });
+      expect(await store.readStream('with-claim')).toEqual([]);
+      expect(await store.readStream('kept')).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('SqliteEventStore identity', () => {
   it('is kept in the file: the same after reopening it, another for another file', async () => {
     const file = (name: string) => {

@@ -14,7 +14,7 @@ import {
 } from '../event-store.port';
 import { EventLogWriter, EventLogWriterThread, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
-import { EncodedAppend, SCHEMA } from './sqlite-event-writer';
+import { EncodedAppend, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 interface EventRow {
   position: number | bigint;
@@ -49,20 +49,22 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private readonly writer: EventLogWriter;
 
-  static open(file: string, writer: SqliteWriterPlacement = 'in-thread'): SqliteEventStore {
-    return new SqliteEventStore(openSqliteDatabase(file), writer === 'writer-thread' ? file : undefined);
+  /** With `hashChains`, the writer chains every event it appends (see SqliteEventWriterOptions): the service's store. */
+  static open(file: string, writer: SqliteWriterPlacement = 'in-thread', options: SqliteEventWriterOptions = {}): SqliteEventStore {
+    return new SqliteEventStore(openSqliteDatabase(file), writer === 'writer-thread' ? file : undefined, options);
   }
 
   /** With `writerThreadFile`, appends are committed on a writer thread's own connection to that file. */
   constructor(
     private readonly db: Database.Database,
     writerThreadFile?: string,
+    options: SqliteEventWriterOptions = {},
   ) {
     // Made here, before the writer thread opens the file, so that the reads below can be prepared.
     db.exec(SCHEMA);
     this.appended.setMaxListeners(0);
     const onCommitted = () => this.appended.emit('appended');
-    this.writer = writerThreadFile ? new EventLogWriterThread(writerThreadFile, onCommitted) : new InThreadEventLogWriter(db, onCommitted);
+    this.writer = writerThreadFile ? new EventLogWriterThread(writerThreadFile, onCommitted, options) : new InThreadEventLogWriter(db, onCommitted, options);
     this.statements = {
       streamForwards: db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
@@ -85,8 +87,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** All in one savepoint: a refusal of any rolls back every one of them. */
-  appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
-    if (appends.length === 0) return Promise.resolve([]);
+  async appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
+    if (appends.length === 0) return [];
     return this.writer.write(appends.map(encoded));
   }
 

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { AppendResult, EventIdConflictError, ExpectedRevision, WrongExpectedRevisionError } from '../event-store.port';
+import { AppendResult, EventIdConflictError, EventMetadata, ExpectedRevision, WrongExpectedRevisionError } from '../event-store.port';
+import { eventHash } from '../hash-chain';
 
-/** An event as the writer stores it: data and metadata already JSON (made where the append came from). */
+/** An event as the writer stores it: data and metadata already JSON (written where the append came from: a string crosses to the writer thread cheaper than the object). */
 export interface EncodedEvent {
   id: string;
   type: string;
@@ -20,6 +21,16 @@ export type AppendGroup = EncodedAppend[];
 
 /** What happened to one group of a committed batch. */
 export type GroupOutcome = { ok: true; results: AppendResult[] } | { ok: false; error: WrongExpectedRevisionError | EventIdConflictError };
+
+export interface SqliteEventWriterOptions {
+  /**
+   * Chain every appended event to the one before it in its stream (`metadata.hash`, the format of
+   * hash-chain.ts's `eventHash`), inside the append's transaction: the stream's last event is the
+   * one the commit writes after, so no read on the request thread and no race with another writer.
+   * The service's embedded store does; EventStoreDB is chained by HashChainingEventStore instead.
+   */
+  hashChains?: boolean;
+}
 
 export const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -46,13 +57,23 @@ export class SqliteEventWriter {
   private readonly groupInSavepoint: (group: AppendGroup) => AppendResult[];
   private readonly commitBatch: Database.Transaction<(batch: AppendGroup[]) => GroupOutcome[]>;
 
-  constructor(private readonly db: Database.Database) {
+  private readonly hashChains: boolean;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: SqliteEventWriterOptions = {},
+  ) {
     db.exec(SCHEMA);
+    this.hashChains = options.hashChains ?? false;
     this.statements = {
       byEventId: db.prepare<[string], { stream_id: string; revision: number; position: number | bigint }>(
         'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
       ),
-      streamRevision: db.prepare<[string], { revision: number | null }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
+      // The stream's last revision, and its last event's hash (null when it has none: written before chains, or unchained).
+      lastEvent: db.prepare<[string], { revision: number; hash: string | null }>(
+        `SELECT revision, CASE WHEN json_type(metadata, '$.hash') = 'text' THEN json_extract(metadata, '$.hash') END AS hash
+         FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`,
+      ),
       insert: db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
     // Nested better-sqlite3 transactions run as savepoints inside the batch's transaction.
@@ -88,12 +109,14 @@ export class SqliteEventWriter {
   private writeAppend({ streamId, events, expectedRevision }: EncodedAppend): AppendResult {
     const earlier = this.findEarlierAppend(streamId, events);
     if (earlier) return earlier;
-    const current = this.statements.streamRevision.get(streamId)!.revision ?? -1;
+    const last = this.statements.lastEvent.get(streamId);
+    const current = last?.revision ?? -1;
     if (!revisionMatches(expectedRevision, current)) throw new WrongExpectedRevisionError(streamId, expectedRevision, current);
+    const rows = this.hashChains ? chainedRows(events, last?.hash ?? null) : events;
     let position = -1n;
     const recordedAt = new Date().toISOString();
-    events.forEach((event, index) => {
-      const { lastInsertRowid } = this.statements.insert.run(event.id, streamId, current + 1 + index, event.type, event.data, event.metadata, recordedAt);
+    rows.forEach((row, index) => {
+      const { lastInsertRowid } = this.statements.insert.run(row.id, streamId, current + 1 + index, row.type, row.data, row.metadata, recordedAt);
       position = BigInt(lastInsertRowid);
     });
     return { nextExpectedRevision: current + events.length, position };
@@ -108,6 +131,27 @@ export class SqliteEventWriter {
     const last = found[found.length - 1]!;
     return { nextExpectedRevision: last.revision, position: BigInt(last.position) };
   }
+}
+
+/**
+ * The events with their chain hashes (as HashChainingEventStore's `chained`): each hashed over
+ * its stored JSON read back, which is what a verifier reads, and its metadata stored as
+ * `{ ...metadata, hash }` would be written.
+ */
+function chainedRows(events: EncodedEvent[], previousHash: string | null): EncodedEvent[] {
+  let previous = previousHash;
+  return events.map((event) => {
+    const metadata = JSON.parse(event.metadata) as EventMetadata;
+    const hash = eventHash({ type: event.type, data: JSON.parse(event.data), metadata }, previous);
+    previous = hash;
+    return { ...event, metadata: withHash(event.metadata, metadata, hash) };
+  });
+}
+
+/** The JSON of `{ ...metadata, hash }`: the hash appended as the last member, unless the metadata had one (whose place it then takes). */
+function withHash(text: string, metadata: EventMetadata, hash: string): string {
+  if (Object.prototype.hasOwnProperty.call(metadata, 'hash')) return JSON.stringify({ ...metadata, hash });
+  return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"hash":${JSON.stringify(hash)}}`;
 }
 
 function revisionMatches(expected: ExpectedRevision, current: number): boolean {

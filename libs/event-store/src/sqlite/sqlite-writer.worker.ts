@@ -4,13 +4,14 @@
  * appends each commit carries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromWriterThread, ToWriterThread } from './event-log-writer';
+import type { FromWriterThread, ToWriterThread, WriterThreadData } from './event-log-writer';
 import { encodeOutcome } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { SqliteEventWriter } from './sqlite-event-writer';
 
 const port = parentPort!;
-const writer = new SqliteEventWriter(openSqliteDatabase((workerData as { file: string }).file));
+const { file, options } = workerData as WriterThreadData;
+const writer = new SqliteEventWriter(openSqliteDatabase(file), options);
 let waiting: Extract<ToWriterThread, { kind: 'batch' }>[] = [];
 let commitScheduled = false;
 

@@ -30,4 +30,23 @@ describe('SQLite key store', () => {
     db.close();
     expect(readFileSync(file).includes(key)).toBe(false);
   });
+
+  it('waits for the write lock without blocking the event loop (the event log commits on another thread meanwhile)', async () => {
+    const file = newFile();
+    const store = SqliteKeyStore.open(file, 'with-log');
+    await store.putAll([{ keyId: 'key-first', key: randomBytes(32) }]); // the table exists
+    const writer = new Database(file);
+    writer.exec('BEGIN IMMEDIATE');
+    const key = randomBytes(32);
+    let stored = false;
+    const putting = store.putAll([{ keyId: 'key-late', key }]).then(() => (stored = true));
+    // The event loop goes on while the lock is held (a blocking wait would not let this timer run before the lock is free).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stored).toBe(false);
+    writer.exec('COMMIT');
+    writer.close();
+    await putting;
+    expect(await store.get('key-late')).toEqual({ state: 'active', key });
+    await store.close();
+  });
 });

@@ -5,6 +5,12 @@ interface KeyRow {
   key: Buffer | null;
 }
 
+/** How long a batch of keys waits for the write lock without blocking, before it waits as any write does (the busy timeout). */
+const LOCK_WAIT_WITHOUT_BLOCKING_MS = 2_000;
+/** The longest pause between two tries (1, 2, 4, then 8 ms): a busy writer holds the lock most of the time, and each try costs. */
+const LOCK_RETRY_MAX_MS = 8;
+const BUSY_TIMEOUT_MS = 5_000;
+
 /**
  * The personal-data keys in the embedded SQLite file (table `personal_data_keys`), beside the
  * read models: one row per key, its 32 bytes, or a tombstone (key NULL, erased_at) once erased.
@@ -15,7 +21,7 @@ interface KeyRow {
  */
 export class SqliteKeyStore implements PersonalDataKeyStore {
   private readonly select: Database.Statement<[string], KeyRow>;
-  private readonly insertAll: (keys: { keyId: string; key: Buffer }[]) => void;
+  private readonly insertAll: Database.Transaction<(keys: { keyId: string; key: Buffer }[]) => void>;
   private readonly tombstone: Database.Statement<[{ keyId: string; at: string }]>;
 
   static open(file: string, durable: 'with-log' | 'own'): SqliteKeyStore {
@@ -35,11 +41,10 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
     ) WITHOUT ROWID`);
     this.select = db.prepare('SELECT key FROM personal_data_keys WHERE key_id = ?');
     const insert = db.prepare<[string, Buffer, string]>('INSERT INTO personal_data_keys (key_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING');
-    const insertAll = db.transaction((keys: { keyId: string; key: Buffer }[]) => {
+    this.insertAll = db.transaction((keys: { keyId: string; key: Buffer }[]) => {
       const createdAt = new Date().toISOString();
       for (const { keyId, key } of keys) insert.run(keyId, key, createdAt);
     });
-    this.insertAll = (keys) => insertAll.immediate(keys);
     this.tombstone = db.prepare(
       `INSERT INTO personal_data_keys (key_id, key, created_at, erased_at) VALUES (@keyId, NULL, @at, @at)
        ON CONFLICT (key_id) DO UPDATE SET key = NULL, erased_at = COALESCE(erased_at, @at)`,
@@ -52,8 +57,28 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
     return row.key ? { state: 'active', key: row.key } : { state: 'erased' };
   }
 
+  /**
+   * Stores the batch without blocking the event loop on the write lock: the event log's writer
+   * thread holds it through each commit and fsync, and a write waiting out the busy timeout would
+   * stall every request of the process meanwhile. So the lock is tried at once and, while taken,
+   * tried again after 1, 2, 4, then every 8 ms (keys are made ahead: nothing waits on this yet),
+   * until LOCK_WAIT_WITHOUT_BLOCKING_MS; then it waits as any write does.
+   */
   async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
-    this.insertAll(keys);
+    const until = Date.now() + LOCK_WAIT_WITHOUT_BLOCKING_MS;
+    for (let pause = 1; Date.now() < until; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.insertAll.immediate(keys);
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    this.insertAll.immediate(keys);
   }
 
   async erase(keyId: string, erasedAt: string): Promise<void> {
