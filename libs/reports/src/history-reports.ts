@@ -20,7 +20,8 @@ import {
   ValueBucket,
 } from '@crm/read-models';
 import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
-import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, rankedValues, sumByKey, timeStats, TimeToConversionRow, valueGroups } from './reports';
+import { currency, dimensionOf, PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow, Report, ReportSource, sumByKey, timeStatsReport, TimeToConversionRow, valueStatisticsByKey } from './reports';
+import type { ValueStatistics } from './value-statistics';
 
 const DAY_MS = 86_400_000;
 
@@ -41,11 +42,9 @@ export interface SpeedToLeadRow {
   within5MinutesRate: number;
 }
 
-function speedRow(sums: Record<string, bigint> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
+function speedRow(sums: Record<string, bigint> | undefined, times: ValueStatistics | undefined): SpeedToLeadRow {
   const [captured, touched, within5Minutes] = ['captured', 'touched', 'within5Minutes'].map((metric) => count(sums, metric));
-  // Only the two ranks the row shows are searched for.
-  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
-  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
+  const [median, p90] = (times?.ranks ?? [null, null]).map((ms) => (ms === null ? null : ms / 1000));
   return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
 }
 
@@ -55,11 +54,12 @@ export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLe
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
     bucketsIn<CountBucket>(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
-    valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
+    // Only the two ranks a row shows: median and p90.
+    valueStatisticsByKey(source, version, FIRST_TOUCH_TIMES, groupBy, window, [0.5, 0.9]),
   ]);
   const sums = sumByKey(cohorts, keyOf);
   const rows = [...sums].map(([key, row]) => ({ key, ...speedRow(row, times.groups.get(key)) })).filter((row) => row.captured > 0);
-  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times) };
+  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times.total) };
 }
 
 export interface SourceRevenueRow {
@@ -86,10 +86,7 @@ export async function sourceRevenueReport(source: ReportSource, groupBy: SourceR
 
 /** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
 export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf(READ_MODELS.opportunityHistory);
-  const { groups, values, removed } = await valueGroups(source, version, STAGE_STAYS, groupBy, window);
-  const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group.values, group.removed) })).filter((row) => row.count > 0);
-  return { groupBy, rows: byKey(rows), total: timeStats(values, removed) };
+  return timeStatsReport(source, await source.versionOf(READ_MODELS.opportunityHistory), STAGE_STAYS, groupBy, window);
 }
 
 export interface CloseDatePushesRow {

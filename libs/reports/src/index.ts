@@ -1,5 +1,6 @@
 export * from './report-window';
 export * from './reports';
+export * from './value-statistics';
 export * from './csv';
 export * from './history-reports';
 export * from './campaign-influence';

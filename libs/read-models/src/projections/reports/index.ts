@@ -1,5 +1,6 @@
 export * from './calendar';
 export * from './buckets';
+export * from './value-histogram';
 export * from './lead-reports.projection';
 export * from './opportunity-reports.projection';
 export * from './opportunity-history.projection';

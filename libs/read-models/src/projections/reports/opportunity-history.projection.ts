@@ -2,6 +2,7 @@ import type { RecordedEvent } from '@crm/event-store';
 import type { ReadDocument } from '../../read-store.port';
 import type { DocumentSet, Projection } from '../projection';
 import { addValue, applyContributions, bucketCollections, Contribution, moveContributions, removeValue } from './buckets';
+import { addHistogramValue, histogramCollections, removeHistogramValue } from './value-histogram';
 import { dayOfDate, dayOfInstant } from './calendar';
 
 /** What the history views need to know of one opportunity now. */
@@ -22,7 +23,7 @@ export const OPPORTUNITY_CHANGES = 'opportunity-changes';
 export const PIPELINE_DELTAS = 'pipeline-deltas';
 /** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
 export const PIPELINE_FLOWS = 'pipeline-flows';
-/** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
+/** Value histograms of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
 export const STAGE_STAYS = 'stage-stays';
 /** Count buckets of close-date pushes by the day of the push: pushes, daysPushed; dims stage (at the push), ownerId (now), all. */
 export const CLOSE_DATE_PUSHES = 'close-date-pushes';
@@ -115,13 +116,14 @@ const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
  */
 export const opportunityHistoryProjection: Projection = {
   readModel: 'opportunity-history',
-  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
-  version: 2,
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree); 3: stays in value histograms. Rebuilt by itself on upgrade.
+  version: 3,
   collections: [
     { name: OPPORTUNITY_HISTORY_FACTS, filters: [], listed: false },
     // Read by a range of business time (the changes of asOf's day): it needs the index on its sort key.
     { name: OPPORTUNITY_CHANGES, filters: [] },
-    ...[PIPELINE_DELTAS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+    ...[PIPELINE_DELTAS, PIPELINE_FLOWS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+    ...histogramCollections(STAGE_STAYS),
   ],
   keysOf: (event) => (event.streamId.startsWith(PREFIX) ? [{ collection: OPPORTUNITY_HISTORY_FACTS, id: event.streamId.slice(PREFIX.length) }] : []),
   apply(event: RecordedEvent, docs: DocumentSet) {
@@ -218,9 +220,9 @@ function flow(docs: DocumentSet, day: number, metrics: Record<string, bigint>): 
 /** Ends the current stay (in `stage`, since facts.stageSince) at `at`, adding its duration to the stay buckets. */
 function endStay(docs: DocumentSet, facts: HistoryFacts, stage: string, at: number, day: number): Stay {
   const stay = { stage, day, ms: at - facts.stageSince };
-  addValue(docs, STAGE_STAYS, 'stage', stage, day, stay.ms);
-  addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, day, stay.ms);
-  addValue(docs, STAGE_STAYS, 'all', null, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'stage', stage, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'all', null, day, stay.ms);
   return stay;
 }
 
@@ -237,8 +239,8 @@ function addPush(docs: DocumentSet, facts: HistoryFacts, push: Push): Push {
 /** ownerId groups by the owner now: the stays and pushes of the opportunity leave its former owner's groups for the new one's. */
 function moveToOwner(docs: DocumentSet, facts: HistoryFacts, formerOwner: string | null): void {
   for (const stay of facts.stays) {
-    removeValue(docs, STAGE_STAYS, 'ownerId', formerOwner, stay.day, stay.ms);
-    addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, stay.day, stay.ms);
+    removeHistogramValue(docs, STAGE_STAYS, 'ownerId', formerOwner, stay.day, stay.ms);
+    addHistogramValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, stay.day, stay.ms);
   }
   facts.pushes.forEach((push, i) => {
     // The push just added (if any) was recorded under the former owner above; it moves with the rest.
