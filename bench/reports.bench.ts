@@ -39,7 +39,8 @@ import { prng } from './seeded-random';
  *   BENCH_LEADS=100000 BENCH_RUNS=50 npm run bench:reports
  * BENCH_DATA_DIR keeps the data folder (a second run on it loads nothing and catches up from the
  * checkpoints: the queries alone); BENCH_ONLY=<regex> times only the reports whose name matches;
- * BENCH_READ_MODELS=reports projects only the report views (all the reports read), not every read model.
+ * BENCH_READ_MODELS=reports projects only the report views (all the reports read), not every read model, and
+ * BENCH_READ_MODELS=<name>,<name> only those (time only the reports they serve, with BENCH_ONLY).
  */
 const LEADS = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
@@ -134,7 +135,8 @@ async function main() {
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
     const store = SqliteReadStore.open(file);
-    const projections = process.env.BENCH_READ_MODELS === 'reports' ? REPORT_PROJECTIONS : ALL_READ_MODEL_PROJECTIONS;
+    const only = process.env.BENCH_READ_MODELS;
+    const projections = only === 'reports' ? REPORT_PROJECTIONS : only ? ALL_READ_MODEL_PROJECTIONS.filter((p) => only.split(',').includes(p.readModel)) : ALL_READ_MODEL_PROJECTIONS;
     const projector = new Projector(events, store, projections, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
     const catchUpStart = Date.now();
     projector.start();
@@ -187,7 +189,7 @@ async function main() {
     }
     await store.close();
     printTable(`Reports at ${LEADS.toLocaleString('en')} leads (${Number(head).toLocaleString('en')} events) — ${RUNS} runs each — ${machine()}`, rows);
-    console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of ${projections === REPORT_PROJECTIONS ? 'the report views' : 'all read models'} ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
+    console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of ${only ? projections.map((p) => p.readModel).join(', ') : 'all read models'} ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
     if (rebuilt.length > 0) console.log(`rebuild of ${rebuilt.join(', ')} for their new code version: ${rebuildSeconds.toFixed(0)} s (${Math.round(Number(head) / rebuildSeconds)} events/s)`);
   } finally {
     await events.close();

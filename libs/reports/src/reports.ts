@@ -98,8 +98,9 @@ export function timeStats({ count, sum, ranks }: ValueStatistics): TimeToConvers
 
 /**
  * The statistics (count, sum, nearest-rank values at `ps`) of a histogram view's values in the
- * window, per row key, and of all of them together (the total: every value is in exactly one
- * group of a dimension).
+ * window, per row key, and of all of them together. The total reads the `all` dimension, which
+ * holds every value of each dimension's groups: a few bins of its year buckets, not those of
+ * every row.
  */
 export async function valueStatisticsByKey(
   source: ReportSource,
@@ -110,7 +111,10 @@ export async function valueStatisticsByKey(
   ps: number[],
 ): Promise<{ groups: Map<string | null, ValueStatistics>; total: ValueStatistics }> {
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<HistogramBucket>(source.store, version, view, dim, window, coarsest);
+  const [buckets, all] = await Promise.all([
+    bucketsIn<HistogramBucket>(source.store, version, view, dim, window, coarsest),
+    bucketsIn<HistogramBucket>(source.store, version, view, 'all', window),
+  ]);
   const groups = new Map<string | null, HistogramBucket[]>();
   for (const bucket of buckets) {
     const key = keyOf(bucket);
@@ -118,7 +122,7 @@ export async function valueStatisticsByKey(
     groups.get(key)!.push(bucket);
   }
   const keys = [...groups.keys()];
-  const statistics = await valueStatistics(source.store, version, view, [...groups.values(), buckets], ps);
+  const statistics = await valueStatistics(source.store, version, view, [...groups.values(), all], ps);
   return { groups: new Map(keys.map((key, i) => [key, statistics[i]])), total: statistics[keys.length] };
 }
 

@@ -16,6 +16,7 @@ import { Bucket, bucketCollection, bucketCollections, bucketId, Grain, GRAINS, p
  * only those bins' documents (one `getMany` for a whole report). A value that leaves a group (its
  * record moved to another owner) is taken out of the summary and of its bin: both are exact
  * multisets, and what they hold depends only on the values, never on where batches fell.
+ * A view puts every value in the dimension `all` (key null) as well: report totals read it.
  */
 
 /** Bins per power of two: a bin spans 1/32 of its octave, ~3 % of the size of the values in it (values under 64 ms have a bin each). */
