@@ -59,25 +59,22 @@ export async function valueStatistics(store: ReadModelDocuments, version: number
   return statistics;
 }
 
-/** The k-th smallest (1-based) value of several bins' (value, count) lists together. */
+/**
+ * The k-th smallest (1-based) value of several bins' (value, count) lists together: a merge of the
+ * sorted lists, walked until the rank (a bin's lists are few: one per bucket of the window).
+ */
 export function kthOfBins(parts: { values: number[]; counts: number[] }[], k: number): number {
-  if (parts.length === 1) return kthOfCounted(parts[0].values, parts[0].counts, k);
-  const values: number[] = [];
-  const counts: number[] = [];
-  for (const part of parts) for (let i = 0; i < part.values.length; i++) (values.push(part.values[i]), counts.push(part.counts[i]));
-  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
-  return kthOfCounted(
-    order.map((i) => values[i]),
-    order.map((i) => counts[i]),
-    k,
-  );
-}
-
-function kthOfCounted(values: number[], counts: number[], k: number): number {
+  const next = parts.map(() => 0);
   let left = k;
-  for (let i = 0; i < values.length; i++) {
-    if (left <= counts[i]) return values[i];
-    left -= counts[i];
+  for (;;) {
+    let smallest = -1;
+    for (let p = 0; p < parts.length; p++) {
+      if (next[p] < parts[p].values.length && (smallest < 0 || parts[p].values[next[p]] < parts[smallest].values[next[smallest]])) smallest = p;
+    }
+    if (smallest < 0) throw new Error(`rank ${k} is past the ${k - left} values of its bin`);
+    const { values, counts } = parts[smallest];
+    const at = next[smallest]++;
+    if (left <= counts[at]) return values[at];
+    left -= counts[at];
   }
-  throw new Error(`rank ${k} is past the ${k - left} values of its bin`);
 }
