@@ -13,7 +13,7 @@ import {
 import { deterministicUuid, EventToAppend, SqliteEventStore } from '@crm/event-store';
 import { Projector, SqliteReadStore } from '@crm/read-models';
 import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
-import { dayOfDate } from '@crm/reports';
+import { dayOfDate, nextMonthStart, REPORT_PROJECTIONS } from '@crm/reports';
 import {
   closeDatePushesReport,
   conversionRateReport,
@@ -40,12 +40,17 @@ import { prng } from './seeded-random';
  *   npm run bench:reports
  *   BENCH_LEADS=100000 BENCH_RUNS=50 npm run bench:reports
  * BENCH_DATA_DIR keeps the data folder (a second run on it loads nothing and catches up from the
- * checkpoints: the queries alone); BENCH_ONLY=<regex> times only the reports whose name matches.
+ * checkpoints: the queries alone); BENCH_ONLY=<regex> times only the reports whose name matches;
+ * BENCH_READ_MODELS=reports projects only the report views (all the reports read), not every read model, and
+ * BENCH_READ_MODELS=<name>,<name> only those (time only the reports they serve, with BENCH_ONLY).
+ * BENCH_CATCH_UP=off (with BENCH_DATA_DIR) times the queries over the read models as they stand, caught up or
+ * not (the log's first leads: captures run in order); BENCH_MONTH=YYYY-MM is the one-month window (2025-03).
  */
 const LEADS = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
 const DATA_DIR = process.env.BENCH_DATA_DIR;
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? '');
+const MONTH = process.env.BENCH_MONTH ?? '2025-03';
 const OWNERS = Array.from({ length: 40 }, (_, i) => `rep-${i}`);
 const START = Date.UTC(2024, 0, 1);
 const DAY = 86_400_000;
@@ -135,17 +140,27 @@ async function main() {
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
     const store = SqliteReadStore.open(file);
-    const projector = new Projector(events, store, ALL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
+    const only = process.env.BENCH_READ_MODELS;
+    const projections = only === 'reports' ? REPORT_PROJECTIONS : only ? ALL_PROJECTIONS.filter((p) => only.split(',').includes(p.readModel)) : ALL_PROJECTIONS;
+    const projector = new Projector(events, store, projections, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
     const catchUpStart = Date.now();
-    projector.start();
-    if (!(await projector.waitFor(head, 60 * 60_000))) throw new Error('catch-up did not finish');
+    const catchUp = process.env.BENCH_CATCH_UP !== 'off';
+    if (catchUp) projector.start();
+    if (catchUp && !(await projector.waitFor(head, 60 * 60_000))) throw new Error('catch-up did not finish');
     const catchUpSeconds = (Date.now() - catchUpStart) / 1000;
+    // A data folder (BENCH_DATA_DIR) projected by an earlier version of a read model's code: the runner rebuilds
+    // it in the background while the old version serves; the queries wait for the swap, and the rebuild is timed.
+    const codeVersions = new Map(projections.map((p) => [p.readModel, p.version ?? 1]));
+    const rebuilding = () => projector.reports().filter((r) => r.rebuild !== undefined || r.codeVersion !== codeVersions.get(r.name)).map((r) => r.name);
+    const rebuilt = catchUp ? rebuilding() : [];
+    while (rebuilt.length > 0 && rebuilding().length > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    const rebuildSeconds = (Date.now() - catchUpStart) / 1000;
     await projector.stop();
 
     const source: ReportSource = { store, versionOf: async (readModel) => (await store.readModelState(readModel)).activeVersion };
     const windows: [string, DayWindow][] = [
       ['all time', {}],
-      ['one month (2025-03)', { from: dayOfDate('2025-03-01'), to: dayOfDate('2025-04-01') }],
+      [`one month (${MONTH})`, { from: dayOfDate(`${MONTH}-01`), to: nextMonthStart(dayOfDate(`${MONTH}-01`)) }],
     ];
     const cases: [string, string, (w: DayWindow) => Promise<unknown>][] = [
       ...(['source', 'ownerId', 'month'] as const).map((g): [string, string, (w: DayWindow) => Promise<unknown>] => ['conversion-rate', g, (w) => conversionRateReport(source, g, w)]),
@@ -178,9 +193,17 @@ async function main() {
         rows.push({ report, groupBy, window: windowName, 'p50 ms': percentile(times, 0.5).toFixed(1), 'p99 ms': percentile(times, 0.99).toFixed(1) });
       }
     }
+    const positions = await Promise.all(
+      projections.map(async (p) => {
+        const state = await store.readModelState(p.readModel);
+        return `${p.readModel} at ${state.checkpoints[state.activeVersion] ?? -1n}`;
+      }),
+    );
     await store.close();
+    console.log(`read models: ${positions.join(', ')} of ${head} events`);
     printTable(`Reports at ${LEADS.toLocaleString('en')} leads (${Number(head).toLocaleString('en')} events) — ${RUNS} runs each — ${machine()}`, rows);
-    console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of all read models ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
+    console.log(`load ${loadSeconds.toFixed(0)} s, catch-up of ${only ? projections.map((p) => p.readModel).join(', ') : 'all read models'} ${catchUpSeconds.toFixed(0)} s (${Math.round(Number(head) / catchUpSeconds)} events/s), peak RSS ${peakRssMiB(process.pid)} MiB`);
+    if (rebuilt.length > 0) console.log(`rebuild of ${rebuilt.join(', ')} for their new code version: ${rebuildSeconds.toFixed(0)} s (${Math.round(Number(head) / rebuildSeconds)} events/s)`);
   } finally {
     await events.close();
     if (!DATA_DIR) rmSync(dir, { recursive: true, force: true });

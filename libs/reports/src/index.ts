@@ -7,5 +7,7 @@ export * from './shared/csv';
 export * from './lead-reports';
 export * from './opportunity-reports';
 export * from './opportunity-history';
+export * from './shared/value-histogram';
+export * from './shared/value-statistics';
 export * from './campaign-influence';
 export * from './registry';

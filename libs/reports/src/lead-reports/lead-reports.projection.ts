@@ -2,7 +2,8 @@ import { ActivityLogged, LeadEvent, LeadSource, READ_MODELS, STREAM_PREFIXES } f
 import type { ReadDocument } from '@crm/read-models';
 import { defineProjection, idInStream, IGNORED, Recorded } from '@crm/read-models';
 import type { DocumentSet, Projection } from '@crm/read-models';
-import { addValue, bucketCollections, Contribution, countView, Metrics, moveContributions, removeValue } from '../shared/buckets';
+import { bucketCollections, Contribution, countView, Metrics, moveContributions } from '../shared/buckets';
+import { addHistogramValue, histogramCollections, removeHistogramValue } from '../shared/value-histogram';
 import { dayOfInstant } from '../shared/calendar';
 
 export const LEAD_FACTS = 'lead-report-facts';
@@ -10,12 +11,12 @@ export const LEAD_FACTS = 'lead-report-facts';
 export type CohortMetric = 'captured' | 'qualified' | 'converted' | 'convertedWithOpportunity' | 'touched' | 'within5Minutes';
 /** Count buckets by capture day: captured, qualified, converted, convertedWithOpportunity, touched, within5Minutes. */
 export const CONVERSION_COHORTS = countView<CohortMetric>('conversion-cohorts');
-/** Value buckets by conversion day: conversion time in ms, exact. */
+/** Value histograms by conversion day: conversion time in ms, exact. */
 export const CONVERSION_TIMES = 'conversion-times';
 /**
- * Value buckets by capture day: first touch − capture in ms, exact, of the touched leads. A lead
+ * Value histograms by capture day: first touch − capture in ms, exact, of the touched leads. A lead
  * whose source or owner changes, whose first touch comes earlier (an activity logged back-dated)
- * or that is merged takes its value out (see removedDim) and puts it where it now belongs.
+ * or that is merged takes its value out and puts it where it now belongs.
  */
 export const FIRST_TOUCH_TIMES = 'first-touch-times';
 /** A first touch within this long of the capture counts in within5Minutes. */
@@ -48,13 +49,13 @@ type Handled = Recorded<LeadEvent | ActivityLogged>;
  */
 export const leadReportsProjection: Projection = defineProjection<LeadEvent | ActivityLogged>({
   name: READ_MODELS.leadReports,
-  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
-  version: 2,
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree); 3: value histograms. Rebuilt by itself on upgrade.
+  version: 3,
   collections: [
     { name: LEAD_FACTS, filters: [], listed: false },
     ...bucketCollections(CONVERSION_COHORTS),
-    ...bucketCollections(CONVERSION_TIMES),
-    ...bucketCollections(FIRST_TOUCH_TIMES),
+    ...histogramCollections(CONVERSION_TIMES),
+    ...histogramCollections(FIRST_TOUCH_TIMES),
   ],
   // A lead's own events, and the activities that touch a lead (whatever their stream).
   streams: [STREAM_PREFIXES.lead, STREAM_PREFIXES.activity],
@@ -94,7 +95,7 @@ export const leadReportsProjection: Projection = defineProjection<LeadEvent | Ac
       if (!after) return;
       const duration = Date.parse(event.metadata.occurredAt) - Date.parse(after.capturedAt);
       const day = dayOfInstant(event.metadata.occurredAt);
-      for (const [dim, key] of dimensionKeys(after)) addValue(docs, CONVERSION_TIMES, dim, key, day, duration);
+      for (const [dim, key] of dimensionKeys(after)) addHistogramValue(docs, CONVERSION_TIMES, dim, key, day, duration);
     },
     LeadMergedInto: (event, docs) => project(docs, event, (facts) => facts && { ...facts, merged: true }),
     LeadEngaged: IGNORED,
@@ -174,7 +175,7 @@ function moveTouchTime(docs: DocumentSet, before: LeadFacts | null, after: LeadF
   const [was, is] = [touchValues(before), touchValues(after)];
   for (let i = 0; i < Math.max(was.length, is.length); i++) {
     if (was[i] && is[i] && was[i].every((part, j) => part === is[i][j])) continue;
-    if (was[i]) removeValue(docs, FIRST_TOUCH_TIMES, ...was[i]);
-    if (is[i]) addValue(docs, FIRST_TOUCH_TIMES, ...is[i]);
+    if (was[i]) removeHistogramValue(docs, FIRST_TOUCH_TIMES, ...was[i]);
+    if (is[i]) addHistogramValue(docs, FIRST_TOUCH_TIMES, ...is[i]);
   }
 }

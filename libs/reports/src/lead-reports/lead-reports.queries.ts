@@ -1,7 +1,8 @@
 import { READ_MODELS } from '@crm/domain';
-import type { Metrics, ValueBucket } from '../shared/buckets';
+import type { Metrics } from '../shared/buckets';
+import type { ValueStatistics } from '../shared/value-statistics';
 import { bucketsIn, byKey, DayWindow, ratio } from '../shared/report-window';
-import { count, dimensionOf, rankedValues, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import { count, dimensionOf, Report, ReportSource, sumByKey, timeStatsReport, TimeToConversionRow, valueStatisticsByKey } from '../shared/report-queries';
 import { CohortMetric, CONVERSION_COHORTS, CONVERSION_TIMES, FIRST_TOUCH_TIMES } from './lead-reports.projection';
 
 export type ConversionGroupBy = 'source' | 'ownerId' | 'month';
@@ -40,18 +41,7 @@ export async function conversionRateReport(source: ReportSource, groupBy: Conver
 
 /** Leads converted in the window: count and the distribution of (convertedAt − capturedAt) in seconds. */
 export async function timeToConversionReport(source: ReportSource, groupBy: ConversionGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf(READ_MODELS.leadReports);
-  const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const buckets = await bucketsIn<ValueBucket>(source.store, version, CONVERSION_TIMES, dim, window, coarsest);
-  const groups = new Map<string | null, ValueBucket[]>();
-  for (const bucket of buckets) {
-    const key = keyOf(bucket);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(bucket);
-  }
-  const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group) })).filter((row) => row.count > 0);
-  // Every conversion is in exactly one group of a dimension: the groups' buckets together are the total.
-  return { groupBy, rows: byKey(rows), total: timeStats(buckets) };
+  return timeStatsReport(source, await source.versionOf(READ_MODELS.leadReports), CONVERSION_TIMES, groupBy, window);
 }
 
 export interface SpeedToLeadRow {
@@ -64,11 +54,9 @@ export interface SpeedToLeadRow {
   within5MinutesRate: number;
 }
 
-function speedRow(sums: Metrics<CohortMetric> | undefined, times: { values: ValueBucket[]; removed: ValueBucket[] } | undefined): SpeedToLeadRow {
+function speedRow(sums: Metrics<CohortMetric> | undefined, times: ValueStatistics | undefined): SpeedToLeadRow {
   const [captured, touched, within5Minutes] = (['captured', 'touched', 'within5Minutes'] as const).map((metric) => count(sums, metric));
-  // Only the two ranks the row shows are searched for.
-  const { rank } = rankedValues(times?.values ?? [], times?.removed ?? []);
-  const [median, p90] = [rank(0.5), rank(0.9)].map((ms) => (ms === null ? null : ms / 1000));
+  const [median, p90] = (times?.ranks ?? [null, null]).map((ms) => (ms === null ? null : ms / 1000));
   return { captured, touched, untouched: captured - touched, median, p90, within5Minutes, within5MinutesRate: ratio(within5Minutes, captured) };
 }
 
@@ -78,9 +66,10 @@ export async function speedToLeadReport(source: ReportSource, groupBy: SpeedToLe
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
   const [cohorts, times] = await Promise.all([
     bucketsIn(source.store, version, CONVERSION_COHORTS, dim, window, coarsest),
-    valueGroups(source, version, FIRST_TOUCH_TIMES, groupBy, window),
+    // Only the two ranks a row shows: median and p90.
+    valueStatisticsByKey(source, version, FIRST_TOUCH_TIMES, groupBy, window, [0.5, 0.9]),
   ]);
   const sums = sumByKey(cohorts, keyOf);
   const rows = [...sums].map(([key, row]) => ({ key, ...speedRow(row, times.groups.get(key)) })).filter((row) => row.captured > 0);
-  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times) };
+  return { groupBy, rows: byKey(rows), total: speedRow(sumByKey(cohorts, () => null).get(null), times.total) };
 }

@@ -2,6 +2,7 @@ import { OpportunityEvent, OpportunityLost, OpportunityWon, READ_MODELS, STREAM_
 import { defineProjection, DocumentSet, idInStream, IGNORED, Projection, ReadDocument, Recorded } from '@crm/read-models';
 import { addValue, applyContributions, bucketCollections, Contribution, countView, Metrics, moveContributions, removeValue } from '../shared/buckets';
 import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
+import { addHistogramValue, histogramCollections, removeHistogramValue } from '../shared/value-histogram';
 import { dayOfDate, dayOfInstant } from '../shared/calendar';
 
 /** What the history views need to know of one opportunity now. */
@@ -24,7 +25,7 @@ export const PIPELINE_DELTAS = countView<PipelineMetric>('pipeline-deltas');
 export type FlowMetric = 'newCount' | 'newCents' | 'increasedCents' | 'decreasedCents' | 'wonCount' | 'wonCents' | 'lostCount' | 'lostCents';
 /** Count buckets (dim `all`) of pipeline movement by the business day it happened: new, increased, decreased, won, lost. */
 export const PIPELINE_FLOWS = countView<FlowMetric>('pipeline-flows');
-/** Value buckets of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
+/** Value histograms of stage stays (ms) by the day the stay ended; dims stage, ownerId (owner now), all. */
 export const STAGE_STAYS = 'stage-stays';
 /** Count buckets of close-date pushes by the day of the push: pushes, daysPushed; dims stage (at the push), ownerId (now), all. */
 export const CLOSE_DATE_PUSHES = countView<PushMetric>('close-date-pushes');
@@ -117,13 +118,14 @@ const hundredths = (percent: unknown) => Math.round(Number(percent) * 100);
  */
 export const opportunityHistoryProjection: Projection = defineProjection<OpportunityEvent>({
   name: READ_MODELS.opportunityHistory,
-  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
-  version: 2,
+  // 2: year buckets, zero totals left out (and, for opportunity history, the change tree); 3: stays in value histograms. Rebuilt by itself on upgrade.
+  version: 3,
   collections: [
     { name: OPPORTUNITY_HISTORY_FACTS, filters: [], listed: false },
     // Read by a range of business time (the changes of asOf's day): it needs the index on its sort key.
     { name: OPPORTUNITY_CHANGES, filters: [] },
-    ...[PIPELINE_DELTAS, PIPELINE_FLOWS, STAGE_STAYS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+    ...[PIPELINE_DELTAS, PIPELINE_FLOWS, CLOSE_DATE_PUSHES, PUSHED_OPPORTUNITIES].flatMap(bucketCollections),
+    ...histogramCollections(STAGE_STAYS),
   ],
   streams: [STREAM_PREFIXES.opportunity],
   documentsOf: (event) => [{ collection: OPPORTUNITY_HISTORY_FACTS, id: idInStream(event, STREAM_PREFIXES.opportunity) }],
@@ -241,9 +243,9 @@ function flow(docs: DocumentSet, day: number, metrics: Metrics<FlowMetric>): voi
 /** Ends the current stay (in `stage`, since facts.stageSince) at `at`, adding its duration to the stay buckets. */
 function endStay(docs: DocumentSet, facts: HistoryFacts, stage: string, at: number, day: number): Stay {
   const stay = { stage, day, ms: at - facts.stageSince };
-  addValue(docs, STAGE_STAYS, 'stage', stage, day, stay.ms);
-  addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, day, stay.ms);
-  addValue(docs, STAGE_STAYS, 'all', null, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'stage', stage, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, day, stay.ms);
+  addHistogramValue(docs, STAGE_STAYS, 'all', null, day, stay.ms);
   return stay;
 }
 
@@ -260,8 +262,8 @@ function addPush(docs: DocumentSet, facts: HistoryFacts, push: Push): Push {
 /** ownerId groups by the owner now: the stays and pushes of the opportunity leave its former owner's groups for the new one's. */
 function moveToOwner(docs: DocumentSet, facts: HistoryFacts, formerOwner: string | null): void {
   for (const stay of facts.stays) {
-    removeValue(docs, STAGE_STAYS, 'ownerId', formerOwner, stay.day, stay.ms);
-    addValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, stay.day, stay.ms);
+    removeHistogramValue(docs, STAGE_STAYS, 'ownerId', formerOwner, stay.day, stay.ms);
+    addHistogramValue(docs, STAGE_STAYS, 'ownerId', facts.ownerId, stay.day, stay.ms);
   }
   facts.pushes.forEach((push, i) => {
     // The push just added (if any) was recorded under the former owner above; it moves with the rest.

@@ -2,7 +2,7 @@ import { READ_MODELS } from '@crm/domain';
 import { CountBucket, lowerBoundOf, Metrics, removedDim, ValueBucket } from '../shared/buckets';
 import { monthStart } from '../shared/calendar';
 import { bucketsIn, byKey, DayWindow } from '../shared/report-window';
-import { count, currency, dimensionOf, Report, ReportSource, sumByKey, timeStats, TimeToConversionRow, valueGroups } from '../shared/report-queries';
+import { count, currency, dimensionOf, Report, ReportSource, sumByKey, timeStatsReport, TimeToConversionRow } from '../shared/report-queries';
 import type { PipelineMetric } from '../opportunity-reports/opportunity-reports.projection';
 import { PipelineGroupBy, PipelineRow, PipelineTotal, pipelineRow } from '../opportunity-reports/opportunity-reports.queries';
 import {
@@ -26,10 +26,7 @@ export type CloseDatePushesGroupBy = 'ownerId' | 'stage' | 'month';
 
 /** Stage stays that ended in the window: count and the distribution of their durations in seconds. */
 export async function stageDurationReport(source: ReportSource, groupBy: StageDurationGroupBy, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
-  const version = await source.versionOf(READ_MODELS.opportunityHistory);
-  const { groups, values, removed } = await valueGroups(source, version, STAGE_STAYS, groupBy, window);
-  const rows = [...groups].map(([key, group]) => ({ key, ...timeStats(group.values, group.removed) })).filter((row) => row.count > 0);
-  return { groupBy, rows: byKey(rows), total: timeStats(values, removed) };
+  return timeStatsReport(source, await source.versionOf(READ_MODELS.opportunityHistory), STAGE_STAYS, groupBy, window);
 }
 
 export interface CloseDatePushesRow {

@@ -71,13 +71,14 @@ export interface Contribution<M extends string = string> {
 type Totals = Record<string, bigint>;
 type AnyContribution = Omit<Contribution, 'metrics'> & { metrics: Totals };
 
-function bucketId(dim: string, period: number, key: string | null): string {
+export function bucketId(dim: string, period: number, key: string | null): string {
   return `${dim}|${period}|${key === null ? '\u0000' : key}`;
 }
 
 const periodStarts = { month: new Map<number, number>(), year: new Map<number, number>() };
 
-function periodOf(grain: Grain, day: number): number {
+/** The first day of the `grain` period that holds `day`. */
+export function periodOf(grain: Grain, day: number): number {
   if (grain === 'day') return day;
   let start = periodStarts[grain].get(day);
   if (start === undefined) periodStarts[grain].set(day, (start = grain === 'month' ? monthStart(day) : yearStart(day)));

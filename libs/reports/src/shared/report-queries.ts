@@ -1,8 +1,10 @@
 import { READ_MODELS } from '@crm/domain';
 import { ReadStore } from '@crm/read-models';
-import { CountBucket, Metrics, removedDim, upperBound, ValueBucket } from './buckets';
+import { CountBucket, Metrics } from './buckets';
+import type { HistogramBucket } from './value-histogram';
+import { valueStatistics, ValueStatistics } from './value-statistics';
 import { monthKey } from './calendar';
-import { bucketsIn, DayWindow, ratio } from './report-window';
+import { bucketsIn, byKey, DayWindow, ratio } from './report-window';
 
 export interface Report<Row, Total> {
   groupBy: string;
@@ -50,72 +52,51 @@ export interface TimeToConversionRow {
   max: number | null;
 }
 
-/**
- * The k-th smallest (1-based) of the values of several sorted arrays, less those of the removed
- * arrays (a multiset difference: each removed value was added before), without merging them:
- * a binary search over the (integer, ms) value range, counting values ≤ a candidate in each
- * array by binary search. Exact, and its cost grows with the number of buckets, not of values.
- */
-function kthSmallest(arrays: number[][], removed: number[][], k: number, low: number, high: number): number {
-  while (low < high) {
-    const middle = Math.floor((low + high) / 2);
-    let atOrBelow = 0;
-    for (const values of arrays) atOrBelow += upperBound(values, middle);
-    for (const values of removed) atOrBelow -= upperBound(values, middle);
-    if (atOrBelow >= k) high = middle;
-    else low = middle + 1;
-  }
-  return low;
-}
+/** The ranks a time statistics row shows: median, p90, min and max. */
+const TIME_RANKS = [0.5, 0.9, 0, 1];
 
 /** Count, mean (1 decimal), nearest-rank median and p90 (element ceil(p × count)), min and max, in seconds; null over no values. */
-export function timeStats(buckets: ValueBucket[], removed: ValueBucket[] = []): TimeToConversionRow {
-  const { count, sumMs, rank } = rankedValues(buckets, removed);
+export function timeStats({ count, sum, ranks }: ValueStatistics): TimeToConversionRow {
   if (count === 0) return { count: 0, mean: null, median: null, p90: null, min: null, max: null };
-  return { count, mean: ratio(sumMs, count * 1000, 1), median: rank(0.5)! / 1000, p90: rank(0.9)! / 1000, min: rank(0)! / 1000, max: rank(1)! / 1000 };
+  const [median, p90, min, max] = ranks.map((ms) => ms! / 1000);
+  return { count, mean: ratio(sum, count * 1000, 1), median, p90, min, max };
 }
 
 /**
- * The values of buckets less the removed ones: how many, their sum, and the nearest-rank value
- * at p (element ceil(p × count); p = 0 the smallest, p = 1 the largest), each searched only when
- * asked for (a rank search reads every bucket ~30 times).
+ * The statistics (count, sum, nearest-rank values at `ps`) of a histogram view's values in the
+ * window, per row key, and of all of them together. The total reads the `all` dimension, which
+ * holds every value of each dimension's groups: a few bins of its year buckets, not those of
+ * every row.
  */
-export function rankedValues(buckets: ValueBucket[], removed: ValueBucket[] = []): { count: number; sumMs: number; rank: (p: number) => number | null } {
-  const arrays = buckets.map((b) => b.values).filter((values) => values.length > 0);
-  const removedArrays = removed.map((b) => b.values).filter((values) => values.length > 0);
-  const count = arrays.reduce((n, values) => n + values.length, 0) - removedArrays.reduce((n, values) => n + values.length, 0);
-  const sumMs = buckets.reduce((sum, b) => sum + b.sum, 0) - removed.reduce((sum, b) => sum + b.sum, 0);
-  if (count === 0) return { count, sumMs, rank: () => null };
-  const low = Math.min(...arrays.map((values) => values[0]));
-  const high = Math.max(...arrays.map((values) => values[values.length - 1]));
-  const rank = (p: number) => {
-    const k = Math.max(1, Math.ceil(p * count));
-    // With nothing removed, the smallest and largest are the ends of the sorted buckets.
-    if (removedArrays.length === 0 && k === 1) return low;
-    if (removedArrays.length === 0 && k === count) return high;
-    return kthSmallest(arrays, removedArrays, k, low, high);
-  };
-  return { count, sumMs, rank };
-}
-
-/** Value buckets split by row key, each with the removed values of the same key (see removedDim). */
-export async function valueGroups(
+export async function valueStatisticsByKey(
   source: ReportSource,
   version: number,
   view: string,
   groupBy: string,
   window: DayWindow,
-): Promise<{ groups: Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>; values: ValueBucket[]; removed: ValueBucket[] }> {
+  ps: number[],
+): Promise<{ groups: Map<string | null, ValueStatistics>; total: ValueStatistics }> {
   const { dim, keyOf, coarsest } = dimensionOf(groupBy);
-  const [values, removed] = await Promise.all([
-    bucketsIn<ValueBucket>(source.store, version, view, dim, window, coarsest),
-    bucketsIn<ValueBucket>(source.store, version, view, removedDim(dim), window, coarsest),
+  const [buckets, all] = await Promise.all([
+    bucketsIn<HistogramBucket>(source.store, version, view, dim, window, coarsest),
+    bucketsIn<HistogramBucket>(source.store, version, view, 'all', window),
   ]);
-  const groups = new Map<string | null, { values: ValueBucket[]; removed: ValueBucket[] }>();
-  const groupOf = (key: string | null) => groups.get(key) ?? groups.set(key, { values: [], removed: [] }).get(key)!;
-  for (const bucket of values) groupOf(keyOf(bucket)).values.push(bucket);
-  for (const bucket of removed) groupOf(keyOf(bucket)).removed.push(bucket);
-  return { groups, values, removed };
+  const groups = new Map<string | null, HistogramBucket[]>();
+  for (const bucket of buckets) {
+    const key = keyOf(bucket);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(bucket);
+  }
+  const keys = [...groups.keys()];
+  const statistics = await valueStatistics(source.store, version, view, [...groups.values(), all], ps);
+  return { groups: new Map(keys.map((key, i) => [key, statistics[i]])), total: statistics[keys.length] };
+}
+
+/** Rows of time statistics (seconds) of a histogram view, groups with values only, and their total. */
+export async function timeStatsReport<G extends string>(source: ReportSource, version: number, view: string, groupBy: G, window: DayWindow): Promise<Report<TimeToConversionRow, TimeToConversionRow>> {
+  const { groups, total } = await valueStatisticsByKey(source, version, view, groupBy, window, TIME_RANKS);
+  const rows = [...groups].map(([key, values]) => ({ key, ...timeStats(values) })).filter((row) => row.count > 0);
+  return { groupBy, rows: byKey(rows), total: timeStats(total) };
 }
 
 /** Cents as currency with 2 decimals. */
