@@ -24,7 +24,7 @@ async function catchUp(name: string, projections: Projection[]) {
     const head = await loadLeadHistory(events, EVENTS);
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
-    const readStore = SqliteReadStore.open(file);
+    const readStore = SqliteReadStore.open(file, { commitThread: true });
     const projector = new Projector(events, readStore, projections);
     let peakHeap = process.memoryUsage().heapUsed;
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);

@@ -19,7 +19,8 @@ const port = parentPort!;
 const { config } = workerData as ProjectorThreadData;
 const { dataDir } = config;
 const events = openEventStore({ ...config, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
-const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
+// Commits on a thread of their own: the next batch is applied while one commits.
+const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir), { commitThread: true });
 const post = (message: FromProjectorThread) => port.postMessage(message);
 const activations = new Map<number, () => void>();
 let nextActivation = 0;
