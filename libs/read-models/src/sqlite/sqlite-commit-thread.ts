@@ -46,6 +46,7 @@ export class SqliteCommitThread {
     if (!thread) return;
     this.thread = undefined;
     const exited = new Promise((resolve) => thread.once('exit', resolve));
+    thread.ref(); // held open until it has ended: closing waits for that
     thread.postMessage({ kind: 'close' } satisfies ToCommitThread);
     await exited;
   }
