@@ -132,8 +132,7 @@ async function main() {
     const head = await events.headPosition();
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
-    // As the service's projector thread opens it: commits on a thread of their own.
-    const store = SqliteReadStore.open(file, { commitThread: true });
+    const store = SqliteReadStore.open(file);
     const projector = new Projector(events, store, ALL_READ_MODEL_PROJECTIONS, process.env.BENCH_BATCH ? { batchSize: Number(process.env.BENCH_BATCH) } : {});
     const catchUpStart = Date.now();
     projector.start();

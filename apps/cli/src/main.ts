@@ -86,7 +86,7 @@ function program(outcome: { code: number }): Command {
       const events = openEventStore(config);
       const live = await openReadStore(config);
       const scratchDir = mkdtempSync(join(tmpdir(), 'crm-verify-'));
-      const scratch = SqliteReadStore.open(join(scratchDir, 'scratch.sqlite'), { commitThread: true });
+      const scratch = SqliteReadStore.open(join(scratchDir, 'scratch.sqlite'));
       const progress = new ProgressLine('replay');
       try {
         const result = await verifyReadModels({ events, live, scratch, projections: ALL_READ_MODEL_PROJECTIONS, onReplay: (position, head) => progress.update(Number(position + 1n), Number(head + 1n)) });
