@@ -659,14 +659,17 @@ export class Projector {
         live.eventsApplied += events.filter((event) => event.position > target.checkpoint).length;
         target.checkpoint = position;
       }
-      this.progress.emit('progress');
     };
     try {
       const checkpoints = projected.map(({ live }) => this.checkpointOf(live, live.served, position));
       if (this.store.commitBehind) {
         const { committed } = this.store.commitBehind(this.owner, writes, checkpoints);
         const served = projected.map(({ live }) => ({ live, target: live.served }));
-        const done = committed.then(() => advance(served), async (error: unknown) => {
+        // Told at once: applyBatch has set the status already (in place, it tells position and status together).
+        const done = committed.then(() => {
+          advance(served);
+          this.progress.emit('progress');
+        }, async (error: unknown) => {
           // Nothing more may wait on the subscription while this is unwritten: follow ends, and throws it.
           await this.closeSubscription?.();
           throw error;
