@@ -104,6 +104,14 @@ export interface ProcessorCheckpoints {
    * writes over MAX_COMMIT_BYTES together (the caller commits fewer at a time).
    */
   commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void>;
+  /**
+   * Optional: the same commit, without waiting for it, so that the projector applies its next
+   * batch meanwhile. Throws DocumentTooLargeError and CommitTooLargeError at once (nothing is
+   * handed over); `committed` settles as commit's promise would. Commits are written in the order
+   * handed over; one handed over behind a commit that fails fails too, unwritten. Until it is
+   * written, get and getMany answer with its documents, and every other call waits for it.
+   */
+  commitBehind?(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): { committed: Promise<void> };
   /** Forgets the checkpoint of one version of a read model (one dropped, or about to be filled afresh). */
   deleteCheckpoint(readModel: string, version: number): Promise<void>;
   /** Active versions and checkpoints; a read model never seen is at version 1 with no checkpoint. */

@@ -10,6 +10,8 @@ import { untilSettled } from './until-settled';
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
   batchSize?: number;
+  /** Events applied per transaction at most while catching up (the log holds more than a batch); absent: batchSize when that is given, else 10,000. */
+  catchUpBatchSize?: number;
   /** While catching up, how long a batch waits for more events before it is applied short. */
   batchWaitMs?: number;
   leaseTtlMs?: number;
@@ -120,7 +122,13 @@ export class Projector {
   private followed = -1n;
   /** Whether this projector holds the lease and has loaded the checkpoints: only then does work alone start. */
   private holding = false;
+  /**
+   * The main loop's last commit, handed to a store that commits behind (commitBehind) and maybe
+   * not written yet: the next batch is applied meanwhile, and committed only after it.
+   */
+  private committing?: Promise<void>;
   private readonly batchSize: number;
+  private readonly catchUpBatchSize: number;
   private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
   private readonly backoff: { initial: number; max: number };
@@ -134,6 +142,9 @@ export class Projector {
   ) {
     // Large enough for fast catch-up, small enough that a commit holds the embedded file's write lock for only tens of ms.
     this.batchSize = options.batchSize ?? 2500;
+    // While catching up, fewer and larger commits: each rewrites the documents a batch touches
+    // (report buckets) once, however many of its events changed them. Far below the commit bound.
+    this.catchUpBatchSize = options.catchUpBatchSize ?? options.batchSize ?? 10_000;
     // Long enough to fill a batch from a remote store's stream, short enough not to be seen.
     this.batchWaitMs = options.batchWaitMs ?? 50;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
@@ -331,11 +342,14 @@ export class Projector {
    * `finish` there, where the main loop applies nothing.
    */
   private async fillAlone(live: LiveProjection, target: StoredVersion, finish: () => Promise<void>): Promise<void> {
+    // A batch of the main loop that this read model was in may still be committing: its checkpoint moves once that is written.
+    await this.mainLoopCommitted();
     while (this.running && this.followed - target.checkpoint > BigInt(this.batchSize)) {
       if (!(await this.fillStep(live, target, this.followed))) break;
     }
     if (!this.running) return;
     await this.exclusive(async () => {
+      await this.mainLoopCommitted(); // attached, swapped or dropped only once nothing of the main loop is left unwritten
       while (target.checkpoint < this.followed && (await this.fillStep(live, target, this.followed)));
       if (target.checkpoint < this.followed) {
         await this.store.commit(this.owner, [], [this.checkpointOf(live, target, this.followed)]);
@@ -577,6 +591,7 @@ export class Projector {
         }
         if (first.done) break;
         const batch: RecordedEvent[] = [first.value];
+        const batchSize = subscription.caughtUp ? this.batchSize : this.catchUpBatchSize;
         pending = iterator.next();
         // A batch ends when it is full, or once caught up when nothing more is waiting (a lone new
         // event is applied at once), or while catching up when it has waited batchWaitMs for more:
@@ -585,7 +600,7 @@ export class Projector {
         const timeUp = new AbortController();
         const batchTime: Promise<typeof BATCH_TIME_UP> = wait(this.batchWaitMs, BATCH_TIME_UP, { signal: timeUp.signal, ref: false }).catch(() => BATCH_TIME_UP as typeof BATCH_TIME_UP);
         try {
-          while (batch.length < this.batchSize) {
+          while (batch.length < batchSize) {
             const next = await Promise.race([pending, subscription.caughtUp ? nextTurn(IDLE_FLUSH) : batchTime]);
             if (next === IDLE_FLUSH || next === BATCH_TIME_UP || next.done) break;
             batch.push(next.value);
@@ -601,10 +616,21 @@ export class Projector {
         // meanwhile.
         await nextTurn();
       }
+      // The last batch's commit: written before the subscription counts as ended (a failed one is thrown here).
+      const last = this.committing;
+      this.committing = undefined;
+      await last;
     } finally {
       this.closeSubscription = undefined;
       await subscription.close();
+      await this.mainLoopCommitted();
+      this.committing = undefined;
     }
+  }
+
+  /** Resolves once the main loop's last commit is written or has failed (its failure is the main loop's to handle). */
+  private async mainLoopCommitted(): Promise<void> {
+    await this.committing?.catch(() => undefined);
   }
 
   /** Applies a batch to every attached read model; `caughtUp` tells whether that was the last of what the store held. */
@@ -638,20 +664,42 @@ export class Projector {
     const writes: DocumentWrite[] = [];
     // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
     for (const { writes: own } of projected) for (const write of own) writes.push(write);
+    // The batch before may still be committing (it was applied on what it wrote, read back from
+    // the store): this one is committed after it, and not at all if it failed.
+    const before = this.committing;
+    this.committing = undefined;
+    await before;
+    // Checkpoints move (and minPosition's waits end) once written, on the stored versions committed to.
+    const advance = (served = projected.map(({ live }) => ({ live, target: live.served }))) => {
+      for (const { live, target } of served) {
+        live.eventsApplied += events.filter((event) => event.position > target.checkpoint).length;
+        target.checkpoint = position;
+      }
+    };
     try {
-      await this.store.commit(
-        this.owner,
-        writes,
-        projected.map(({ live }) => this.checkpointOf(live, live.served, position)),
-      );
+      const checkpoints = projected.map(({ live }) => this.checkpointOf(live, live.served, position));
+      if (this.store.commitBehind) {
+        const { committed } = this.store.commitBehind(this.owner, writes, checkpoints);
+        const served = projected.map(({ live }) => ({ live, target: live.served }));
+        // Told at once: applyBatch has set the status already (in place, it tells position and status together).
+        const done = committed.then(() => {
+          advance(served);
+          this.progress.emit('progress');
+        }, async (error: unknown) => {
+          // Nothing more may wait on the subscription while this is unwritten: follow ends, and throws it.
+          await this.closeSubscription?.();
+          throw error;
+        });
+        done.catch(() => undefined); // seen by the next batch or at the end of follow
+        this.committing = done;
+        return;
+      }
+      await this.store.commit(this.owner, writes, checkpoints);
     } catch (error) {
       if (!(error instanceof CommitTooLargeError) || events.length > 1) throw error;
       for (const { live, writes: own } of projected) await this.commitOneEvent(live, own, position);
     }
-    for (const { live } of projected) {
-      live.eventsApplied += events.filter((event) => event.position > live.served.checkpoint).length;
-      live.served.checkpoint = position;
-    }
+    advance();
   }
 
   private async commitOneEvent(live: LiveProjection, writes: DocumentWrite[], position: bigint): Promise<void> {

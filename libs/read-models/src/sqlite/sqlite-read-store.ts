@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { openSqliteDatabase } from '@crm/event-store';
 import {
   CheckpointWrite,
   CollectionSpec,
@@ -20,6 +19,8 @@ import {
   StoredFault,
 } from '../read-store.port';
 import { isGoneFromThisHost } from '../lease-owner';
+import { SqliteCommitThread } from './sqlite-commit-thread';
+import { EncodedCommit, openReadStoreConnection, SqliteDocumentWriter, SqlValue } from './sqlite-document-writer';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS read_model_versions (read_model TEXT PRIMARY KEY, active_version INTEGER NOT NULL);
@@ -32,11 +33,15 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS event_log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL);
 `;
 
-type SqlValue = string | number | bigint | null;
-
 export interface SqliteReadStoreOptions {
   /** A lower commit bound than MAX_COMMIT_BYTES (never a higher one), so that a test meets the bound with a few documents. */
   maxCommitBytes?: number;
+  /**
+   * Commits on a thread of their own (the projector's store): `commitBehind` then returns at once
+   * and the projector applies its next batch while this one commits. Off: every commit runs on
+   * this thread's connection before it returns (a store that only answers queries commits nothing).
+   */
+  commitThread?: boolean;
 }
 
 /**
@@ -44,28 +49,42 @@ export interface SqliteReadStoreOptions {
  * event log, with a column and an index per filter field.
  */
 export class SqliteReadStore implements ReadStore {
-  /** Per ensured table: its filter fields and its upsert statement. */
-  private readonly tables = new Map<string, { filters: string[]; upsert: Database.Statement }>();
+  /** Per ensured table: its filter fields and their columns. */
+  private readonly tables = new Map<string, { filters: string[]; columns: string[] }>();
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly writer: SqliteDocumentWriter;
+  private readonly commitThread?: SqliteCommitThread;
+  /** Only with a commit thread: without one a commit is written before it returns, and commit is all there is. */
+  readonly commitBehind?: ReadStore['commitBehind'];
+  /**
+   * The documents of commits handed to the commit thread and not answered yet, as JSON by table
+   * and id (null: deleted), with the commit that wrote them last: what reads by id answer
+   * meanwhile. Every other read and write of this store waits for those commits first.
+   */
+  private readonly pending = new Map<string, { text: string | null; commit: number }>();
+  private commitsHandedOver = 0;
+  private unanswered = 0;
+  /** Settles once the last commit handed over is answered (whatever the answer). */
+  private lastCommit: Promise<void> = Promise.resolve();
 
   static open(file: string, options: SqliteReadStoreOptions = {}): SqliteReadStore {
-    const db = openSqliteDatabase(file);
-    // Read models are derived from the log and commit atomically with their checkpoint: a power
-    // loss may roll back the last commits (they are projected again), never split them. So this
-    // connection skips the per-commit fsync that the event log's connection keeps.
-    db.pragma('synchronous = NORMAL');
-    // A document overwritten after an erasure leaves no plaintext behind in the page it was on
-    // (FAST: only where zeroing costs no extra I/O; the write-ahead log keeps old pages until a checkpoint).
-    db.pragma('secure_delete = FAST');
-    return new SqliteReadStore(db, options);
+    return new SqliteReadStore(openReadStoreConnection(file), options, options.commitThread && file !== ':memory:' ? file : undefined);
   }
 
   private readonly maxCommitBytes: number;
 
+  /** With `commitThreadFile`, commits are written on a thread of their own, on its own connection to that file. */
   constructor(
     private readonly db: Database.Database,
     options: SqliteReadStoreOptions = {},
+    commitThreadFile?: string,
   ) {
+    this.writer = new SqliteDocumentWriter(db);
+    if (commitThreadFile) {
+      const thread = new SqliteCommitThread(commitThreadFile);
+      this.commitThread = thread;
+      this.commitBehind = (leaseOwner, writes, checkpoints) => this.handOver(thread, leaseOwner, writes, checkpoints);
+    }
     db.exec(SCHEMA);
     // Checkpoints written before code versions were kept were all filled by version 1.
     const columns = (db.prepare('PRAGMA table_info(read_model_checkpoints)').all() as { name: string }[]).map((c) => c.name);
@@ -74,6 +93,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async ensureCollection(spec: CollectionSpec, version: number): Promise<void> {
+    await this.settled();
     const table = tableName(spec.name, version);
     const columns = spec.filters.map((f) => `${columnName(f)}`);
     this.writing(() => {
@@ -88,28 +108,29 @@ export class SqliteReadStore implements ReadStore {
       else this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_order ON ${table} (sort_key DESC, id DESC)`);
       for (const column of columns) this.db.exec(`CREATE INDEX IF NOT EXISTS ${table}_${column} ON ${table} (${column}, sort_key DESC, id DESC)`);
     });
-    const upsert = this.db.prepare(
-      `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
-        `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`,
-    );
-    this.tables.set(table, { filters: spec.filters, upsert });
+    this.tables.set(table, { filters: spec.filters, columns });
   }
 
   async dropCollection(name: string, version: number): Promise<void> {
+    await this.settled();
     this.dropTable(tableName(name, version));
   }
 
   async deleteCheckpoint(readModel: string, version: number): Promise<void> {
+    await this.settled();
     this.statement('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(readModel, version);
   }
 
   private dropTable(table: string): void {
     this.db.exec(`DROP TABLE IF EXISTS ${table}`);
     this.tables.delete(table);
+    this.writer.forget(table);
     for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
   }
 
   async get(collection: string, version: number, id: string): Promise<ReadDocument | null> {
+    const pending = this.pending.get(pendingKey(tableName(collection, version), id));
+    if (pending) return pending.text === null ? null : JSON.parse(pending.text);
     const row = this.statement(`SELECT doc FROM ${tableName(collection, version)} WHERE id = ?`).get(id) as { doc: string } | undefined;
     return row ? JSON.parse(row.doc) : null;
   }
@@ -117,6 +138,16 @@ export class SqliteReadStore implements ReadStore {
   async getMany(collection: string, version: number, ids: string[]): Promise<Map<string, ReadDocument>> {
     const found = new Map<string, ReadDocument>();
     const table = tableName(collection, version);
+    if (this.pending.size > 0) {
+      // Those written by a commit still under way are read as that commit writes them.
+      const unwritten: string[] = [];
+      for (const id of ids) {
+        const pending = this.pending.get(pendingKey(table, id));
+        if (!pending) unwritten.push(id);
+        else if (pending.text !== null) found.set(id, JSON.parse(pending.text));
+      }
+      ids = unwritten;
+    }
     // One statement per chunk keeps under SQLite's bound-parameter limit.
     for (let start = 0; start < ids.length; start += 500) {
       const chunk = ids.slice(start, start + 500);
@@ -127,6 +158,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async find(collection: string, version: number, query: FindQuery): Promise<Page> {
+    await this.settled();
     const table = tableName(collection, version);
     const fields = Object.keys(query.filter).sort();
     const conditions = fields.map((f) => `${columnName(f)} IS ?`);
@@ -156,6 +188,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async scan(collection: string, version: number, query: ScanQuery): Promise<ReadDocument[]> {
+    await this.settled();
     const fields = Object.keys(query.filter).sort();
     const conditions = fields.map((f) => `${columnName(f)} IS ?`);
     const params: SqlValue[] = fields.map((f) => sqlValue(query.filter[f]));
@@ -173,30 +206,65 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
-    // Sized before anything is written: the same bounds as MongoDB's, so both backends take the same commits.
+    if (this.commitThread) await this.handOver(this.commitThread, leaseOwner, writes, checkpoints).committed;
+    else this.writer.commit(this.encoded(leaseOwner, writes, checkpoints));
+  }
+
+  /** See ReadStore.commitBehind: hands the commit to the commit thread. */
+  private handOver(thread: SqliteCommitThread, leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): { committed: Promise<void> } {
+    const commit = this.encoded(leaseOwner, writes, checkpoints);
+    const id = this.commitsHandedOver++;
+    const keys = commit.writes.map(({ table, id: docId, text }) => {
+      const key = pendingKey(commit.tables[table].table, docId);
+      this.pending.set(key, { text, commit: id });
+      return key;
+    });
+    this.unanswered++;
+    const committed = thread.commit(commit).finally(() => {
+      this.unanswered--;
+      // Answered: committed (reads find them in the file), or failed (the file keeps what was there).
+      for (const key of keys) if (this.pending.get(key)?.commit === id) this.pending.delete(key);
+    });
+    this.lastCommit = committed.catch(() => undefined);
+    return { committed: handled(committed) };
+  }
+
+  /**
+   * The commit sized and turned into rows before anything is handed over or written: the same
+   * bounds as MongoDB's, so both backends take the same commits, and a commit too large is
+   * refused at once, whichever thread writes it.
+   */
+  private encoded(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): EncodedCommit {
     let commitBytes = 0;
-    const texts = writes.map(({ collection, id, doc }) => {
-      if (doc === null) return null;
+    const tables: EncodedCommit['tables'] = [];
+    const tableIndex = new Map<string, number>();
+    const encodedWrites = writes.map(({ collection, version, id, sortKey, doc }) => {
+      const table = tableName(collection, version);
+      let index = tableIndex.get(table);
+      const ensured = this.tables.get(table);
+      if (index === undefined) {
+        if (!ensured && doc !== null) throw new Error(`Read model collection ${table} was not ensured`);
+        index = tables.push({ table, columns: ensured?.columns ?? [] }) - 1;
+        tableIndex.set(table, index);
+      }
+      if (doc === null) return { table: index, id, sortKey, text: null, values: [] };
       const text = JSON.stringify(doc);
       const bytes = Buffer.byteLength(text);
       if (bytes > MAX_DOCUMENT_BYTES) throw new DocumentTooLargeError(collection, id, bytes);
       commitBytes += bytes;
-      return text;
+      return { table: index, id, sortKey, text, values: ensured!.filters.map((f) => sqlValue(doc[f])) };
     });
     if (commitBytes > this.maxCommitBytes) throw new CommitTooLargeError(commitBytes);
-    this.writing(() => {
-      this.assertLease(leaseOwner);
-      writes.forEach((write, index) => this.write(write, texts[index]));
-      for (const { readModel, version, position, codeVersion = 1 } of checkpoints) {
-        this.statement(
-          'INSERT INTO read_model_checkpoints (read_model, version, position, code_version) VALUES (?, ?, ?, ?) ' +
-            'ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position, code_version = excluded.code_version',
-        ).run(readModel, version, position, codeVersion);
-      }
-    });
+    return { leaseOwner, tables, writes: encodedWrites, checkpoints };
+  }
+
+  /** Waits until every commit handed to the commit thread is answered (at once without one). */
+  private async settled(): Promise<void> {
+    while (this.unanswered > 0) await this.lastCommit;
   }
 
   async readModelState(readModel: string): Promise<ReadModelState> {
+    await this.settled();
     const active = this.statement('SELECT active_version FROM read_model_versions WHERE read_model = ?').get(readModel) as
       | { active_version: number }
       | undefined;
@@ -212,32 +280,38 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async codeVersions(readModel: string): Promise<Record<number, number>> {
+    await this.settled();
     const rows = this.statement('SELECT version, code_version FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as { version: number; code_version: number }[];
     return Object.fromEntries(rows.map((r) => [r.version, r.code_version]));
   }
 
   async activate(readModel: string, version: number): Promise<void> {
+    await this.settled();
     this.statement(
       'INSERT INTO read_model_versions (read_model, active_version) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET active_version = excluded.active_version',
     ).run(readModel, version);
   }
 
   async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
+    await this.settled();
     if (fault === null) this.statement('DELETE FROM processor_faults WHERE read_model = ?').run(readModel);
     else this.statement('INSERT INTO processor_faults (read_model, fault) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET fault = excluded.fault').run(readModel, JSON.stringify(fault));
   }
 
   async faults(): Promise<Record<string, StoredFault>> {
+    await this.settled();
     const rows = this.statement('SELECT read_model, fault FROM processor_faults').all() as { read_model: string; fault: string }[];
     return Object.fromEntries(rows.map((row) => [row.read_model, JSON.parse(row.fault)]));
   }
 
   async readLogPosition(name: string): Promise<bigint | undefined> {
+    await this.settled();
     const row = this.statement('SELECT position FROM log_positions WHERE name = ?').safeIntegers(true).get(name) as { position: bigint } | undefined;
     return row?.position;
   }
 
   async saveLogPosition(name: string, position: bigint): Promise<void> {
+    await this.settled();
     this.statement('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(name, position);
   }
 
@@ -254,18 +328,22 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async releaseLease(owner: string): Promise<void> {
+    await this.settled();
     this.statement('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
   }
 
   async logIdentity(): Promise<string | undefined> {
+    await this.settled();
     return (this.statement('SELECT identity FROM event_log_binding WHERE id = 1').get() as { identity: string } | undefined)?.identity;
   }
 
   async bindToLog(identity: string): Promise<void> {
+    await this.settled();
     this.statement('INSERT INTO event_log_binding (id, identity) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET identity = excluded.identity').run(identity);
   }
 
   async forgetProjected(leaseOwner: string): Promise<void> {
+    await this.settled();
     this.writing(() => {
       this.assertLease(leaseOwner);
       const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
@@ -279,6 +357,8 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async close(): Promise<void> {
+    await this.settled();
+    await this.commitThread?.close();
     if (this.db.open) this.db.close();
   }
 
@@ -295,18 +375,6 @@ export class SqliteReadStore implements ReadStore {
   private assertLease(leaseOwner: string): void {
     const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
     if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
-  }
-
-  /** One document write; `text` is the document as JSON (null for a delete). */
-  private write({ collection, version, id, sortKey, doc }: DocumentWrite, text: string | null): void {
-    const table = tableName(collection, version);
-    if (doc === null || text === null) {
-      this.statement(`DELETE FROM ${table} WHERE id = ?`).run(id);
-      return;
-    }
-    const ensured = this.tables.get(table);
-    if (!ensured) throw new Error(`Read model collection ${table} was not ensured`);
-    ensured.upsert.run(id, sortKey, text, ...ensured.filters.map((f) => sqlValue(doc[f])));
   }
 
   private statement(sql: string): Database.Statement {
@@ -328,6 +396,16 @@ function tableName(collection: string, version: number): string {
 function columnName(field: string): string {
   if (!/^_?[A-Za-z][A-Za-z0-9]*$/.test(field)) throw new Error(`Bad filter field ${field}`);
   return `f_${field}`;
+}
+
+function pendingKey(table: string, id: string): string {
+  return `${table}\u0000${id}`;
+}
+
+/** A promise whose rejection its caller is to see when it awaits it, not an unhandled one meanwhile. */
+function handled(promise: Promise<void>): Promise<void> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function sqlValue(value: unknown): SqlValue {
