@@ -1,9 +1,7 @@
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import request from 'supertest';
 import { ROLES } from '@crm/runtime/api-keys';
 import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
+import { startCrashingService } from './support/service-process';
 import { asActor, fieldsOf, newDataDir, PROBLEM_JSON, removeDataDir, startTestApp, useTestApp } from './support/test-app';
 
 /** POST /leads/convert (API.md v2, "Working leads"; issue 17.3): per-item results, all-or-none also across a crash. */
@@ -135,17 +133,10 @@ describe('Bulk conversion after a crash (embedded: all or none across streams ne
 
   it('completes every conversion of an all-or-none batch killed right after its decisions, and opens each record once', async () => {
     const key = `e2e:${asActor('e2e').Authorization.slice('Bearer '.length)}=${ROLES.join(',')}`;
-    const child = fork(join(__dirname, 'support', 'crash-after-events.server.ts'), [], {
-      env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: 'LeadConverted', CRASH_AFTER_COUNT: '1', API_KEYS: key },
-      execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const service = await startCrashingService(dataDir, { type: 'LeadConverted', count: 1 }, key);
     const ids: string[] = [];
     try {
-      const [message] = await once(child, 'message');
-      const exited = once(child, 'exit');
-      const base = `http://127.0.0.1:${(message as { port: number }).port}`;
-      const http = () => request(base);
+      const http = () => request(service.base);
       for (let i = 0; i < 6; i++) {
         const id = (await http().post('/leads').set(asActor('e2e')).send({ lastName: `Crash ${i}`, company: `Crash Co ${i}`, email: `crash-${i}@example.com` }).expect(201)).body.id;
         await http().post(`/leads/${id}/qualify`).set(asActor('e2e')).send({}).expect(200);
@@ -153,10 +144,10 @@ describe('Bulk conversion after a crash (embedded: all or none across streams ne
       }
       const conversions = ids.map((leadId, i) => ({ leadId, ...(i % 2 === 0 ? deal(`Crash deal ${i}`) : {}) }));
       await expect(http().post('/leads/convert').set(asActor('e2e')).send({ conversions, allOrNone: true })).rejects.toThrow();
-      const [, signal] = await exited;
+      const [, signal] = await service.exited;
       expect(signal).toBe('SIGKILL');
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      service.killIfRunning();
     }
     // Killed after the one transaction of decisions: every lead is converted in the log, none of its records opened yet.
     const store = openEventStore(dataDir);

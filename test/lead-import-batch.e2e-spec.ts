@@ -1,6 +1,3 @@
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import request from 'supertest';
 import { SqliteEventStore } from '@crm/event-store';
 import { ROLES } from '@crm/runtime/api-keys';
@@ -8,6 +5,7 @@ import { ImportChunkCapture, ImportChunks } from '../apps/api/src/imports/import
 import { importedLeadId } from '../apps/api/src/imports/lead-import.aggregate';
 import { LINES_PER_CHUNK } from '../apps/api/src/imports/lead-import-runner';
 import { EMBEDDED_BACKEND, openEventStore } from './support/backend';
+import { startCrashingService } from './support/service-process';
 import { asActor, newDataDir, removeDataDir, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -163,26 +161,19 @@ describe('Lead import: the batch path (chunks in one transaction) against the pe
     try {
       // Killed once 2,000 leads are durably captured (the lead captured before the import included): right after the third chunk's
       // transaction, before any progress is recorded (every 5,000 lines), so the resumed run meets 3 chunks of lines captured already.
-      const child = fork(join(__dirname, 'support', 'crash-after-events.server.ts'), [], {
-        env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: 'LeadCaptured', CRASH_AFTER_COUNT: '2000', API_KEYS: E2E_KEY },
-        execArgv: ['-r', join(__dirname, 'support', 'register-ts.js')],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const service = await startCrashingService(dataDir, { type: 'LeadCaptured', count: 2000 }, E2E_KEY);
       let importId = '';
       try {
-        const [message] = await once(child, 'message');
-        const exited = once(child, 'exit');
-        const base = `http://127.0.0.1:${(message as { port: number }).port}`;
         const client = () => {
-          const agent = request(base);
+          const agent = request(service.base);
           return new Proxy(agent, { get: (target, method: 'get') => (url: string) => target[method](url).set(asActor('e2e')) }) as unknown as ReturnType<TestApp['http']>;
         };
         const { campaignId } = await prepare(client);
         importId = (await sendImport(client, campaignId)).body.importId;
-        const [, signal] = await exited;
+        const [, signal] = await service.exited;
         expect(signal).toBe('SIGKILL');
       } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        service.killIfRunning();
       }
 
       // Killed half-way: whole chunks captured, nothing recorded on the import's stream yet.

@@ -2,8 +2,8 @@
  * The API on the embedded backend, made to die (SIGKILL, no clean-up) once CRASH_AFTER_COUNT
  * events of the type CRASH_AFTER_TYPE are durably appended, in the middle of whatever command
  * or background run appended them (an import between two runs of lines, a bulk conversion
- * between its decisions and the records they open). Started by lead-import.e2e-spec.ts and
- * bulk-conversion.e2e-spec.ts.
+ * between its decisions and the records they open). Started by `startCrashingService`
+ * (service-process.ts).
  */
 import 'reflect-metadata';
 import { EventStore, SqliteEventStore } from '@crm/event-store';

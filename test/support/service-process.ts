@@ -24,3 +24,32 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
   if (!message) throw new Error(`The service exited before listening: ${stdout}`);
   return { child, base: `http://127.0.0.1:${message.listening}`, stdout: () => stdout, exited };
 }
+
+export interface CrashingServiceProcess {
+  child: ChildProcess;
+  base: string;
+  exited: Promise<unknown[]>;
+  /** SIGKILLs the process unless it has died already (for a finally block). */
+  killIfRunning(): void;
+}
+
+/**
+ * The API on the embedded backend (test/support/crash-after-events.server.ts), SIGKILLed by itself
+ * once `count` events of `type` are durably appended; resolves once it listens.
+ */
+export async function startCrashingService(dataDir: string, crashAfter: { type: string; count: number }, apiKeys: string): Promise<CrashingServiceProcess> {
+  const child = fork(join(__dirname, 'crash-after-events.server.ts'), [], {
+    env: { ...process.env, DATA_DIR: dataDir, EVENTSTORE_URL: '', MONGODB_URL: '', PORT: '0', HOST: '127.0.0.1', CRASH_AFTER_TYPE: crashAfter.type, CRASH_AFTER_COUNT: String(crashAfter.count), API_KEYS: apiKeys },
+    execArgv: ['-r', join(__dirname, 'register-ts.js')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [message] = await once(child, 'message');
+  return {
+    child,
+    base: `http://127.0.0.1:${(message as { port: number }).port}`,
+    exited: once(child, 'exit'),
+    killIfRunning: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
