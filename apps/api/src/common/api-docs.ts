@@ -19,6 +19,7 @@ export function CommandDocs(created = false) {
     ApiResponse({ status: 413, ...PROBLEM }),
     ApiResponse({ status: 415, ...PROBLEM }),
     ApiResponse({ status: 422, ...PROBLEM }),
+    ApiResponse({ status: 503, description: 'application/problem+json, /problems/event-store-unavailable, with Retry-After: the event store cannot take appends for now (embedded: its writer thread stopped or the file stayed locked); retry with the same Idempotency-Key.' }),
   );
 }
 

@@ -1,9 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError } from '@crm/domain';
-import { PersonalDataErasedError } from '@crm/event-store';
+import { EventLogWriterStoppedError, PersonalDataErasedError } from '@crm/event-store';
 import { InvalidCursorError } from '@crm/read-models';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
+import { eventStoreUnavailable, Problem, PROBLEM_CONTENT_TYPE, ProblemException, problem } from './problem';
 
 const DOMAIN_STATUS = { 'not-found': 404, conflict: 409 } as const;
 
@@ -17,20 +17,38 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toProblem(exception, host.switchToHttp().getRequest<FastifyRequest>());
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    if (isEventStoreUnavailable(exception)) {
+      this.logUnexpected(exception, request);
+      exception = eventStoreUnavailable();
+    }
+    const body = knownProblemOf(exception) ?? this.internalError(exception, request);
     if (exception instanceof ProblemException) void reply.headers(exception.headers);
     void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
   }
 
-  private toProblem(exception: unknown, request: FastifyRequest): Problem {
-    const known = knownProblemOf(exception);
-    if (known) return known;
-    // The route pattern and correlation id say where; the stack says what (never the body or the URL, which may hold personal data).
+  private internalError(exception: unknown, request: FastifyRequest): Problem {
+    this.logUnexpected(exception, request);
+    return problem(500, 'internal-error', 'Internal error', 'The service failed to answer; nothing was changed by this request');
+  }
+
+  /** The route pattern and correlation id say where; the stack says what (never the body or the URL, which may hold personal data). */
+  private logUnexpected(exception: unknown, request: FastifyRequest): void {
     this.logger.error(
       `Unexpected error on ${request.method} ${request.routeOptions?.url ?? '(no route)'} (correlation id ${request.correlationId ?? 'none'}): ${exception instanceof Error ? exception.stack ?? exception.message : String(exception)}`,
     );
-    return problem(500, 'internal-error', 'Internal error', 'The service failed to answer; nothing was changed by this request');
   }
+}
+
+/**
+ * The embedded event store failing for a while rather than this request: its writer thread stopped,
+ * or the file stayed locked past the busy timeout (the writer thread's failures carry SQLite's code).
+ * Answered 503 by the filter only: to bulk and import runs it stays an unexpected error (they stop
+ * and resume), not a refusal of one item.
+ */
+function isEventStoreUnavailable(exception: unknown): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return exception instanceof EventLogWriterStoppedError || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
 /** The problem document of a refusal (anything the service answers 4xx, or 503, for); undefined for an unexpected error. */

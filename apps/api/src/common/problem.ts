@@ -62,3 +62,15 @@ export function readModelsBehind(position: bigint, waitedMs: number): ProblemExc
     { 'Retry-After': '1' },
   );
 }
+
+/**
+ * The event store cannot take appends now: its writer thread stopped, or the file stayed locked past
+ * SQLite's busy timeout. Not the request's fault and worth a retry: under its Idempotency-Key a
+ * retry stores the command once, also when the append that failed was stored after all.
+ */
+export function eventStoreUnavailable(): ProblemException {
+  return new ProblemException(
+    problem(503, 'event-store-unavailable', 'The event store is unavailable', 'The event store could not take this request now; retry shortly with the same Idempotency-Key'),
+    { 'Retry-After': '1' },
+  );
+}
