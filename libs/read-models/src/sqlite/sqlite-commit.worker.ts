@@ -5,11 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromCommitThread, ToCommitThread } from './sqlite-commit-thread';
+import { PreparedStatements } from './prepared-statements';
 import { openReadStoreConnection, SqliteDocumentWriter } from './sqlite-document-writer';
 
 const port = parentPort!;
 const db = openReadStoreConnection((workerData as { file: string }).file);
-const writer = new SqliteDocumentWriter(db);
+const writer = new SqliteDocumentWriter(new PreparedStatements(db));
 let refusedGeneration = -1;
 
 port.on('message', (message: ToCommitThread) => {

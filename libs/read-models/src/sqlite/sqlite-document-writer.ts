@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openSqliteDatabase } from '@crm/event-store/sqlite/open-sqlite-database';
-import { CheckpointWrite, LeaseLostError } from '../read-store.port';
+import type { CheckpointWrite } from '../read-store.port';
+import { PreparedStatements } from './prepared-statements';
 
 export type SqlValue = string | number | bigint | null;
 
@@ -33,9 +34,7 @@ export interface EncodedWrite {
  * the read store's own connection and on its commit thread.
  */
 export class SqliteDocumentWriter {
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly statements: PreparedStatements) {}
 
   /**
    * Every transaction here that writes reads first (the lease); a deferred one would fail at
@@ -43,17 +42,16 @@ export class SqliteDocumentWriter {
    * first write, instead of waiting out the busy timeout.
    */
   commit({ leaseOwner, tables, writes, checkpoints }: EncodedCommit): void {
-    this.db
+    this.statements.db
       .transaction(() => {
-        const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
-        if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
+        this.statements.assertLease(leaseOwner);
         const upserts = tables.map(({ table, columns }) => this.upsert(table, columns));
-        const deletes = tables.map(({ table }) => this.statement(`DELETE FROM ${table} WHERE id = ?`));
+        const deletes = tables.map(({ table }) => this.statements.get(`DELETE FROM ${table} WHERE id = ?`));
         for (const { table, id, sortKey, text, values } of writes) {
           if (text === null) deletes[table].run(id);
           else upserts[table].run(id, sortKey, text, ...values);
         }
-        const checkpoint = this.statement(
+        const checkpoint = this.statements.get(
           'INSERT INTO read_model_checkpoints (read_model, version, position, code_version) VALUES (?, ?, ?, ?) ' +
             'ON CONFLICT (read_model, version) DO UPDATE SET position = excluded.position, code_version = excluded.code_version',
         );
@@ -62,26 +60,12 @@ export class SqliteDocumentWriter {
       .immediate();
   }
 
-  /** Forgets the statements of a dropped table. */
-  forget(table: string): void {
-    for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
-  }
-
   /** A document keeps the sort key of its first write; its JSON and filter columns are replaced. */
   private upsert(table: string, columns: string[]): Database.Statement {
-    return this.statement(
+    return this.statements.get(
       `INSERT INTO ${table} (id, sort_key, doc${columns.map((c) => `, ${c}`).join('')}) VALUES (?, ?, ?${columns.map(() => ', ?').join('')}) ` +
         `ON CONFLICT (id) DO UPDATE SET doc = excluded.doc${columns.map((c) => `, ${c} = excluded.${c}`).join('')}`,
     );
-  }
-
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
   }
 }
 

@@ -10,7 +10,6 @@ import {
   DocumentWrite,
   encodeCursor,
   FindQuery,
-  LeaseLostError,
   Page,
   ReadDocument,
   ReadModelState,
@@ -21,6 +20,7 @@ import {
 import { isGoneFromThisHost } from '../lease-owner';
 import { SqliteCommitThread } from './sqlite-commit-thread';
 import { EncodedCommit, openReadStoreConnection, SqliteDocumentWriter, SqlValue } from './sqlite-document-writer';
+import { PreparedStatements } from './prepared-statements';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS read_model_versions (read_model TEXT PRIMARY KEY, active_version INTEGER NOT NULL);
@@ -51,7 +51,7 @@ export interface SqliteReadStoreOptions {
 export class SqliteReadStore implements ReadStore {
   /** Per ensured table: its filter fields and their columns. */
   private readonly tables = new Map<string, { filters: string[]; columns: string[] }>();
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: PreparedStatements;
   private readonly writer: SqliteDocumentWriter;
   private readonly commitThread?: SqliteCommitThread;
   /** Only with a commit thread: without one a commit is written before it returns, and commit is all there is. */
@@ -79,7 +79,8 @@ export class SqliteReadStore implements ReadStore {
     options: SqliteReadStoreOptions = {},
     commitThreadFile?: string,
   ) {
-    this.writer = new SqliteDocumentWriter(db);
+    this.statements = new PreparedStatements(db);
+    this.writer = new SqliteDocumentWriter(this.statements);
     if (commitThreadFile) {
       const thread = new SqliteCommitThread(commitThreadFile);
       this.commitThread = thread;
@@ -118,20 +119,19 @@ export class SqliteReadStore implements ReadStore {
 
   async deleteCheckpoint(readModel: string, version: number): Promise<void> {
     await this.settled();
-    this.statement('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(readModel, version);
+    this.statements.get('DELETE FROM read_model_checkpoints WHERE read_model = ? AND version = ?').run(readModel, version);
   }
 
   private dropTable(table: string): void {
     this.db.exec(`DROP TABLE IF EXISTS ${table}`);
     this.tables.delete(table);
-    this.writer.forget(table);
-    for (const key of [...this.statements.keys()]) if (key.includes(` ${table} `)) this.statements.delete(key);
+    this.statements.forget(table);
   }
 
   async get(collection: string, version: number, id: string): Promise<ReadDocument | null> {
     const pending = this.pending.get(pendingKey(tableName(collection, version), id));
     if (pending) return pending.text === null ? null : JSON.parse(pending.text);
-    const row = this.statement(`SELECT doc FROM ${tableName(collection, version)} WHERE id = ?`).get(id) as { doc: string } | undefined;
+    const row = this.statements.get(`SELECT doc FROM ${tableName(collection, version)} WHERE id = ?`).get(id) as { doc: string } | undefined;
     return row ? JSON.parse(row.doc) : null;
   }
 
@@ -151,7 +151,7 @@ export class SqliteReadStore implements ReadStore {
     // One statement per chunk keeps under SQLite's bound-parameter limit.
     for (let start = 0; start < ids.length; start += 500) {
       const chunk = ids.slice(start, start + 500);
-      const rows = this.statement(`SELECT id, doc FROM ${table} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: string; doc: string }[];
+      const rows = this.statements.get(`SELECT id, doc FROM ${table} WHERE id IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { id: string; doc: string }[];
       for (const row of rows) found.set(row.id, JSON.parse(row.doc));
     }
     return found;
@@ -175,7 +175,7 @@ export class SqliteReadStore implements ReadStore {
       params.push(sortKey, sortKey, id);
     }
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows = this.statement(`SELECT id, sort_key, doc FROM ${table} ${where} ORDER BY sort_key DESC, id DESC LIMIT ?`).all(
+    const rows = this.statements.get(`SELECT id, sort_key, doc FROM ${table} ${where} ORDER BY sort_key DESC, id DESC LIMIT ?`).all(
       ...params,
       query.limit + 1,
     ) as { id: string; sort_key: number; doc: string }[];
@@ -201,7 +201,7 @@ export class SqliteReadStore implements ReadStore {
       params.push(query.to);
     }
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows = this.statement(`SELECT doc FROM ${tableName(collection, version)} ${where}`).all(...params) as { doc: string }[];
+    const rows = this.statements.get(`SELECT doc FROM ${tableName(collection, version)} ${where}`).all(...params) as { doc: string }[];
     return rows.map((row) => JSON.parse(row.doc));
   }
 
@@ -265,11 +265,11 @@ export class SqliteReadStore implements ReadStore {
 
   async readModelState(readModel: string): Promise<ReadModelState> {
     await this.settled();
-    const active = this.statement('SELECT active_version FROM read_model_versions WHERE read_model = ?').get(readModel) as
+    const active = this.statements.get('SELECT active_version FROM read_model_versions WHERE read_model = ?').get(readModel) as
       | { active_version: number }
       | undefined;
     // Positions may pass 2^53 (EventStoreDB's are byte offsets): read them as exact integers.
-    const rows = this.statement('SELECT version, position FROM read_model_checkpoints WHERE read_model = ?')
+    const rows = this.statements.get('SELECT version, position FROM read_model_checkpoints WHERE read_model = ?')
       .safeIntegers(true)
       .all(readModel) as { version: bigint; position: bigint }[];
     return {
@@ -281,46 +281,46 @@ export class SqliteReadStore implements ReadStore {
 
   async codeVersions(readModel: string): Promise<Record<number, number>> {
     await this.settled();
-    const rows = this.statement('SELECT version, code_version FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as { version: number; code_version: number }[];
+    const rows = this.statements.get('SELECT version, code_version FROM read_model_checkpoints WHERE read_model = ?').all(readModel) as { version: number; code_version: number }[];
     return Object.fromEntries(rows.map((r) => [r.version, r.code_version]));
   }
 
   async activate(readModel: string, version: number): Promise<void> {
     await this.settled();
-    this.statement(
+    this.statements.get(
       'INSERT INTO read_model_versions (read_model, active_version) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET active_version = excluded.active_version',
     ).run(readModel, version);
   }
 
   async saveFault(readModel: string, fault: StoredFault | null): Promise<void> {
     await this.settled();
-    if (fault === null) this.statement('DELETE FROM processor_faults WHERE read_model = ?').run(readModel);
-    else this.statement('INSERT INTO processor_faults (read_model, fault) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET fault = excluded.fault').run(readModel, JSON.stringify(fault));
+    if (fault === null) this.statements.get('DELETE FROM processor_faults WHERE read_model = ?').run(readModel);
+    else this.statements.get('INSERT INTO processor_faults (read_model, fault) VALUES (?, ?) ON CONFLICT (read_model) DO UPDATE SET fault = excluded.fault').run(readModel, JSON.stringify(fault));
   }
 
   async faults(): Promise<Record<string, StoredFault>> {
     await this.settled();
-    const rows = this.statement('SELECT read_model, fault FROM processor_faults').all() as { read_model: string; fault: string }[];
+    const rows = this.statements.get('SELECT read_model, fault FROM processor_faults').all() as { read_model: string; fault: string }[];
     return Object.fromEntries(rows.map((row) => [row.read_model, JSON.parse(row.fault)]));
   }
 
   async readLogPosition(name: string): Promise<bigint | undefined> {
     await this.settled();
-    const row = this.statement('SELECT position FROM log_positions WHERE name = ?').safeIntegers(true).get(name) as { position: bigint } | undefined;
+    const row = this.statements.get('SELECT position FROM log_positions WHERE name = ?').safeIntegers(true).get(name) as { position: bigint } | undefined;
     return row?.position;
   }
 
   async saveLogPosition(name: string, position: bigint): Promise<void> {
     await this.settled();
-    this.statement('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(name, position);
+    this.statements.get('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(name, position);
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
     return this.writing(() => {
       const now = Date.now();
-      const lease = this.statement('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
+      const lease = this.statements.get('SELECT owner, expires_at FROM projector_lease WHERE id = 1').get() as { owner: string; expires_at: number } | undefined;
       if (lease && lease.owner !== owner && lease.expires_at > now && !isGoneFromThisHost(lease.owner)) return false;
-      this.statement(
+      this.statements.get(
         'INSERT INTO projector_lease (id, owner, expires_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at',
       ).run(owner, now + ttlMs);
       return true;
@@ -329,31 +329,31 @@ export class SqliteReadStore implements ReadStore {
 
   async releaseLease(owner: string): Promise<void> {
     await this.settled();
-    this.statement('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
+    this.statements.get('DELETE FROM projector_lease WHERE id = 1 AND owner = ?').run(owner);
   }
 
   async logIdentity(): Promise<string | undefined> {
     await this.settled();
-    return (this.statement('SELECT identity FROM event_log_binding WHERE id = 1').get() as { identity: string } | undefined)?.identity;
+    return (this.statements.get('SELECT identity FROM event_log_binding WHERE id = 1').get() as { identity: string } | undefined)?.identity;
   }
 
   async bindToLog(identity: string): Promise<void> {
     await this.settled();
-    this.statement('INSERT INTO event_log_binding (id, identity) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET identity = excluded.identity').run(identity);
+    this.statements.get('INSERT INTO event_log_binding (id, identity) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET identity = excluded.identity').run(identity);
   }
 
   async forgetProjected(leaseOwner: string): Promise<void> {
     await this.settled();
     this.writing(() => {
-      this.assertLease(leaseOwner);
-      const tables = this.statement("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
+      this.statements.assertLease(leaseOwner);
+      const tables = this.statements.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rm\\_%' ESCAPE '\\'").all() as { name: string }[];
       for (const { name } of tables) this.dropTable(name);
       this.db.exec('DELETE FROM read_model_checkpoints; DELETE FROM read_model_versions; DELETE FROM log_positions; DELETE FROM processor_faults;');
     });
   }
 
   async ping(): Promise<void> {
-    this.statement('SELECT 1').get();
+    this.statements.get('SELECT 1').get();
   }
 
   async close(): Promise<void> {
@@ -372,19 +372,6 @@ export class SqliteReadStore implements ReadStore {
     return this.db.transaction(work).immediate();
   }
 
-  private assertLease(leaseOwner: string): void {
-    const lease = this.statement('SELECT owner FROM projector_lease WHERE id = 1').get() as { owner: string } | undefined;
-    if (lease?.owner !== leaseOwner) throw new LeaseLostError(leaseOwner);
-  }
-
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
 }
 
 function tableName(collection: string, version: number): string {
