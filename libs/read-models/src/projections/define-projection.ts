@@ -37,13 +37,7 @@ export interface ProjectionDefinition<E extends DomainEvent> {
  * type of the union is named, handled or IGNORED).
  */
 export function defineProjection<E extends DomainEvent>(definition: ProjectionDefinition<E>): Projection {
-  const prefixes = definition.streams.map((stream) => `${stream}-`);
-  const handlers = definition.handlers as Record<string, ((event: RecordedEvent, docs: DocumentSet) => void) | typeof IGNORED>;
-  const handlerOf = (event: RecordedEvent) => {
-    if (!Object.hasOwn(handlers, event.type) || !prefixes.some((prefix) => event.streamId.startsWith(prefix))) return undefined;
-    const handler = handlers[event.type];
-    return handler === IGNORED ? undefined : handler;
-  };
+  const handlerOf = handlerLookup(definition.streams, definition.handlers as Record<string, ((event: RecordedEvent, docs: DocumentSet) => void) | typeof IGNORED>);
   return {
     readModel: definition.name,
     ...(definition.version !== undefined && { version: definition.version }),
@@ -58,4 +52,17 @@ export function defineProjection<E extends DomainEvent>(definition: ProjectionDe
 /** The id in a stream id `<prefix>-<id>` of a stream the projection reads. */
 export function idInStream(event: Pick<RecordedEvent, 'streamId'>, stream: string): string {
   return event.streamId.slice(stream.length + 1);
+}
+
+/**
+ * How a declared processor (projection or reactor) is routed: the handler for an event from one
+ * of its streams whose type it handles; undefined for any other event, and for a type it IGNOREs.
+ */
+export function handlerLookup<H>(streams: readonly string[], handlers: Record<string, H | typeof IGNORED>): (event: RecordedEvent) => H | undefined {
+  const prefixes = streams.map((stream) => `${stream}-`);
+  return (event) => {
+    if (!Object.hasOwn(handlers, event.type) || !prefixes.some((prefix) => event.streamId.startsWith(prefix))) return undefined;
+    const handler = handlers[event.type];
+    return handler === IGNORED ? undefined : (handler as H);
+  };
 }

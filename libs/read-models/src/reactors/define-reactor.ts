@@ -1,6 +1,6 @@
 import type { DomainEvent } from '@crm/domain';
 import type { RecordedEvent } from '@crm/event-store';
-import { IGNORED, Recorded } from '../projections/define-projection';
+import { handlerLookup, IGNORED, Recorded } from '../projections/define-projection';
 
 /**
  * A processor with side effects (completing a conversion or a merge), followed by the
@@ -37,13 +37,7 @@ export interface ReactorDefinition<E extends DomainEvent> {
 
 /** A reactor declared by its event types, as defineProjection declares a projection. */
 export function defineReactor<E extends DomainEvent>(definition: ReactorDefinition<E>): Reactor {
-  const prefixes = definition.streams.map((stream) => `${stream}-`);
-  const handlers = definition.handlers as Record<string, ((event: RecordedEvent) => Promise<unknown>) | typeof IGNORED>;
-  const handlerOf = (event: RecordedEvent) => {
-    if (!Object.hasOwn(handlers, event.type) || !prefixes.some((prefix) => event.streamId.startsWith(prefix))) return undefined;
-    const handler = handlers[event.type];
-    return handler === IGNORED ? undefined : handler;
-  };
+  const handlerOf = handlerLookup(definition.streams, definition.handlers as Record<string, ((event: RecordedEvent) => Promise<unknown>) | typeof IGNORED>);
   return {
     name: definition.name,
     ...(definition.version !== undefined && { version: definition.version }),
