@@ -72,6 +72,21 @@ describe('Bulk conversion', () => {
     }
   });
 
+  it('counts an all-or-none batch in crm_commands_total as each conversion on its own is counted: converted ones succeeded, the refused one refused', async () => {
+    const convertCounts = async () => {
+      const metrics = (await t.http().get('/metrics').expect(200)).text;
+      const count = (outcome: string) => Number(new RegExp(`^crm_commands_total\\{command="ConvertLead",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+      return { succeeded: count('succeeded'), refused: count('refused') };
+    };
+    const before = await convertCounts();
+    const [a, b, c] = [await qualifiedLead(() => t.http()), await qualifiedLead(() => t.http()), await qualifiedLead(() => t.http())];
+    const notQualified = (await t.http().post('/leads').send({ lastName: 'New', company: `Unqualified ${Math.random()}` }).expect(201)).body.id;
+    expect((await t.http().post('/leads/convert').send({ conversions: [{ leadId: a }, { leadId: b }], allOrNone: true }).expect(200)).body.converted).toBe(2);
+    expect((await t.http().post('/leads/convert').send({ conversions: [{ leadId: c }, { leadId: notQualified }], allOrNone: true }).expect(200)).body.converted).toBe(0);
+    // The one not converted because of the other's refusal (424) was not decided on its own: not counted.
+    expect(await convertCounts()).toEqual({ succeeded: before.succeeded + 2, refused: before.refused + 1 });
+  });
+
   it('refuses, all or none, a second conversion of the batch opening an account of the same name (even with allowDuplicateAccount), naming the first', async () => {
     const company = `Twin Co ${Math.random()}`;
     const a = await qualifiedLead(() => t.http(), { company });

@@ -88,6 +88,12 @@ async function untilDone(client: Client, importId: string) {
   }
 }
 
+/** `crm_commands_total` of CaptureLead by outcome, as /metrics shows it. */
+async function captureCounts(t: TestApp): Promise<Record<string, number>> {
+  const metrics = (await t.http().get('/metrics').expect(200)).text;
+  return Object.fromEntries([...metrics.matchAll(/^crm_commands_total\{command="CaptureLead",outcome="(\w+)"\} (\d+)$/gm)].map(([, outcome, count]) => [outcome, Number(count)]));
+}
+
 /** Runs the same history on a fresh app, then the import. */
 async function importOn(perLine: boolean) {
   const unavailable = perLine ? jest.spyOn(ImportChunkCapture.prototype, 'available', 'get').mockReturnValue(false) : undefined;
@@ -97,7 +103,7 @@ async function importOn(perLine: boolean) {
     const { campaignId, existingId } = await prepare(() => t.http());
     const importId: string = (await sendImport(() => t.http(), campaignId)).body.importId;
     const report = await untilDone(() => t.http(), importId);
-    return { importId, campaignId, existingId, report, streams: await writtenStreams(t), chunks: chunks.mock.calls.length };
+    return { importId, campaignId, existingId, report, streams: await writtenStreams(t), chunks: chunks.mock.calls.length, captureCounts: await captureCounts(t) };
   } finally {
     await t.close();
     removeDataDir(t.dataDir);
@@ -126,6 +132,10 @@ describe('Lead import: the batch path (chunks in one transaction) against the pe
 
     const { importId, existingId } = batched;
     expect(outcome(batched.report)).toEqual(outcome(perLine.report));
+    // Counted in crm_commands_total as the per-line path counts its captures: the lead captured before, each captured line, each line refused by the decision.
+    expect(batched.captureCounts.succeeded).toBe(1 + batched.report.captured);
+    expect(batched.captureCounts.refused).toBe(batched.report.refused.filter((r: { status: number }) => r.status !== 400).length);
+    expect(batched.captureCounts).toEqual(perLine.captureCounts);
     // What the file holds was met as meant (so the comparison covers every kind of line).
     const refused = new Map<number, { status: number; duplicates?: string[]; errors: { field: string }[] }>(batched.report.refused.map((r: { line: number }) => [r.line, r]));
     expect(refused.get(1500)).toMatchObject({ status: 400, errors: [{ field: 'line' }] });

@@ -153,10 +153,12 @@ export class ImportChunks {
         const record = { streamId: streamIdOf(LEAD, leadId), events: this.executor.toAppend(events, occurredAt, context), expectedRevision: 'no_stream' as const };
         return { decision: { kind: 'append', id: leadId, record, claims: [], next, events } satisfies LeadDecision, allowDuplicate: this.allowDuplicate, context };
       });
-      // What this chunk met decides how the next one starts.
+      // What this chunk met decides how the next one starts; its outcome is counted as the per-line path's captures are.
       const met = () => {
         if (candidates.length + replays > 0) this.readLeads = replays > 0;
         if (claimsRead.size > 0) this.readClaims = [...claimsRead.values()].some((read) => read.nextRevision > 0);
+        this.executor.counted('CaptureLead', 'refused', refusedFirst.length + decision.refused.length);
+        this.executor.counted('CaptureLead', 'replayed', replays);
         return refused;
       };
       const extra = await alongside(refused);

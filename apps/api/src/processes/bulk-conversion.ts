@@ -12,7 +12,7 @@ import { idempotencyKeyReused, invalidInput, Problem, problem, ProblemException 
 import { knownProblemOf } from '../common/problem.filter';
 import { ConvertLeadDto } from '../leads/lead.dto';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
-import { CommandExecutor, concurrentModification, Decision, RefusedInBatch } from '../records/command-executor';
+import { CommandExecutor, concurrentModification, Decision, failureLabel, outcomeLabel, RefusedInBatch } from '../records/command-executor';
 import { InlineCompletions } from './inline-completions';
 import { ConversionCompleter, conversionCommand, ConvertLeadCommand } from './lead-conversion';
 
@@ -111,6 +111,7 @@ export class BulkConversion {
           decided.push({ item, decision, allowDuplicate: options.allowDuplicate ?? false });
         } catch (error) {
           refused.set(index, this.problemOf(error));
+          this.executor.counted('ConvertLead', failureLabel(error)); // a refusal ends the batch: counted once
         }
       }
       if (refused.size > 0) return items.map(({ leadId }, index) => ({ leadId, ...(refused.get(index) ?? notConverted(refused.size)) }));
@@ -128,6 +129,7 @@ export class BulkConversion {
         if (error instanceof RefusedInBatch) {
           // A claim refused when it was decided for the transaction (its value was taken since the batch was decided).
           const refusedLead = toAppend[error.index].decision.id;
+          this.executor.counted('ConvertLead', 'refused');
           return items.map(({ leadId }) => ({ leadId, ...(leadId === refusedLead ? this.problemOf(error.refusal) : notConverted(1)) }));
         }
         throw error;
@@ -141,6 +143,7 @@ export class BulkConversion {
         const done = events.find((e): e is LeadConverted => e.type === 'LeadConverted');
         if (!done) throw new Error(`The conversion of lead ${item.leadId} decided no LeadConverted`);
         results.push(converted(item.leadId, revision, position, done.data));
+        this.executor.counted('ConvertLead', decision.kind === 'append' ? 'succeeded' : outcomeLabel(decision.outcome));
       }
       return results;
     }

@@ -15,7 +15,7 @@ import {
 } from '@crm/event-store';
 import { CommandContext } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
-import { Metrics } from '../observability/metrics';
+import { CommandOutcomeLabel, Metrics } from '../observability/metrics';
 import { AggregateType, Facts, LoadState, streamIdOf, UniqueClaim } from './aggregate-type';
 import { UniquenessClaims } from './uniqueness-claims';
 import { RetryTurn, RetryTurns } from './retry-turns';
@@ -92,10 +92,10 @@ export class CommandExecutor {
     const turn = new RetryTurn(this.retryTurns, streamIdOf(aggregate, id));
     try {
       const outcome = await this.decideAndAppend(aggregate, id, requested, context, options, turn);
-      this.metrics.commands.inc({ command: requested.type, outcome: outcome.replayed ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'succeeded' });
+      this.counted(requested.type, outcomeLabel(outcome));
       return outcome;
     } catch (error) {
-      this.metrics.commands.inc({ command: requested.type, outcome: isRefusal(error) ? 'refused' : 'failed' });
+      this.counted(requested.type, failureLabel(error));
       throw error;
     } finally {
       turn.done();
@@ -198,8 +198,17 @@ export class CommandExecutor {
 
   /** The outcome of a decision appended by `appendTogether`, counted in `crm_commands_total` as `execute` counts its own. */
   appended<State, Event extends DomainEvent>(commandType: string, decision: Extract<Decision<State, Event>, { kind: 'append' }>, result: AppendResult): CommandOutcome<State, Event> {
-    this.metrics.commands.inc({ command: commandType, outcome: 'succeeded' });
+    this.counted(commandType, 'succeeded');
     return { id: decision.id, revision: result.nextExpectedRevision, position: result.position, state: decision.next, events: decision.events, replayed: false };
+  }
+
+  /**
+   * Commands decided outside `execute` (by `decide` and `appendTogether`: a capture in its turn,
+   * an import chunk, an all-or-none batch), counted in `crm_commands_total` as `execute` counts
+   * its own: once, on their final outcome (`outcomeLabel`, `failureLabel`).
+   */
+  counted(commandType: string, outcome: CommandOutcomeLabel, count = 1): void {
+    if (count > 0) this.metrics.commands.inc({ command: commandType, outcome }, count);
   }
 
   /** Whether the store can append to several streams in one transaction (the embedded store can; EventStoreDB cannot). */
@@ -278,6 +287,16 @@ export class RefusedInBatch extends Error {
 function isRefusal(error: unknown): boolean {
   if (error instanceof DomainError) return true;
   return error instanceof ProblemException && error.problem.status < 500;
+}
+
+/** What a command that answered came to, as `crm_commands_total` counts it. */
+export function outcomeLabel(outcome: Pick<CommandOutcome<unknown, DomainEvent>, 'replayed' | 'events'>): CommandOutcomeLabel {
+  return outcome.replayed ? 'replayed' : outcome.events.length === 0 ? 'unchanged' : 'succeeded';
+}
+
+/** What a command that threw came to, as `crm_commands_total` counts it. */
+export function failureLabel(error: unknown): CommandOutcomeLabel {
+  return isRefusal(error) ? 'refused' : 'failed';
 }
 
 function withBusinessTimeAtLeast<C extends { occurredAt: string }>(command: C, lastOccurredAt: string | undefined): C {
