@@ -55,7 +55,11 @@ function openAdapter(config: StoreConfig, writer: SqliteWriterPlacement, hashCha
   }
   logger?.log('Events are stored in the embedded SQLite file of DATA_DIR');
   // On a thread of its own the writer commits and fsyncs (and hashes) while the request thread goes on.
-  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), writer, { hashChains });
+  return SqliteEventStore.open(embeddedDatabaseFile(config.dataDir), writer, {
+    hashChains,
+    // Appends answer 503 until the new thread is up (see EventLogWriterThread).
+    onStopped: (error, restartInMs) => logger?.error(`${error.message}; a new writer thread starts with the first append after ${restartInMs} ms`),
+  });
 }
 
 class EventStoreShutdown implements OnApplicationShutdown {

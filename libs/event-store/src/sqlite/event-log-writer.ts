@@ -112,42 +112,72 @@ function decodeOutcome(outcome: EncodedGroupOutcome): GroupOutcome {
   };
 }
 
+/** How a writer thread that died is replaced: after a pause, doubling from `initialMs` up to `maxMs` while threads keep dying soon after their start. */
+export interface WriterRestartPolicy {
+  initialMs: number;
+  maxMs: number;
+  /** A thread that lived this long counts as healthy: the next death pauses `initialMs` again. */
+  healthyAfterMs: number;
+}
+
+export const DEFAULT_WRITER_RESTART: WriterRestartPolicy = { initialMs: 1_000, maxMs: 30_000, healthyAfterMs: 60_000 };
+
+export interface EventLogWriterThreadOptions {
+  restart?: WriterRestartPolicy;
+  /** Told when the thread died (for the log): what it died of, and how long until a new one is started. */
+  onStopped?: (error: EventLogWriterStoppedError, restartInMs: number) => void;
+}
+
+/** One writer thread and its life. */
+interface RunningThread {
+  thread: Worker;
+  startedAt: number;
+  exited: Promise<void>;
+}
+
 /**
  * Commits (and fsyncs) on a worker thread of its own, so that the request thread never waits on
  * the disk. Batches go over as one message per turn of the event loop; the thread answers each
  * with the outcome of every group in it. Should the thread die, every unanswered append fails
- * with EventLogWriterStoppedError and so does every later one (ping too, so readiness says so).
+ * with EventLogWriterStoppedError (it may or may not be stored: the thread may have committed it
+ * before it died), and so does every later one, and ping (readiness says so), until a new thread
+ * is started on the next append or ping after the restart pause: a writer that died of something
+ * passing (a native fault, a worker killed by mistake) costs the appends of a moment, not the
+ * service; one that dies again at once is restarted less and less often.
  */
 export class EventLogWriterThread implements EventLogWriter {
-  /** The worker thread (watched by whoever must know it is alive). */
-  readonly thread: Worker;
+  private running!: RunningThread;
   private queue: PendingWrite[] = [];
   private flushScheduled = false;
   private readonly inFlight = new Map<number, PendingWrite[]>();
   private nextBatch = 0;
-  private stopped?: Error;
-  private readonly exited: Promise<void>;
+  private stopped?: EventLogWriterStoppedError;
+  private restartAt = 0;
+  private restartPause: number;
+  private readonly restart: WriterRestartPolicy;
   private closing?: Promise<void>;
   private drained?: () => void;
 
-  constructor(file: string, private readonly onCommitted: () => void, options: SqliteEventWriterOptions = {}) {
-    this.thread = startWorkerThread(join(__dirname, 'sqlite-writer.worker'), { file, options } satisfies WriterThreadData);
-    // Held open only while appends are on their way: an idle writer keeps no process alive.
-    this.thread.unref();
-    this.thread.on('message', (message: FromWriterThread) => this.answer(message));
-    this.thread.on('error', (error) => this.stop(new EventLogWriterStoppedError(`${error.name}${codeOf(error) ? ` ${codeOf(error)}` : ''}`, { cause: error })));
-    this.exited = new Promise((resolve) =>
-      this.thread.once('exit', (code) => {
-        this.stop(new EventLogWriterStoppedError(`exit code ${code}`));
-        resolve();
-      }),
-    );
+  constructor(
+    private readonly file: string,
+    private readonly onCommitted: () => void,
+    private readonly writerOptions: SqliteEventWriterOptions = {},
+    private readonly options: EventLogWriterThreadOptions = {},
+  ) {
+    this.restart = options.restart ?? DEFAULT_WRITER_RESTART;
+    this.restartPause = this.restart.initialMs;
+    this.startThread();
+  }
+
+  /** The worker thread now (a new one after a restart). */
+  get thread(): Worker {
+    return this.running.thread;
   }
 
   write(group: AppendGroup): Promise<AppendResult[]> {
     return new Promise((resolve, reject) => {
-      if (this.stopped) return reject(this.stopped);
       if (this.closing) return reject(new EventLogWriterStoppedError('closed'));
+      if (this.stopped && !this.restartIfDue()) return reject(this.stopped);
       this.queue.push({ group, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -157,7 +187,7 @@ export class EventLogWriterThread implements EventLogWriter {
   }
 
   async ping(): Promise<void> {
-    if (this.stopped) throw this.stopped;
+    if (this.stopped && (this.closing || !this.restartIfDue())) throw this.stopped;
   }
 
   /** Drains first (every append handed over is answered), then lets the thread close its connection and end. */
@@ -169,16 +199,43 @@ export class EventLogWriterThread implements EventLogWriter {
         this.thread.ref();
         this.thread.postMessage({ kind: 'close' } satisfies ToWriterThread);
       }
-      await this.exited;
+      await this.running.exited;
     })();
     return this.closing;
+  }
+
+  private startThread(): void {
+    const thread = startWorkerThread(join(__dirname, 'sqlite-writer.worker'), { file: this.file, options: this.writerOptions } satisfies WriterThreadData);
+    // Held open only while appends are on their way: an idle writer keeps no process alive.
+    thread.unref();
+    thread.on('message', (message: FromWriterThread) => this.answer(message));
+    thread.on('error', (error) => this.died(thread, new EventLogWriterStoppedError(`${error.name}${codeOf(error) ? ` ${codeOf(error)}` : ''}`, { cause: error })));
+    const exited = new Promise<void>((resolve) =>
+      thread.once('exit', (code) => {
+        this.died(thread, new EventLogWriterStoppedError(`exit code ${code}`));
+        resolve();
+      }),
+    );
+    this.running = { thread, startedAt: Date.now(), exited };
+  }
+
+  /** A new thread, when the pause after the last death is over; whether the writer takes appends again. */
+  private restartIfDue(): boolean {
+    if (Date.now() < this.restartAt) return false;
+    this.stopped = undefined;
+    this.startThread();
+    return true;
   }
 
   private flush(): void {
     const items = this.queue;
     this.queue = [];
     this.flushScheduled = false;
-    if (items.length === 0 || this.stopped) return;
+    if (items.length === 0) return;
+    if (this.stopped) {
+      for (const item of items) item.reject(this.stopped);
+      return;
+    }
     const batch = this.nextBatch++;
     this.inFlight.set(batch, items);
     this.thread.ref();
@@ -205,13 +262,21 @@ export class EventLogWriterThread implements EventLogWriter {
     }
   }
 
-  private stop(error: Error): void {
-    this.stopped ??= error;
+  /** The thread `thread` ended (an error, then its exit, may both say so: the first counts). */
+  private died(thread: Worker, error: EventLogWriterStoppedError): void {
+    if (thread !== this.running.thread || this.stopped) return;
+    this.stopped = error;
     const unanswered = [...this.inFlight.values()].flat().concat(this.queue);
     this.inFlight.clear();
     this.queue = [];
-    for (const item of unanswered) item.reject(this.stopped);
+    for (const item of unanswered) item.reject(error);
     this.drained?.();
+    if (this.closing) return;
+    const lived = Date.now() - this.running.startedAt;
+    if (lived >= this.restart.healthyAfterMs) this.restartPause = this.restart.initialMs;
+    this.restartAt = Date.now() + this.restartPause;
+    this.options.onStopped?.(error, this.restartPause);
+    this.restartPause = Math.min(this.restartPause * 2, this.restart.maxMs);
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEventStoreConformance } from '../event-store.conformance';
-import { EventLogWriterThread, EventLogWriterStoppedError } from './event-log-writer';
+import { EventLogWriterThread, EventLogWriterThreadOptions, EventLogWriterStoppedError } from './event-log-writer';
 import { SqliteEventStore, SqliteWriterPlacement } from './sqlite-event-store';
 
 /** The worker thread beneath a store, to end it as a crash would. */
@@ -143,24 +143,49 @@ describe('SqliteEventStore identity', () => {
 describe('SqliteEventStore writer thread', () => {
   const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
   const event = () => ({ id: randomUUID(), type: 'T', data: { x: 1 }, metadata: meta });
-  const open = () => {
+  const open = (options: EventLogWriterThreadOptions = {}) => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
     dirs.push(dir);
     const file = join(dir, 'events.sqlite');
-    return { file, store: SqliteEventStore.open(file, 'writer-thread') };
+    return { file, store: SqliteEventStore.open(file, 'writer-thread', options) };
+  };
+  /** What `attempt` resolves to once it does (it is tried again every 50 ms, for up to 10 s). */
+  const eventually = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (tries >= 200) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
   };
 
-  it('fails the appends it had not answered when the thread dies, and every later one, without hanging', async () => {
-    const { store } = open();
+  it('fails the appends it had not answered when the thread dies, without hanging, and starts a new thread for the later ones after a pause', async () => {
+    const stops: number[] = [];
+    const { store } = open({ restart: { initialMs: 200, maxMs: 800, healthyAfterMs: 60_000 }, onStopped: (_error, restartInMs) => stops.push(restartInMs) });
     await store.append('before', [event()], 'no_stream');
     const pending = store.append('during', [event()], 'no_stream');
-    await writerThreadOf(store).terminate();
+    const first = writerThreadOf(store);
+    await first.terminate();
     await expect(pending).rejects.toBeInstanceOf(EventLogWriterStoppedError);
-    await expect(store.append('after', [event()], 'no_stream')).rejects.toBeInstanceOf(EventLogWriterStoppedError);
-    await expect(store.ping()).rejects.toBeInstanceOf(EventLogWriterStoppedError);
-    // Reads go on: the acknowledged append is there.
+    // Refused (503 for a request) until the pause is over, then taken by a new thread.
+    const after = await eventually(() => store.append('after', [event()], 'no_stream'));
+    expect(writerThreadOf(store)).not.toBe(first);
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect(after.nextExpectedRevision).toBe(0);
+    // Reads go on: the acknowledged appends are there; 'during' may or may not be (the thread may have committed it).
     expect(await store.readStream('before')).toHaveLength(1);
+    expect(await store.readStream('after')).toHaveLength(1);
+
+    // A thread that dies again soon after its start is restarted after a longer pause.
+    await writerThreadOf(store).terminate();
+    await expect(store.ping()).rejects.toBeInstanceOf(EventLogWriterStoppedError);
+    await eventually(() => store.ping());
+    expect(stops).toEqual([200, 400]);
+    await store.append('again', [event()], 'no_stream');
     await store.close();
+    await expect(store.append('closed', [event()], 'no_stream')).rejects.toBeInstanceOf(EventLogWriterStoppedError);
   });
 
   it('answers every append handed over before it closes, and refuses appends after', async () => {

@@ -12,7 +12,7 @@ import {
   RecordedEvent,
   StreamAppend,
 } from '../event-store.port';
-import { EventLogWriter, EventLogWriterThread, InThreadEventLogWriter } from './event-log-writer';
+import { EventLogWriter, EventLogWriterThread, EventLogWriterThreadOptions, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { EncodedAppend, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
@@ -49,8 +49,8 @@ export class SqliteEventStore implements EventStore {
   private readonly statements;
   private readonly writer: EventLogWriter;
 
-  /** With `hashChains`, the writer chains every event it appends (see SqliteEventWriterOptions): the service's store. */
-  static open(file: string, writer: SqliteWriterPlacement = 'in-thread', options: SqliteEventWriterOptions = {}): SqliteEventStore {
+  /** With `hashChains`, the writer chains every event it appends (see SqliteEventWriterOptions): the service's store; on the writer thread, how it is restarted (EventLogWriterThreadOptions). */
+  static open(file: string, writer: SqliteWriterPlacement = 'in-thread', options: SqliteEventWriterOptions & EventLogWriterThreadOptions = {}): SqliteEventStore {
     return new SqliteEventStore(openSqliteDatabase(file), writer === 'writer-thread' ? file : undefined, options);
   }
 
@@ -58,13 +58,15 @@ export class SqliteEventStore implements EventStore {
   constructor(
     private readonly db: Database.Database,
     writerThreadFile?: string,
-    options: SqliteEventWriterOptions = {},
+    { restart, onStopped, ...writerOptions }: SqliteEventWriterOptions & EventLogWriterThreadOptions = {},
   ) {
     // Made here, before the writer thread opens the file, so that the reads below can be prepared.
     db.exec(SCHEMA);
     this.appended.setMaxListeners(0);
     const onCommitted = () => this.appended.emit('appended');
-    this.writer = writerThreadFile ? new EventLogWriterThread(writerThreadFile, onCommitted, options) : new InThreadEventLogWriter(db, onCommitted, options);
+    this.writer = writerThreadFile
+      ? new EventLogWriterThread(writerThreadFile, onCommitted, writerOptions, { restart, onStopped })
+      : new InThreadEventLogWriter(db, onCommitted, writerOptions);
     this.statements = {
       streamForwards: db.prepare<[string, number, number], EventRow>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
