@@ -1,7 +1,8 @@
-import { SqliteEventStore } from '@crm/event-store';
+import { EventLogWriterThread, PersonalDataProtectingEventStore, SqliteEventStore } from '@crm/event-store';
 import { embeddedDatabaseFile } from '@crm/runtime/event-store.module';
+import { EMBEDDED_BACKEND } from './support/backend';
 import { startServiceProcess } from './support/service-process';
-import { newDataDir, removeDataDir } from './support/test-app';
+import { newDataDir, PROBLEM_JSON, removeDataDir, startTestApp } from './support/test-app';
 
 const KEY = 'durability-key-0123456789abcdef0123456789';
 const KEYS = `durability:${KEY}=admin,writer,reader`;
@@ -71,6 +72,31 @@ describe('Durability of acknowledged writes (embedded default)', () => {
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
+    }
+  });
+
+  it('answers 503 while its writer thread is dead, and takes captures again once a new one is up, keeping what was acknowledged', async () => {
+    const t = await startTestApp(dataDir, EMBEDDED_BACKEND);
+    try {
+      const capture = (n: number) => t.http().post('/leads').send({ lastName: `Writer ${n}`, company: 'Restarted', email: `writer-${n}@example.com` });
+      const before = (await capture(1).expect(201)).body;
+      // The thread beneath the app's store, ended as a native crash would end it.
+      const writer = ((t.store as PersonalDataProtectingEventStore).stored as unknown as { writer: EventLogWriterThread }).writer;
+      await writer.thread.terminate();
+      const refused = await capture(2);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body).toMatchObject({ type: '/problems/event-store-unavailable' });
+      expect((await t.http().get('/health/ready')).status).toBe(503);
+      // As a client does on 503: again after Retry-After, until a new writer thread takes it.
+      let after;
+      for (let tries = 0; (after = await capture(2)).status === 503 && tries < 40; tries++) await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(after.status).toBe(201);
+      expect((await t.http().get('/health/ready')).status).toBe(200);
+      for (const { id, position } of [before, after.body]) await t.http().get(`/leads/${id}`).query({ minPosition: position }).expect(200);
+    } finally {
+      await t.close();
     }
   });
 });
