@@ -1,6 +1,6 @@
-import { SqliteEventStore } from '@crm/event-store';
 import { CompletionRecovery } from '../apps/api/src/processes/completion-recovery';
 import { RECOVERY_LEDGER_STREAM } from '../apps/api/src/processes/parked-decisions';
+import { failingAppendsTo, until } from './support/failing-appends';
 import { PROBLEM_JSON, useTestApp } from './support/test-app';
 
 /** Parked after this many failed attempts in this suite (the default is 8, about a minute of backoff). */
@@ -18,25 +18,9 @@ const PARK_AFTER = 3;
  */
 describe('Parked conversions and merges', () => {
   const t = useTestApp({ reactorParkAfterFailures: PARK_AFTER });
-  const append = SqliteEventStore.prototype.append;
-  let failContacts = false;
-  beforeAll(() => {
-    jest.spyOn(SqliteEventStore.prototype, 'append').mockImplementation(function (this: SqliteEventStore, ...args: Parameters<typeof append>) {
-      if (failContacts && args[0].startsWith('contact-')) return Promise.reject(new Error('disk I/O error'));
-      return append.apply(this, args);
-    });
-  });
-  afterAll(() => jest.restoreAllMocks());
+  const failContacts = failingAppendsTo('contact-');
 
   const reactor = async () => (await t.http().get('/processes/reactors').expect(200)).body.find((r: { name: string }) => r.name === 'completion');
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-    let value = await read();
-    for (let i = 0; i < 300 && !done(value); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      value = await read();
-    }
-    return value;
-  }
 
   it('lists the completion reactor beside the projections\' shape, with its own checkpoint, live at the head', async () => {
     await t.http().post('/leads').send({ lastName: 'Hodgkin', company: 'Oxford' }).expect(201);
@@ -74,7 +58,7 @@ describe('Parked conversions and merges', () => {
     };
     const metadata = { actorId: 'rep', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: 'c' };
     const beforeDecision = await t.store.headPosition();
-    failContacts = true;
+    failContacts.on = true;
     await t.store.append(`lead-${leadId}`, [{ id: decisionId, type: 'LeadConverted', data: decision, metadata }], 1);
 
     // Failing: tried again with backoff, its checkpoint held just before the decision, not parked yet.
@@ -107,7 +91,7 @@ describe('Parked conversions and merges', () => {
     expect((await t.http().get('/processes/parked')).body).toMatchObject([{ decisionId, failures: PARK_AFTER + 1 }]);
 
     // The cause is gone: the retry completes the conversion, and it is parked no more.
-    failContacts = false;
+    failContacts.on = false;
     const retried = await t.http().post(`/processes/parked/${decisionId}/retry`).send({}).expect(200);
     expect(retried.body).toEqual({ decisionId, status: 'completed', position: expect.stringMatching(/^\d+$/) });
     expect((await t.http().get(`/contacts/${contactId}`).expect(200)).body).toMatchObject({ accountId, lastName: 'Franklin' });

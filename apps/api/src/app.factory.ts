@@ -14,6 +14,7 @@ import type { DestinationStream } from 'pino';
 import { assignCorrelationIds, createRootLogger, logRequests } from './observability/logging';
 import { Metrics } from './observability/metrics';
 import { ProjectionStatus } from './read-side/projection-status';
+import { CompletionRecovery } from './processes/completion-recovery';
 import { serveWebApp } from './web-app/serve-web-app';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -52,7 +53,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const metrics = app.get(Metrics);
   metrics.observeHttp(fastify);
   const projections = app.get(ProjectionStatus);
-  metrics.observeProjections({ projections: () => projections.rows() });
+  const reactors = app.get(CompletionRecovery);
+  metrics.observeProcessors({ projections: () => projections.rows(), reactors: () => reactors.rows() });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

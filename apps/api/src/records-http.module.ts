@@ -14,5 +14,7 @@ import { WorkingLeadsModule } from './working-leads/working-leads.module';
 @Module({
   imports: [ProcessesModule, WorkingLeadsModule, ImportsModule, CampaignsModule],
   controllers: [LeadsController, AccountsController, ContactsController, OpportunitiesController, ReportsController, AuditController],
+  // The reactors' runner (CompletionRecovery), for readiness and metrics.
+  exports: [ProcessesModule],
 })
 export class RecordsHttpModule {}

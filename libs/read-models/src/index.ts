@@ -14,6 +14,7 @@ export * from './projections/campaigns';
 export * from './verification/verify-read-models';
 export * from './keys/sqlite-key-store';
 export * from './projector/until-settled';
+export * from './projector/log-follower';
 export * from './reactors/define-reactor';
 export * from './reactors/reactor-runner';
 export { IGNORED, type Recorded } from './projections/define-projection';

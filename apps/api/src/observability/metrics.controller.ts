@@ -9,7 +9,7 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus text format: HTTP requests, commands, event-store appends, projections, and Node process metrics' })
+  @ApiOperation({ summary: 'Prometheus text format: HTTP requests, commands, event-store appends, projections, reactors, and Node process metrics' })
   @ApiOkResponse({ description: 'text/plain; version=0.0.4' })
   scrape() {
     return this.metrics.registry.metrics();

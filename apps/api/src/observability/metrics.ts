@@ -1,20 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FOLLOWER_STATUSES } from '@crm/read-models';
 
 /** What a command came to, as counted in `crm_commands_total`. */
 export type CommandOutcomeLabel = 'succeeded' | 'replayed' | 'unchanged' | 'refused' | 'failed';
 
-export interface ProjectionMetricsSource {
-  /** Each projection's name, checkpoint, lag, status and events applied by this process, read at scrape time. */
-  projections(): Promise<{ name: string; position: string; lag: number; status: string; eventsApplied?: number }[]>;
+/** One processor's figures at scrape time: its name, checkpoint, lag, status, and (projections) events applied by this process. */
+export interface ProcessorMetricsRow {
+  name: string;
+  position: string;
+  lag: number;
+  status: string;
+  eventsApplied?: number;
 }
+
+export interface ProcessorMetricsSource {
+  projections(): Promise<ProcessorMetricsRow[]>;
+  /** The reactors this process runs (beside its write side). */
+  reactors(): Promise<ProcessorMetricsRow[]>;
+}
+
+type ProcessorKind = 'projection' | 'reactor';
 
 export const PROJECTION_STATUSES = ['starting', 'standby', 'catching-up', 'live', 'rebuilding', 'faulted', 'failed', 'stopped', 'external'] as const;
 
 /**
  * The service's Prometheus metrics, in a registry of its own (several apps may share a process
- * in tests): HTTP requests, commands, event-store appends, projections, and Node's defaults.
+ * in tests): HTTP requests, commands, event-store appends, projections and reactors, and Node's defaults.
  */
 @Injectable()
 export class Metrics {
@@ -39,40 +52,45 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
-  private source?: ProjectionMetricsSource;
+  private source?: ProcessorMetricsSource;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const source = () => this.source;
-    const projectionGauge = (name: string, help: string, labelNames: string[], read: (gauge: Gauge, rows: Awaited<ReturnType<ProjectionMetricsSource['projections']>>) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        async collect() {
-          const rows = (await source()?.projections()) ?? [];
-          this.reset();
-          read(this, rows);
-        },
-      });
-    projectionGauge('crm_projection_position', 'Checkpoint of each projection: the global position of the last event applied', ['projection'], (gauge, rows) => {
-      for (const row of rows) gauge.set({ projection: row.name }, Number(row.position));
-    });
-    projectionGauge('crm_projection_lag_events', 'Events in the log after each projection\'s checkpoint', ['projection'], (gauge, rows) => {
-      for (const row of rows) gauge.set({ projection: row.name }, row.lag);
-    });
-    projectionGauge('crm_projection_events_applied', 'Events applied to each projection by this process since it started', ['projection'], (gauge, rows) => {
-      for (const row of rows) if (row.eventsApplied !== undefined) gauge.set({ projection: row.name }, row.eventsApplied);
-    });
-    projectionGauge('crm_projection_status', 'Status of each projection: 1 for the status it is in', ['projection', 'status'], (gauge, rows) => {
-      for (const row of rows) for (const status of PROJECTION_STATUSES) gauge.set({ projection: row.name, status }, row.status === status ? 1 : 0);
+    this.processorGauges('projection', 'applied', PROJECTION_STATUSES);
+    this.processorGauges('reactor', 'handled', FOLLOWER_STATUSES);
+    this.processorGauge('projection', 'events_applied', 'Events applied to each projection by this process since it started', [], (gauge, row) => {
+      if (row.eventsApplied !== undefined) gauge.set({ projection: row.name }, row.eventsApplied);
     });
   }
 
-  /** The projections' figures are read from here at each scrape. */
-  observeProjections(source: ProjectionMetricsSource): void {
+  /** The processors' figures are read from here at each scrape. */
+  observeProcessors(source: ProcessorMetricsSource): void {
     this.source = source;
+  }
+
+  /** `crm_<kind>_position`, `_lag_events` and `_status` of each projection or reactor, labelled by its name. */
+  private processorGauges(kind: ProcessorKind, handled: string, statuses: readonly string[]): void {
+    this.processorGauge(kind, 'position', `Checkpoint of each ${kind}: the global position of the last event ${handled}`, [], (gauge, row) => gauge.set({ [kind]: row.name }, Number(row.position)));
+    this.processorGauge(kind, 'lag_events', `Events in the log after each ${kind}'s checkpoint`, [], (gauge, row) => gauge.set({ [kind]: row.name }, row.lag));
+    this.processorGauge(kind, 'status', `Status of each ${kind}: 1 for the status it is in`, ['status'], (gauge, row) => {
+      for (const status of statuses) gauge.set({ [kind]: row.name, status }, row.status === status ? 1 : 0);
+    });
+  }
+
+  /** A gauge `crm_<kind>_<name>` labelled by the processor's name (and `labelNames`), set from each row at scrape time. */
+  private processorGauge(kind: ProcessorKind, name: string, help: string, labelNames: string[], set: (gauge: Gauge, row: ProcessorMetricsRow) => void): void {
+    const source = () => this.source;
+    new Gauge({
+      name: `crm_${kind}_${name}`,
+      help,
+      labelNames: [kind, ...labelNames],
+      registers: [this.registry],
+      async collect() {
+        const rows = (await source()?.[`${kind}s`]()) ?? [];
+        this.reset();
+        for (const row of rows) set(this, row);
+      },
+    });
   }
 
   /** Times every request by the route it matched (never the raw URL: ids would make a series per record). */

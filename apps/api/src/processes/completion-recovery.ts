@@ -8,6 +8,7 @@ import { ConversionCompleter } from './lead-conversion';
 import { MergeCompleter } from './lead-merge';
 import { InlineCompletions } from './inline-completions';
 import { ParkedDecision, reasonOf, RecoveryLedger, refOf } from './parked-decisions';
+import { withLags } from '../read-side/projection-status';
 
 /** The reactor that completes conversions and merges. */
 export const COMPLETION_REACTOR = 'completion';
@@ -123,6 +124,11 @@ export class CompletionRecovery implements OnApplicationBootstrap, BeforeApplica
 
   reports(): ReactorReport[] {
     return this.runner.reports();
+  }
+
+  /** The reports with each reactor's lag (GET /processes/reactors, /metrics). */
+  rows(): Promise<(ReactorReport & { lag: number })[]> {
+    return withLags(this.store, this.reports());
   }
 
   /** The decisions parked after their steps kept failing, oldest first. */

@@ -1,21 +1,14 @@
-import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { EVENT_STORE, EventStore } from '@crm/event-store';
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Command, CommandContext } from '../common/command-context';
 import { problem, ProblemException } from '../common/problem';
 import { CompletionRecovery, ParkedDecisionStillFails } from './completion-recovery';
 
-/** Lag beyond this many events is reported as this number (as GET /projections does). */
-const LAG_CAP = 1_000_000;
-
 /** The reactors, and the conversions and merges whose completion they gave up on, for admins (API.md, Operations). */
 @ApiTags('operations')
 @Controller('processes')
 export class ProcessesController {
-  constructor(
-    private readonly recovery: CompletionRecovery,
-    @Inject(EVENT_STORE) private readonly events: EventStore,
-  ) {}
+  constructor(private readonly recovery: CompletionRecovery) {}
 
   @Get('reactors')
   @ApiOperation({
@@ -25,7 +18,7 @@ export class ProcessesController {
       'error: { position, eventType, message, failures } while a step fails and is tried again }. A step that keeps failing is parked (GET /processes/parked) and the reactor goes on.',
   })
   async reactors() {
-    return Promise.all(this.recovery.reports().map(async (report) => ({ ...report, lag: await this.events.countEventsAfter(BigInt(report.position), LAG_CAP) })));
+    return this.recovery.rows();
   }
 
   @Get('parked')

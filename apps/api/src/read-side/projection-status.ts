@@ -21,6 +21,19 @@ export interface ProjectionStatusRow {
   eventsApplied?: number;
 }
 
+/**
+ * Processor reports (projections' or reactors') with each one's lag: the events in the log after
+ * its checkpoint. Processors usually share one position: each distinct position's lag is counted once.
+ */
+export function withLags<R extends { position: string }>(events: EventStore, reports: R[]): Promise<(R & { lag: number })[]> {
+  const lags = new Map<string, Promise<number>>();
+  const lagAfter = (position: string) => {
+    if (!lags.has(position)) lags.set(position, events.countEventsAfter(BigInt(position), LAG_CAP));
+    return lags.get(position)!;
+  };
+  return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
+}
+
 /** Statuses in which a projection is not keeping its read model up to date (readiness says so). */
 export const UNHEALTHY_PROJECTION_STATUSES: ReadonlySet<string> = new Set(['faulted', 'failed']);
 
@@ -38,16 +51,7 @@ export class ProjectionStatus {
   ) {}
 
   async rows(): Promise<ProjectionStatusRow[]> {
-    const reports = this.projector
-      ? this.projector.reports()
-      : await this.storedReports();
-    // Read models usually share one position: count each distinct position's lag once.
-    const lags = new Map<string, Promise<number>>();
-    const lagAfter = (position: string) => {
-      if (!lags.has(position)) lags.set(position, this.events.countEventsAfter(BigInt(position), LAG_CAP));
-      return lags.get(position)!;
-    };
-    return Promise.all(reports.map(async (report) => ({ ...report, lag: await lagAfter(report.position) })));
+    return withLags(this.events, this.projector ? this.projector.reports() : await this.storedReports());
   }
 
   /** With the projector in another process: the stored checkpoints, and the faults it keeps in the store. */

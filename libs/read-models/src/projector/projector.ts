@@ -1,11 +1,10 @@
 import type { EventStore, RecordedEvent } from '@crm/event-store';
-import { EventEmitter } from 'node:events';
-import { setImmediate as nextTurn, setTimeout as wait } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Projection } from '../projections/projection';
 import { newLeaseOwner } from '../lease-owner';
 import { CheckpointWrite, CommitTooLargeError, DocumentWrite, LeaseLostError, ReadStore } from '../read-store.port';
 import { ProjectionFault, projectBatch } from './document-batch';
-import { untilSettled } from './until-settled';
+import { LogBatch, LogFollower, LogSource, ProcessorError, ProcessorReport, subscribedLog } from './log-follower';
 
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
@@ -35,24 +34,13 @@ export const DEFAULT_FAULT_AFTER_FAILURES = 12;
 export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'faulted' | 'stopped';
 
 /** The event a read model could not apply, as GET /projections shows it (API.md: `error`). */
-export interface ProjectionError {
-  position: string;
-  eventType: string;
-  message: string;
-}
+export type ProjectionError = ProcessorError;
 
-export interface ProjectionReport {
-  name: string;
-  /** Checkpoint of the version queries read: the position of the last event applied (-1: none). */
-  position: string;
-  status: ProjectionStatus;
-  version: number;
+/** `position`: the checkpoint of the version queries read; `error`: while `failed` or `faulted`, the event it could not apply. */
+export interface ProjectionReport extends ProcessorReport<ProjectionStatus> {
   /** The version of the projection's code that filled the stored version queries read. */
   codeVersion: number;
   rebuild?: { version: number; position: string };
-  /** While `failed` or `faulted`: the event it could not apply. */
-  error?: ProjectionError;
-  lastError?: string;
   /** Events this projector has applied to the read model since it started (metrics). */
   eventsApplied: number;
 }
@@ -90,11 +78,11 @@ interface LiveProjection {
 /** The code version of a stored version that must be rebuilt whatever the code's version (it passed over an event it could not take). */
 const STALE_CODE_VERSION = 0;
 
-const IDLE_FLUSH = Symbol('idle');
-const BATCH_TIME_UP = Symbol('batch time up');
-
 /**
- * Turns the event log into read models, exactly once in effect. The main loop follows all
+ * The projections' runner: a LogFollower (start/stop, the run loop with backoff, status and the
+ * waits are the follower's, as for the reactors), of the kind that takes a lease and commits
+ * documents and checkpoints in one transaction. It turns the event log into read models, exactly
+ * once in effect. The main loop follows all
  * events (a catch-up subscription) from the attached read models' position, reads each batch
  * once and applies it to every attached read model, committing their documents and each one's
  * own checkpoint in one transaction. A read model whose handler throws is left out of that
@@ -106,20 +94,12 @@ const BATCH_TIME_UP = Symbol('batch time up');
  * subscription resubscribes with backoff from the stored checkpoints. A lease in the read store
  * lets one projector at a time apply the read models; the others wait on standby.
  */
-export class Projector {
+export class Projector extends LogFollower<'standby'> {
   readonly owner = newLeaseOwner();
   private readonly live = new Map<string, LiveProjection>();
-  private readonly progress = new EventEmitter();
-  private status: ProjectionStatus = 'starting';
-  private lastError?: string;
-  private running = false;
-  private loop?: Promise<void>;
-  private closeSubscription?: () => Promise<void>;
   private leaseTimer?: NodeJS.Timeout;
   /** Serialises batches of the main loop with the final step of a catch-up alone or a rebuild. */
   private lock: Promise<void> = Promise.resolve();
-  /** The position the main loop has applied to the attached read models. */
-  private followed = -1n;
   /** Whether this projector holds the lease and has loaded the checkpoints: only then does work alone start. */
   private holding = false;
   /**
@@ -131,7 +111,6 @@ export class Projector {
   private readonly catchUpBatchSize: number;
   private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
-  private readonly backoff: { initial: number; max: number };
   private readonly faultAfterFailures: number;
 
   constructor(
@@ -140,6 +119,7 @@ export class Projector {
     private readonly projections: Projection[],
     private readonly options: ProjectorOptions = {},
   ) {
+    super(options.backoffMs ?? { initial: 100, max: 5_000 }, options.onError);
     // Large enough for fast catch-up, small enough that a commit holds the embedded file's write lock for only tens of ms.
     this.batchSize = options.batchSize ?? 2500;
     // While catching up, fewer and larger commits: each rewrites the documents a batch touches
@@ -148,57 +128,27 @@ export class Projector {
     // Long enough to fill a batch from a remote store's stream, short enough not to be seen.
     this.batchWaitMs = options.batchWaitMs ?? 50;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
-    this.backoff = options.backoffMs ?? { initial: 100, max: 5_000 };
     this.faultAfterFailures = options.faultAfterFailures ?? DEFAULT_FAULT_AFTER_FAILURES;
-    this.progress.setMaxListeners(0);
   }
 
-  /** Starts following the log in the background (or waiting on standby for the lease). */
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
+  protected override async beforeStopping(): Promise<void> {
     this.holding = false;
     clearTimeout(this.leaseTimer);
-    await this.closeSubscription?.();
-    await this.loop;
-    await Promise.all([...this.live.values()].map((live) => live.background?.catch(() => undefined)));
-    await this.store.releaseLease(this.owner).catch(() => undefined);
-    this.status = 'stopped';
-    this.progress.emit('progress');
   }
 
-  /** The position every read model that is not faulted has reached (-1 before the first event). */
-  position(): bigint {
-    let lowest: bigint | undefined;
-    for (const live of this.live.values()) {
-      if (live.faulted) continue; // it waits for an operator: queries of the others do not wait for it
-      if (lowest === undefined || live.served.checkpoint < lowest) lowest = live.served.checkpoint;
-    }
-    return lowest ?? this.followed;
+  protected override async stopped(): Promise<void> {
+    await Promise.all([...this.live.values()].map((live) => live.background?.catch(() => undefined)));
+    await this.store.releaseLease(this.owner).catch(() => undefined);
+  }
+
+  /** Every read model but the faulted ones: one waits for an operator, and queries of the others do not wait for it. */
+  protected *checkpoints(): Iterable<bigint> {
+    for (const live of this.live.values()) if (!live.faulted) yield live.served.checkpoint;
   }
 
   /** The version of a read model that queries should read. */
   versionOf(readModel: string): number | undefined {
     return this.live.get(readModel)?.served.version;
-  }
-
-  /**
-   * Resolves once the projector has left `starting` (it holds the lease and knows its
-   * checkpoints, or waits on standby, or has failed and retries), or after `timeoutMs`: awaited
-   * at boot, so that the first requests (a rebuild, a retry) find it at work.
-   */
-  whenStarted(timeoutMs: number): Promise<void> {
-    return untilSettled(this.progress, 'progress', () => (this.status !== 'starting' || !this.running ? true : undefined), timeoutMs, true).then(() => undefined);
-  }
-
-  /** Resolves true once every read model (but the faulted ones) has applied `position`, false after `timeoutMs`. */
-  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    return untilSettled(this.progress, 'progress', () => (this.position() >= position ? true : this.running ? undefined : false), timeoutMs, false);
   }
 
   reports(): ProjectionReport[] {
@@ -304,7 +254,7 @@ export class Projector {
       })
       .finally(() => {
         live.background = undefined;
-        this.progress.emit('progress');
+        this.told();
       });
     live.background = done;
     // Whatever stopped it short (a fault, a store failure), it is taken up again after a pause, unless faulted.
@@ -317,8 +267,7 @@ export class Projector {
   }
 
   private retryDelay(live: LiveProjection): number {
-    const failures = live.failure?.failures ?? 1;
-    return Math.min(this.backoff.initial * 2 ** Math.max(0, failures - 1), this.backoff.max);
+    return this.backoffAfter(live.failure?.failures ?? 1);
   }
 
   /** A read model could not apply an event: it is left out of the commit, detached, and tried again alone until it is faulted. */
@@ -330,7 +279,7 @@ export class Projector {
     live.faulted = failures >= this.faultAfterFailures;
     live.rebuild = undefined;
     this.options.onFault?.(fault, live.faulted);
-    this.progress.emit('progress');
+    this.told();
     // Kept in the store for the processes that do not run the projector (their GET /projections and readiness).
     const stored = { position: String(fault.position), eventType: fault.eventType, message: fault.reason, faulted: live.faulted, ...(live.codeVersion !== 1 && { codeVersion: live.codeVersion }) };
     this.store.saveFault(live.projection.readModel, stored).catch((error: unknown) => this.options.onError?.(error));
@@ -363,7 +312,7 @@ export class Projector {
   private async catchUpAlone(live: LiveProjection): Promise<void> {
     await this.fillAlone(live, live.served, async () => {
       live.attached = true;
-      this.progress.emit('progress');
+      this.told();
     });
   }
 
@@ -386,7 +335,7 @@ export class Projector {
         live.attached = true;
         for (const spec of live.projection.collections) await this.store.dropCollection(spec.name, old);
         await this.store.deleteCheckpoint(readModel, old);
-        this.progress.emit('progress');
+        this.told();
       });
     } finally {
       live.rebuild = undefined;
@@ -404,8 +353,8 @@ export class Projector {
       if (target === live.served) live.eventsApplied += events.filter((event) => event.position > target.checkpoint).length;
       target.checkpoint = position;
     });
-    this.progress.emit('progress');
-    await nextTurn(); // as in follow(): let requests in between pages
+    this.told();
+    await nextTurn(); // as the follower does between batches: let requests in between pages
     return true;
   }
 
@@ -446,32 +395,19 @@ export class Projector {
     return { readModel: live.projection.readModel, version: target.version, position, codeVersion: target.codeVersion };
   }
 
-  private async run(): Promise<void> {
-    let delay = this.backoff.initial;
-    while (this.running) {
-      try {
-        if (!(await this.holdLease())) {
-          this.status = 'standby';
-          this.progress.emit('progress');
-          await sleep(this.leaseTtlMs / 3);
-          continue;
-        }
-        await this.loadCheckpoints();
-        await this.follow(() => {
-          delay = this.backoff.initial;
-        });
-        this.holding = false; // the subscription ended (the lease went to another projector, or stop)
-      } catch (error) {
-        this.holding = false;
-        if (!this.running) break;
-        this.status = error instanceof LeaseLostError ? 'standby' : 'failed';
-        this.progress.emit('progress');
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.options.onError?.(error);
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
+  /** Takes the lease (else waits on standby) and loads the checkpoints: the main loop follows the log from the attached read models' position. */
+  protected async prepare(): Promise<boolean> {
+    if (!(await this.holdLease())) {
+      this.setStatus('standby');
+      await this.pause(this.leaseTtlMs / 3);
+      return false;
     }
+    await this.loadCheckpoints();
+    return true;
+  }
+
+  protected override statusAfter(error: unknown): 'failed' | 'standby' {
+    return error instanceof LeaseLostError ? 'standby' : 'failed';
   }
 
   private async holdLease(): Promise<boolean> {
@@ -482,7 +418,7 @@ export class Projector {
         if (!this.running) return;
         const held = await this.store.acquireLease(this.owner, this.leaseTtlMs).catch(() => false);
         if (held) renew();
-        else await this.closeSubscription?.(); // another projector took over: stop applying
+        else await this.closeLog(); // another projector took over: stop applying
       }, this.leaseTtlMs / 3);
       this.leaseTimer.unref();
     };
@@ -522,7 +458,7 @@ export class Projector {
     for (const live of this.live.values()) if (live.attached && kept[live.projection.readModel]) await this.store.saveFault(live.projection.readModel, null);
     this.followed = furthest;
     this.holding = true;
-    this.progress.emit('progress');
+    this.told();
     for (const live of this.live.values()) void this.resume(live);
   }
 
@@ -573,59 +509,23 @@ export class Projector {
     return undefined;
   }
 
-  /** Follows the log from the attached read models' position, one awaited batch at a time. */
-  private async follow(onProgress: () => void): Promise<void> {
-    const subscription = this.events.subscribeToAll({ after: this.followed });
-    this.closeSubscription = () => subscription.close();
-    const iterator = subscription[Symbol.asyncIterator]();
-    this.status = 'catching-up';
-    this.progress.emit('progress');
-    try {
-      let pending = iterator.next();
-      while (this.running) {
-        let first = await Promise.race([pending, nextTurn(IDLE_FLUSH)]);
-        if (first === IDLE_FLUSH) {
-          // Nothing is waiting: when the store says the subscription caught up, everything is applied.
-          if (subscription.caughtUp) this.applying('live');
-          first = await pending;
-        }
-        if (first.done) break;
-        const batch: RecordedEvent[] = [first.value];
-        const batchSize = subscription.caughtUp ? this.batchSize : this.catchUpBatchSize;
-        pending = iterator.next();
-        // A batch ends when it is full, or once caught up when nothing more is waiting (a lone new
-        // event is applied at once), or while catching up when it has waited batchWaitMs for more:
-        // a remote store's stream hands events over a socket read at a time, and a pause between
-        // two reads is not the end of the backlog.
-        const timeUp = new AbortController();
-        const batchTime: Promise<typeof BATCH_TIME_UP> = wait(this.batchWaitMs, BATCH_TIME_UP, { signal: timeUp.signal, ref: false }).catch(() => BATCH_TIME_UP as typeof BATCH_TIME_UP);
-        try {
-          while (batch.length < batchSize) {
-            const next = await Promise.race([pending, subscription.caughtUp ? nextTurn(IDLE_FLUSH) : batchTime]);
-            if (next === IDLE_FLUSH || next === BATCH_TIME_UP || next.done) break;
-            batch.push(next.value);
-            pending = iterator.next();
-          }
-        } finally {
-          timeUp.abort();
-        }
-        await this.exclusive(() => this.applyBatch(batch, () => subscription.caughtUp));
-        onProgress();
-        // On the embedded store every read and commit is synchronous: without a turn of the event
-        // loop here, a catch-up would run start to end in microtasks, answering no HTTP request
-        // meanwhile.
-        await nextTurn();
-      }
-      // The last batch's commit: written before the subscription counts as ended (a failed one is thrown here).
-      const last = this.committing;
-      this.committing = undefined;
-      await last;
-    } finally {
-      this.closeSubscription = undefined;
-      await subscription.close();
-      await this.mainLoopCommitted();
-      this.committing = undefined;
-    }
+  /** The main loop reads the log by a subscription: on its thread or process, each append is handed over at once. */
+  protected openLog(after: bigint): LogSource {
+    return subscribedLog(this.events, after, { batchSize: this.batchSize, catchUpBatchSize: this.catchUpBatchSize, batchWaitMs: this.batchWaitMs });
+  }
+
+  /** The last batch's commit: written before the subscription counts as ended (a failed one is thrown here). */
+  protected override async drained(): Promise<void> {
+    const last = this.committing;
+    this.committing = undefined;
+    await last;
+  }
+
+  /** The subscription ended (the lease went to another projector, a failure, or stop). */
+  protected override async followEnded(): Promise<void> {
+    await this.mainLoopCommitted();
+    this.committing = undefined;
+    this.holding = false;
   }
 
   /** Resolves once the main loop's last commit is written or has failed (its failure is the main loop's to handle). */
@@ -633,11 +533,13 @@ export class Projector {
     await this.committing?.catch(() => undefined);
   }
 
-  /** Applies a batch to every attached read model; `caughtUp` tells whether that was the last of what the store held. */
-  private async applyBatch(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
-    await this.inBoundedCommits(batch, (events) => this.applyToAttached(events));
-    this.followed = batch[batch.length - 1].position;
-    this.applying(caughtUp() ? 'live' : 'catching-up');
+  /** Applies a batch to every attached read model, serialised with the last step of a catch-up alone or a rebuild. */
+  protected applyBatch({ events: batch, caughtUp }: LogBatch): Promise<void> {
+    return this.exclusive(async () => {
+      await this.inBoundedCommits(batch, (events) => this.applyToAttached(events));
+      this.followed = batch[batch.length - 1].position;
+      this.applying(caughtUp() ? 'live' : 'catching-up');
+    });
   }
 
   /**
@@ -684,10 +586,10 @@ export class Projector {
         // Told at once: applyBatch has set the status already (in place, it tells position and status together).
         const done = committed.then(() => {
           advance(served);
-          this.progress.emit('progress');
+          this.told();
         }, async (error: unknown) => {
           // Nothing more may wait on the subscription while this is unwritten: follow ends, and throws it.
-          await this.closeSubscription?.();
+          await this.closeLog();
           throw error;
         });
         done.catch(() => undefined); // seen by the next batch or at the end of follow
@@ -718,13 +620,6 @@ export class Projector {
     }
   }
 
-  /** Status after a batch applied, or after finding nothing left to apply: any earlier error is over. */
-  private applying(status: 'live' | 'catching-up'): void {
-    this.status = status;
-    this.lastError = undefined;
-    this.progress.emit('progress');
-  }
-
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const result = this.lock.then(work);
     this.lock = result.then(
@@ -733,8 +628,4 @@ export class Projector {
     );
     return result;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return wait(ms, undefined, { ref: false });
 }

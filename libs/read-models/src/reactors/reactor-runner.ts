@@ -1,8 +1,6 @@
 import type { EventStore, RecordedEvent } from '@crm/event-store';
-import { EventEmitter } from 'node:events';
-import { setImmediate as nextTurn, setTimeout as wait } from 'node:timers/promises';
 import type { ProcessorCheckpoints } from '../read-store.port';
-import { untilSettled } from '../projector/until-settled';
+import { FollowerStatus, LogBatch, LogFollower, LogSource, polledLog, ProcessorError, ProcessorReport } from '../projector/log-follower';
 import type { Reactor } from './define-reactor';
 
 /** One reactor step: the event a reactor reacted to (what is parked and listed when it keeps failing). */
@@ -43,19 +41,13 @@ export interface ReactorRunnerOptions {
 
 export const DEFAULT_PARK_AFTER_FAILURES = 8;
 
-export type ReactorStatus = 'starting' | 'catching-up' | 'live' | 'failed' | 'stopped';
+/** `failed` while a step fails and is tried again (the report's `error` says which); a parked step does not hold it. */
+export type ReactorStatus = FollowerStatus;
 
 /** A reactor as GET /processes/reactors shows it: the shape of a projection's row, with `kind`. */
-export interface ReactorReport {
-  name: string;
+export interface ReactorReport extends ProcessorReport<ReactorStatus> {
   kind: 'reactor';
-  version: number;
-  /** Its checkpoint: the position of the last event it has handled (-1: none). */
-  position: string;
-  /** `failed` while a step fails and is tried again (`error` says which); a parked step does not hold it. */
-  status: ReactorStatus;
-  error?: { position: string; eventType: string; message: string; failures: number };
-  lastError?: string;
+  error?: ProcessorError & { failures: number };
 }
 
 /** A reactor as the runner follows it: its own checkpoint (in memory, and as last saved). */
@@ -86,67 +78,41 @@ export function reactorCheckpointName(reactor: Pick<Reactor, 'name' | 'version'>
 }
 
 /**
- * Follows the log for the reactors, as the Projector does for the projections: each reactor has
- * its own checkpoint (ProcessorCheckpoints' named log positions, under its name, its version
- * and the log's identity, so a new version or another log starts from the first event) and its
- * own status. It catches up by pages from the checkpoints, then reads what comes every `pollMs`,
- * handing each reactor the events it handles in log order. A step that throws is
- * tried again with backoff (the reactor is `failed` meanwhile: its checkpoint waits at that
- * event), and after `parkAfterFailures` attempts it is parked (kept by ReactorParking, listed
- * for admins) and the reactor goes on. A store failure resubscribes from the checkpoints.
+ * The reactor kind of runner (a LogFollower, as the Projector is: start/stop, the run loop with
+ * backoff on store failures, status and waits are the follower's). Each reactor has its own
+ * checkpoint (ProcessorCheckpoints' named log positions, under its name, its version and the
+ * log's identity, so a new version or another log starts from the first event) and its own
+ * status. It reads the log by pages from the checkpoints, then every `pollMs` (polledLog),
+ * handing each reactor the events it handles in log order. A step that throws is tried again
+ * with backoff (the reactor is `failed` meanwhile: its checkpoint waits at that event), and
+ * after `parkAfterFailures` attempts it is parked (kept by ReactorParking, listed for admins)
+ * and the reactor goes on. A store failure reads the log again from the checkpoints.
  * The reactors of one runner take each batch one after another, so a step waiting for its next
  * attempt holds the batch back for the reactors after it too (for at most the parking bound).
  *
  * It takes no lease: a reactor runs where the write side is (its steps are commands), its steps
  * are idempotent, and every process that has the write side may run it at once.
  */
-export class ReactorRunner {
-  private readonly followed: FollowedReactor[] = [];
-  private readonly progress = new EventEmitter();
-  private status: ReactorStatus = 'starting';
-  private lastError?: string;
-  private running = false;
-  private loop?: Promise<void>;
-  private stopPause?: AbortController;
-  private pollPause?: AbortController;
+export class ReactorRunner extends LogFollower {
+  private readonly tracked: FollowedReactor[] = [];
   private lastSave = 0;
   private readonly parkAfterFailures: number;
-  private readonly backoff: { initial: number; max: number };
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly checkpointEveryMs: number;
 
   constructor(
     private readonly events: EventStore,
-    private readonly checkpoints: Pick<ProcessorCheckpoints, 'readLogPosition' | 'saveLogPosition'>,
+    private readonly checkpointStore: Pick<ProcessorCheckpoints, 'readLogPosition' | 'saveLogPosition'>,
     private readonly reactors: Reactor[],
     private readonly parking: ReactorParking,
     private readonly options: ReactorRunnerOptions = {},
   ) {
+    super(options.backoffMs ?? { initial: 500, max: 30_000 }, options.onError);
     this.parkAfterFailures = options.parkAfterFailures ?? DEFAULT_PARK_AFTER_FAILURES;
-    this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
     this.batchSize = options.batchSize ?? 2_500;
     this.pollMs = options.pollMs ?? 500;
     this.checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
-    this.progress.setMaxListeners(0);
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** Stops after the step under way (a pause before a retry is cut short) and saves the checkpoints. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopPause?.abort();
-    this.pollPause?.abort();
-    await this.loop;
-    await this.saveCheckpoints(true).catch((error: unknown) => this.options.onError?.(error));
-    this.status = 'stopped';
-    this.progress.emit('progress');
   }
 
   /**
@@ -155,13 +121,11 @@ export class ReactorRunner {
    * again meanwhile), or with an Error after `timeoutMs`.
    */
   async settled(position: bigint, timeoutMs: number): Promise<void> {
-    const outcome = await untilSettled<'reached' | 'stopped' | 'timeout' | ReactorStepsFailing>(
-      this.progress,
-      'progress',
+    const outcome = await this.until<'reached' | 'stopped' | 'timeout' | ReactorStepsFailing>(
       () => {
-        const loaded = this.followed.length === this.reactors.length && this.status !== 'starting';
-        if (loaded && this.followed.every((f) => f.checkpoint >= position)) return 'reached';
-        const failing = this.followed.filter((f) => f.failure);
+        const loaded = this.tracked.length === this.reactors.length && this.status !== 'starting';
+        if (loaded && this.position() >= position) return 'reached';
+        const failing = this.tracked.filter((f) => f.failure);
         if (failing.length > 0) return new ReactorStepsFailing(failing.map((f) => ({ reactor: f.reactor.name, ...f.failure! })));
         return this.running ? undefined : 'stopped';
       },
@@ -174,12 +138,12 @@ export class ReactorRunner {
 
   /** A reactor's checkpoint as this runner holds it (undefined before it is loaded, or for an unknown name). */
   checkpointOf(name: string): bigint | undefined {
-    return this.followed.find((f) => f.reactor.name === name)?.checkpoint;
+    return this.tracked.find((f) => f.reactor.name === name)?.checkpoint;
   }
 
   reports(): ReactorReport[] {
     return this.reactors.map((reactor) => {
-      const followed = this.followed.find((f) => f.reactor === reactor);
+      const followed = this.tracked.find((f) => f.reactor === reactor);
       const failure = followed?.failure;
       return {
         name: reactor.name,
@@ -193,74 +157,45 @@ export class ReactorRunner {
     });
   }
 
-  private async run(): Promise<void> {
-    let delay = this.backoff.initial;
-    while (this.running) {
-      try {
-        await this.follow(await this.load(), () => (delay = this.backoff.initial));
-      } catch (error) {
-        if (!this.running || error instanceof Stopped) break;
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.setStatus('failed');
-        this.options.onError?.(error);
-        await this.pause(delay).catch(() => undefined);
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
-    }
-  }
-
-  /**
-   * Reads the log by pages from the checkpoints (on a restart with nothing new: one read), and
-   * then once every `pollMs` from where it got to. Polling, not a subscription: a reactor runs on
-   * the request thread, and a subscription woken by every append would take a read of its own
-   * per capture there; a poll reads what came in one page.
-   */
-  private async follow(after: bigint, onProgress: () => void): Promise<void> {
-    let position = after;
-    this.setStatus('catching-up');
-    while (this.running) {
-      const page = await this.events.readAll({ after: position, maxCount: this.batchSize });
-      if (!this.running) break;
-      if (page.length > 0) {
-        await this.handle(page, () => page.length < this.batchSize);
-        position = page[page.length - 1].position;
-        onProgress();
-      } else if (this.status !== 'live') {
-        this.setStatus('live');
-      }
-      if (page.length === this.batchSize) {
-        await nextTurn(); // the embedded store reads synchronously: let requests in between pages
-      } else {
-        this.pollPause = new AbortController();
-        await wait(this.pollMs, undefined, { signal: this.pollPause.signal, ref: false }).catch(() => undefined);
-      }
-    }
-  }
-
-  /** Reads each reactor's checkpoint and the parked steps; returns where the log is read from. */
-  private async load(): Promise<bigint> {
+  /** Reads each reactor's checkpoint and the parked steps: the log is read from the lowest checkpoint. */
+  protected async prepare(): Promise<boolean> {
     const identity = await this.events.identity();
     const loaded: FollowedReactor[] = [];
     for (const reactor of this.reactors) {
       const checkpointName = reactorCheckpointName(reactor, identity);
-      const saved = (await this.checkpoints.readLogPosition(checkpointName)) ?? -1n;
+      const saved = (await this.checkpointStore.readLogPosition(checkpointName)) ?? -1n;
       const { parked } = await this.parking.read(reactor.name);
       // After a store failure, what this runner has handled since its last save is not handed again.
-      const known = this.followed.find((f) => f.checkpointName === checkpointName);
+      const known = this.tracked.find((f) => f.checkpointName === checkpointName);
       const checkpoint = known && known.checkpoint > saved ? known.checkpoint : saved;
       loaded.push({ reactor, checkpointName, checkpoint, saved, parked, parkedHere: known?.parkedHere ?? new Set() });
     }
-    this.followed.splice(0, this.followed.length, ...loaded);
-    return loaded.reduce((min, f) => (f.checkpoint < min ? f.checkpoint : min), loaded[0]?.checkpoint ?? -1n);
+    this.tracked.splice(0, this.tracked.length, ...loaded);
+    this.followed = this.position();
+    return true;
+  }
+
+  /** Polled, not subscribed: a reactor runs on the request thread (see polledLog). The reactors' one read of the log is here. */
+  protected openLog(from: bigint): LogSource {
+    return polledLog((after, maxCount) => this.events.readAll({ after, maxCount }), from, { batchSize: this.batchSize, pollMs: this.pollMs });
+  }
+
+  protected *checkpoints(): Iterable<bigint> {
+    for (const followed of this.tracked) yield followed.checkpoint;
+  }
+
+  /** Saves the checkpoints at stop (after the step under way). */
+  protected override async stopped(): Promise<void> {
+    await this.saveCheckpoints(true).catch((error: unknown) => this.onError?.(error));
   }
 
   /**
    * Hands a batch to each reactor from its own checkpoint, in log order; saves the checkpoints
-   * when a step ran, or when due. `caughtUp`: whether the batch was the last the log held.
+   * when a step ran, or when due.
    */
-  private async handle(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
+  protected async applyBatch({ events: batch, caughtUp }: LogBatch): Promise<void> {
     let stepped = false;
-    for (const followed of this.followed) {
+    for (const followed of this.tracked) {
       for (const event of batch) {
         if (event.position <= followed.checkpoint) continue;
         if (followed.reactor.handles(event) && !followed.parked.has(event.id) && !followed.parkedHere.has(event.id)) {
@@ -270,8 +205,8 @@ export class ReactorRunner {
         followed.checkpoint = event.position;
       }
     }
-    if (caughtUp()) this.status = 'live';
-    this.progress.emit('progress');
+    this.followed = batch[batch.length - 1].position;
+    this.applying(caughtUp() ? 'live' : 'catching-up');
     await this.saveCheckpoints(stepped);
   }
 
@@ -284,7 +219,7 @@ export class ReactorRunner {
         await followed.reactor.react(event);
         if (followed.failure) {
           followed.failure = undefined;
-          this.progress.emit('progress');
+          this.told();
         }
         return;
       } catch (error) {
@@ -297,19 +232,19 @@ export class ReactorRunner {
         try {
           await this.parking.failed(step, failures, error, park);
         } catch (recording) {
-          this.options.onError?.(recording);
+          this.onError?.(recording);
           park = false; // not parked unless kept as parked: it is tried again
         }
         this.options.onFailure?.(step, failures, message, park);
         if (park) {
           followed.parkedHere.add(event.id);
           followed.failure = undefined;
-          this.progress.emit('progress');
+          this.told();
           return;
         }
         followed.failure = { position: event.position, eventType: event.type, message, failures };
-        this.progress.emit('progress');
-        await this.pause(Math.min(this.backoff.initial * 2 ** (attempt - 1), this.backoff.max)).catch(() => undefined);
+        this.told();
+        await this.pause(this.backoffAfter(attempt));
         if (!this.running) throw new Stopped();
       }
     }
@@ -318,28 +253,11 @@ export class ReactorRunner {
   private async saveCheckpoints(now: boolean): Promise<void> {
     if (!now && Date.now() - this.lastSave < this.checkpointEveryMs) return;
     this.lastSave = Date.now();
-    for (const followed of this.followed) {
+    for (const followed of this.tracked) {
       if (followed.checkpoint === followed.saved) continue;
       const checkpoint = followed.checkpoint;
-      await this.checkpoints.saveLogPosition(followed.checkpointName, checkpoint);
+      await this.checkpointStore.saveLogPosition(followed.checkpointName, checkpoint);
       followed.saved = checkpoint;
     }
-  }
-
-  /** A pause that stop() cuts short. */
-  private pause(ms: number): Promise<void> {
-    this.stopPause = new AbortController();
-    return wait(ms, undefined, { signal: this.stopPause.signal, ref: false });
-  }
-
-  /** Reads the log now rather than at the next poll (a request of this process left a decision to complete). */
-  wake(): void {
-    this.pollPause?.abort();
-  }
-
-  private setStatus(status: ReactorStatus): void {
-    if (status !== 'failed') this.lastError = undefined;
-    this.status = status;
-    this.progress.emit('progress');
   }
 }
