@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 import { BoundedMap } from './bounded-map';
 import { EventStoreDecorator } from './event-store-decorator';
@@ -17,6 +18,8 @@ export type PersonKey = { state: 'active'; key: Buffer } | { state: 'erased' } |
 export interface PersonalDataKeyStore {
   /** The key; `erased` once destroyed; `unknown` when none was ever stored under that id. */
   get(keyId: string): Promise<PersonKey>;
+  /** The keys under these ids, each as `get` gives it (`unknown` for an id never stored), in one read. */
+  getMany(keyIds: readonly string[]): Promise<Map<string, PersonKey>>;
   /**
    * Stores new keys (32 random bytes each, under ids never used); an id that is already there
    * (erased, say) keeps what it has. Durable before it resolves, which is before any event
@@ -82,6 +85,9 @@ const STREAM_KEY_LIMIT = 10_000;
 /** Keys are made ahead, this many in one write, so that a new person costs no write of its own. */
 const KEY_BATCH = 256;
 const APPENDED_LIMIT = 5_000;
+/** Events a subscription takes at most in one go when the store has them ready: their keys are read together. */
+const READ_AHEAD = 500;
+const TURN_ENDED = Symbol('turn ended');
 
 /**
  * An event store that encrypts the personal fields of every event on append and decrypts them
@@ -146,27 +152,77 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   override async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.revealAll(await this.stored.readAll(options));
+    const { types } = options;
+    const erasure = this.options.erasureEventType;
+    if (types === undefined || types.length === 0 || types.includes(erasure)) return this.revealAll(await this.stored.readAll(options));
+    // A filtered read takes the erasures too and drops them once seen: reading one (another process's) forgets the cached keys, as an unfiltered read does.
+    const read: RecordedEvent[] = [];
+    let wanted = 0;
+    for (let after = options.after; ; ) {
+      const missing = options.maxCount - wanted;
+      const page = await this.stored.readAll({ after, maxCount: missing, types: [...types, erasure] });
+      read.push(...page);
+      wanted += page.filter((event) => event.type !== erasure).length;
+      // Short: the log holds no more of these types. Full of them: the page is complete.
+      if (page.length < missing || wanted === options.maxCount) break;
+      after = page[page.length - 1].position;
+    }
+    return (await this.revealAll(read)).filter((event) => event.type !== erasure);
   }
 
+  /**
+   * Takes the events the store has ready (a page it read: up to READ_AHEAD, what arrives within
+   * one turn of the event loop) before revealing the first, so that the keys of their new persons
+   * are read in one key-store read rather than one each. Each is revealed in log order as before:
+   * an erasure among them forgets the cached keys for the events after it.
+   */
   override subscribeToAll(options?: { after?: bigint }): AllSubscription {
     const inner = this.stored.subscribeToAll(options);
-    const reveal = async (event: RecordedEvent) => this.revealNow(event) ?? (await this.reveal(event));
+    const events = inner[Symbol.asyncIterator]();
+    /** Revealed, not handed out yet. */
+    const ready: RecordedEvent[] = [];
+    /** Taken from the store, being revealed. */
+    let revealing = 0;
+    /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
+    let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
+    const gather = async (): Promise<IteratorResult<RecordedEvent>> => {
+      const first = await (pending ?? events.next());
+      pending = undefined;
+      if (first.done) return first;
+      const batch = [first.value];
+      revealing = 1;
+      try {
+        const turn: Promise<typeof TURN_ENDED> = nextTurn(TURN_ENDED);
+        while (batch.length < READ_AHEAD) {
+          const next = events.next();
+          pending = next;
+          const outcome = await Promise.race([next, turn]).catch((): typeof TURN_ENDED => TURN_ENDED); // a failure is thrown at the next call, after these events
+          if (outcome === TURN_ENDED || outcome.done) break;
+          pending = undefined;
+          batch.push(outcome.value);
+          revealing = batch.length;
+        }
+        await this.loadKeys(batch);
+        for (const event of batch) ready.push(this.revealNow(event) ?? (await this.reveal(event)));
+      } finally {
+        revealing = 0;
+      }
+      return { done: false, value: ready.shift()! };
+    };
     return {
       get caughtUp() {
-        return inner.caughtUp;
+        return inner.caughtUp && ready.length === 0 && revealing === 0;
       },
       close: () => inner.close(),
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {
-        const events = inner[Symbol.asyncIterator]();
         return {
-          next: async () => {
-            const next = await events.next();
-            return next.done ? next : { done: false, value: await reveal(next.value) };
-          },
+          next: async () => (ready.length > 0 ? { done: false, value: ready.shift()! } : gather()),
           return: async () => {
-            await events.return?.();
+            ready.length = 0;
+            // A store's next event asked for ahead is still awaited: ending its iterator would wait for that event, closing ends both.
+            if (pending) await inner.close();
+            else await events.return?.();
             return { done: true as const, value: undefined };
           },
         };
@@ -252,9 +308,26 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   private async revealAll(events: RecordedEvent[]): Promise<RecordedEvent[]> {
     // An erasure anywhere in what was read applies to the events before it too.
     if (events.some((event) => event.type === this.options.erasureEventType)) this.forgetKeys();
+    await this.loadKeys(events);
     const revealed: RecordedEvent[] = [];
     for (const event of events) revealed.push(this.revealNow(event) ?? (await this.reveal(event)));
     return revealed;
+  }
+
+  /**
+   * Caches, in one key-store read, the keys these events are encrypted under that the cache does
+   * not hold (those before the first erasure among them: it forgets the cache). A single one is
+   * left to `keyFor`, as before.
+   */
+  private async loadKeys(events: RecordedEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const event of events) {
+      if (event.type === this.options.erasureEventType) break;
+      const envelope = envelopeOf(event.data);
+      if (envelope && !this.cachedKey(envelope.keyId) && this.appended.get(event.id)?.streamId !== event.streamId) missing.add(envelope.keyId);
+    }
+    if (missing.size < 2) return;
+    for (const [keyId, key] of await this.keyStore.getMany([...missing])) this.remember(keyId, key);
   }
 
   /** The event revealed from what the caches hold, or undefined when that takes a key-store read. */
@@ -374,8 +447,12 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const cached = this.cachedKey(keyId);
     if (cached) return cached;
     const key = await this.keyStore.get(keyId);
-    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
+    this.remember(keyId, key);
     return key;
+  }
+
+  private remember(keyId: string, key: PersonKey): void {
+    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
   }
 
   private cachedKey(keyId: string): PersonKey | undefined {

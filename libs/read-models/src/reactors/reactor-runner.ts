@@ -115,6 +115,8 @@ export class ReactorRunner {
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly checkpointEveryMs: number;
+  /** The event types any of the reactors handles, read from the log (undefined: every event, for a reactor that does not say). */
+  private readonly types?: readonly string[];
 
   constructor(
     private readonly events: EventStore,
@@ -128,6 +130,7 @@ export class ReactorRunner {
     this.batchSize = options.batchSize ?? 2_500;
     this.pollMs = options.pollMs ?? 500;
     this.checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
+    this.types = reactors.every((reactor) => reactor.types) ? [...new Set(reactors.flatMap((reactor) => reactor.types!))] : undefined;
     this.progress.setMaxListeners(0);
   }
 
@@ -219,11 +222,15 @@ export class ReactorRunner {
     let position = after;
     this.setStatus('catching-up');
     while (this.running) {
-      const page = await this.events.readAll({ after: position, maxCount: this.batchSize });
+      // Taken before the read: a page of the reactors' types that is not full holds every such event up to this head, so the checkpoints move to it.
+      const head = this.types ? await this.events.headPosition() : -1n;
+      const page = await this.events.readAll({ after: position, maxCount: this.batchSize, ...(this.types && { types: this.types }) });
       if (!this.running) break;
-      if (page.length > 0) {
-        await this.handle(page, () => page.length < this.batchSize);
-        position = page[page.length - 1].position;
+      const last = page.length > 0 ? page[page.length - 1].position : position;
+      const readTo = page.length < this.batchSize && head > last ? head : last;
+      if (readTo > position) {
+        await this.handle(page, readTo, () => page.length < this.batchSize);
+        position = readTo;
         onProgress();
       } else if (this.status !== 'live') {
         this.setStatus('live');
@@ -255,10 +262,11 @@ export class ReactorRunner {
   }
 
   /**
-   * Hands a batch to each reactor from its own checkpoint, in log order; saves the checkpoints
-   * when a step ran, or when due. `caughtUp`: whether the batch was the last the log held.
+   * Hands a batch to each reactor from its own checkpoint, in log order, and moves the checkpoints
+   * to `readTo` (the batch's last event, or the head the read passed); saves them when a step
+   * ran, or when due. `caughtUp`: whether the batch was the last the log held.
    */
-  private async handle(batch: RecordedEvent[], caughtUp: () => boolean): Promise<void> {
+  private async handle(batch: RecordedEvent[], readTo: bigint, caughtUp: () => boolean): Promise<void> {
     let stepped = false;
     for (const followed of this.followed) {
       for (const event of batch) {
@@ -269,6 +277,7 @@ export class ReactorRunner {
         }
         followed.checkpoint = event.position;
       }
+      if (followed.checkpoint < readTo) followed.checkpoint = readTo;
     }
     if (caughtUp()) this.status = 'live';
     this.progress.emit('progress');
