@@ -300,9 +300,12 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const iv = this.random(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
-    const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
-    return { ...event, data: { ...withoutPaths(event.data, fields), [PERSONAL_DATA_ENVELOPE]: envelope } };
+    // Written as base64 by the cipher itself (its decoder carries an incomplete group over to `final`): no buffers to join and convert.
+    const ciphertext = cipher.update(JSON.stringify(values), 'utf8', 'base64') + cipher.final('base64');
+    const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext, tag: cipher.getAuthTag().toString('base64') };
+    const data = withoutPaths(event.data, fields);
+    data[PERSONAL_DATA_ENVELOPE] = envelope;
+    return { ...event, data };
   }
 
   private async revealAll(events: RecordedEvent[]): Promise<RecordedEvent[]> {
@@ -494,8 +497,8 @@ function decrypt(key: Buffer, envelope: PersonalDataEnvelope, event: RecordedEve
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
   decipher.setAAD(associatedData(event.streamId, event.id, envelope.keyId, envelope.fields));
   decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-  const plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
-  return JSON.parse(plaintext.toString('utf8')) as unknown[];
+  // Decoded from base64 and to UTF-8 by the decipher (a character split across `update` and `final` is joined by its decoder).
+  return JSON.parse(decipher.update(envelope.ciphertext, 'base64', 'utf8') + decipher.final('utf8')) as unknown[];
 }
 
 /** Binds a ciphertext to its event and its field list: moved to another event or relabelled, it fails to decrypt. */
@@ -530,24 +533,44 @@ function valueAt(data: Record<string, unknown>, path: string): unknown {
   return value;
 }
 
-/** A copy of `data` with the values at `paths` replaced (or, with `undefined`, removed); copies only the objects on the way. */
+/** A copy of `data` with the values at `paths` replaced; copies only the objects on the way. */
 function withValuesAt(data: Record<string, unknown>, paths: string[], values: unknown[]): Record<string, unknown> {
   const root: Record<string, unknown> = { ...data };
   paths.forEach((path, index) => {
     const parts = partsOf(path);
     let target = root;
-    for (const part of parts.slice(0, -1)) {
-      const next = target[part];
+    for (let depth = 0; depth < parts.length - 1; depth++) {
+      const next = target[parts[depth]];
       if (next === null || typeof next !== 'object') return;
-      target = target[part] = { ...(next as Record<string, unknown>) };
+      target = target[parts[depth]] = { ...(next as Record<string, unknown>) };
     }
-    const last = parts[parts.length - 1];
-    if (values[index] === undefined) delete target[last];
-    else target[last] = values[index];
+    target[parts[parts.length - 1]] = values[index];
   });
   return root;
 }
 
-function withoutPaths(data: Record<string, unknown>, paths: string[]): Record<string, unknown> {
-  return withValuesAt(data, paths, paths.map(() => undefined));
+/**
+ * A copy of `data` without the values at `paths`, in the order it had: copied member by member
+ * rather than spread and deleted from, because an object with deleted members turns slow
+ * (dictionary mode) and this one is written as JSON next.
+ */
+function withoutPaths(data: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
+  const left = new Set<string>();
+  const within = new Map<string, string[]>();
+  for (const path of paths) {
+    const dot = path.indexOf('.');
+    if (dot < 0) left.add(path);
+    else within.set(path.slice(0, dot), [...(within.get(path.slice(0, dot)) ?? []), path.slice(dot + 1)]);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    if (left.has(key)) continue;
+    const value = data[key];
+    const inner = within.get(key);
+    const kept = inner && value !== null && typeof value === 'object' && !Array.isArray(value) ? withoutPaths(value as Record<string, unknown>, inner) : value;
+    // A member named __proto__ (JSON may have one) stays a member, as a spread keeps it.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: kept, enumerable: true, writable: true, configurable: true });
+    else copy[key] = kept;
+  }
+  return copy;
 }

@@ -4,9 +4,6 @@ import { openSqliteDatabase, PersonalDataKeyStore, PersonKey } from '@crm/event-
 interface KeyRow {
   key: Buffer | null;
 }
-interface KeyIdRow extends KeyRow {
-  key_id: string;
-}
 
 /** How long a batch of keys waits for the write lock without blocking, before it waits as any write does (the busy timeout). */
 const LOCK_WAIT_WITHOUT_BLOCKING_MS = 2_000;
@@ -24,7 +21,7 @@ const BUSY_TIMEOUT_MS = 5_000;
  */
 export class SqliteKeyStore implements PersonalDataKeyStore {
   private readonly select: Database.Statement<[string], KeyRow>;
-  private readonly selectMany: Database.Statement<[string], KeyIdRow>;
+  private readonly selectMany: Database.Transaction<(keyIds: readonly string[]) => Map<string, PersonKey>>;
   private readonly insertAll: Database.Transaction<(keys: { keyId: string; key: Buffer }[]) => void>;
   private readonly tombstone: Database.Statement<[{ keyId: string; at: string }]>;
 
@@ -44,8 +41,8 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
       erased_at TEXT
     ) WITHOUT ROWID`);
     this.select = db.prepare('SELECT key FROM personal_data_keys WHERE key_id = ?');
-    // The ids as one JSON array: one statement for any number of them.
-    this.selectMany = db.prepare('SELECT key_id, key FROM personal_data_keys WHERE key_id IN (SELECT value FROM json_each(?))');
+    // One read transaction (one snapshot of the write-ahead log) for all of them: what a lookup costs alone is mostly beginning and ending its own.
+    this.selectMany = db.transaction((keyIds: readonly string[]) => new Map(keyIds.map((keyId) => [keyId, keyOf(this.select.get(keyId))])));
     const insert = db.prepare<[string, Buffer, string]>('INSERT INTO personal_data_keys (key_id, key, created_at) VALUES (?, ?, ?) ON CONFLICT (key_id) DO NOTHING');
     this.insertAll = db.transaction((keys: { keyId: string; key: Buffer }[]) => {
       const createdAt = new Date().toISOString();
@@ -62,9 +59,7 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
   }
 
   async getMany(keyIds: readonly string[]): Promise<Map<string, PersonKey>> {
-    const keys = new Map<string, PersonKey>(keyIds.map((keyId) => [keyId, { state: 'unknown' }]));
-    if (keyIds.length > 0) for (const row of this.selectMany.all(JSON.stringify(keyIds))) keys.set(row.key_id, keyOf(row));
-    return keys;
+    return this.selectMany(keyIds);
   }
 
   /**
