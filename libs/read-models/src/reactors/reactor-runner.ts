@@ -298,6 +298,8 @@ export class ReactorRunner {
         return;
       } catch (error) {
         if (!this.running) throw new Stopped();
+        // The page held the reactors' types only: the events passed over before this one were not seen. The checkpoint waits right before it, as it would have.
+        if (failures === undefined && this.types) followed.checkpoint = await this.lastPositionBefore(event.position, followed.checkpoint).catch(() => followed.checkpoint);
         // Attempts before a restart count too, so that a step failing on every start is parked in the end.
         failures ??= (await this.parking.read(step.reactor).catch(() => undefined))?.failures.get(event.id) ?? 0;
         failures++;
@@ -321,6 +323,20 @@ export class ReactorRunner {
         await this.pause(Math.min(this.backoff.initial * 2 ** (attempt - 1), this.backoff.max)).catch(() => undefined);
         if (!this.running) throw new Stopped();
       }
+    }
+  }
+
+  /** The position of the log's last event before `position`, from `after` on (read unfiltered: only when a step fails). */
+  private async lastPositionBefore(position: bigint, after: bigint): Promise<bigint> {
+    let last = after;
+    for (let from = after; ; ) {
+      const page = await this.events.readAll({ after: from, maxCount: this.batchSize });
+      for (const event of page) {
+        if (event.position >= position) return last;
+        last = event.position;
+      }
+      if (page.length < this.batchSize) return last;
+      from = last;
     }
   }
 
