@@ -188,6 +188,18 @@ describe('ReactorRunner: reactors with their own checkpoints and parked steps', 
     expect(restarted.reports()[0].position).toBe(String(await events.headPosition()));
   });
 
+  it('holds a failing step\'s checkpoint right before it, though the events of other types before it were not read', async () => {
+    await capture(1, 2);
+    for (const n of [1, 2]) await events.append(`lead-${leadId(n)}`, [reopened(n)], 0);
+    const before = await events.headPosition();
+    await capture(3, 3);
+    const failing = capturesReactor('captures', { failOn: 3 });
+    const runner = start([failing.reactor], { parkAfterFailures: 1_000 });
+    await expect(runner.settled(await events.headPosition(), 5_000)).rejects.toThrow(ReactorStepsFailing);
+    expect(runner.reports()[0]).toMatchObject({ status: 'failed', position: String(before), error: { position: String(before + 1n) } });
+    expect(failing.seen).toEqual([1, 2]);
+  });
+
   it('tries a failing step again with backoff (failed, its checkpoint held), parks it after the bound, goes on, and does not try it again after a restart', async () => {
     await capture(1, 3);
     const before = await events.headPosition();
