@@ -205,6 +205,20 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
   });
 
+  it('keeps the plaintext of its appends for a reader beside it only when asked to (a projector on the same store)', async () => {
+    const keeping = open();
+    keeping.keepAppendedPlaintext();
+    await keeping.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    // Without the keys, only what was kept can be read: the keeping store's own append, once.
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+    expect(dataOf(await keeping.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+    await expect(keeping.readStream('lead-a')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await expect(store.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+  });
+
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     const db = new Database(file);

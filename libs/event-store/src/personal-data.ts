@@ -114,8 +114,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   private readyKeys: { keyId: string; key: Buffer }[] = [];
   /** The batch being stored: resolves to the error it failed with, if it did (never rejects: it may run with no one waiting). */
   private makingKeys?: Promise<unknown>;
-  /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
+  /** The plaintext of the events this process appended lately, when kept (keepAppendedPlaintext): the projector beside it reads them at once, without decrypting. */
   private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
+  private keepAppended = false;
   private readonly keyCacheMs: number;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -233,6 +234,17 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   override async close(): Promise<void> {
     await this.stored.close();
     await this.keyStore.close();
+  }
+
+  /**
+   * Keeps the plaintext of the events appended through this store for a while, for a reader in
+   * this process that reads them moments later (a projector on this very store): it then reveals
+   * them without decrypting. Off unless asked for: without such a reader the plaintext would only
+   * be kept alive for the garbage collector (the embedded default's projector has its own thread
+   * and store).
+   */
+  keepAppendedPlaintext(): void {
+    this.keepAppended = true;
   }
 
   /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
@@ -470,6 +482,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
+    if (!this.keepAppended) return;
     const until = Date.now() + this.keyCacheMs;
     events.forEach((event, index) => {
       if (stored[index] !== event) this.appended.set(event.id, { streamId, data: event.data, until });
