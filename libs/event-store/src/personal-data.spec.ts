@@ -205,6 +205,21 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
   });
 
+  it('hands out a subscription\'s events before one it cannot reveal, then fails there every time, passing over none', async () => {
+    for (const n of [1, 2, 3, 4]) await store.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream');
+    const keyIdOf3 = ((await store.stored.readStream('lead-3'))[0].data.encryptedPersonalData as { keyId: string }).keyId;
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys WHERE key_id = ?').run(keyIdOf3);
+    db.close();
+    const subscription = open().subscribeToAll();
+    const events = subscription[Symbol.asyncIterator]();
+    expect((await events.next()).value.data.lastName).toBe('Person 1');
+    expect((await events.next()).value.data.lastName).toBe('Person 2');
+    await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await subscription.close();
+  });
+
   it('keeps the plaintext of its appends for a reader beside it only when asked to (a projector on the same store)', async () => {
     const keeping = open();
     keeping.keepAppendedPlaintext();

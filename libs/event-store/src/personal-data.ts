@@ -186,6 +186,8 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     let revealing = 0;
     /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
     let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
+    /** An event that could not be revealed: thrown once the events before it are handed out, and from then on (none after it is skipped). */
+    let failure: { error: unknown } | undefined;
     const gather = async (): Promise<IteratorResult<RecordedEvent>> => {
       const first = await (pending ?? events.next());
       pending = undefined;
@@ -205,9 +207,12 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
         }
         await this.loadKeys(batch);
         for (const event of batch) ready.push(this.revealNow(event) ?? (await this.reveal(event)));
+      } catch (error) {
+        failure = { error };
       } finally {
         revealing = 0;
       }
+      if (ready.length === 0) throw failure!.error;
       return { done: false, value: ready.shift()! };
     };
     return {
@@ -218,7 +223,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {
         return {
-          next: async () => (ready.length > 0 ? { done: false, value: ready.shift()! } : gather()),
+          next: async () => {
+            if (ready.length > 0) return { done: false, value: ready.shift()! };
+            if (failure) throw failure.error;
+            return gather();
+          },
           return: async () => {
             ready.length = 0;
             // A store's next event asked for ahead is still awaited: ending its iterator would wait for that event, closing ends both.
