@@ -14,6 +14,9 @@ import { load, machine, startServer, stopServer } from './support';
  *   npm run bench:capture-profile
  *   BENCH_SECONDS=10 PROJECTOR=external npm run bench:capture-profile
  *   PROFILE_THREADS=all npm run bench:capture-profile   (the worker threads summarised too)
+ *   PROFILE_RATE=1000 …   (that many requests a second in all, not as many as it takes: two
+ *   builds or configurations compared at the same load, so that what depends on the load (the
+ *   events per group commit, per projector batch) does not differ between them)
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const TOP = Number(process.env.PROFILE_TOP ?? 30);
@@ -105,6 +108,7 @@ async function main() {
   const request = {
     url: `${url}/leads`,
     connections: 50,
+    ...(process.env.PROFILE_RATE && { overallRate: Number(process.env.PROFILE_RATE) }),
     requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` }) }) }],
   };
   try {
@@ -140,7 +144,7 @@ async function main() {
 const now = () => Number(process.hrtime.bigint() / 1000n);
 /** The service's own variables pass through (PROJECTOR, BENCH_EVENT_PROTECTION…); BENCH_RULES=1 configures bench:capture's rules and scoring model first. */
 const configuredEnv = (): Record<string, string> => ({});
-const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES', 'BENCH_BASELINE'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
+const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES', 'BENCH_BASELINE', 'PROFILE_RATE'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
 const setUp = (url: string) => (process.env.BENCH_RULES === '1' ? configureRulesAndModel(url) : Promise.resolve());
 
 void main();

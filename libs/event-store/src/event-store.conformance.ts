@@ -190,6 +190,34 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
       expect(await store.headPosition()).toBeGreaterThanOrEqual(mine[4].position);
     });
 
+    it('reads the global log filtered by event type: pages of those types only, others passed over and not counted', async () => {
+      // Type names of this test alone: on a shared server no other writer appends them.
+      const [wanted, alsoWanted, other] = ['Wanted', 'AlsoWanted', 'Other'].map((type) => `${type}-${randomUUID()}`);
+      const id = stream();
+      const before = await store.headPosition();
+      const types = [wanted, other, other, alsoWanted, other, wanted, other, other, other, alsoWanted, wanted];
+      await store.append(id, types.map((type, n) => event(type, { n })), 'no_stream');
+      const expected = types.flatMap((type, n) => (type === other ? [] : [[type, n]]));
+
+      const pages: RecordedEvent[][] = [];
+      for (let after = before; ; ) {
+        const page = await store.readAll({ after, maxCount: 2, types: [wanted, alsoWanted] });
+        pages.push(page);
+        if (page.length < 2) break;
+        after = page[page.length - 1].position;
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      const read = pages.flat();
+      expect(read.map((e) => [e.type, e.data.n])).toEqual(expected);
+      expect(read.every((e) => e.streamId === id && e.position > before)).toBe(true);
+      for (let n = 1; n < read.length; n++) expect(read[n].position > read[n - 1].position).toBe(true);
+      // What a filtered page holds is what an unfiltered read holds of those types.
+      expect(read).toEqual((await store.readStream(id)).filter((e) => e.type !== other));
+
+      expect(await store.readAll({ after: before, maxCount: 10, types: [`Unwritten-${randomUUID()}`] })).toEqual([]);
+      expect(await store.readAll({ after: before, maxCount: 10, types: [] })).toEqual([]);
+    });
+
     it('counts the events after a position, stops at the cap, and counts what is appended later', async () => {
       const id = stream();
       const first = await store.append(id, [event()], 'no_stream');

@@ -80,6 +80,13 @@ export interface ReadAllOptions {
   after?: bigint;
   /** Page size; required so that nobody reads the whole log into memory by accident. */
   maxCount: number;
+  /**
+   * Only events of these types (absent: every type): the page holds up to `maxCount` of them, the
+   * events of other types are passed over (and not counted). A page shorter than `maxCount` holds
+   * every such event the log had when it was read, so a reader that took the head position before
+   * the read has scanned the log up to that head (see ReactorRunner). An empty list reads nothing.
+   */
+  types?: readonly string[];
 }
 
 /** A catch-up subscription: yields stored events after `after`, then new ones as they come. */

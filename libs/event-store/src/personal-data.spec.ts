@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The real key store of the embedded file (it lives beside the read models, in their library).
 import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
+import { describeEventStoreConformance } from './event-store.conformance';
 import { EventMetadata, EventToAppend, RecordedEvent } from './event-store.port';
 import { HashChainingEventStore, verifyHashChains } from './hash-chain';
 import { PersonalDataErasedError, PersonalDataKeyMissingError, PersonalDataProtectingEventStore, PersonalDataProtectionOptions } from './personal-data';
@@ -20,6 +21,16 @@ const event = (type: string, data: Record<string, unknown>, metadata: Partial<Ev
   type,
   data,
   metadata: { actorId: 'test', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c', ...metadata },
+});
+
+const conformanceDirs: string[] = [];
+afterAll(() => conformanceDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+// Encryption over a store is an event store like any adapter (over one that does not chain: the suite compares metadata as written).
+describeEventStoreConformance('personal-data protection over the SQLite store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-personal-conformance-'));
+  conformanceDirs.push(dir);
+  const file = join(dir, 'crm.sqlite');
+  return new PersonalDataProtectingEventStore(SqliteEventStore.open(file, 'writer-thread'), SqliteKeyStore.open(file, 'with-log'), OPTIONS);
 });
 
 describe('Personal data encrypted per person (crypto-shredding)', () => {
@@ -109,6 +120,48 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(dataOf(await other.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: '[erased]' }, { leadId: 'a', reason: 'Request #1' }]);
   });
 
+  it('sees another process\'s erasure in a read filtered by type that does not name it, and leaves the erasure out of the page', async () => {
+    const other = open();
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    expect(dataOf(await other.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
+    await store.append('lead-b', [event('Changed', { leadId: 'b', changes: { email: 'grace@example.org' } })], 0);
+    // The erasure is read (and dropped from the page): the key cached above is forgotten.
+    expect(dataOf(await other.readAll({ maxCount: 10, types: ['Changed'] }))).toEqual([{ leadId: 'b', changes: { email: 'grace@example.org' } }]);
+    // (A read of the captured event alone: a read that holds the erasure would forget the keys by itself.)
+    expect(dataOf(await other.readStream('lead-a', { maxCount: 1 }))).toEqual([{ leadId: 'a', lastName: '[erased]' }]);
+    // An erasure passed over counts toward no page: a page of one holds the one event asked for.
+    expect((await other.readAll({ maxCount: 1, types: ['Changed'] })).map((e) => e.type)).toEqual(['Changed']);
+    expect((await other.readAll({ maxCount: 5, types: ['PersonalDataErased'] })).map((e) => e.type)).toEqual(['PersonalDataErased']);
+  });
+
+  it('reads the keys of many new persons in one key-store read per page or per batch of a subscription, not one each', async () => {
+    await Promise.all(Array.from({ length: 600 }, (_, n) => store.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream')));
+    const keyStore = SqliteKeyStore.open(file, 'with-log');
+    const get = jest.spyOn(keyStore, 'get');
+    const getMany = jest.spyOn(keyStore, 'getMany');
+    const reader = new PersonalDataProtectingEventStore(SqliteEventStore.open(file), keyStore, OPTIONS);
+    opened.push(reader);
+    const page = await reader.readAll({ maxCount: 1_000 });
+    expect(page.map((e) => e.data.lastName)).toEqual(Array.from({ length: 600 }, (_, n) => `Person ${n}`));
+    expect(getMany).toHaveBeenCalledTimes(1);
+
+    const fresh = SqliteKeyStore.open(file, 'with-log');
+    const freshGet = jest.spyOn(fresh, 'get');
+    const freshGetMany = jest.spyOn(fresh, 'getMany');
+    const follower = new PersonalDataProtectingEventStore(SqliteEventStore.open(file), fresh, OPTIONS);
+    opened.push(follower);
+    const subscription = follower.subscribeToAll();
+    const seen: RecordedEvent[] = [];
+    for await (const e of subscription) if (seen.push(e) === 600) break;
+    await subscription.close();
+    expect(seen.map((e) => e.data.lastName)).toEqual(Array.from({ length: 600 }, (_, n) => `Person ${n}`));
+    expect(freshGetMany.mock.calls.length).toBeLessThanOrEqual(3);
+    expect(get.mock.calls.length + freshGet.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+
   it('reads events stored in plaintext before encryption existed, and masks them once their person is erased', async () => {
     await store.stored.append('lead-old', [event('Captured', { leadId: 'old', lastName: 'Curie', email: 'marie@example.org' })], 'no_stream');
     expect(dataOf(await store.readStream('lead-old'))).toEqual([{ leadId: 'old', lastName: 'Curie', email: 'marie@example.org' }]);
@@ -150,6 +203,35 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(await failing.stored.readStream('lead-a')).toEqual([]);
     await failing.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     expect(dataOf(await open().readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+  });
+
+  it('hands out a subscription\'s events before one it cannot reveal, then fails there every time, passing over none', async () => {
+    for (const n of [1, 2, 3, 4]) await store.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream');
+    const keyIdOf3 = ((await store.stored.readStream('lead-3'))[0].data.encryptedPersonalData as { keyId: string }).keyId;
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys WHERE key_id = ?').run(keyIdOf3);
+    db.close();
+    const subscription = open().subscribeToAll();
+    const events = subscription[Symbol.asyncIterator]();
+    expect((await events.next()).value.data.lastName).toBe('Person 1');
+    expect((await events.next()).value.data.lastName).toBe('Person 2');
+    await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await subscription.close();
+  });
+
+  it('keeps the plaintext of its appends for a reader beside it only when asked to (a projector on the same store)', async () => {
+    const keeping = open();
+    keeping.keepAppendedPlaintext();
+    await keeping.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    // Without the keys, only what was kept can be read: the keeping store's own append, once.
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+    expect(dataOf(await keeping.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+    await expect(keeping.readStream('lead-a')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await expect(store.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
   });
 
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
 import { BoundedMap } from './bounded-map';
 import { EventStoreDecorator } from './event-store-decorator';
@@ -17,6 +18,8 @@ export type PersonKey = { state: 'active'; key: Buffer } | { state: 'erased' } |
 export interface PersonalDataKeyStore {
   /** The key; `erased` once destroyed; `unknown` when none was ever stored under that id. */
   get(keyId: string): Promise<PersonKey>;
+  /** The keys under these ids, each as `get` gives it (`unknown` for an id never stored), in one read. */
+  getMany(keyIds: readonly string[]): Promise<Map<string, PersonKey>>;
   /**
    * Stores new keys (32 random bytes each, under ids never used); an id that is already there
    * (erased, say) keeps what it has. Durable before it resolves, which is before any event
@@ -82,6 +85,9 @@ const STREAM_KEY_LIMIT = 10_000;
 /** Keys are made ahead, this many in one write, so that a new person costs no write of its own. */
 const KEY_BATCH = 256;
 const APPENDED_LIMIT = 5_000;
+/** Events a subscription takes at most in one go when the store has them ready: their keys are read together. */
+const READ_AHEAD = 500;
+const TURN_ENDED = Symbol('turn ended');
 
 /**
  * An event store that encrypts the personal fields of every event on append and decrypts them
@@ -108,8 +114,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   private readyKeys: { keyId: string; key: Buffer }[] = [];
   /** The batch being stored: resolves to the error it failed with, if it did (never rejects: it may run with no one waiting). */
   private makingKeys?: Promise<unknown>;
-  /** The plaintext of the events this process appended lately: the projector beside it reads them at once, without decrypting. */
+  /** The plaintext of the events this process appended lately, when kept (keepAppendedPlaintext): the projector beside it reads them at once, without decrypting. */
   private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
+  private keepAppended = false;
   private readonly keyCacheMs: number;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -146,27 +153,86 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   override async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.revealAll(await this.stored.readAll(options));
+    const { types } = options;
+    const erasure = this.options.erasureEventType;
+    if (types === undefined || types.length === 0 || types.includes(erasure)) return this.revealAll(await this.stored.readAll(options));
+    // A filtered read takes the erasures too and drops them once seen: reading one (another process's) forgets the cached keys, as an unfiltered read does.
+    const read: RecordedEvent[] = [];
+    let wanted = 0;
+    for (let after = options.after; ; ) {
+      const missing = options.maxCount - wanted;
+      const page = await this.stored.readAll({ after, maxCount: missing, types: [...types, erasure] });
+      read.push(...page);
+      wanted += page.filter((event) => event.type !== erasure).length;
+      // Short: the log holds no more of these types. Full of them: the page is complete.
+      if (page.length < missing || wanted === options.maxCount) break;
+      after = page[page.length - 1].position;
+    }
+    return (await this.revealAll(read)).filter((event) => event.type !== erasure);
   }
 
+  /**
+   * Takes the events the store has ready (a page it read: up to READ_AHEAD, what arrives within
+   * one turn of the event loop) before revealing the first, so that the keys of their new persons
+   * are read in one key-store read rather than one each. Each is revealed in log order as before:
+   * an erasure among them forgets the cached keys for the events after it.
+   */
   override subscribeToAll(options?: { after?: bigint }): AllSubscription {
     const inner = this.stored.subscribeToAll(options);
-    const reveal = async (event: RecordedEvent) => this.revealNow(event) ?? (await this.reveal(event));
+    const events = inner[Symbol.asyncIterator]();
+    /** Revealed, not handed out yet. */
+    const ready: RecordedEvent[] = [];
+    /** Taken from the store, being revealed. */
+    let revealing = 0;
+    /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
+    let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
+    /** An event that could not be revealed: thrown once the events before it are handed out, and from then on (none after it is skipped). */
+    let failure: { error: unknown } | undefined;
+    const gather = async (): Promise<IteratorResult<RecordedEvent>> => {
+      const first = await (pending ?? events.next());
+      pending = undefined;
+      if (first.done) return first;
+      const batch = [first.value];
+      revealing = 1;
+      try {
+        const turn: Promise<typeof TURN_ENDED> = nextTurn(TURN_ENDED);
+        while (batch.length < READ_AHEAD) {
+          const next = events.next();
+          pending = next;
+          const outcome = await Promise.race([next, turn]).catch((): typeof TURN_ENDED => TURN_ENDED); // a failure is thrown at the next call, after these events
+          if (outcome === TURN_ENDED || outcome.done) break;
+          pending = undefined;
+          batch.push(outcome.value);
+          revealing = batch.length;
+        }
+        await this.loadKeys(batch);
+        for (const event of batch) ready.push(this.revealNow(event) ?? (await this.reveal(event)));
+      } catch (error) {
+        failure = { error };
+      } finally {
+        revealing = 0;
+      }
+      if (ready.length === 0) throw failure!.error;
+      return { done: false, value: ready.shift()! };
+    };
     return {
       get caughtUp() {
-        return inner.caughtUp;
+        return inner.caughtUp && ready.length === 0 && revealing === 0;
       },
       close: () => inner.close(),
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {
-        const events = inner[Symbol.asyncIterator]();
         return {
           next: async () => {
-            const next = await events.next();
-            return next.done ? next : { done: false, value: await reveal(next.value) };
+            if (ready.length > 0) return { done: false, value: ready.shift()! };
+            if (failure) throw failure.error;
+            return gather();
           },
           return: async () => {
-            await events.return?.();
+            ready.length = 0;
+            // A store's next event asked for ahead is still awaited: ending its iterator would wait for that event, closing ends both.
+            if (pending) await inner.close();
+            else await events.return?.();
             return { done: true as const, value: undefined };
           },
         };
@@ -177,6 +243,17 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   override async close(): Promise<void> {
     await this.stored.close();
     await this.keyStore.close();
+  }
+
+  /**
+   * Keeps the plaintext of the events appended through this store for a while, for a reader in
+   * this process that reads them moments later (a projector on this very store): it then reveals
+   * them without decrypting. Off unless asked for: without such a reader the plaintext would only
+   * be kept alive for the garbage collector (the embedded default's projector has its own thread
+   * and store).
+   */
+  keepAppendedPlaintext(): void {
+    this.keepAppended = true;
   }
 
   /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
@@ -244,17 +321,37 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const iv = this.random(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(values), 'utf8'), cipher.final()]);
-    const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
-    return { ...event, data: { ...withoutPaths(event.data, fields), [PERSONAL_DATA_ENVELOPE]: envelope } };
+    // Written as base64 by the cipher itself (its decoder carries an incomplete group over to `final`): no buffers to join and convert.
+    const ciphertext = cipher.update(JSON.stringify(values), 'utf8', 'base64') + cipher.final('base64');
+    const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext, tag: cipher.getAuthTag().toString('base64') };
+    const data = withoutPaths(event.data, fields);
+    data[PERSONAL_DATA_ENVELOPE] = envelope;
+    return { ...event, data };
   }
 
   private async revealAll(events: RecordedEvent[]): Promise<RecordedEvent[]> {
     // An erasure anywhere in what was read applies to the events before it too.
     if (events.some((event) => event.type === this.options.erasureEventType)) this.forgetKeys();
+    await this.loadKeys(events);
     const revealed: RecordedEvent[] = [];
     for (const event of events) revealed.push(this.revealNow(event) ?? (await this.reveal(event)));
     return revealed;
+  }
+
+  /**
+   * Caches, in one key-store read, the keys these events are encrypted under that the cache does
+   * not hold (those before the first erasure among them: it forgets the cache). A single one is
+   * left to `keyFor`, as before.
+   */
+  private async loadKeys(events: RecordedEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const event of events) {
+      if (event.type === this.options.erasureEventType) break;
+      const envelope = envelopeOf(event.data);
+      if (envelope && !this.cachedKey(envelope.keyId) && this.appended.get(event.id)?.streamId !== event.streamId) missing.add(envelope.keyId);
+    }
+    if (missing.size < 2) return;
+    for (const [keyId, key] of await this.keyStore.getMany([...missing])) this.remember(keyId, key);
   }
 
   /** The event revealed from what the caches hold, or undefined when that takes a key-store read. */
@@ -374,8 +471,12 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const cached = this.cachedKey(keyId);
     if (cached) return cached;
     const key = await this.keyStore.get(keyId);
-    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
+    this.remember(keyId, key);
     return key;
+  }
+
+  private remember(keyId: string, key: PersonKey): void {
+    this.keys.set(keyId, { key, until: key.state === 'erased' ? Infinity : Date.now() + this.keyCacheMs });
   }
 
   private cachedKey(keyId: string): PersonKey | undefined {
@@ -390,6 +491,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
+    if (!this.keepAppended) return;
     const until = Date.now() + this.keyCacheMs;
     events.forEach((event, index) => {
       if (stored[index] !== event) this.appended.set(event.id, { streamId, data: event.data, until });
@@ -417,8 +519,8 @@ function decrypt(key: Buffer, envelope: PersonalDataEnvelope, event: RecordedEve
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
   decipher.setAAD(associatedData(event.streamId, event.id, envelope.keyId, envelope.fields));
   decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-  const plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
-  return JSON.parse(plaintext.toString('utf8')) as unknown[];
+  // Decoded from base64 and to UTF-8 by the decipher (a character split across `update` and `final` is joined by its decoder).
+  return JSON.parse(decipher.update(envelope.ciphertext, 'base64', 'utf8') + decipher.final('utf8')) as unknown[];
 }
 
 /** Binds a ciphertext to its event and its field list: moved to another event or relabelled, it fails to decrypt. */
@@ -453,24 +555,44 @@ function valueAt(data: Record<string, unknown>, path: string): unknown {
   return value;
 }
 
-/** A copy of `data` with the values at `paths` replaced (or, with `undefined`, removed); copies only the objects on the way. */
+/** A copy of `data` with the values at `paths` replaced; copies only the objects on the way. */
 function withValuesAt(data: Record<string, unknown>, paths: string[], values: unknown[]): Record<string, unknown> {
   const root: Record<string, unknown> = { ...data };
   paths.forEach((path, index) => {
     const parts = partsOf(path);
     let target = root;
-    for (const part of parts.slice(0, -1)) {
-      const next = target[part];
+    for (let depth = 0; depth < parts.length - 1; depth++) {
+      const next = target[parts[depth]];
       if (next === null || typeof next !== 'object') return;
-      target = target[part] = { ...(next as Record<string, unknown>) };
+      target = target[parts[depth]] = { ...(next as Record<string, unknown>) };
     }
-    const last = parts[parts.length - 1];
-    if (values[index] === undefined) delete target[last];
-    else target[last] = values[index];
+    target[parts[parts.length - 1]] = values[index];
   });
   return root;
 }
 
-function withoutPaths(data: Record<string, unknown>, paths: string[]): Record<string, unknown> {
-  return withValuesAt(data, paths, paths.map(() => undefined));
+/**
+ * A copy of `data` without the values at `paths`, in the order it had: copied member by member
+ * rather than spread and deleted from, because an object with deleted members turns slow
+ * (dictionary mode) and this one is written as JSON next.
+ */
+function withoutPaths(data: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
+  const left = new Set<string>();
+  const within = new Map<string, string[]>();
+  for (const path of paths) {
+    const dot = path.indexOf('.');
+    if (dot < 0) left.add(path);
+    else within.set(path.slice(0, dot), [...(within.get(path.slice(0, dot)) ?? []), path.slice(dot + 1)]);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    if (left.has(key)) continue;
+    const value = data[key];
+    const inner = within.get(key);
+    const kept = inner && value !== null && typeof value === 'object' && !Array.isArray(value) ? withoutPaths(value as Record<string, unknown>, inner) : value;
+    // A member named __proto__ (JSON may have one) stays a member, as a spread keeps it.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: kept, enumerable: true, writable: true, configurable: true });
+    else copy[key] = kept;
+  }
+  return copy;
 }

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { EVENT_STORE, EventStore } from '@crm/event-store';
+import { EVENT_STORE, EventStore, PersonalDataProtectingEventStore } from '@crm/event-store';
 import { Projection, Projector, READ_STORE, ReadStore, SqliteReadStore } from '@crm/read-models';
 import { AppConfig } from './app-config';
 import { embeddedDatabaseFile } from './event-store.module';
@@ -93,7 +93,11 @@ export class ReadSideCoreModule {
         : [
             {
               provide: Projector,
-              useFactory: (events: EventStore, store: ReadStore, projections: Projection[]) => projectorFor(config, events, store, projections, logger),
+              useFactory: (events: EventStore, store: ReadStore, projections: Projection[]) => {
+                // It reads this process's appends moments later: their plaintext is kept for it.
+                if (events instanceof PersonalDataProtectingEventStore) events.keepAppendedPlaintext();
+                return projectorFor(config, events, store, projections, logger);
+              },
               inject: [EVENT_STORE, READ_STORE, PROJECTIONS],
             },
           ];

@@ -117,3 +117,51 @@ describe('EventStoreDbEventStore append (stand-in client)', () => {
     await expect(own.store.append('lead-1', [toAppend(keyed)], 'no_stream')).resolves.toEqual({ nextExpectedRevision: 0, position: 9n });
   });
 });
+
+/*
+ * A filtered readAll against a STAND-IN for the gRPC client's reads of $all (no server here):
+ * client 6.2.1 reads $all unfiltered, so the adapter passes over the other types itself. This
+ * proves its paging (what it asks for, where it goes on, when it stops); the conformance suite's
+ * filtered case proves the same against a real server.
+ */
+describe('EventStoreDbEventStore readAll filtered by type (stand-in client)', () => {
+  const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
+  // $all: 1,200 events, one in a hundred of type Wanted, and system events between.
+  const log = Array.from({ length: 1_200 }, (_, n) => {
+    const position = BigInt(100 + n * 10);
+    const type = n % 100 === 50 ? 'Wanted' : n % 7 === 0 ? '$statsCollected' : 'Other';
+    return {
+      event: { id: timeOrderedUuid(), streamId: type.startsWith('$') ? '$stats' : `lead-${n}`, revision: 0n, type, data: { n }, metadata: meta, created: new Date(), position: { commit: position, prepare: position }, isJson: true, contentType: 'application/json' },
+    } as unknown as ResolvedEvent;
+  });
+  function standIn() {
+    const asked: number[] = [];
+    const client = {
+      readAll: ({ fromPosition, maxCount }: { fromPosition: 'start' | { commit: bigint }; maxCount: number }) => {
+        asked.push(maxCount);
+        const from = fromPosition === 'start' ? 0 : log.findIndex((r) => r.event!.position!.commit >= fromPosition.commit);
+        const page = log.slice(from < 0 ? log.length : from, (from < 0 ? log.length : from) + maxCount);
+        return (async function* () {
+          yield* page;
+        })();
+      },
+      dispose: async () => undefined,
+    };
+    return { asked, store: new EventStoreDbEventStore(client as unknown as EventStoreDBClient) };
+  }
+
+  it('gives pages of the asked types only, reads on past the others in pages of at least 500, and stops at the end of $all', async () => {
+    const { asked, store } = standIn();
+    const first = await store.readAll({ maxCount: 5, types: ['Wanted'] });
+    expect(first.map((e) => e.data.n)).toEqual([50, 150, 250, 350, 450]);
+    expect(asked.every((size) => size >= 501)).toBe(true);
+    const rest = await store.readAll({ after: first[4].position, maxCount: 10, types: ['Wanted'] });
+    expect(rest.map((e) => e.data.n)).toEqual([550, 650, 750, 850, 950, 1_050, 1_150]);
+    expect(await store.readAll({ after: rest[6].position, maxCount: 10, types: ['Wanted'] })).toEqual([]);
+    expect(await store.readAll({ maxCount: 10, types: [] })).toEqual([]);
+    // Unfiltered, as before: user events only, the page as large as asked (+1 for the inclusive start).
+    asked.length = 0;
+    expect((await store.readAll({ maxCount: 3 })).map((e) => e.data.n)).toEqual([1, 2, 3]);
+    expect(asked).toEqual([4]);
+  });
+});

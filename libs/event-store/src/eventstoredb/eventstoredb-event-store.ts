@@ -74,6 +74,8 @@ const IDENTITY_METADATA: EventMetadata = { actorId: 'system', occurredAt: '1970-
 
 /** Events read per page while looking backwards for the newest user event. */
 const HEAD_PAGE_SIZE = 16;
+/** Events read per page at least while a filtered readAll looks for events of its types. */
+const FILTERED_SCAN_PAGE = 500;
 /** ping() fails when the server has not answered within this time. */
 const PING_TIMEOUT_MS = 5_000;
 
@@ -178,14 +180,23 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
-  async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
+  /**
+   * With `types`, the events of other types are passed over here, not by the server: client 6.2.1
+   * sends every read of $all with no filter (server-side filters are for subscriptions in this
+   * client; its successor, @kurrent/kurrentdb-client, takes one on reads too). So a filtered read
+   * still transfers the events between, and saves what is done with them above the adapter
+   * (decryption, the reader's own work). It reads on until `maxCount` events of those types or the
+   * end of $all, so a short page means the log was scanned to its end, as the port says.
+   */
+  async readAll({ after, maxCount, types }: ReadAllOptions): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
-    if (!(maxCount > 0)) return events;
+    if (!(maxCount > 0) || types?.length === 0) return events;
+    const wanted = types && new Set(types);
     // fromPosition is inclusive: the event at the cursor comes back first and is skipped.
     let cursor = after !== undefined && after >= 0n ? fromPortPosition(after) : undefined;
     while (events.length < maxCount) {
-      // +1 for the inclusive start; further pages continue after system events were dropped.
-      const pageSize = maxCount - events.length + 1;
+      // +1 for the inclusive start; further pages continue after system events (or other types) were dropped.
+      const pageSize = Math.max(maxCount - events.length, wanted ? FILTERED_SCAN_PAGE : 0) + 1;
       const page = await collect(
         this.client.readAll({ direction: FORWARDS, fromPosition: cursor ?? START, maxCount: pageSize }),
       );
@@ -195,6 +206,7 @@ export class EventStoreDbEventStore implements EventStore {
         if (position === undefined || (cursor !== undefined && comparePositions(position, cursor) <= 0)) continue;
         cursor = position;
         advanced = true;
+        if (wanted && (resolved.event === undefined || !wanted.has(resolved.event.type))) continue;
         const event = toUserEvent(resolved);
         if (event !== undefined && events.length < maxCount) events.push(event);
       }

@@ -75,6 +75,10 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
       ),
       allAfter: db.prepare<[bigint, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+      // No index on type (it would cost every append): the scan from the position runs inside SQLite, and type is read before a row's JSON.
+      allOfTypesAfter: db.prepare<[bigint, string, number], EventRow>(
+        'SELECT * FROM events WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position ASC LIMIT ?',
+      ),
       head: db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
       countAfter: db.prepare<[bigint, number], { count: number }>('SELECT COUNT(*) AS count FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       ping: db.prepare('SELECT 1'),
@@ -104,7 +108,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.readAllNow(options.after ?? -1n, options.maxCount);
+    if (options.types === undefined) return this.readAllNow(options.after ?? -1n, options.maxCount);
+    if (options.types.length === 0) return [];
+    return this.statements.allOfTypesAfter.all(options.after ?? -1n, JSON.stringify(options.types), options.maxCount).map(toRecordedEvent);
   }
 
   subscribeToAll(options: { after?: bigint } = {}): AllSubscription {

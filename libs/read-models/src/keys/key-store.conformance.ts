@@ -23,6 +23,24 @@ export function describeKeyStoreConformance(name: string, open: () => Promise<Pe
       for (const { keyId, key } of [keys[0], keys[150], keys[299]]) expect(await store.get(keyId)).toEqual({ state: 'active', key });
     });
 
+    it('gives many keys back in one read, each as get gives it: active, erased, or unknown', async () => {
+      const keys = newKeys(300);
+      await store.putAll(keys);
+      await store.erase(keys[7].keyId, '2026-12-01T10:00:00.000Z');
+      const never = randomUUID();
+      const asked = [keys[0].keyId, keys[7].keyId, never, keys[299].keyId, keys[150].keyId];
+      const got = await store.getMany(asked);
+      expect([...got.keys()].sort()).toEqual([...asked].sort());
+      expect(got.get(keys[0].keyId)).toEqual({ state: 'active', key: keys[0].key });
+      expect(got.get(keys[299].keyId)).toEqual({ state: 'active', key: keys[299].key });
+      expect(got.get(keys[150].keyId)).toEqual({ state: 'active', key: keys[150].key });
+      expect(got.get(keys[7].keyId)).toEqual({ state: 'erased' });
+      expect(got.get(never)).toEqual({ state: 'unknown' });
+      for (const keyId of asked) expect(got.get(keyId)).toEqual(await store.get(keyId));
+      expect((await store.getMany(keys.map((k) => k.keyId))).size).toBe(300);
+      expect(await store.getMany([])).toEqual(new Map());
+    });
+
     it('destroys a key for good: erased, never stored again, erasing again changes nothing, the others stay', async () => {
       const [a, b] = newKeys(2);
       await store.putAll([a, b]);

@@ -30,6 +30,14 @@ export class MongoKeyStore implements PersonalDataKeyStore {
     return this.tracked(async () => keyOf(await this.keys.findOne({ _id: keyId })));
   }
 
+  getMany(keyIds: readonly string[]): Promise<Map<string, PersonKey>> {
+    return this.tracked(async () => {
+      const keys = new Map<string, PersonKey>(keyIds.map((keyId) => [keyId, { state: 'unknown' }]));
+      if (keyIds.length > 0) for (const doc of await this.keys.find({ _id: { $in: [...keyIds] } }).toArray()) keys.set(doc._id, keyOf(doc));
+      return keys;
+    });
+  }
+
   putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
     return this.tracked(() => this.insertAll(keys));
   }

@@ -40,16 +40,23 @@ class Collector extends LogFollower {
   protected openLog(after: bigint): LogSource {
     return this.reading === 'subscribed'
       ? subscribedLog(this.events, after, { batchSize: 3, catchUpBatchSize: 3, batchWaitMs: 5 })
-      : polledLog((from, maxCount) => this.events.readAll({ after: from, maxCount }), after, { batchSize: 3, pollMs: this.pollMs });
+      : polledLog(
+          async (from, maxCount) => {
+            const events = await this.events.readAll({ after: from, maxCount });
+            return { events, readTo: events.length > 0 ? events[events.length - 1].position : from };
+          },
+          after,
+          { batchSize: 3, pollMs: this.pollMs },
+        );
   }
 
-  protected async applyBatch({ events, caughtUp }: LogBatch): Promise<void> {
+  protected async applyBatch({ events, readTo, caughtUp }: LogBatch): Promise<void> {
     if (this.failures > 0) {
       this.failures--;
       throw new Error('the store is away');
     }
     for (const event of events) this.seen.push(event.position);
-    this.checkpoint = this.followed = events[events.length - 1].position;
+    this.checkpoint = this.followed = readTo;
     this.applying(caughtUp() ? 'live' : 'catching-up');
   }
 

@@ -32,6 +32,8 @@ export const ENDED = Symbol('ended');
 /** A batch of the log in order; `caughtUp` tells (when asked, after it is applied) whether it was the last the store held. */
 export interface LogBatch {
   events: RecordedEvent[];
+  /** The position the log was read to: the last event's, or beyond it (a read of some event types only passed over others). */
+  readTo: bigint;
   caughtUp: () => boolean;
 }
 
@@ -88,7 +90,7 @@ export function subscribedLog(events: EventStore, after: bigint, sizes: { batchS
       } finally {
         timeUp.abort();
       }
-      return { events: batch, caughtUp: () => subscription.caughtUp };
+      return { events: batch, readTo: batch[batch.length - 1].position, caughtUp: () => subscription.caughtUp };
     },
   };
 }
@@ -96,9 +98,15 @@ export function subscribedLog(events: EventStore, after: bigint, sizes: { batchS
 /**
  * The log read by pages, and once caught up every `pollMs` (the reactors' way: they run on the
  * request thread, where a subscription woken by every append would take a read of its own per
- * capture; a poll reads what came in one page). `read` is the one read of the log.
+ * capture; a poll reads what came in one page). `read` is the one read of the log: a page of
+ * at most `maxCount` events, and the position it read the log to (past its last event when it
+ * passed over events it does not return).
  */
-export function polledLog(read: (after: bigint, maxCount: number) => Promise<RecordedEvent[]>, after: bigint, sizes: { batchSize: number; pollMs: number }): LogSource {
+export function polledLog(
+  read: (after: bigint, maxCount: number) => Promise<{ events: RecordedEvent[]; readTo: bigint }>,
+  after: bigint,
+  sizes: { batchSize: number; pollMs: number },
+): LogSource {
   let position = after;
   let closed = false;
   let waitBeforeRead = false;
@@ -115,13 +123,13 @@ export function polledLog(read: (after: bigint, maxCount: number) => Promise<Rec
         await wait(sizes.pollMs, undefined, { signal: pause.signal, ref: false }).catch(() => undefined);
       }
       if (closed) return ENDED;
-      const page = await read(position, sizes.batchSize);
+      const { events: page, readTo } = await read(position, sizes.batchSize);
       if (closed) return ENDED;
       // A full page: the next is read at once (after the runner's turn of the event loop).
       waitBeforeRead = page.length < sizes.batchSize;
-      if (page.length === 0) return CAUGHT_UP;
-      position = page[page.length - 1].position;
-      return { events: page, caughtUp: () => page.length < sizes.batchSize };
+      if (readTo <= position) return CAUGHT_UP;
+      position = readTo;
+      return { events: page, readTo, caughtUp: () => page.length < sizes.batchSize };
     },
   };
 }

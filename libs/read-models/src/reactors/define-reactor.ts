@@ -16,6 +16,11 @@ export interface Reactor {
    * are idempotent, so what the old one did is done again as a no-op, and what it missed is done).
    */
   version?: number;
+  /**
+   * The event types `handles` can be true for (absent: any): the runner reads only those from the
+   * log, so a reactor of a few types does not read, and decrypt, every event.
+   */
+  types?: readonly string[];
   /** Whether `react` has anything to do for this event. */
   handles(event: RecordedEvent): boolean;
   /** Reacts to one event; a throw is a failed step, tried again with backoff and parked after a bound. */
@@ -37,10 +42,12 @@ export interface ReactorDefinition<E extends DomainEvent> {
 
 /** A reactor declared by its event types, as defineProjection declares a projection. */
 export function defineReactor<E extends DomainEvent>(definition: ReactorDefinition<E>): Reactor {
-  const handlerOf = handlerLookup(definition.streams, definition.handlers as Record<string, ((event: RecordedEvent) => Promise<unknown>) | typeof IGNORED>);
+  const handlers = definition.handlers as Record<string, ((event: RecordedEvent) => Promise<unknown>) | typeof IGNORED>;
+  const handlerOf = handlerLookup(definition.streams, handlers);
   return {
     name: definition.name,
     ...(definition.version !== undefined && { version: definition.version }),
+    types: Object.keys(handlers).filter((type) => handlers[type] !== IGNORED),
     handles: (event) => handlerOf(event) !== undefined,
     async react(event) {
       await handlerOf(event)?.(event);

@@ -83,6 +83,10 @@ describe('defineReactor', () => {
     defineReactor<LeadEvent>({ name: 'unknown', streams: ['lead'], handlers: { ...handlers, LeadRenamed: IGNORED } });
     expect(defineReactor<LeadEvent>({ name: 'complete', streams: ['lead'], handlers }).handles).toBeInstanceOf(Function);
   });
+
+  it('names the event types it handles (not the IGNORED ones), for the runner to read only those', () => {
+    expect(capturesReactor('captures').reactor.types).toEqual(['LeadCaptured']);
+  });
 });
 
 describe('ReactorRunner: reactors with their own checkpoints and parked steps', () => {
@@ -155,6 +159,45 @@ describe('ReactorRunner: reactors with their own checkpoints and parked steps', 
     await bumped.settled(await events.headPosition(), 5_000);
     expect(v2.seen).toEqual(range(1, 8));
     expect(bumped.reports()[0]).toMatchObject({ name: 'old', version: 2 });
+  });
+
+  it('reads only the event types its reactors handle, and moves their checkpoints to the head though the log ends in other types', async () => {
+    await capture(1, 5);
+    for (const n of [1, 2, 3]) await events.append(`lead-${leadId(n)}`, [reopened(n)], 0);
+    await capture(6, 9);
+    for (const n of [6, 7]) await events.append(`lead-${leadId(n)}`, [reopened(n)], 0);
+    const readAll = jest.spyOn(events, 'readAll');
+    const first = capturesReactor('captures');
+    const runner = start([first.reactor]); // pages of 4: full ones, then a short one
+    const head = await events.headPosition();
+    await runner.settled(head, 5_000);
+    expect(first.seen).toEqual(range(1, 9));
+    expect(runner.reports()[0]).toMatchObject({ position: String(head), status: 'live' });
+    expect(readAll.mock.calls.every(([options]) => options.types?.join() === 'LeadCaptured')).toBe(true);
+    const pages = await Promise.all(readAll.mock.results.map((result) => result.value as Promise<RecordedEvent[]>));
+    expect(pages.flat().every((event) => event.type === 'LeadCaptured')).toBe(true);
+
+    // Only other types since: followed live to the new head, and after a restart nothing is read again from before it.
+    await events.append(`lead-${leadId(8)}`, [reopened(8)], 0);
+    await runner.settled(await events.headPosition(), 5_000);
+    await stopAll();
+    const again = capturesReactor('captures');
+    const restarted = start([again.reactor]);
+    await restarted.settled(await events.headPosition(), 5_000);
+    expect(again.seen).toEqual([]);
+    expect(restarted.reports()[0].position).toBe(String(await events.headPosition()));
+  });
+
+  it('holds a failing step\'s checkpoint right before it, though the events of other types before it were not read', async () => {
+    await capture(1, 2);
+    for (const n of [1, 2]) await events.append(`lead-${leadId(n)}`, [reopened(n)], 0);
+    const before = await events.headPosition();
+    await capture(3, 3);
+    const failing = capturesReactor('captures', { failOn: 3 });
+    const runner = start([failing.reactor], { parkAfterFailures: 1_000 });
+    await expect(runner.settled(await events.headPosition(), 5_000)).rejects.toThrow(ReactorStepsFailing);
+    expect(runner.reports()[0]).toMatchObject({ status: 'failed', position: String(before), error: { position: String(before + 1n) } });
+    expect(failing.seen).toEqual([1, 2]);
   });
 
   it('tries a failing step again with backoff (failed, its checkpoint held), parks it after the bound, goes on, and does not try it again after a restart', async () => {

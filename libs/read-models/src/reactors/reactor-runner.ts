@@ -100,6 +100,8 @@ export class ReactorRunner extends LogFollower {
   private readonly batchSize: number;
   private readonly pollMs: number;
   private readonly checkpointEveryMs: number;
+  /** The event types any of the reactors handles, read from the log (undefined: every event, for a reactor that does not say). */
+  private readonly types?: readonly string[];
 
   constructor(
     private readonly events: EventStore,
@@ -113,6 +115,7 @@ export class ReactorRunner extends LogFollower {
     this.batchSize = options.batchSize ?? 2_500;
     this.pollMs = options.pollMs ?? 500;
     this.checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
+    this.types = reactors.every((reactor) => reactor.types) ? [...new Set(reactors.flatMap((reactor) => reactor.types!))] : undefined;
   }
 
   /**
@@ -175,9 +178,24 @@ export class ReactorRunner extends LogFollower {
     return true;
   }
 
-  /** Polled, not subscribed: a reactor runs on the request thread (see polledLog). The reactors' one read of the log is here. */
+  /**
+   * Polled, not subscribed: a reactor runs on the request thread (see polledLog). The reactors'
+   * one read of the log is here: of their types only, so that the events they pass over are
+   * neither read nor decrypted on the request thread.
+   */
   protected openLog(from: bigint): LogSource {
-    return polledLog((after, maxCount) => this.events.readAll({ after, maxCount }), from, { batchSize: this.batchSize, pollMs: this.pollMs });
+    const types = this.types;
+    return polledLog(
+      async (after, maxCount) => {
+        // Taken before the read: a page of the reactors' types that is not full holds every such event up to this head, so the checkpoints move to it.
+        const head = types ? await this.events.headPosition() : -1n;
+        const events = await this.events.readAll({ after, maxCount, ...(types && { types }) });
+        const last = events.length > 0 ? events[events.length - 1].position : after;
+        return { events, readTo: events.length < maxCount && head > last ? head : last };
+      },
+      from,
+      { batchSize: this.batchSize, pollMs: this.pollMs },
+    );
   }
 
   protected *checkpoints(): Iterable<bigint> {
@@ -190,10 +208,11 @@ export class ReactorRunner extends LogFollower {
   }
 
   /**
-   * Hands a batch to each reactor from its own checkpoint, in log order; saves the checkpoints
-   * when a step ran, or when due.
+   * Hands a batch to each reactor from its own checkpoint, in log order, and moves the checkpoints
+   * to `readTo` (the batch's last event, or the head the read passed); saves them when a step
+   * ran, or when due.
    */
-  protected async applyBatch({ events: batch, caughtUp }: LogBatch): Promise<void> {
+  protected async applyBatch({ events: batch, readTo, caughtUp }: LogBatch): Promise<void> {
     let stepped = false;
     for (const followed of this.tracked) {
       for (const event of batch) {
@@ -204,8 +223,9 @@ export class ReactorRunner extends LogFollower {
         }
         followed.checkpoint = event.position;
       }
+      if (followed.checkpoint < readTo) followed.checkpoint = readTo;
     }
-    this.followed = batch[batch.length - 1].position;
+    this.followed = readTo;
     this.applying(caughtUp() ? 'live' : 'catching-up');
     await this.saveCheckpoints(stepped);
   }
@@ -224,6 +244,8 @@ export class ReactorRunner extends LogFollower {
         return;
       } catch (error) {
         if (!this.running) throw new Stopped();
+        // The page held the reactors' types only: the events passed over before this one were not seen. The checkpoint waits right before it, as it would have.
+        if (failures === undefined && this.types) followed.checkpoint = await this.lastPositionBefore(event.position, followed.checkpoint).catch(() => followed.checkpoint);
         // Attempts before a restart count too, so that a step failing on every start is parked in the end.
         failures ??= (await this.parking.read(step.reactor).catch(() => undefined))?.failures.get(event.id) ?? 0;
         failures++;
@@ -247,6 +269,20 @@ export class ReactorRunner extends LogFollower {
         await this.pause(this.backoffAfter(attempt));
         if (!this.running) throw new Stopped();
       }
+    }
+  }
+
+  /** The position of the log's last event before `position`, from `after` on (read unfiltered: only when a step fails). */
+  private async lastPositionBefore(position: bigint, after: bigint): Promise<bigint> {
+    let last = after;
+    for (let from = after; ; ) {
+      const page = await this.events.readAll({ after: from, maxCount: this.batchSize });
+      for (const event of page) {
+        if (event.position >= position) return last;
+        last = event.position;
+      }
+      if (page.length < this.batchSize) return last;
+      from = last;
     }
   }
 
