@@ -14,9 +14,12 @@ import { load, machine, startServer, stopServer } from './support';
  *   npm run bench:capture-profile
  *   BENCH_SECONDS=10 PROJECTOR=external npm run bench:capture-profile
  *   PROFILE_THREADS=all npm run bench:capture-profile   (the worker threads summarised too)
+ *   BENCH_RATE=1500 npm run bench:capture-profile         (at a fixed rate: on a busy machine two builds or
+ *                                                          configurations compare better so, as in bench:capture)
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const TOP = Number(process.env.PROFILE_TOP ?? 30);
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const lead = { lastName: 'Lovelace', firstName: 'Ada', company: 'Analytical Engines', source: 'Web', annualRevenue: 125000 };
 
 interface ProfileNode {
@@ -105,6 +108,7 @@ async function main() {
   const request = {
     url: `${url}/leads`,
     connections: 50,
+    ...(RATE !== undefined && { overallRate: RATE }),
     requests: [{ method: 'POST' as const, headers: { 'content-type': 'application/json' }, setupRequest: (req: object) => ({ ...req, body: JSON.stringify({ ...lead, email: `${randomUUID()}@example.com` }) }) }],
   };
   try {
@@ -140,7 +144,7 @@ async function main() {
 const now = () => Number(process.hrtime.bigint() / 1000n);
 /** The service's own variables pass through (PROJECTOR, BENCH_EVENT_PROTECTION…); BENCH_RULES=1 configures bench:capture's rules and scoring model first. */
 const configuredEnv = (): Record<string, string> => ({});
-const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES', 'BENCH_BASELINE'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
+const describeEnv = () => ['PROJECTOR', 'BENCH_EVENT_PROTECTION', 'BENCH_RULES', 'BENCH_BASELINE', 'BENCH_RATE'].map((k) => `${k}=${process.env[k] ?? '(default)'}`).join(' ');
 const setUp = (url: string) => (process.env.BENCH_RULES === '1' ? configureRulesAndModel(url) : Promise.resolve());
 
 void main();
