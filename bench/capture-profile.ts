@@ -95,7 +95,7 @@ function summarise(profile: CpuProfile, requests: number, fromUs: number, toUs: 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'crm-profile-'));
   const profileDir = join(dataDir, 'profile');
-  const port = 3911;
+  const port = Number(process.env.BENCH_PORT ?? 3911); // another port where two benches share the machine
   const url = `http://127.0.0.1:${port}`;
   // BENCH_BASELINE=<folder>: profile another build of this project (its dist/ and scripts/), for the "before".
   const server = await startServer(
