@@ -35,6 +35,8 @@ import { cpuMicros, load, LoadResult, machine, median, peakRssMiB, printTable, s
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+/** BENCH_PORT=<port>: the first of the ports the runs listen on (bare Fastify, then one per configuration), so that two benches on one machine do not meet. */
+const FIRST_PORT = Number(process.env.BENCH_PORT ?? 3901);
 /**
  * BENCH_RATE=<req/s>: every run at that fixed rate instead of as fast as it goes. On a busy
  * machine the CPU per request compares better so: a group commit or a projector batch costs
@@ -125,13 +127,13 @@ function startProjector(env: Record<string, string>): ChildProcess {
 async function main() {
   const runs: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    runs.push(await run('bare Fastify 201', round, 'bare-fastify.server.js', 3901, {}));
+    runs.push(await run('bare Fastify 201', round, 'bare-fastify.server.js', FIRST_PORT, {}));
     for (const [index, configuration] of CONFIGURATIONS.entries()) {
       const dataDir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
       const env = { DATA_DIR: dataDir, NODE_ENV: 'benchmark', API_KEYS: '', ...configuration.env };
       try {
         runs.push(
-          await run(configuration.name, round, '../apps/api/src/main.js', 3902 + index, env, configuration.configure, configuration.projector ? () => startProjector(env) : undefined, configuration.root),
+          await run(configuration.name, round, '../apps/api/src/main.js', FIRST_PORT + 1 + index, env, configuration.configure, configuration.projector ? () => startProjector(env) : undefined, configuration.root),
         );
       } finally {
         rmSync(dataDir, { recursive: true, force: true });

@@ -17,10 +17,13 @@ const body = (email = `lead${++serial}@example.com`) => ({ lastName: 'Lovelace',
 /** The real embedded store, its writes counted; `beforeAtomic` runs before an atomic append reaches it (another process's turn). */
 function counted(store: SqliteEventStore) {
   const calls = { append: 0, appendAtomically: 0 };
+  /** The streams read, in order. */
+  const reads: string[] = [];
   let beforeAtomic: (() => Promise<void>) | undefined;
   const proxy = new Proxy(store, {
     get(target, property, receiver) {
       if (property === 'append') return (...args: Parameters<EventStore['append']>) => (calls.append++, target.append(...args));
+      if (property === 'readStream') return (...args: Parameters<EventStore['readStream']>) => (reads.push(args[0]), target.readStream(...args));
       if (property === 'appendAtomically') {
         return async (appends: StreamAppend[]) => {
           calls.appendAtomically++;
@@ -34,7 +37,7 @@ function counted(store: SqliteEventStore) {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { proxy, calls, interleave: (step: () => Promise<void>) => (beforeAtomic = step) };
+  return { proxy, calls, reads, interleave: (step: () => Promise<void>) => (beforeAtomic = step) };
 }
 
 /**
@@ -85,6 +88,36 @@ describe('LeadCapture: the assignment turn and the lead in one atomic append', (
     expect((await store.readStream(TURNS)).map((e) => [e.data.leadId, e.data.ownerId])).toEqual([
       [otherId, 'a'],
       [id, 'b'],
+    ]);
+    expect(await store.readStream(`lead-${id}`)).toHaveLength(2);
+  });
+
+  it('decides the next transaction on the turns its last one left, without reading the turn stream again', async () => {
+    const { proxy, calls, reads } = counted(store);
+    const capture = captureOn(proxy);
+    const owners = [];
+    for (let i = 0; i < 4; i++) owners.push((await capture.capture(leadId(), body(), context, false)).state?.ownerId);
+    expect(owners).toEqual(['a', 'b', 'c', 'a']);
+    expect(reads.filter((streamId) => streamId === TURNS)).toHaveLength(1);
+    expect(calls.appendAtomically).toBe(4);
+  });
+
+  it('refuses a transaction decided on kept turns that another process moved on since, and decides it on the stream as read', async () => {
+    const { proxy, calls, reads } = counted(store);
+    const capture = captureOn(proxy);
+    const other = captureOn(store);
+    const first = await capture.capture(leadId(), body(), context, false);
+    const between = await other.capture(leadId(), body(), context, false);
+    const id = leadId();
+    const last = await capture.capture(id, body(), context, false);
+    expect([first, between, last].map((o) => o.state?.ownerId)).toEqual(['a', 'b', 'c']);
+    // The kept turns (after 'a') were refused once; the turn stream was read again and the capture decided on it.
+    expect(calls.appendAtomically).toBe(3);
+    expect(reads.filter((streamId) => streamId === TURNS)).toHaveLength(2);
+    expect((await store.readStream(TURNS)).map((e) => [e.data.next, e.data.ownerId])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
     ]);
     expect(await store.readStream(`lead-${id}`)).toHaveLength(2);
   });

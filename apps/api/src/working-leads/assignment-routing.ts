@@ -17,6 +17,8 @@ export interface AssignmentTurn {
 const MAX_ATTEMPTS = 1000;
 /** Turns that wait while an append is under way go into the next one together (one commit for many captures). */
 const MAX_TURNS_PER_APPEND = 500;
+/** Turn streams whose state after this process's last transaction is kept (one per rule of the rule sets in use); past it, all are forgotten. */
+const MAX_KEPT_TURN_STREAMS = 64;
 
 /**
  * Round-robin assignment at capture (API.md, "Assignment"). A lead captured without an owner
@@ -36,6 +38,14 @@ export class AssignmentRouting {
   private readonly lanes = new Map<string, Lane>();
   /** Per turn stream, the captures waiting for the transaction under way (`captureInTurn`). */
   private readonly captureLanes = new Map<string, CaptureLane<unknown>>();
+  /**
+   * Per turn stream, the rotation's state and revision as this process's last transaction of
+   * captures left them: the next transaction decides on them without reading the stream again.
+   * It is still appended at that revision, so when another process (or another path of this
+   * one) took a turn in between, the append is refused and the turns are decided again on the
+   * stream as read (what keeps the turns fair: the stream's revision, not this copy).
+   */
+  private readonly turnsAfterLastCapture = new Map<string, TurnsNow>();
   private readonly logger = new Logger('AssignmentRouting');
 
   constructor(
@@ -117,15 +127,18 @@ export class AssignmentRouting {
   private async captureAll<T>(rule: { streamId: string; ruleName: string; ownerIds: string[] }, batch: WaitingCapture<T>[], appendTurned: AppendTurned<T>): Promise<void> {
     let pending = batch;
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const read = await this.turnsNow(rule.streamId);
+      const read = this.turnsAfterLastCapture.get(rule.streamId) ?? (await this.turnsNow(rule.streamId));
+      // Forgotten until this transaction commits: whatever refuses it, the next one reads the stream.
+      this.turnsAfterLastCapture.delete(rule.streamId);
       let state = read.state;
       const taken: { waiting: WaitingCapture<T>; turn: AssignmentTurnsEvent; decided: unknown }[] = [];
+      const leadsTaken = new Set<string>();
       // A second capture of a lead this round already decides (the same Idempotency-Key sent again
       // meanwhile) waits for the next round: decided on the committed stream, it is the replay it is.
       const deferred: WaitingCapture<T>[] = [];
       for (const waiting of pending) {
         const { capture } = waiting;
-        if (taken.some((t) => t.waiting.capture.leadId === capture.leadId)) {
+        if (leadsTaken.has(capture.leadId)) {
           deferred.push(waiting);
           continue;
         }
@@ -144,8 +157,12 @@ export class AssignmentRouting {
         }
         state = assignmentTurnsDecider.evolve(state, { ...turn, occurredAt: command.occurredAt });
         taken.push({ waiting, turn, decided: decided.append });
+        leadsTaken.add(capture.leadId);
       }
-      if (taken.length === 0) return;
+      if (taken.length === 0) {
+        this.keepTurns(rule.streamId, read); // nothing appended: the stream is as read
+        return;
+      }
       const turns: StreamAppend = {
         streamId: rule.streamId,
         events: taken.map(({ waiting: { capture }, turn }) => turnEventToAppend(turn, capture.occurredAt, capture.context)),
@@ -153,6 +170,7 @@ export class AssignmentRouting {
       };
       try {
         const results = await appendTurned(taken.map((t) => t.decided), turns);
+        this.keepTurns(rule.streamId, { state, expectedRevision: revisionAfter(read.expectedRevision, taken.length) });
         taken.forEach(({ waiting }, index) => waiting.resolve(results[index]));
         if (deferred.length === 0) return;
         pending = deferred;
@@ -168,11 +186,16 @@ export class AssignmentRouting {
     }
   }
 
+  private keepTurns(streamId: string, turns: TurnsNow): void {
+    if (this.turnsAfterLastCapture.size >= MAX_KEPT_TURN_STREAMS && !this.turnsAfterLastCapture.has(streamId)) this.turnsAfterLastCapture.clear();
+    this.turnsAfterLastCapture.set(streamId, turns);
+  }
+
   /**
    * A turn stream as it stands: the rotation's state and the revision the next turns append at.
    * Each turn event carries the whole state after it: the last one is all there is to fold.
    */
-  async turnsNow(streamId: string): Promise<{ state: AssignmentTurnsState; expectedRevision: number | 'no_stream' }> {
+  async turnsNow(streamId: string): Promise<TurnsNow> {
     const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
     if (!last) return { state: assignmentTurnsDecider.initialState, expectedRevision: 'no_stream' };
     const state = assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt });
@@ -236,6 +259,17 @@ export class AssignmentRouting {
       }
     }
   }
+}
+
+/** A turn stream's rotation and the revision its next turns append at. */
+export interface TurnsNow {
+  state: AssignmentTurnsState;
+  expectedRevision: number | 'no_stream';
+}
+
+/** The revision a stream is at after `count` events were appended at `expected`. */
+function revisionAfter(expected: number | 'no_stream', count: number): number {
+  return (expected === 'no_stream' ? -1 : expected) + count;
 }
 
 /** A turn event for the store, stamped as the capture it serves (actor, business time, causation). */

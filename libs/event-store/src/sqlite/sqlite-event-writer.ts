@@ -64,6 +64,12 @@ export class SqliteEventWriter {
     options: SqliteEventWriterOptions = {},
   ) {
     db.exec(SCHEMA);
+    // Each group's savepoint journals the pages it changes, so that a refused group rolls back alone. Past
+    // 64 KiB (16 pages) SQLite moves that journal to a temporary file, created, written and deleted per group:
+    // a group of a few captures with their turns passes it (their rows land on pages all over the stream
+    // and id indexes; strace showed a file per batch). In memory it holds at most the pages of one batch,
+    // and it is not needed after a crash (the WAL is what recovers).
+    db.pragma('temp_store = MEMORY');
     this.hashChains = options.hashChains ?? false;
     this.statements = {
       byEventId: db.prepare<[string], { stream_id: string; revision: number; position: number | bigint }>(

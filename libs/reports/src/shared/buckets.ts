@@ -220,7 +220,7 @@ export function moveContributions<M extends string>(docs: DocumentSet, view: Cou
       if (difference) changes.push({ ...is, metrics: difference });
       continue;
     }
-    if (was) changes.push({ ...was, metrics: Object.fromEntries(Object.entries(was.metrics).map(([metric, value]) => [metric, -value])) });
+    if (was) changes.push({ ...was, metrics: negated(was.metrics) });
     if (is) changes.push(is);
   }
   applyAny(docs, view, changes);
@@ -228,16 +228,23 @@ export function moveContributions<M extends string>(docs: DocumentSet, view: Cou
 
 /** `after − before` per metric; undefined when every metric is unchanged. */
 function differenceOf(after: Totals, before: Totals): Totals | undefined {
+  // Most events leave most dimensions as they were (a new owner moves one of three): nothing to make for those.
+  if (sameTotals(after, before)) return undefined;
   const difference: Totals = {};
-  let changed = false;
-  for (const metric in after) {
-    difference[metric] = after[metric] - (before[metric] ?? 0n);
-    changed ||= difference[metric] !== 0n;
-  }
-  for (const metric in before) {
-    if (metric in after) continue;
-    difference[metric] = -before[metric];
-    changed ||= difference[metric] !== 0n;
-  }
-  return changed ? difference : undefined;
+  for (const metric in after) difference[metric] = after[metric] - (before[metric] ?? 0n);
+  for (const metric in before) if (!(metric in after)) difference[metric] = -before[metric];
+  return difference;
+}
+
+/** Every metric equal (an absent one is 0). */
+function sameTotals(a: Totals, b: Totals): boolean {
+  for (const metric in a) if (a[metric] !== (b[metric] ?? 0n)) return false;
+  for (const metric in b) if (!(metric in a) && b[metric] !== 0n) return false;
+  return true;
+}
+
+function negated(totals: Totals): Totals {
+  const negative: Totals = {};
+  for (const metric in totals) negative[metric] = -totals[metric];
+  return negative;
 }

@@ -96,11 +96,18 @@ function rescore(event: Recorded<LeadEvent>, docs: DocumentSet, engaged?: Engage
   const current = docs.get(LEAD_SCORES, id) as LeadScoreDocument | null;
   const next = leadDecider.evolve((current?.lead as Lead | undefined) ?? null, toOccurred<LeadEvent>(event as unknown as RecordedEvent));
   if (!next) return;
+  const lead = pick(next);
+  // A score is kept as the model now in the log gives it (a new model re-scores every lead): an event that
+  // changes no scored field and no engagement (a new owner, a status) leaves the score, its reasons and mqlAt as they are.
+  if (current && !engaged && SCORED_FIELDS.every((field) => lead[field] === current.lead[field])) {
+    save(docs, { ...current, lead }, current);
+    return;
+  }
   const engagements = { ...current?.engagements };
   if (engaged) engagements[engaged] = (engagements[engaged] ?? 0) + 1;
   const model = (docs.get(SCORING_MODEL, SCORING_MODEL_ID)?.model as ScoringModel | undefined) ?? null;
   const base: LeadScoreDocument = current ?? { id, lead: {}, engagements: {}, score: 0, scoreBreakdown: [], isMql: false, rankId: '', captureKey: Number(event.position) };
-  save(docs, scored({ ...base, lead: pick(next), engagements }, model, event.metadata.occurredAt), current);
+  save(docs, scored({ ...base, lead, engagements }, model, event.metadata.occurredAt), current);
 }
 
 function scored(doc: LeadScoreDocument, model: ScoringModel | null, occurredAt: string): LeadScoreDocument {
