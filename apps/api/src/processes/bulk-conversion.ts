@@ -134,7 +134,8 @@ export class BulkConversion {
         }
         throw error;
       }
-      // Every decision is durable: complete the records each opens (the completion reactor does it for any a crash interrupts).
+      // Every decision is durable (counted now, as `execute` counts before completing): complete the records each opens (the completion reactor does it for any a crash interrupts).
+      for (const { decision } of decided) this.executor.counted('ConvertLead', decision.kind === 'append' ? 'succeeded' : outcomeLabel(decision.outcome));
       const results: BulkConversionResult[] = [];
       for (const { item, decision } of decided) {
         const position = await this.completer.completeLead(item.leadId);
@@ -143,7 +144,6 @@ export class BulkConversion {
         const done = events.find((e): e is LeadConverted => e.type === 'LeadConverted');
         if (!done) throw new Error(`The conversion of lead ${item.leadId} decided no LeadConverted`);
         results.push(converted(item.leadId, revision, position, done.data));
-        this.executor.counted('ConvertLead', decision.kind === 'append' ? 'succeeded' : outcomeLabel(decision.outcome));
       }
       return results;
     }

@@ -132,6 +132,8 @@ export interface EventLogWriterThreadOptions {
 interface RunningThread {
   thread: Worker;
   startedAt: number;
+  /** Resolves once the thread runs, or has ended. */
+  online: Promise<void>;
   exited: Promise<void>;
 }
 
@@ -186,8 +188,11 @@ export class EventLogWriterThread implements EventLogWriter {
     });
   }
 
+  /** Rejects while the writer is stopped; a restart due is started, and answered once its thread runs (or has died again). */
   async ping(): Promise<void> {
     if (this.stopped && (this.closing || !this.restartIfDue())) throw this.stopped;
+    await this.running.online;
+    if (this.stopped) throw this.stopped;
   }
 
   /** Drains first (every append handed over is answered), then lets the thread close its connection and end. */
@@ -216,7 +221,8 @@ export class EventLogWriterThread implements EventLogWriter {
         resolve();
       }),
     );
-    this.running = { thread, startedAt: Date.now(), exited };
+    const online = Promise.race([new Promise<void>((resolve) => thread.once('online', () => resolve())), exited]);
+    this.running = { thread, startedAt: Date.now(), online, exited };
   }
 
   /** A new thread, when the pause after the last death is over; whether the writer takes appends again. */

@@ -1,4 +1,5 @@
-import type { EventStore, RecordedEvent } from '@crm/event-store';
+import { EventStore, RecordedEvent, storedEvents } from '@crm/event-store';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ProcessorCheckpoints } from '../read-store.port';
 import { FollowerStatus, LogBatch, LogFollower, LogSource, polledLog, ProcessorError, ProcessorReport } from '../projector/log-follower';
 import type { Reactor } from './define-reactor';
@@ -272,17 +273,23 @@ export class ReactorRunner extends LogFollower {
     }
   }
 
-  /** The position of the log's last event before `position`, from `after` on (read unfiltered: only when a step fails). */
+  /**
+   * The position of the log's last event before `position`, from `after` on: read unfiltered
+   * (only when a step fails), as stored (positions need no decryption), with a turn of the event
+   * loop between pages (the embedded store reads synchronously: requests go on meanwhile).
+   */
   private async lastPositionBefore(position: bigint, after: bigint): Promise<bigint> {
+    const stored = storedEvents(this.events);
     let last = after;
     for (let from = after; ; ) {
-      const page = await this.events.readAll({ after: from, maxCount: this.batchSize });
+      const page = await stored.readAll({ after: from, maxCount: this.batchSize });
       for (const event of page) {
         if (event.position >= position) return last;
         last = event.position;
       }
       if (page.length < this.batchSize) return last;
       from = last;
+      await nextTurn();
     }
   }
 
