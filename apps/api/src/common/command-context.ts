@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { canonicalJson } from '@crm/event-store';
+import { canonicalJson, EventMetadata } from '@crm/event-store';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MAX_CORRELATION_ID } from '../observability/logging';
@@ -27,6 +27,17 @@ export interface CommandContext {
    * when it is not the record's own: the contact a conversion adds is the lead's person.
    */
   personId?: string;
+}
+
+/** What every event a command appends says of it: who (and on whose behalf), its business time, and the request and command it came from. */
+export function commandMetadata(context: CommandContext, occurredAt: string): EventMetadata {
+  return {
+    actorId: context.actorId,
+    ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
+    occurredAt,
+    correlationId: context.correlationId,
+    causationId: context.commandId,
+  };
 }
 
 const MAX_IDEMPOTENCY_KEY = 200;

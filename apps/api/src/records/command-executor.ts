@@ -13,7 +13,7 @@ import {
   toOccurred,
   WrongExpectedRevisionError,
 } from '@crm/event-store';
-import { CommandContext } from '../common/command-context';
+import { CommandContext, commandMetadata } from '../common/command-context';
 import { idempotencyKeyReused, preconditionFailed, problem, ProblemException } from '../common/problem';
 import { CommandOutcomeLabel, Metrics } from '../observability/metrics';
 import { AggregateType, Facts, LoadState, streamIdOf, UniqueClaim } from './aggregate-type';
@@ -242,11 +242,7 @@ export class CommandExecutor {
       type: event.type,
       data: event.data as Record<string, unknown>,
       metadata: {
-        actorId: context.actorId,
-        ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
-        occurredAt,
-        correlationId: context.correlationId,
-        causationId: context.commandId,
+        ...commandMetadata(context, occurredAt),
         ...(context.idempotencyKey && { idempotencyKey: context.idempotencyKey, requestFingerprint: context.requestFingerprint }),
         ...(context.personId !== undefined && { personId: context.personId }),
         ...(context.completionStep !== undefined && { completionStep: context.completionStep }),

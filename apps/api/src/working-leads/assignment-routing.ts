@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, AssignmentTurnsState, firstMatchingRule, LeadDetails } from '@crm/domain';
 import { EVENT_STORE, EventStore, EventToAppend, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
-import type { CommandContext } from '../common/command-context';
+import { CommandContext, commandMetadata } from '../common/command-context';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { Configuration } from './configuration';
 
@@ -278,13 +278,7 @@ export function turnEventToAppend(event: AssignmentTurnsEvent, occurredAt: strin
     id: timeOrderedUuid(),
     type: event.type,
     data: event.data as unknown as Record<string, unknown>,
-    metadata: {
-      actorId: context.actorId,
-      ...(context.onBehalfOf !== undefined && { onBehalfOf: context.onBehalfOf }),
-      occurredAt,
-      correlationId: context.correlationId,
-      causationId: context.commandId,
-    },
+    metadata: commandMetadata(context, occurredAt),
   };
 }
 
