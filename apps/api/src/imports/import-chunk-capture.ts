@@ -165,8 +165,8 @@ export class ImportChunks {
       if (leads.length === 0 && claimAppends.length === 0 && turnAppends.length === 0 && extra.length === 0) return met();
 
       try {
-        const results = await this.executor.appendTogether(leads, [...claimAppends, ...turnAppends, ...extra]);
-        leads.forEach(({ decision: lead }, index) => this.executor.appended('CaptureLead', lead, results[index]));
+        await this.executor.appendTogether(leads, [...claimAppends, ...turnAppends, ...extra]);
+        this.executor.counted('CaptureLead', 'succeeded', leads.length);
         return met();
       } catch (error) {
         if (attempt >= MAX_CHUNK_ATTEMPTS) throw error instanceof WrongExpectedRevisionError ? keptChanging() : error;

@@ -54,7 +54,7 @@ export class LeadCapture {
       const unassigned: Extract<LeadCommand, { type: 'CaptureLead' }> = { type: 'CaptureLead', leadId, occurredAt: businessTime, details };
       try {
         const outcome = await this.captureInTurn(rule, unassigned, context, options);
-        if (outcome.replayed || outcome.events.length === 0) this.executor.counted('CaptureLead', outcomeLabel(outcome)); // an appended one is counted by appendTurned
+        this.executor.counted('CaptureLead', outcomeLabel(outcome));
         return outcome;
       } catch (error) {
         this.executor.counted('CaptureLead', failureLabel(error));
@@ -122,7 +122,7 @@ export class LeadCapture {
     const parts = decisions as Together[];
     try {
       const results = await this.executor.appendTogether(parts, [turns]);
-      return parts.map(({ decision }, index) => this.executor.appended('CaptureLead', decision as CaptureDecision, results[index]));
+      return parts.map(({ decision }, index) => this.executor.appended(decision as CaptureDecision, results[index]));
     } catch (error) {
       if (error instanceof RefusedInBatch) throw new FailedInTurn(error.index, error.refusal);
       if (error instanceof WrongExpectedRevisionError || error instanceof EventIdConflictError) {

@@ -196,9 +196,8 @@ export class CommandExecutor {
     return results.slice(appends.length);
   }
 
-  /** The outcome of a decision appended by `appendTogether`, counted in `crm_commands_total` as `execute` counts its own. */
-  appended<State, Event extends DomainEvent>(commandType: string, decision: Extract<Decision<State, Event>, { kind: 'append' }>, result: AppendResult): CommandOutcome<State, Event> {
-    this.counted(commandType, 'succeeded');
+  /** The outcome of a decision appended by `appendTogether` (its caller counts it: `counted`). */
+  appended<State, Event extends DomainEvent>(decision: Extract<Decision<State, Event>, { kind: 'append' }>, result: AppendResult): CommandOutcome<State, Event> {
     return { id: decision.id, revision: result.nextExpectedRevision, position: result.position, state: decision.next, events: decision.events, replayed: false };
   }
 
