@@ -58,6 +58,22 @@ export interface Projection {
   /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
   keysOf(event: RecordedEvent): (DocumentKey | CollectionKey)[];
   apply(event: RecordedEvent, docs: DocumentSet): void;
+  /** Documents that other documents sum up (see SummedDocuments). */
+  summed?: SummedDocuments[];
+}
+
+/**
+ * A collection whose documents other documents sum up: report buckets hold the sum of what each
+ * record's facts contribute. Rather than `apply` moving a record's contribution at each of its
+ * events, the batch calls `move` once per document of `collection` it changed, after its last
+ * event, with the document as it was before the batch and as it is after it. A sum moved event by
+ * event telescopes into that one move, so the buckets come out the same wherever batches fall
+ * (a catch-up batch holds a record's whole life: one move instead of one per event). `apply`
+ * must replace such documents, never change a loaded one in place: the loaded one is `before`.
+ */
+export interface SummedDocuments {
+  collection: string;
+  move(before: ReadDocument | null, after: ReadDocument | null, docs: DocumentSet): void;
 }
 
 /** Fields of a stored document that are for filtering, not for clients: named with a leading underscore. */

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@crm/event-store';
 import type { DocumentWrite, ReadDocument, ReadModelDocuments } from '../read-store.port';
-import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection } from '../projections/projection';
+import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection, SummedDocuments } from '../projections/projection';
 
 interface Accumulated {
   collection: string;
@@ -86,6 +86,19 @@ export class DocumentBatch implements DocumentSet {
     else this.accumulated.set(key, { collection, id, sortKey, change, accumulator: accumulator as Accumulator<unknown> });
   }
 
+  /** Moves what each changed document of these collections adds to others, from what it was when loaded to what it is now. */
+  moveSummed(summed: SummedDocuments[]): void {
+    for (const { collection, move } of summed) {
+      for (const [key, change] of this.changed) {
+        if (change.collection !== collection) continue;
+        const before = this.loaded.get(key);
+        // What it was before the batch is what was loaded: one put without being named was never read.
+        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${change.id} sums into others but was not named by keysOf`);
+        if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
+      }
+    }
+  }
+
   /** Folds every accumulated change into its document, loading those documents now (once each). */
   async foldAccumulated(store: ReadModelDocuments): Promise<void> {
     const entries = [...this.accumulated.values()];
@@ -167,6 +180,14 @@ export async function projectBatch(
         projection.apply(event, batch);
       } catch (error) {
         throw new ProjectionFault(projection.readModel, event, error);
+      }
+    }
+    if (projection.summed) {
+      try {
+        batch.moveSummed(projection.summed);
+      } catch (error) {
+        // Moved after the batch's last event: the fault is told at it.
+        throw new ProjectionFault(projection.readModel, concerned[concerned.length - 1], error);
       }
     }
     await batch.foldAccumulated(store);

@@ -57,6 +57,16 @@ export const leadReportsProjection: Projection = defineProjection<LeadEvent | Ac
     ...histogramCollections(CONVERSION_TIMES),
     ...histogramCollections(FIRST_TOUCH_TIMES),
   ],
+  // The cohort counts and first-touch times are sums over the leads' facts: moved once per batch, from the facts before it to those after.
+  summed: [
+    {
+      collection: LEAD_FACTS,
+      move(before, after, docs) {
+        moveContributions(docs, CONVERSION_COHORTS, cohortContributions(before as LeadFacts | null), cohortContributions(after as LeadFacts | null));
+        moveTouchTime(docs, before as LeadFacts | null, after as LeadFacts | null);
+      },
+    },
+  ],
   // A lead's own events, and the activities that touch a lead (whatever their stream).
   streams: [STREAM_PREFIXES.lead, STREAM_PREFIXES.activity],
   documentsOf: (event) => {
@@ -107,8 +117,9 @@ export const leadReportsProjection: Projection = defineProjection<LeadEvent | Ac
 });
 
 /**
- * Replaces a lead's facts by `next` of them and moves its contributions; the facts after (null
- * when there are none). Facts that `next` returns unchanged write nothing.
+ * Replaces a lead's facts by `next` of them (its contributions move at the end of the batch:
+ * `summed`); the facts after (null when there are none). Facts that `next` returns unchanged
+ * write nothing.
  */
 function project(docs: DocumentSet, event: Handled, next: (facts: LeadFacts | null) => LeadFacts | null): LeadFacts | null {
   const id = leadIdOf(event)!;
@@ -116,8 +127,6 @@ function project(docs: DocumentSet, event: Handled, next: (facts: LeadFacts | nu
   const after = next(before);
   if (after === before) return null;
   docs.put(LEAD_FACTS, after!, Number(event.position));
-  moveContributions(docs, CONVERSION_COHORTS, cohortContributions(before), cohortContributions(after));
-  moveTouchTime(docs, before, after);
   return after;
 }
 

@@ -42,6 +42,14 @@ export const opportunityReportsProjection: Projection = defineProjection<Opportu
   // 2: year buckets, zero totals left out (and, for opportunity history, the change tree): rebuilt by itself on upgrade.
   version: 2,
   collections: [{ name: OPPORTUNITY_FACTS, filters: [], listed: false }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
+  // The open pipeline is a sum over the opportunities' facts: moved once per batch, from the facts before it to those after.
+  summed: [
+    {
+      collection: OPPORTUNITY_FACTS,
+      move: (before, after, docs) =>
+        moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before as OpportunityFacts | null), pipelineContributions(after as OpportunityFacts | null)),
+    },
+  ],
   streams: [STREAM_PREFIXES.opportunity],
   documentsOf: (event) => [{ collection: OPPORTUNITY_FACTS, id: idInStream(event, STREAM_PREFIXES.opportunity) }],
   handlers: {
@@ -76,14 +84,12 @@ export const opportunityReportsProjection: Projection = defineProjection<Opportu
   },
 });
 
-/** Replaces an opportunity's facts by `next` of them, moving its pipeline contribution; the facts after, or null when there are none. */
+/** Replaces an opportunity's facts by `next` of them (its pipeline contribution moves at the end of the batch: `summed`); the facts after, or null when there are none. */
 function evolve(docs: DocumentSet, event: Handled, next: (facts: OpportunityFacts | null) => OpportunityFacts | null): OpportunityFacts | null {
   const id = idInStream(event, STREAM_PREFIXES.opportunity);
-  const before = docs.get(OPPORTUNITY_FACTS, id) as OpportunityFacts | null;
-  const after = next(before);
+  const after = next(docs.get(OPPORTUNITY_FACTS, id) as OpportunityFacts | null);
   if (!after) return null;
   docs.put(OPPORTUNITY_FACTS, after, Number(event.position));
-  moveContributions(docs, OPEN_PIPELINE, pipelineContributions(before), pipelineContributions(after));
   return after;
 }
 
