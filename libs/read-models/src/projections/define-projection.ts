@@ -1,7 +1,7 @@
 import type { DomainEvent } from '@crm/domain';
 import type { RecordedEvent } from '@crm/event-store';
 import type { CollectionSpec } from '../read-store.port';
-import type { CollectionKey, DocumentKey, DocumentSet, Projection, SummedDocuments } from './projection';
+import type { CollectionKey, DocumentKey, DocumentSet, Projection, DerivedDocuments } from './projection';
 
 /** A recorded event of a domain event type, its `data` typed as the domain declares it (of a union: a union that its `type` narrows). */
 export type Recorded<E extends DomainEvent> = E extends DomainEvent ? Omit<RecordedEvent, 'type' | 'data'> & { type: E['type']; data: E['data'] } : never;
@@ -29,8 +29,8 @@ export interface ProjectionDefinition<E extends DomainEvent> {
   /** The documents a handled event reads or replaces (loaded before its handler runs); at least one. */
   documentsOf(event: Recorded<E>): (DocumentKey | CollectionKey)[];
   handlers: Handlers<E>;
-  /** Documents that others sum up, moved once per batch (see SummedDocuments). */
-  summed?: SummedDocuments[];
+  /** Documents that others are derived from, moved once per batch (see DerivedDocuments). */
+  derived?: DerivedDocuments[];
 }
 
 /**
@@ -44,7 +44,7 @@ export function defineProjection<E extends DomainEvent>(definition: ProjectionDe
     readModel: definition.name,
     ...(definition.version !== undefined && { version: definition.version }),
     collections: definition.collections,
-    ...(definition.summed && { summed: definition.summed }),
+    ...(definition.derived && { derived: definition.derived }),
     keysOf: (event) => (handlerOf(event) ? definition.documentsOf(event as unknown as Recorded<E>) : []),
     apply(event, docs) {
       handlerOf(event)?.(event, docs);

@@ -58,20 +58,23 @@ export interface Projection {
   /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
   keysOf(event: RecordedEvent): (DocumentKey | CollectionKey)[];
   apply(event: RecordedEvent, docs: DocumentSet): void;
-  /** Documents that other documents sum up (see SummedDocuments). */
-  summed?: SummedDocuments[];
+  /** Documents that other documents are derived from (see DerivedDocuments). */
+  derived?: DerivedDocuments[];
 }
 
 /**
- * A collection whose documents other documents sum up: report buckets hold the sum of what each
- * record's facts contribute. Rather than `apply` moving a record's contribution at each of its
- * events, the batch calls `move` once per document of `collection` it changed, after its last
- * event, with the document as it was before the batch and as it is after it. A sum moved event by
- * event telescopes into that one move, so the buckets come out the same wherever batches fall
- * (a catch-up batch holds a record's whole life: one move instead of one per event). `apply`
- * must replace such documents, never change a loaded one in place: the loaded one is `before`.
+ * A collection whose documents other documents are derived from: report buckets sum what each
+ * record's facts contribute; a rank index holds one entry per lead, keyed by its score. Rather
+ * than `apply` moving what a record contributes at each of its events, the batch calls `move`
+ * once per document of `collection` it changed, after its last event, with the document as it
+ * was before the batch and as it is after it. Moves event by event telescope into that one (a
+ * sum's steps add up to last minus first; an entry replaced at each step ends as the last one),
+ * so the derived documents come out the same wherever batches fall, and a catch-up batch that
+ * holds a record's whole life moves it once instead of once per event. `move` must depend on
+ * the two documents only, and `apply` must replace such documents, never change a loaded one in
+ * place (the loaded one is `before`).
  */
-export interface SummedDocuments {
+export interface DerivedDocuments {
   collection: string;
   move(before: ReadDocument | null, after: ReadDocument | null, docs: DocumentSet): void;
 }

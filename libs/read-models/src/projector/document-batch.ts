@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@crm/event-store';
 import type { DocumentWrite, ReadDocument, ReadModelDocuments } from '../read-store.port';
-import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection, SummedDocuments } from '../projections/projection';
+import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection, DerivedDocuments } from '../projections/projection';
 
 interface Accumulated {
   collection: string;
@@ -86,14 +86,14 @@ export class DocumentBatch implements DocumentSet {
     else this.accumulated.set(key, { collection, id, sortKey, change, accumulator: accumulator as Accumulator<unknown> });
   }
 
-  /** Moves what each changed document of these collections adds to others, from what it was when loaded to what it is now. */
-  moveSummed(summed: SummedDocuments[]): void {
-    for (const { collection, move } of summed) {
+  /** Moves what is derived from each changed document of these collections, from the document as loaded to the document as it is now. */
+  moveDerived(derived: DerivedDocuments[]): void {
+    for (const { collection, move } of derived) {
       for (const [key, change] of this.changed) {
         if (change.collection !== collection) continue;
         const before = this.loaded.get(key);
         // What it was before the batch is what was loaded: one put without being named was never read.
-        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${change.id} sums into others but was not named by keysOf`);
+        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${change.id} has documents derived from it but was not named by keysOf`);
         if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
       }
     }
@@ -182,9 +182,9 @@ export async function projectBatch(
         throw new ProjectionFault(projection.readModel, event, error);
       }
     }
-    if (projection.summed) {
+    if (projection.derived) {
       try {
-        batch.moveSummed(projection.summed);
+        batch.moveDerived(projection.derived);
       } catch (error) {
         // Moved after the batch's last event: the fault is told at it.
         throw new ProjectionFault(projection.readModel, concerned[concerned.length - 1], error);

@@ -58,7 +58,7 @@ export const leadReportsProjection: Projection = defineProjection<LeadEvent | Ac
     ...histogramCollections(FIRST_TOUCH_TIMES),
   ],
   // The cohort counts and first-touch times are sums over the leads' facts: moved once per batch, from the facts before it to those after.
-  summed: [
+  derived: [
     {
       collection: LEAD_FACTS,
       move(before, after, docs) {
@@ -118,7 +118,7 @@ export const leadReportsProjection: Projection = defineProjection<LeadEvent | Ac
 
 /**
  * Replaces a lead's facts by `next` of them (its contributions move at the end of the batch:
- * `summed`); the facts after (null when there are none). Facts that `next` returns unchanged
+ * `derived`); the facts after (null when there are none). Facts that `next` returns unchanged
  * write nothing.
  */
 function project(docs: DocumentSet, event: Handled, next: (facts: LeadFacts | null) => LeadFacts | null): LeadFacts | null {

@@ -43,7 +43,7 @@ export const opportunityReportsProjection: Projection = defineProjection<Opportu
   version: 2,
   collections: [{ name: OPPORTUNITY_FACTS, filters: [], listed: false }, ...bucketCollections(OPEN_PIPELINE), ...bucketCollections(CLOSED_DEALS)],
   // The open pipeline is a sum over the opportunities' facts: moved once per batch, from the facts before it to those after.
-  summed: [
+  derived: [
     {
       collection: OPPORTUNITY_FACTS,
       move: (before, after, docs) =>
@@ -84,7 +84,7 @@ export const opportunityReportsProjection: Projection = defineProjection<Opportu
   },
 });
 
-/** Replaces an opportunity's facts by `next` of them (its pipeline contribution moves at the end of the batch: `summed`); the facts after, or null when there are none. */
+/** Replaces an opportunity's facts by `next` of them (its pipeline contribution moves at the end of the batch: `derived`); the facts after, or null when there are none. */
 function evolve(docs: DocumentSet, event: Handled, next: (facts: OpportunityFacts | null) => OpportunityFacts | null): OpportunityFacts | null {
   const id = idInStream(event, STREAM_PREFIXES.opportunity);
   const after = next(docs.get(OPPORTUNITY_FACTS, id) as OpportunityFacts | null);

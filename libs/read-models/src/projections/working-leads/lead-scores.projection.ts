@@ -56,6 +56,8 @@ export const leadScoresProjection: Projection = defineProjection<LeadEvent | Sco
     { name: LEAD_SCORE_RANKS, filters: [...RANK_FILTERS] },
     { name: SCORING_MODEL, filters: [], listed: false },
   ],
+  // A lead's rank is derived from its score document: moved once per batch, from the document before it to the one after.
+  derived: [{ collection: LEAD_SCORES, move: (before, after, docs) => moveRank(docs, before as LeadScoreDocument | null, after as LeadScoreDocument | null) }],
   // The lead streams, and the model's one stream (`scoring-model-<SCORING_MODEL_ID>`).
   streams: [STREAM_PREFIXES.lead, STREAM_PREFIXES.scoringModel],
   documentsOf: (event): (DocumentKey | CollectionKey)[] =>
@@ -70,7 +72,7 @@ export const leadScoresProjection: Projection = defineProjection<LeadEvent | Sco
         const next = scored(doc, model, event.metadata.occurredAt);
         // Leads the new model scores as the old one did are left as they are: fewer writes.
         if (next.mqlAt === doc.mqlAt && JSON.stringify(next.scoreBreakdown) === JSON.stringify(doc.scoreBreakdown)) continue;
-        save(docs, next, doc);
+        docs.put(LEAD_SCORES, next, 0);
       }
     },
     // An engagement counts towards the score of its kind.
@@ -100,14 +102,14 @@ function rescore(event: Recorded<LeadEvent>, docs: DocumentSet, engaged?: Engage
   // A score is kept as the model now in the log gives it (a new model re-scores every lead): an event that
   // changes no scored field and no engagement (a new owner, a status) leaves the score, its reasons and mqlAt as they are.
   if (current && !engaged && SCORED_FIELDS.every((field) => lead[field] === current.lead[field])) {
-    save(docs, { ...current, lead }, current);
+    docs.put(LEAD_SCORES, { ...current, lead }, 0);
     return;
   }
   const engagements = { ...current?.engagements };
   if (engaged) engagements[engaged] = (engagements[engaged] ?? 0) + 1;
   const model = (docs.get(SCORING_MODEL, SCORING_MODEL_ID)?.model as ScoringModel | undefined) ?? null;
   const base: LeadScoreDocument = current ?? { id, lead: {}, engagements: {}, score: 0, scoreBreakdown: [], isMql: false, rankId: '', captureKey: Number(event.position) };
-  save(docs, scored({ ...base, lead, engagements }, model, event.metadata.occurredAt), current);
+  docs.put(LEAD_SCORES, scored({ ...base, lead, engagements }, model, event.metadata.occurredAt), 0);
 }
 
 function scored(doc: LeadScoreDocument, model: ScoringModel | null, occurredAt: string): LeadScoreDocument {
@@ -117,12 +119,13 @@ function scored(doc: LeadScoreDocument, model: ScoringModel | null, occurredAt: 
   return { ...doc, score, scoreBreakdown, isMql: mqlAt !== undefined, ...(mqlAt !== undefined && { mqlAt }), rankId: `${doc.id}:${score}` };
 }
 
-function save(docs: DocumentSet, doc: LeadScoreDocument, previous: LeadScoreDocument | null): void {
-  docs.put(LEAD_SCORES, doc, 0);
+/** Replaces the rank of a lead's score document `previous` by that of `doc`. */
+function moveRank(docs: DocumentSet, previous: LeadScoreDocument | null, doc: LeadScoreDocument | null): void {
   // Most lead events change neither the score nor a filter: the rank stays as it is.
-  if (previous?.rankId === doc.rankId && RANK_FILTERS.every((field) => previous.lead[field] === doc.lead[field])) return;
+  if (previous && doc && previous.rankId === doc.rankId && RANK_FILTERS.every((field) => previous.lead[field] === doc.lead[field])) return;
   // A rank's sort key never changes once written, so a new score is a new rank document.
-  if (previous?.rankId && previous.rankId !== doc.rankId) docs.delete(LEAD_SCORE_RANKS, previous.rankId);
+  if (previous?.rankId && previous.rankId !== doc?.rankId) docs.delete(LEAD_SCORE_RANKS, previous.rankId);
+  if (!doc) return;
   const filters = Object.fromEntries(RANK_FILTERS.map((field) => [field, doc.lead[field] ?? null]));
   docs.put(LEAD_SCORE_RANKS, { id: doc.rankId, leadId: doc.id, score: doc.score, captureKey: doc.captureKey, ...filters }, rankSortKey(doc.score, doc.lead.capturedAt));
 }

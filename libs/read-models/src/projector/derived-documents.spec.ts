@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Accumulator, DocumentSet, Projection, SummedDocuments } from '../projections/projection';
+import { Accumulator, DocumentSet, Projection, DerivedDocuments } from '../projections/projection';
 import { ReadDocument } from '../read-store.port';
 import { SqliteReadStore } from '../sqlite/sqlite-read-store';
 import { ProjectionFault, projectBatch } from './document-batch';
@@ -31,7 +31,7 @@ const addTo = (docs: DocumentSet, tally: Tally | null, sign: 1 | -1) => {
   if (tally) docs.accumulate(TOTALS, tally.colour, 0, { colour: tally.colour, n: sign * tally.value }, adding);
 };
 
-function talliesProjection(moves: { before: Tally | null; after: Tally | null }[], summed: Partial<SummedDocuments> = {}): Projection {
+function talliesProjection(moves: { before: Tally | null; after: Tally | null }[], derivedOverride: Partial<DerivedDocuments> = {}): Projection {
   return {
     readModel: 'tallies',
     collections: [
@@ -44,7 +44,7 @@ function talliesProjection(moves: { before: Tally | null; after: Tally | null }[
       const data = event.data as { add?: number; colour?: string };
       docs.put(TALLIES, { id: event.streamId, colour: data.colour ?? before?.colour ?? 'none', value: (before?.value ?? 0) + (data.add ?? 0) } satisfies Tally, 0);
     },
-    summed: [
+    derived: [
       {
         collection: TALLIES,
         move(before, after, docs) {
@@ -52,7 +52,7 @@ function talliesProjection(moves: { before: Tally | null; after: Tally | null }[
           addTo(docs, before as Tally | null, -1);
           addTo(docs, after as Tally | null, 1);
         },
-        ...summed,
+        ...derivedOverride,
       },
     ],
   };
@@ -60,7 +60,7 @@ function talliesProjection(moves: { before: Tally | null; after: Tally | null }[
 
 const meta = { actorId: 't', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
 
-describe('Documents that others sum up (Projection.summed)', () => {
+describe('Documents that others are derived from (Projection.derived)', () => {
   let dir: string;
   let events: EventStore;
   let store: SqliteReadStore;
