@@ -61,3 +61,39 @@ function canonicalJsonByMember(value: unknown): string {
   }
   return `${text}}`;
 }
+
+/**
+ * What `JSON.stringify(value)` stores, with object keys sorted at every level: the canonical
+ * JSON of the value as it is read back (`canonicalJson(JSON.parse(JSON.stringify(value)))`), in
+ * one pass. An event store that writes its events' JSON so can hash them over the stored text
+ * without parsing it back (see the SQLite writer's hash chains). Undefined when one pass cannot
+ * give it: an object with an integer-like or `__proto__` key (JavaScript lists integer-like keys
+ * first whatever their order; see canonicalJson), or a value JSON refuses (a BigInt).
+ */
+export function storedCanonicalJson(value: unknown): string | undefined {
+  let orderKept = true;
+  try {
+    const text = JSON.stringify(value, (_key, member: unknown) => {
+      // Called with each value after its toJSON (a Date is its ISO text by now): only plain objects are reordered.
+      if (member === null || typeof member !== 'object' || Array.isArray(member) || !orderKept) return member;
+      const record = member as Record<string, unknown>;
+      const keys = Object.keys(record);
+      let sorted = true;
+      for (let i = 0; i < keys.length; i++) {
+        const first = keys[i].charCodeAt(0);
+        if ((first >= 48 && first <= 57) || keys[i] === '__proto__') {
+          orderKept = false;
+          return member;
+        }
+        if (i > 0 && keys[i - 1] > keys[i]) sorted = false;
+      }
+      if (sorted) return member;
+      const copy: Record<string, unknown> = {};
+      for (const key of keys.sort()) copy[key] = record[key];
+      return copy;
+    });
+    return orderKept ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -163,16 +163,16 @@ describe('HashChainingEventStore (the chain of EventStoreDB appends)', () => {
 describe("The SQLite writer's chain is HashChainingEventStore's", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-  const rowsOf = (file: string) => {
+  const rowsOf = (file: string): Record<string, unknown>[] => {
     const db = new Database(file, { readonly: true });
     try {
-      return db.prepare('SELECT position, event_id, stream_id, revision, type, data, metadata FROM events ORDER BY position').all();
+      return db.prepare<[], Record<string, unknown>>('SELECT position, event_id, stream_id, revision, type, data, metadata FROM events ORDER BY position').all();
     } finally {
       db.close();
     }
   };
   /** The same appends, event for event (same ids), through one store; the file's rows as stored. */
-  async function storedBy(openStore: (file: string) => EventStore, events: EventToAppend[]): Promise<unknown[]> {
+  async function storedBy(openStore: (file: string) => EventStore, events: EventToAppend[]): Promise<Record<string, unknown>[]> {
     const dir = mkdtempSync(join(tmpdir(), 'crm-chain-'));
     dirs.push(dir);
     const file = join(dir, 'crm.sqlite');
@@ -207,13 +207,18 @@ describe("The SQLite writer's chain is HashChainingEventStore's", () => {
       { ...event('Noted', { n: 1 }), metadata: { ...event('Noted', {}).metadata, onBehalfOf: 'rep-1', idempotencyKey: 'k' } },
       event('UniqueValueClaimed', { holders: ['lead-a'] }),
       event('LeadDetailsChanged', { changes: { email: 'x@example.com', phone: null } }),
-      event('LeadNurtured', { note: 'ü "quoted" \n' }),
+      // Integer-like keys: written as JSON.stringify lists them, hashed the long way (parsed back).
+      event('LeadNurtured', { note: 'ü "quoted" \n', byYear: { 2026: 1, 2025: 2, total: 3 } }),
       event('LeadConverted', { accountId: 'acc', amount: 1.5e21 }),
       { ...event('UniqueValueReleased', { holders: [] }), metadata: { actorId: 'a', hash: 'copied from elsewhere', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' } },
     ];
+    // The same values and hashes; the writer stores its JSON canonically (keys sorted), the wrapper as the adapter writes it.
+    const values = (rows: Record<string, unknown>[]) => rows.map((row) => ({ ...row, data: JSON.parse(row.data as string), metadata: JSON.parse(row.metadata as string) }));
     const byWrapper = await storedBy((file) => new HashChainingEventStore(SqliteEventStore.open(file)), events);
     expect(byWrapper).toHaveLength(9);
-    expect(await storedBy((file) => SqliteEventStore.open(file, 'in-thread', { hashChains: true }), events)).toEqual(byWrapper);
-    expect(await storedBy((file) => SqliteEventStore.open(file, 'writer-thread', { hashChains: true }), events)).toEqual(byWrapper);
+    const inThread = await storedBy((file) => SqliteEventStore.open(file, 'in-thread', { hashChains: true }), events);
+    expect(values(inThread)).toEqual(values(byWrapper));
+    expect(values(await storedBy((file) => SqliteEventStore.open(file, 'writer-thread', { hashChains: true }), events))).toEqual(values(byWrapper));
+    expect(inThread[2]).toMatchObject({ stream_id: 'lead-a', data: '{"lastName":"A","list":[null,"x"],"nested":{"a":[2,{"b":4,"y":3}],"z":1}}' });
   });
 });

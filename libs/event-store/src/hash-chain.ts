@@ -18,8 +18,17 @@ import type { AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRe
  */
 export function eventHash(event: Pick<EventToAppend, 'type' | 'data' | 'metadata'>, previousHash: string | null): string {
   const { hash: _hash, ...metadata } = event.metadata;
+  return eventHashOfCanonical(event.type, canonicalJson(event.data), canonicalJson(metadata), previousHash);
+}
+
+/**
+ * The same hash from the canonical JSON of the data and of the metadata without `hash` (a store
+ * that writes its events' JSON canonically hashes the text it stores, without parsing it back):
+ * canonicalJson of `{ type, data, metadata, previousHash }` is these members in key order.
+ */
+export function eventHashOfCanonical(type: string, canonicalData: string, canonicalMetadata: string, previousHash: string | null): string {
   // crypto.hash: the one-shot digest, cheaper than a Hash object for a short text.
-  return digest('sha256', canonicalJson({ type: event.type, data: event.data, metadata, previousHash }), 'hex');
+  return digest('sha256', `{"data":${canonicalData},"metadata":${canonicalMetadata},"previousHash":${JSON.stringify(previousHash)},"type":${JSON.stringify(type)}}`, 'hex');
 }
 
 /** Events with their chain hashes, after `previousHash`. */

@@ -14,7 +14,8 @@ import {
 } from '../event-store.port';
 import { EventLogWriter, EventLogWriterThread, EventLogWriterThreadOptions, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
-import { EncodedAppend, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
+import { storedCanonicalJson } from '../canonical-json';
+import { EncodedAppend, EncodedEvent, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 interface EventRow {
   position: number | bigint;
@@ -48,6 +49,8 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly statements;
   private readonly writer: EventLogWriter;
+  /** The writer chains the events: they are written canonically where they can be. */
+  private readonly hashChains: boolean;
 
   /** With `hashChains`, the writer chains every event it appends (see SqliteEventWriterOptions): the service's store; on the writer thread, how it is restarted (EventLogWriterThreadOptions). */
   static open(file: string, writer: SqliteWriterPlacement = 'in-thread', options: SqliteEventWriterOptions & EventLogWriterThreadOptions = {}): SqliteEventStore {
@@ -62,6 +65,7 @@ export class SqliteEventStore implements EventStore {
   ) {
     // Made here, before the writer thread opens the file, so that the reads below can be prepared.
     db.exec(SCHEMA);
+    this.hashChains = writerOptions.hashChains ?? false;
     this.appended.setMaxListeners(0);
     const onCommitted = () => this.appended.emit('appended');
     this.writer = writerThreadFile
@@ -88,14 +92,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision })]);
+    const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision }, this.hashChains)]);
     return result;
   }
 
   /** All in one savepoint: a refusal of any rolls back every one of them. */
   async appendAtomically(appends: StreamAppend[]): Promise<AppendResult[]> {
     if (appends.length === 0) return [];
-    return this.writer.write(appends.map(encoded));
+    return this.writer.write(appends.map((append) => encoded(append, this.hashChains)));
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -198,8 +202,19 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-function encoded({ streamId, events, expectedRevision }: StreamAppend): EncodedAppend {
-  return { streamId, expectedRevision, events: events.map(({ id, type, data, metadata }) => ({ id, type, data: JSON.stringify(data), metadata: JSON.stringify(metadata) })) };
+function encoded({ streamId, events, expectedRevision }: StreamAppend, hashChains: boolean): EncodedAppend {
+  return { streamId, expectedRevision, events: events.map(hashChains ? encodedForChain : encodedPlain) };
+}
+
+function encodedPlain({ id, type, data, metadata }: EventToAppend): EncodedEvent {
+  return { id, type, data: JSON.stringify(data), metadata: JSON.stringify(metadata) };
+}
+
+/** Canonically where it can be (the writer then hashes the stored text without parsing it back), else as any event. */
+function encodedForChain(event: EventToAppend): EncodedEvent {
+  const data = storedCanonicalJson(event.data);
+  const metadata = data !== undefined && !Object.hasOwn(event.metadata, 'hash') ? storedCanonicalJson(event.metadata) : undefined;
+  return metadata === undefined ? encodedPlain(event) : { id: event.id, type: event.type, data: data!, metadata, canonical: true };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

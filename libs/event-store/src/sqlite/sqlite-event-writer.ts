@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { AppendResult, EventIdConflictError, EventMetadata, ExpectedRevision, WrongExpectedRevisionError } from '../event-store.port';
-import { eventHash } from '../hash-chain';
+import { eventHash, eventHashOfCanonical } from '../hash-chain';
 
 /** An event as the writer stores it: data and metadata already JSON (written where the append came from: a string crosses to the writer thread cheaper than the object). */
 export interface EncodedEvent {
@@ -8,6 +8,8 @@ export interface EncodedEvent {
   type: string;
   data: string;
   metadata: string;
+  /** Data and metadata written as canonical JSON (storedCanonicalJson), the metadata without `hash`: the writer hashes the text as it is. */
+  canonical?: boolean;
 }
 
 export interface EncodedAppend {
@@ -146,17 +148,22 @@ export class SqliteEventWriter {
  */
 function chainedRows(events: EncodedEvent[], previousHash: string | null): EncodedEvent[] {
   let previous = previousHash;
-  return events.map((event) => {
+  return events.map(({ canonical, ...event }) => {
+    if (canonical) {
+      // Written canonically where the append came from: the stored text is what a verifier reads back, as it is.
+      const hash = eventHashOfCanonical(event.type, event.data, event.metadata, previous);
+      previous = hash;
+      return { ...event, metadata: withHashAppended(event.metadata, hash) };
+    }
     const metadata = JSON.parse(event.metadata) as EventMetadata;
     const hash = eventHash({ type: event.type, data: JSON.parse(event.data), metadata }, previous);
     previous = hash;
-    return { ...event, metadata: withHash(event.metadata, metadata, hash) };
+    return { ...event, metadata: Object.prototype.hasOwnProperty.call(metadata, 'hash') ? JSON.stringify({ ...metadata, hash }) : withHashAppended(event.metadata, hash) };
   });
 }
 
-/** The JSON of `{ ...metadata, hash }`: the hash appended as the last member, unless the metadata had one (whose place it then takes). */
-function withHash(text: string, metadata: EventMetadata, hash: string): string {
-  if (Object.prototype.hasOwnProperty.call(metadata, 'hash')) return JSON.stringify({ ...metadata, hash });
+/** The JSON of `{ ...metadata, hash }` for metadata without a hash: the hash appended as the last member (a metadata that had one is written anew, its place kept). */
+function withHashAppended(text: string, hash: string): string {
   return `${text.slice(0, -1)}${text === '{}' ? '' : ','}"hash":${JSON.stringify(hash)}}`;
 }
 
