@@ -557,14 +557,15 @@ function valueAt(data: Record<string, unknown>, path: string): unknown {
 
 /** A copy of `data` with the values at `paths` replaced; copies only the objects on the way. */
 function withValuesAt(data: Record<string, unknown>, paths: string[], values: unknown[]): Record<string, unknown> {
-  const root: Record<string, unknown> = { ...data };
+  // Copies filled from an empty object, not spread: the values put back are keys the copy lacks (see withMembers).
+  const root: Record<string, unknown> = Object.assign({}, data);
   paths.forEach((path, index) => {
     const parts = partsOf(path);
     let target = root;
     for (let depth = 0; depth < parts.length - 1; depth++) {
       const next = target[parts[depth]];
       if (next === null || typeof next !== 'object') return;
-      target = target[parts[depth]] = { ...(next as Record<string, unknown>) };
+      target = target[parts[depth]] = Object.assign({}, next as Record<string, unknown>);
     }
     target[parts[parts.length - 1]] = values[index];
   });

@@ -9,6 +9,7 @@ import {
   LeadCommand,
   LeadEvent,
   LeadState,
+  occurred,
   UniqueValueClaimed,
 } from '@crm/domain';
 import { LEAD, UniqueClaim } from '../records/aggregate-type';
@@ -89,7 +90,7 @@ export function decideImportChunk(input: ChunkInput): ChunkDecision {
       decision.refused.push({ line, error });
       continue;
     }
-    const next = events.reduce((state, event) => LEAD.decider.evolve(state, { ...event, occurredAt: command.occurredAt }), LEAD.decider.initialState);
+    const next = events.reduce((state, event) => LEAD.decider.evolve(state, occurred(event, command.occurredAt)), LEAD.decider.initialState);
     const [claim] = LEAD.claimsOf!(assigned, LEAD.decider.initialState, next);
     if (claim) {
       const read = claims.get(claim.value) ?? { standing: [], nextRevision: 0 };
@@ -105,7 +106,7 @@ export function decideImportChunk(input: ChunkInput): ChunkDecision {
       else decision.claims.set(claim.value, { claim, events: [claimed.event] });
     }
     if (rule && turn && turnState) {
-      turns.set(rule.streamId, assignmentTurnsDecider.evolve(turnState, { ...turn, occurredAt: command.occurredAt }));
+      turns.set(rule.streamId, assignmentTurnsDecider.evolve(turnState, occurred(turn, command.occurredAt)));
       const taken = decision.turns.get(rule.streamId) ?? [];
       taken.push({ event: turn, occurredAt: command.occurredAt, line });
       decision.turns.set(rule.streamId, taken);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { withMembers } from '@crm/domain';
 import type { LeadCommand, LeadEvent, LeadState } from '@crm/domain';
 import { EventIdConflictError, WrongExpectedRevisionError } from '@crm/event-store';
 import type { CommandContext } from '../common/command-context';
@@ -98,7 +99,7 @@ export class LeadCapture {
             occurredAt: command.occurredAt,
             context,
             decide: async (assignment) => {
-              const decision = await this.executor.decide(LEAD, command.leadId, { ...command, assignment }, context, options, attempt);
+              const decision = await this.executor.decide(LEAD, command.leadId, withMembers(command, { assignment }), context, options, attempt);
               if (decision.kind === 'decided') return { answer: decision.outcome };
               // Most emails are new: the first attempt claims without reading (a taken one fails the append, and the next attempt reads).
               const together: Together = { decision, allowDuplicate: options.allowDuplicate ?? false, context, claimsAssumedFirst: attempt === 1 };

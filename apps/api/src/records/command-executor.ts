@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { assertOccurredInOrder, DomainError, DomainEvent, fold } from '@crm/domain';
+import { assertOccurredInOrder, DomainError, DomainEvent, fold, occurred } from '@crm/domain';
 import {
   AppendResult,
   deterministicUuid,
@@ -161,7 +161,7 @@ export class CommandExecutor {
     }
     // After decide, so that a business refusal (e.g. a converted lead) is the answer it deserves.
     assertOccurredInOrder(command.occurredAt, last?.metadata.occurredAt);
-    const next = events.reduce((s, e) => aggregate.decider.evolve(s, { ...e, occurredAt: command.occurredAt }), state);
+    const next = events.reduce((s, e) => aggregate.decider.evolve(s, occurred(e, command.occurredAt)), state);
 
     // Unique values (an email, an account name) are claimed in the event store with the events that take them.
     const claims = options.claimedByDecision ? [] : (aggregate.claimsOf?.(command, state, next) ?? []);

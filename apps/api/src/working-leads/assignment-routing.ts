@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, AssignmentTurnsState, firstMatchingRule, LeadDetails } from '@crm/domain';
+import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, AssignmentTurnsState, firstMatchingRule, LeadDetails, occurred } from '@crm/domain';
 import { EVENT_STORE, EventStore, EventToAppend, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
 import { CommandContext, commandMetadata } from '../common/command-context';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
@@ -155,7 +155,7 @@ export class AssignmentRouting {
           waiting.resolve(decided.answer); // nothing to append (a replay): the turn goes unused
           continue;
         }
-        state = assignmentTurnsDecider.evolve(state, { ...turn, occurredAt: command.occurredAt });
+        state = assignmentTurnsDecider.evolve(state, occurred(turn, command.occurredAt));
         taken.push({ waiting, turn, decided: decided.append });
         leadsTaken.add(capture.leadId);
       }
@@ -244,7 +244,7 @@ export class AssignmentRouting {
       let state = read.state;
       const events = batch.map(({ command, context }) => {
         const [event] = assignmentTurnsDecider.decide(command, state);
-        state = assignmentTurnsDecider.evolve(state, { ...event, occurredAt: command.occurredAt });
+        state = assignmentTurnsDecider.evolve(state, occurred(event, command.occurredAt));
         return { event, command, context };
       });
       try {

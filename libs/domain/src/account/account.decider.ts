@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound, DomainError } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { applyFieldChanges, changedFields, FieldChanges, withoutUndefined } from '../shared/record-fields';
+import { applyFieldChanges, changedFields, FieldChanges, withMembers, withoutUndefined } from '../shared/record-fields';
 import type { LeadSource } from '../lead/lead.types';
 
 export const ACCOUNT_TYPES = ['Prospect', 'Customer', 'Partner', 'Vendor'] as const;
@@ -95,7 +95,7 @@ function evolve(state: AccountState, event: Occurred<AccountEvent>): AccountStat
   switch (event.type) {
     case 'AccountOpened': {
       const { accountId, ...fields } = event.data;
-      return { ...fields, id: accountId, openedAt: event.occurredAt, lastModifiedAt: event.occurredAt };
+      return withMembers(fields, { id: accountId, openedAt: event.occurredAt, lastModifiedAt: event.occurredAt });
     }
     case 'AccountDetailsChanged':
       return state && applyFieldChanges({ ...state, lastModifiedAt: event.occurredAt }, event.data.changes);

@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { withoutUndefined } from '../shared/record-fields';
+import { withMembers, withoutUndefined } from '../shared/record-fields';
 import { recordName, RelatedLeadIsClosed, RelatedRecordFacts, RelatedTo } from './related-record';
 
 export const ACTIVITY_KINDS = ['Call', 'Email', 'Meeting', 'Note'] as const;
@@ -52,7 +52,7 @@ export type ActivityState = Activity | null;
 
 function evolve(_state: ActivityState, event: Occurred<ActivityEvent>): ActivityState {
   const { activityId, touchesLead: _touch, ...fields } = event.data;
-  return { ...fields, id: activityId, occurredAt: event.occurredAt };
+  return withMembers(fields, { id: activityId, occurredAt: event.occurredAt });
 }
 
 /** The related record must exist, and a converted or merged lead takes no new activity. */

@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound, DomainError } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { withoutUndefined } from '../shared/record-fields';
+import { withMembers, withoutUndefined } from '../shared/record-fields';
 
 export const CAMPAIGN_TYPES = ['Webinar', 'Email', 'Event', 'Advertisement', 'Other'] as const;
 export type CampaignType = (typeof CAMPAIGN_TYPES)[number];
@@ -98,7 +98,7 @@ export class CampaignMemberLeadIsClosed extends DomainError {
 function evolve(state: CampaignState, event: Occurred<CampaignEvent>): CampaignState {
   if (event.type !== 'CampaignLaunched') return state;
   const { campaignId, ...details } = event.data;
-  return { ...details, id: campaignId, launchedAt: event.occurredAt };
+  return withMembers(details, { id: campaignId, launchedAt: event.occurredAt });
 }
 
 /** One member's membership of a campaign, folded from the campaign's stream: what AddCampaignMember decides on. */

@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { applyFieldChanges, changedFields, FieldChanges, withoutUndefined } from '../shared/record-fields';
+import { applyFieldChanges, changedFields, FieldChanges, withMembers, withoutUndefined } from '../shared/record-fields';
 import type { LeadSource } from '../lead/lead.types';
 import { CONTACT_PERSONAL_FIELDS, PersonalDataAlreadyErased, withPersonalFieldsErased } from '../shared/personal-data';
 
@@ -60,7 +60,7 @@ function evolve(state: ContactState, event: Occurred<ContactEvent>): ContactStat
   switch (event.type) {
     case 'ContactAdded': {
       const { contactId, ...fields } = event.data;
-      return { ...fields, id: contactId, addedAt: event.occurredAt, lastModifiedAt: event.occurredAt };
+      return withMembers(fields, { id: contactId, addedAt: event.occurredAt, lastModifiedAt: event.occurredAt });
     }
     case 'ContactDetailsChanged':
       return state && applyFieldChanges({ ...state, lastModifiedAt: event.occurredAt }, event.data.changes);

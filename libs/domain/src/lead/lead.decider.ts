@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound } from '../shared/domain-error';
 import type { Decider, Occurred } from '../shared/decider';
-import { applyFieldChanges, changedFields, withoutUndefined } from '../shared/record-fields';
+import { applyFieldChanges, changedFields, withMembers, withoutUndefined } from '../shared/record-fields';
 import { LEAD_PERSONAL_FIELDS, PersonalDataAlreadyErased, withPersonalFieldsErased } from '../shared/personal-data';
 import type { ConvertLead, LeadCommand, MergeLeads } from './lead.commands';
 import { ContactNotInAccount, DuplicateNotMergeable, LeadIsClosed, LeadTransitionRefused } from './lead.errors';
@@ -19,7 +19,7 @@ const PERMANENT_STATUSES: readonly LeadStatus[] = ['Converted', 'Merged'];
 function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
   if (event.type === 'LeadCaptured') {
     const { leadId, ...fields } = event.data;
-    return { ...fields, id: leadId, status: 'New', capturedAt: event.occurredAt, lastModifiedAt: event.occurredAt, isConverted: false };
+    return withMembers(fields, { id: leadId, status: 'New', capturedAt: event.occurredAt, lastModifiedAt: event.occurredAt, isConverted: false } as const);
   }
   if (state === null) return state;
   const lead: Lead = { ...state, lastModifiedAt: event.occurredAt };
@@ -27,36 +27,35 @@ function evolve(state: LeadState, event: Occurred<LeadEvent>): LeadState {
     case 'LeadDetailsChanged':
       return applyFieldChanges(lead, event.data.changes);
     case 'LeadAssigned':
-      return { ...lead, ownerId: event.data.ownerId };
+      return withMembers(lead, { ownerId: event.data.ownerId }); // a lead captured without an owner has no ownerId yet
     case 'LeadEngaged':
       // An engagement is the lead's doing, not a change of the record: lastModifiedAt stays.
-      return { ...state, lastEngagedAt: event.occurredAt };
+      return withMembers(state, { lastEngagedAt: event.occurredAt });
     case 'LeadStatusChanged':
       return { ...lead, status: event.data.status };
     case 'LeadQualified': {
       const { leadId: _id, previousStatus: _from, ...qualification } = event.data;
-      return { ...lead, status: 'Qualified', qualification, qualifiedAt: event.occurredAt, disqualificationReason: undefined };
+      return withMembers(lead, { status: 'Qualified', qualification, qualifiedAt: event.occurredAt, disqualificationReason: undefined } as const);
     }
     case 'LeadDisqualified':
-      return { ...lead, status: 'Unqualified', disqualificationReason: event.data.reason };
+      return withMembers(lead, { status: 'Unqualified', disqualificationReason: event.data.reason } as const);
     case 'LeadReopened':
       return { ...lead, status: 'Working' };
     case 'LeadConverted':
-      return {
-        ...lead,
+      return withMembers(lead, {
         status: 'Converted',
         isConverted: true,
         convertedAt: event.occurredAt,
         convertedAccountId: event.data.accountId,
         convertedContactId: event.data.contactId,
         convertedOpportunityId: event.data.opportunityId,
-      };
+      } as const);
     case 'LeadMerged':
       return applyFieldChanges<Lead, LeadDetails>(lead, event.data.filled);
     case 'LeadMergedInto':
-      return { ...lead, status: 'Merged', mergedIntoId: event.data.survivorId };
+      return withMembers(lead, { status: 'Merged', mergedIntoId: event.data.survivorId } as const);
     case 'PersonalDataErased':
-      return { ...withPersonalFieldsErased(lead, LEAD_PERSONAL_FIELDS), personalDataErasedAt: event.occurredAt };
+      return withMembers(withPersonalFieldsErased(lead, LEAD_PERSONAL_FIELDS), { personalDataErasedAt: event.occurredAt });
     default: {
       const unreachable: never = event;
       return unreachable;

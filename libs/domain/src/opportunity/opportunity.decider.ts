@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound, DomainError } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { applyFieldChanges, changedFields, FieldChanges, withoutUndefined } from '../shared/record-fields';
+import { applyFieldChanges, changedFields, FieldChanges, withMembers, withoutUndefined } from '../shared/record-fields';
 import type { LeadSource } from '../lead/lead.types';
 
 /** Open stages and their default probability (%), in pipeline order. */
@@ -139,8 +139,7 @@ export type OpportunityState = Opportunity | null;
 function evolve(state: OpportunityState, event: Occurred<OpportunityEvent>): OpportunityState {
   if (event.type === 'OpportunityOpened') {
     const { opportunityId, ...fields } = event.data;
-    return {
-      ...fields,
+    return withMembers(fields, {
       id: opportunityId,
       probabilityOverridden: fields.probability !== STAGE_PROBABILITY[fields.stage],
       contactRoles: [],
@@ -148,7 +147,7 @@ function evolve(state: OpportunityState, event: Occurred<OpportunityEvent>): Opp
       isWon: false,
       openedAt: event.occurredAt,
       lastModifiedAt: event.occurredAt,
-    };
+    });
   }
   if (!state) return state;
   const opportunity = { ...state, lastModifiedAt: event.occurredAt };

@@ -1,7 +1,13 @@
 import { OccurredAtBeforeLastEvent } from './domain-error';
+import { withMembers } from './record-fields';
 
 /** An event with the business time it happened at (from its metadata). */
 export type Occurred<Event> = Event & { occurredAt: string };
+
+/** The event as it happened at `occurredAt` (for evolve: a decided event before it is stored). */
+export function occurred<Event extends object>(event: Event, occurredAt: string): Occurred<Event> {
+  return withMembers(event, { occurredAt }) as Occurred<Event>;
+}
 
 /** A decider: data in, data out. The command handler is the only place that does I/O. */
 export interface Decider<Command, Event, State> {

@@ -1,6 +1,6 @@
 import { AggregateAlreadyExists, AggregateNotFound, DomainError } from '../shared/domain-error';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
-import { withoutUndefined } from '../shared/record-fields';
+import { withMembers, withoutUndefined } from '../shared/record-fields';
 import { assertRelatedRecordOpen } from '../activity/activity.decider';
 import type { RelatedRecordFacts, RelatedTo } from '../activity/related-record';
 
@@ -60,7 +60,7 @@ function evolve(state: TaskState, event: Occurred<TaskEvent>): TaskState {
   switch (event.type) {
     case 'TaskOpened': {
       const { taskId, ...fields } = event.data;
-      return { ...fields, id: taskId, status: 'Open', openedAt: event.occurredAt };
+      return withMembers(fields, { id: taskId, status: 'Open', openedAt: event.occurredAt } as const);
     }
     case 'TaskCompleted':
       return state && withoutUndefined({ ...state, status: 'Completed' as const, completedAt: event.occurredAt, outcome: event.data.outcome });

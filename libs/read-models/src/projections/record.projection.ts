@@ -1,3 +1,4 @@
+import { withMembers } from '@crm/domain';
 import type { Decider, DomainEvent } from '@crm/domain';
 import { RecordedEvent, toOccurred } from '@crm/event-store';
 import type { ReadDocument } from '../read-store.port';
@@ -41,7 +42,7 @@ export function recordProjection<E extends DomainEvent, S>(spec: RecordProjectio
     const state = current ? (current as unknown as S) : spec.decider.initialState;
     const next = spec.decider.evolve(state, toOccurred<E>(event as unknown as RecordedEvent));
     if (next === null || next === undefined) return;
-    const doc: ReadDocument = { ...(next as object), id, revision: event.revision };
+    const doc: ReadDocument = withMembers(next as object, { id, revision: event.revision });
     for (const [key, valueOf] of derivedKeys) doc[key] = valueOf(next as NonNullable<S>);
     docs.put(collection, doc, spec.sortKey ? spec.sortKey(next as NonNullable<S>, event.position) : Number(event.position));
   };

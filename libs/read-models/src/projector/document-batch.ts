@@ -115,7 +115,7 @@ export class DocumentBatch implements DocumentSet {
   }
 
   writes(): DocumentWrite[] {
-    return [...this.changed.values()].map((c) => ({ ...c, version: this.versionOf(c.collection) }));
+    return [...this.changed.values()].map(({ collection, id, doc, sortKey }) => ({ collection, id, doc, sortKey, version: this.versionOf(collection) }));
   }
 }
 
