@@ -48,13 +48,6 @@ export type ProjectorSurface = Pick<Projector, 'start' | 'stop' | 'position' | '
  * beside it), with rebuilds sent over. Should the thread die, the reports say so and it is
  * started again.
  */
-/**
- * A larger young generation than V8's default (3 × 16 MiB semi-spaces) for the projector's
- * thread: a batch's documents and events live through the batch, and with small semi-spaces
- * they survive two scavenges and are promoted, then collected again by the old generation.
- */
-const PROJECTOR_THREAD_HEAP = { maxYoungGenerationSizeMb: 192 };
-
 export class ProjectorThread implements ProjectorSurface {
   private thread?: Worker;
   private exited?: Promise<void>;
@@ -166,7 +159,7 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   private spawn(): void {
-    const thread = startWorkerThread(join(__dirname, 'projector.worker'), this.data, PROJECTOR_THREAD_HEAP);
+    const thread = startWorkerThread(join(__dirname, 'projector.worker'), this.data);
     this.thread = thread;
     // The HTTP server keeps the process alive; the projector alone does not.
     thread.unref();
