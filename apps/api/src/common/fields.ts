@@ -1,3 +1,4 @@
+import { membersWhere } from '@crm/domain';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
@@ -150,7 +151,7 @@ export function occurredAtOrNow(occurredAt: string | undefined): string {
 
 /** Drops `null` members, for creates where null means "not given". */
 export function withoutNulls<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as never;
+  return membersWhere(value, (member) => member !== null && member !== undefined) as never;
 }
 
 /** A reference to another record: a UUID as the service hands them out. */

@@ -1,3 +1,4 @@
+import { withoutUndefined } from '@crm/domain';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
@@ -22,6 +23,6 @@ export class ListQueryDto {
 export function toPageRequest<Q extends ListQueryDto>(query: Q): { filter: Record<string, string>; limit: number; cursor?: string } {
   const { limit, cursor, ...filters } = query;
   // A DTO instance has every declared filter as a property; only those sent filter.
-  const filter = Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)) as Record<string, string>;
+  const filter = withoutUndefined(filters) as Record<string, string>;
   return { filter, limit: limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit), cursor };
 }

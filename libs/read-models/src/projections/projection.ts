@@ -1,3 +1,4 @@
+import { membersWhere } from '@crm/domain';
 import type { RecordedEvent } from '@crm/event-store';
 import type { CollectionSpec, ReadDocument } from '../read-store.port';
 
@@ -81,5 +82,5 @@ export interface DerivedDocuments {
 
 /** Fields of a stored document that are for filtering, not for clients: named with a leading underscore. */
 export function withoutInternalFields<T extends Record<string, unknown>>(doc: T): T {
-  return Object.fromEntries(Object.entries(doc).filter(([key]) => !key.startsWith('_'))) as T;
+  return membersWhere(doc, (_, key) => !key.startsWith('_')) as T;
 }

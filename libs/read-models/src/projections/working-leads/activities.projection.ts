@@ -1,4 +1,4 @@
-import { Activity, activityDecider, ActivityEvent, LeadEvent, READ_MODELS, STREAM_PREFIXES } from '@crm/domain';
+import { Activity, activityDecider, ActivityEvent, LeadEvent, READ_MODELS, STREAM_PREFIXES, withMembers } from '@crm/domain';
 import { RecordedEvent, toOccurred } from '@crm/event-store';
 import { defineProjection, IGNORED } from '../define-projection';
 import type { DocumentKey, DocumentSet, Projection } from '../projection';
@@ -46,7 +46,7 @@ export const activitiesProjection: Projection = defineProjection<ActivityEvent |
   handlers: {
     ActivityLogged(event, docs) {
       const activity = activityDecider.evolve(null, toOccurred<ActivityEvent>(event as unknown as RecordedEvent))!;
-      docs.put(ACTIVITIES, { ...activity, revision: event.revision }, sortKeyOf(activity));
+      docs.put(ACTIVITIES, withMembers(activity, { revision: event.revision }), sortKeyOf(activity));
       list(docs, activity, [activity.relatedTo.id, ...(activity.accountId && activity.accountId !== activity.relatedTo.id ? [activity.accountId] : [])]);
       if (activity.relatedTo.type === 'lead') remember(docs, activity.relatedTo.id, [activity]);
     },
