@@ -92,10 +92,17 @@ describe('storedCanonicalJson', () => {
     expect(compared).toBeGreaterThan(1_000);
   });
 
-  it('writes what JSON.stringify writes of values that are not plain JSON (toJSON, -0, NaN, undefined)', () => {
-    const value = { z: new Date(Date.UTC(2026, 11, 1)), a: { y: undefined, x: [undefined, -0, Number.NaN] }, m: { toJSON: () => ({ b: 1, a: 2 }) } };
+  it('writes what JSON.stringify writes of -0, NaN and undefined members and items', () => {
+    const value = { z: 'last', a: { y: undefined, x: [undefined, -0, Number.NaN] } };
     expect(storedCanonicalJson(value)).toBe(readBack(value));
-    expect(storedCanonicalJson(value)).toBe('{"a":{"x":[null,0,null]},"m":{"a":2,"b":1},"z":"2026-12-01T00:00:00.000Z"}');
+    expect(storedCanonicalJson(value)).toBe('{"a":{"x":[null,0,null]},"z":"last"}');
+  });
+
+  it('gives up on what is not plain data (a toJSON, as a Date has; another prototype): JSON.stringify writes those its own way', () => {
+    expect(storedCanonicalJson({ at: new Date(Date.UTC(2026, 11, 1)) })).toBeUndefined();
+    expect(storedCanonicalJson({ m: { toJSON: () => ({ b: 1, a: 2 }) } })).toBeUndefined();
+    expect(storedCanonicalJson({ m: new (class Money { amount = 1; })() })).toBeUndefined();
+    expect(storedCanonicalJson(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
   });
 
   it('gives up on what one pass cannot order (integer-like and __proto__ keys) and on what JSON refuses', () => {

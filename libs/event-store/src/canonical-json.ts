@@ -11,38 +11,46 @@
  * be inserted as a plain member, so a value holding such a key is written member by member.
  */
 export function canonicalJson(value: unknown): string {
-  const sorted = sortedCopy(value);
+  const sorted = sortedCopy(value, false);
   return sorted === NOT_COPIED ? canonicalJsonByMember(value) : JSON.stringify(sorted);
 }
 
 const NOT_COPIED: unique symbol = Symbol('not copied');
 
-/** The value with its objects' keys in sorted order, or NOT_COPIED when an object's order cannot be kept (see above). */
-function sortedCopy(value: unknown): unknown {
+/**
+ * The value with its objects' keys in sorted order, or NOT_COPIED when an object's order cannot be
+ * kept (see above), or with `plainOnly` when an object is not plain data (see storedCanonicalJson).
+ */
+function sortedCopy(value: unknown, plainOnly: boolean): unknown {
   // A function or symbol member is written as the member-by-member way writes it, whatever that is.
   if (typeof value === 'function' || typeof value === 'symbol') return NOT_COPIED;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array(value.length);
     for (let i = 0; i < value.length; i++) {
-      const item = sortedCopy(value[i]);
+      const item = sortedCopy(value[i], plainOnly);
       if (item === NOT_COPIED) return NOT_COPIED;
       copy[i] = item;
     }
     return copy;
   }
   const record = value as Record<string, unknown>;
+  if (plainOnly && (typeof record.toJSON === 'function' || !isPlainPrototype(Object.getPrototypeOf(record)))) return NOT_COPIED;
   const keys = Object.keys(record).sort();
   const copy: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const first = key.charCodeAt(0);
     if ((first >= 48 && first <= 57) || key === '__proto__') return NOT_COPIED; // a digit: maybe integer-like
-    const member = sortedCopy(record[key]);
+    const member = sortedCopy(record[key], plainOnly);
     if (member === NOT_COPIED) return NOT_COPIED;
     copy[key] = member;
   }
   return copy;
+}
+
+function isPlainPrototype(prototype: unknown): boolean {
+  return prototype === Object.prototype || prototype === null;
 }
 
 function canonicalJsonByMember(value: unknown): string {
@@ -64,35 +72,18 @@ function canonicalJsonByMember(value: unknown): string {
 
 /**
  * What `JSON.stringify(value)` stores, with object keys sorted at every level: the canonical
- * JSON of the value as it is read back (`canonicalJson(JSON.parse(JSON.stringify(value)))`), in
- * one pass. An event store that writes its events' JSON so can hash them over the stored text
- * without parsing it back (see the SQLite writer's hash chains). Undefined when one pass cannot
- * give it: an object with an integer-like or `__proto__` key (JavaScript lists integer-like keys
- * first whatever their order; see canonicalJson), or a value JSON refuses (a BigInt).
+ * JSON of the value as it is read back (`canonicalJson(JSON.parse(JSON.stringify(value)))`),
+ * without writing and parsing it twice. An event store that writes its events' JSON so can hash
+ * them over the stored text without parsing it back (see the SQLite writer's hash chains).
+ * Undefined when it cannot be had so: an object with an integer-like or `__proto__` key (see
+ * canonicalJson), one that is not plain data (a `toJSON`, as a Date has, or another prototype:
+ * JSON.stringify writes those as they say, not as their members), or a value JSON refuses (a BigInt).
  */
 export function storedCanonicalJson(value: unknown): string | undefined {
-  let orderKept = true;
+  const sorted = sortedCopy(value, true);
+  if (sorted === NOT_COPIED) return undefined;
   try {
-    const text = JSON.stringify(value, (_key, member: unknown) => {
-      // Called with each value after its toJSON (a Date is its ISO text by now): only plain objects are reordered.
-      if (member === null || typeof member !== 'object' || Array.isArray(member) || !orderKept) return member;
-      const record = member as Record<string, unknown>;
-      const keys = Object.keys(record);
-      let sorted = true;
-      for (let i = 0; i < keys.length; i++) {
-        const first = keys[i].charCodeAt(0);
-        if ((first >= 48 && first <= 57) || keys[i] === '__proto__') {
-          orderKept = false;
-          return member;
-        }
-        if (i > 0 && keys[i - 1] > keys[i]) sorted = false;
-      }
-      if (sorted) return member;
-      const copy: Record<string, unknown> = {};
-      for (const key of keys.sort()) copy[key] = record[key];
-      return copy;
-    });
-    return orderKept ? text : undefined;
+    return JSON.stringify(sorted);
   } catch {
     return undefined;
   }
