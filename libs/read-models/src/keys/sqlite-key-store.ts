@@ -1,15 +1,9 @@
 import type Database from 'better-sqlite3';
-import { openSqliteDatabase, PersonalDataKeyStore, PersonKey } from '@crm/event-store';
+import { openSqliteDatabase, PersonalDataKeyStore, PersonKey, writeWithoutBlocking } from '@crm/event-store';
 
 interface KeyRow {
   key: Buffer | null;
 }
-
-/** How long a batch of keys waits for the write lock without blocking, before it waits as any write does (the busy timeout). */
-const LOCK_WAIT_WITHOUT_BLOCKING_MS = 2_000;
-/** The longest pause between two tries (1, 2, 4, then 8 ms): a busy writer holds the lock most of the time, and each try costs. */
-const LOCK_RETRY_MAX_MS = 8;
-const BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * The personal-data keys in the embedded SQLite file (table `personal_data_keys`), beside the
@@ -62,28 +56,9 @@ export class SqliteKeyStore implements PersonalDataKeyStore {
     return this.selectMany(keyIds);
   }
 
-  /**
-   * Stores the batch without blocking the event loop on the write lock: the event log's writer
-   * thread holds it through each commit and fsync, and a write waiting out the busy timeout would
-   * stall every request of the process meanwhile. So the lock is tried at once and, while taken,
-   * tried again after 1, 2, 4, then every 8 ms (keys are made ahead: nothing waits on this yet),
-   * until LOCK_WAIT_WITHOUT_BLOCKING_MS; then it waits as any write does.
-   */
+  /** Stores the batch without blocking the event loop on the write lock (keys are made ahead: nothing waits on this yet). */
   async putAll(keys: { keyId: string; key: Buffer }[]): Promise<void> {
-    const until = Date.now() + LOCK_WAIT_WITHOUT_BLOCKING_MS;
-    for (let pause = 1; Date.now() < until; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
-      this.db.pragma('busy_timeout = 0');
-      try {
-        this.insertAll.immediate(keys);
-        return;
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
-      } finally {
-        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-    this.insertAll.immediate(keys);
+    await writeWithoutBlocking(this.db, () => this.insertAll.immediate(keys));
   }
 
   async erase(keyId: string, erasedAt: string): Promise<void> {

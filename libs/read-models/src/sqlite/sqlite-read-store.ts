@@ -17,6 +17,7 @@ import {
   ScanQuery,
   StoredFault,
 } from '../read-store.port';
+import { writeWithoutBlocking } from '@crm/event-store/sqlite/open-sqlite-database';
 import { isGoneFromThisHost } from '../lease-owner';
 import { SqliteCommitThread } from './sqlite-commit-thread';
 import { EncodedCommit, openReadStoreConnection, SqliteDocumentWriter, SqlValue } from './sqlite-document-writer';
@@ -310,9 +311,11 @@ export class SqliteReadStore implements ReadStore {
     return row?.position;
   }
 
+  /** Without blocking the event loop on the write lock: the reactors save their positions on the request thread, every second. */
   async saveLogPosition(name: string, position: bigint): Promise<void> {
     await this.settled();
-    this.statements.get('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position').run(name, position);
+    const save = this.statements.get('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position');
+    await writeWithoutBlocking(this.db, () => this.writing(() => save.run(name, position)));
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
