@@ -3,11 +3,49 @@ import type { DocumentWrite, ReadDocument, ReadModelDocuments } from '../read-st
 import type { Accumulator, CollectionKey, DocumentKey, DocumentSet, Projection, DerivedDocuments } from '../projections/projection';
 
 interface Accumulated {
-  collection: string;
-  id: string;
   sortKey: number;
   change: unknown;
   accumulator: Accumulator<unknown>;
+}
+
+interface Changed {
+  doc: ReadDocument | null;
+  sortKey: number;
+}
+
+/**
+ * Values by collection, then by id: a map per collection rather than one keyed by
+ * `collection + id`, so that no key string is built per lookup (a batch looks documents up
+ * several times an event).
+ */
+class ByCollection<V> {
+  private readonly collections = new Map<string, Map<string, V>>();
+
+  of(collection: string): Map<string, V> {
+    let ids = this.collections.get(collection);
+    if (!ids) this.collections.set(collection, (ids = new Map()));
+    return ids;
+  }
+
+  get(collection: string, id: string): V | undefined {
+    return this.collections.get(collection)?.get(id);
+  }
+
+  has(collection: string, id: string): boolean {
+    return this.collections.get(collection)?.has(id) ?? false;
+  }
+
+  set(collection: string, id: string, value: V): void {
+    this.of(collection).set(id, value);
+  }
+
+  *entries(): Generator<[collection: string, id: string, value: V]> {
+    for (const [collection, ids] of this.collections) for (const [id, value] of ids) yield [collection, id, value];
+  }
+
+  clear(): void {
+    this.collections.clear();
+  }
 }
 
 /**
@@ -17,42 +55,45 @@ interface Accumulated {
  * at the end of the batch.
  */
 export class DocumentBatch implements DocumentSet {
-  private readonly loaded = new Map<string, ReadDocument | null>();
-  private readonly changed = new Map<string, { collection: string; id: string; doc: ReadDocument | null; sortKey: number }>();
-  private readonly accumulated = new Map<string, Accumulated>();
+  private readonly loaded = new ByCollection<ReadDocument | null>();
+  private readonly changed = new ByCollection<Changed>();
+  private readonly accumulated = new ByCollection<Accumulated>();
   /** Collections loaded whole, for `all`. */
   private readonly whole = new Set<string>();
 
   constructor(private readonly versionOf: (collection: string) => number) {}
 
   /** Loads these documents (absent ones as null), a collection at a time. */
-  async load(store: ReadModelDocuments, keys: (DocumentKey | CollectionKey)[]): Promise<this> {
+  async load(store: ReadModelDocuments, keys: Iterable<DocumentKey | CollectionKey>): Promise<this> {
     const idsByCollection = new Map<string, Set<string>>();
     for (const key of keys) {
-      if (!('all' in key) || this.whole.has(key.collection)) continue;
-      // A whole collection: every document in one scan (rare: an event that changes them all).
-      for (const doc of await store.scan(key.collection, this.versionOf(key.collection), { filter: {} })) this.loaded.set(keyOf(key.collection, doc.id), doc);
-      this.whole.add(key.collection);
-    }
-    for (const key of keys) {
-      if ('all' in key) continue;
-      const { collection, id } = key;
-      if (this.whole.has(collection)) continue;
-      if (!idsByCollection.has(collection)) idsByCollection.set(collection, new Set());
-      idsByCollection.get(collection)!.add(id);
+      if ('all' in key) {
+        if (this.whole.has(key.collection)) continue;
+        // A whole collection: every document in one scan (rare: an event that changes them all).
+        const loaded = this.loaded.of(key.collection);
+        for (const doc of await store.scan(key.collection, this.versionOf(key.collection), { filter: {} })) loaded.set(doc.id, doc);
+        this.whole.add(key.collection);
+        continue;
+      }
+      let ids = idsByCollection.get(key.collection);
+      if (!ids) idsByCollection.set(key.collection, (ids = new Set()));
+      ids.add(key.id);
     }
     for (const [collection, ids] of idsByCollection) {
-      const found = await store.getMany(collection, this.versionOf(collection), [...ids]);
-      for (const id of ids) if (!this.loaded.has(keyOf(collection, id))) this.loaded.set(keyOf(collection, id), found.get(id) ?? null);
+      if (this.whole.has(collection)) continue;
+      const loaded = this.loaded.of(collection);
+      const missing = [...ids].filter((id) => !loaded.has(id));
+      if (missing.length === 0) continue;
+      const found = await store.getMany(collection, this.versionOf(collection), missing);
+      for (const id of missing) loaded.set(id, found.get(id) ?? null);
     }
     return this;
   }
 
   get(collection: string, id: string): ReadDocument | null {
-    const key = keyOf(collection, id);
-    const change = this.changed.get(key);
+    const change = this.changed.get(collection, id);
     if (change) return change.doc;
-    const loaded = this.loaded.get(key);
+    const loaded = this.loaded.get(collection, id);
     const doc = loaded === undefined && this.whole.has(collection) ? null : loaded;
     // A projection reads only what its keysOf named: anything else would be read unloaded, as if absent.
     if (doc === undefined) throw new Error(`Document ${collection}/${id} was read but not named by keysOf`);
@@ -61,39 +102,37 @@ export class DocumentBatch implements DocumentSet {
 
   all(collection: string): ReadDocument[] {
     if (!this.whole.has(collection)) throw new Error(`Collection ${collection} was read whole but not named whole by keysOf`);
-    const prefix = keyOf(collection, '');
-    const docs = new Map<string, ReadDocument | null>();
-    for (const [key, doc] of this.loaded) if (key.startsWith(prefix)) docs.set(key, doc);
-    for (const [key, { doc }] of this.changed) if (key.startsWith(prefix)) docs.set(key, doc);
+    const docs = new Map(this.loaded.of(collection));
+    for (const [id, { doc }] of this.changed.of(collection)) docs.set(id, doc);
     return [...docs.values()].filter((doc): doc is ReadDocument => doc !== null);
   }
 
   put(collection: string, doc: ReadDocument, sortKey: number): void {
-    const key = keyOf(collection, doc.id);
+    const changed = this.changed.of(collection);
     // A document keeps the sort key of its first put; one deleted earlier in the batch starts afresh.
-    const previous = this.changed.get(key);
-    this.changed.set(key, { collection, id: doc.id, doc, sortKey: previous?.doc ? previous.sortKey : sortKey });
+    const previous = changed.get(doc.id);
+    changed.set(doc.id, { doc, sortKey: previous?.doc ? previous.sortKey : sortKey });
   }
 
   delete(collection: string, id: string): void {
-    this.changed.set(keyOf(collection, id), { collection, id, doc: null, sortKey: 0 });
+    this.changed.set(collection, id, { doc: null, sortKey: 0 });
   }
 
   accumulate<D>(collection: string, id: string, sortKey: number, change: D, accumulator: Accumulator<D>): void {
-    const key = keyOf(collection, id);
-    const entry = this.accumulated.get(key);
+    const accumulated = this.accumulated.of(collection);
+    const entry = accumulated.get(id);
     if (entry) entry.change = accumulator.combine(entry.change as D, change);
-    else this.accumulated.set(key, { collection, id, sortKey, change, accumulator: accumulator as Accumulator<unknown> });
+    else accumulated.set(id, { sortKey, change, accumulator: accumulator as Accumulator<unknown> });
   }
 
   /** Moves what is derived from each changed document of these collections, from the document as loaded to the document as it is now. */
   moveDerived(derived: DerivedDocuments[]): void {
     for (const { collection, move } of derived) {
-      for (const [key, change] of this.changed) {
-        if (change.collection !== collection) continue;
-        const before = this.loaded.get(key);
+      const loaded = this.loaded.of(collection);
+      for (const [id, change] of this.changed.of(collection)) {
+        const before = loaded.get(id);
         // What it was before the batch is what was loaded: one put without being named was never read.
-        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${change.id} has documents derived from it but was not named by keysOf`);
+        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${id} has documents derived from it but was not named by keysOf`);
         if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
       }
     }
@@ -101,13 +140,12 @@ export class DocumentBatch implements DocumentSet {
 
   /** Folds every accumulated change into its document, loading those documents now (once each). */
   async foldAccumulated(store: ReadModelDocuments): Promise<void> {
-    const entries = [...this.accumulated.values()];
+    const entries = [...this.accumulated.entries()];
     this.accumulated.clear();
-    await this.load(
-      store,
-      entries.filter(({ collection, id }) => !this.changed.has(keyOf(collection, id))),
-    );
-    for (const { collection, id, sortKey, change, accumulator } of entries) {
+    const unloaded: DocumentKey[] = [];
+    for (const [collection, id] of entries) if (!this.changed.has(collection, id)) unloaded.push({ collection, id });
+    await this.load(store, unloaded);
+    for (const [collection, id, { sortKey, change, accumulator }] of entries) {
       const doc = accumulator.fold(this.get(collection, id), change, (beside) => this.put(collection, beside, sortKey));
       if (doc) this.put(collection, doc, sortKey);
       else if (doc === null) this.delete(collection, id);
@@ -115,12 +153,10 @@ export class DocumentBatch implements DocumentSet {
   }
 
   writes(): DocumentWrite[] {
-    return [...this.changed.values()].map(({ collection, id, doc, sortKey }) => ({ collection, id, doc, sortKey, version: this.versionOf(collection) }));
+    const writes: DocumentWrite[] = [];
+    for (const [collection, id, { doc, sortKey }] of this.changed.entries()) writes.push({ collection, id, doc, sortKey, version: this.versionOf(collection) });
+    return writes;
   }
-}
-
-function keyOf(collection: string, id: string): string {
-  return `${collection}\u0000${id}`;
 }
 
 /** A projection could not apply an event: the projection's own fault, not the store's. */
