@@ -278,6 +278,9 @@ describe('Projector, on what its stores tell it', () => {
         get caughtUp() {
           return caughtUp;
         },
+        // Of every type: it has read to the last event it handed out, and moves only with them.
+        readTo: options.after ?? -1n,
+        readBeyond: () => new Promise<void>(() => undefined),
         close: async () => {
           closed = true;
         },
