@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend, SubscribeToAllOptions } from './event-store.port';
 import { BoundedMap } from './bounded-map';
+import { ReadToPosition } from './read-to';
 import { EventStoreDecorator } from './event-store-decorator';
 import { timeOrderedUuid } from './event-id';
 
@@ -188,6 +189,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const ready: RecordedEvent[] = [];
     /** The position of the last event handed out: what `readTo` says while events taken from the store are not all handed out. */
     let handedOut = options.after ?? -1n;
+    /** This subscription's readTo (never past an event taken from the store and not handed out: being revealed, ready, or failed), and the waits on it. */
+    const readTo = new ReadToPosition(handedOut);
+    const moveReadTo = () => readTo.moveTo(ready.length > 0 || revealing > 0 || failure ? handedOut : inner.readTo);
     /** Taken from the store, being revealed. */
     let revealing = 0;
     /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
@@ -220,6 +224,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
         failure = { error };
       } finally {
         revealing = 0;
+        moveReadTo();
       }
       if (ready.length === 0) {
         if (failure) throw failure.error;
@@ -230,17 +235,22 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const handOut = (): IteratorResult<RecordedEvent> => {
       const event = ready.shift()!;
       handedOut = event.position;
+      moveReadTo();
       return { done: false, value: event };
     };
     return {
       get caughtUp() {
         return inner.caughtUp && ready.length === 0 && revealing === 0;
       },
-      // Not past an event taken from the store and not handed out (being revealed, ready, or failed).
       get readTo() {
-        return ready.length > 0 || revealing > 0 || failure ? handedOut : inner.readTo;
+        moveReadTo();
+        return readTo.current;
       },
-      readBeyond: (position) => inner.readBeyond(position),
+      readBeyond: (position) => {
+        // The store's subscription reading on moves this one too, unless it holds events not handed out yet (then handing them out does).
+        void inner.readBeyond(position).then(moveReadTo);
+        return readTo.beyond(position);
+      },
       close: () => inner.close(),
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {
