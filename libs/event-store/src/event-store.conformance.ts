@@ -299,6 +299,8 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
         expect(subscription.readTo < stored[2].position).toBe(true);
         const second = await iterator.next();
         expect(second.done ? undefined : [second.value.type, second.value.data.n]).toEqual([wanted, 2]);
+        // Nor past the one the latest next() handed out: a reader counts it once it asks for the next (until then it may not have taken it in).
+        expect(subscription.readTo < stored[2].position).toBe(true);
         // Waiting for a next event, it reads on past the two of the other type: to the last one's position.
         const later = iterator.next();
         await withinSeconds(5, subscription.readBeyond(written.position - 1n));

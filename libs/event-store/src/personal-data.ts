@@ -187,11 +187,17 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const events = inner[Symbol.asyncIterator]();
     /** Revealed, not handed out yet. */
     const ready: RecordedEvent[] = [];
-    /** The position of the last event handed out: what `readTo` says while events taken from the store are not all handed out. */
+    /**
+     * The position of the last event the reader has taken in: handed out by a call of `next`
+     * before the latest one (as the store's subscription counts: the reader may not have taken
+     * in what the latest call returns until it asks for more).
+     */
     let handedOut = options.after ?? -1n;
-    /** This subscription's readTo (never past an event taken from the store and not handed out: being revealed, ready, or failed), and the waits on it. */
+    /** The event the latest `next` returned, counted as handed out at the next call. */
+    let returned: bigint | undefined;
+    /** This subscription's readTo (never past an event taken from the store and not handed out: being revealed, ready, returned by the latest call, or failed), and the waits on it. */
     const readTo = new ReadToPosition(handedOut);
-    const moveReadTo = () => readTo.moveTo(ready.length > 0 || revealing > 0 || failure ? handedOut : inner.readTo);
+    const moveReadTo = () => readTo.moveTo(ready.length > 0 || revealing > 0 || failure || returned !== undefined ? handedOut : inner.readTo);
     /** Taken from the store, being revealed. */
     let revealing = 0;
     /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
@@ -234,8 +240,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     };
     const handOut = (): IteratorResult<RecordedEvent> => {
       const event = ready.shift()!;
-      handedOut = event.position;
-      moveReadTo();
+      returned = event.position;
       return { done: false, value: event };
     };
     return {
@@ -256,6 +261,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
       [Symbol.asyncIterator]() {
         return {
           next: async () => {
+            if (returned !== undefined) {
+              handedOut = returned;
+              returned = undefined;
+              moveReadTo();
+            }
             if (ready.length > 0) return handOut();
             if (failure) throw failure.error;
             return gather();
