@@ -41,9 +41,9 @@ export function defineProjection<E extends DomainEvent>(definition: ProjectionDe
   const handlerOf = handlerLookup(definition.streams, handlers);
   return {
     readModel: definition.name,
+    types: handledTypes(handlers),
     ...(definition.version !== undefined && { version: definition.version }),
     collections: definition.collections,
-    types: handledTypes(handlers),
     keysOf: (event) => (handlerOf(event) ? definition.documentsOf(event as unknown as Recorded<E>) : []),
     apply(event, docs) {
       handlerOf(event)?.(event, docs);
