@@ -108,10 +108,12 @@ export interface AllSubscription extends AsyncIterable<RecordedEvent> {
    */
   readonly caughtUp: boolean;
   /**
-   * How far it has read the log: every event of its types up to this position has been handed
-   * out by the iterator already (`after`, or -1, before the first). Past the last event handed
-   * out when the events after it were of other types: a reader of a few types reaches the
-   * position of the log's last event (what `minPosition` waits for) though it never sees it.
+   * How far it has read the log: every event of its types up to this position was handed out by
+   * a call of `next` before the latest one (`after`, or -1, before that). The latest call's event
+   * is not counted: a reader that asks for more has taken in what it had, while what that call
+   * returns may still wait in its promise. Past the last event counted when the events after it
+   * are of other types: a reader of a few types reaches the position of the log's last event
+   * (what `minPosition` waits for) though it never sees it.
    */
   readonly readTo: bigint;
   /**

@@ -124,7 +124,7 @@ export function subscribedLog(
       } finally {
         timeUp.abort();
       }
-      // Every event up to the subscription's readTo is in this batch or an earlier one: it has handed out no other.
+      // The subscription's readTo counts no event of `pending` (the latest next()): every event up to it is in this batch or an earlier one.
       const last = batch[batch.length - 1].position;
       told = subscription.readTo > last ? subscription.readTo : last;
       return { events: batch, readTo: told, caughtUp: () => subscription.caughtUp };
