@@ -1,4 +1,4 @@
-import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './event-store.port';
+import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeToAllOptions } from './event-store.port';
 
 /**
  * An event store that passes every call to the one it wraps, for a wrapper (hash chains,
@@ -20,7 +20,7 @@ export abstract class EventStoreDecorator implements EventStore {
     return this.inner.readAll(options);
   }
 
-  subscribeToAll(options?: { after?: bigint }): AllSubscription {
+  subscribeToAll(options?: SubscribeToAllOptions): AllSubscription {
     return this.inner.subscribeToAll(options);
   }
 

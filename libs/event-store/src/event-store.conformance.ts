@@ -49,6 +49,15 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
       return seen;
     }
 
+    /** Resolves as `promise` does, or fails after `seconds` (a subscription that never yields would hang the test). */
+    function withinSeconds<T>(seconds: number, promise: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`nothing within ${seconds} s`)), seconds * 1000);
+      });
+      return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    }
+
     it('appends to a new stream and reads back what it wrote, revision 0 first', async () => {
       const id = stream();
       const written = [event('A', { n: 1, nested: { s: 'x' } }), event('B', { n: 2 })];
@@ -268,6 +277,40 @@ export function describeEventStoreConformance(name: string, makeStore: () => Eve
         for (next = await live; !next.done && next.value.streamId !== id; ) next = await iterator.next();
         expect(next.done ? undefined : next.value.data.n).toBe(3);
         expect(subscription.caughtUp).toBe(true);
+      } finally {
+        await subscription.close();
+      }
+    });
+
+    it('subscribes filtered by event type: yields those types only, reads to the position of the last event of other types, then sees later appends', async () => {
+      // Type names of this test alone: on a shared server no other writer appends them.
+      const [wanted, other] = ['Wanted', 'Other'].map((type) => `${type}-${randomUUID()}`);
+      const id = stream();
+      const before = await store.headPosition();
+      const written = await store.append(id, [wanted, other, wanted, other, other].map((type, n) => event(type, { n })), 'no_stream');
+      const stored = await store.readStream(id);
+      const subscription = store.subscribeToAll({ after: before, types: [wanted] });
+      try {
+        expect(subscription.readTo).toBe(before);
+        const iterator = subscription[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        expect(first.done ? undefined : [first.value.type, first.value.data.n]).toEqual([wanted, 0]);
+        // Not past the next event of its types before that one is handed out.
+        expect(subscription.readTo < stored[2].position).toBe(true);
+        const second = await iterator.next();
+        expect(second.done ? undefined : [second.value.type, second.value.data.n]).toEqual([wanted, 2]);
+        // Nor past the one the latest next() handed out: a reader counts it once it asks for the next (until then it may not have taken it in).
+        expect(subscription.readTo < stored[2].position).toBe(true);
+        // Waiting for a next event, it reads on past the two of the other type: to the last one's position.
+        const later = iterator.next();
+        await withinSeconds(5, subscription.readBeyond(written.position - 1n));
+        expect(subscription.readTo >= written.position).toBe(true);
+        for (let waited = 0; !subscription.caughtUp && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(subscription.caughtUp).toBe(true);
+
+        const appended = await store.append(id, [event(other, { n: 5 }), event(wanted, { n: 6 })], written.nextExpectedRevision);
+        const third = await withinSeconds(5, later);
+        expect(third.done ? undefined : [third.value.type, third.value.data.n, third.value.position]).toEqual([wanted, 6, appended.position]);
       } finally {
         await subscription.close();
       }

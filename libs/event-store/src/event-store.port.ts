@@ -89,6 +89,16 @@ export interface ReadAllOptions {
   types?: readonly string[];
 }
 
+export interface SubscribeToAllOptions {
+  /** Exclusive: events strictly after this position. Default: from the first event. */
+  after?: bigint;
+  /**
+   * Only events of these types (absent: every type): the others are passed over, and `readTo`
+   * tells how far the log was read past them. An empty list yields nothing.
+   */
+  types?: readonly string[];
+}
+
 /** A catch-up subscription: yields stored events after `after`, then new ones as they come. */
 export interface AllSubscription extends AsyncIterable<RecordedEvent> {
   /**
@@ -97,6 +107,20 @@ export interface AllSubscription extends AsyncIterable<RecordedEvent> {
    * that and again while the store says it fell behind.
    */
   readonly caughtUp: boolean;
+  /**
+   * How far it has read the log: every event of its types up to this position was handed out by
+   * a call of `next` before the latest one (`after`, or -1, before that). The latest call's event
+   * is not counted: a reader that asks for more has taken in what it had, while what that call
+   * returns may still wait in its promise. Past the last event counted when the events after it
+   * are of other types: a reader of a few types reaches the position of the log's last event
+   * (what `minPosition` waits for) though it never sees it.
+   */
+  readonly readTo: bigint;
+  /**
+   * Resolves once `readTo` lies beyond `position` (never, if the subscription ends first): how a
+   * reader waiting for the next event learns that the log moved on in events it passes over.
+   */
+  readBeyond(position: bigint): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,7 +131,7 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** One page of the global log, in position order; user events only (no system events). */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
-  subscribeToAll(options?: { after?: bigint }): AllSubscription;
+  subscribeToAll(options?: SubscribeToAllOptions): AllSubscription;
   /**
    * How many events lie after `after` (for projection lag); may stop counting at `cap`. Called on
    * every GET /projections: an adapter whose store keeps no count must not read the whole lag

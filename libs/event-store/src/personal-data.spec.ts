@@ -137,6 +137,31 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect((await other.readAll({ maxCount: 5, types: ['PersonalDataErased'] })).map((e) => e.type)).toEqual(['PersonalDataErased']);
   });
 
+  it('sees another process\'s erasure in a subscription filtered by type that does not name it, leaves the erasure out, and reads on past it', async () => {
+    const other = open();
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    expect(dataOf(await other.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
+    const before = await store.headPosition();
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    await store.append('lead-b', [event('Changed', { leadId: 'b', changes: { email: 'grace@example.org' } })], 0);
+    const erased = await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
+    const subscription = other.subscribeToAll({ after: before, types: ['Changed'] });
+    try {
+      const events = subscription[Symbol.asyncIterator]();
+      expect(dataOf([(await events.next()).value])).toEqual([{ leadId: 'b', changes: { email: 'grace@example.org' } }]);
+      const next = events.next();
+      await subscription.readBeyond(erased.position - 1n);
+      expect(subscription.readTo).toBe(erased.position);
+      // The erasure was read (and not handed out): the key cached above is forgotten.
+      expect(dataOf(await other.readStream('lead-a', { maxCount: 1 }))).toEqual([{ leadId: 'a', lastName: '[erased]' }]);
+      const changed = await store.append('lead-b', [event('Changed', { leadId: 'b', changes: { phone: '+1 555' } })], 1);
+      expect((await next).value.position).toBe(changed.position);
+    } finally {
+      await subscription.close();
+    }
+  });
+
   it('reads the keys of many new persons in one key-store read per page or per batch of a subscription, not one each', async () => {
     await Promise.all(Array.from({ length: 600 }, (_, n) => store.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream')));
     const keyStore = SqliteKeyStore.open(file, 'with-log');
@@ -217,6 +242,22 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect((await events.next()).value.data.lastName).toBe('Person 2');
     await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
     await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    await subscription.close();
+  });
+
+  it('tells a filtered subscription read no further than the last event it handed out before one it cannot reveal', async () => {
+    for (const n of [1, 2, 3]) await store.append(`lead-${n}`, [event('Captured', { leadId: String(n), lastName: `Person ${n}` })], 'no_stream');
+    const [second] = await store.stored.readStream('lead-2');
+    const keyIdOf3 = ((await store.stored.readStream('lead-3'))[0].data.encryptedPersonalData as { keyId: string }).keyId;
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys WHERE key_id = ?').run(keyIdOf3);
+    db.close();
+    const subscription = open().subscribeToAll({ types: ['Captured'] });
+    const events = subscription[Symbol.asyncIterator]();
+    expect((await events.next()).value.data.lastName).toBe('Person 1');
+    expect((await events.next()).value.data.lastName).toBe('Person 2');
+    await expect(events.next()).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+    expect(subscription.readTo).toBe(second.position);
     await subscription.close();
   });
 

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';
+import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend, SubscribeToAllOptions } from './event-store.port';
 import { BoundedMap } from './bounded-map';
+import { ReadToPosition } from './read-to';
 import { EventStoreDecorator } from './event-store-decorator';
 import { timeOrderedUuid } from './event-id';
 
@@ -177,11 +178,26 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
    * are read in one key-store read rather than one each. Each is revealed in log order as before:
    * an erasure among them forgets the cached keys for the events after it.
    */
-  override subscribeToAll(options?: { after?: bigint }): AllSubscription {
-    const inner = this.stored.subscribeToAll(options);
+  override subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
+    const { types } = options;
+    const erasure = this.options.erasureEventType;
+    // As a filtered readAll: the erasures are read too (one forgets the cached keys) and dropped once revealed.
+    const dropErasures = types !== undefined && types.length > 0 && !types.includes(erasure);
+    const inner = this.stored.subscribeToAll(dropErasures ? { ...options, types: [...types, erasure] } : options);
     const events = inner[Symbol.asyncIterator]();
     /** Revealed, not handed out yet. */
     const ready: RecordedEvent[] = [];
+    /**
+     * The position of the last event the reader has taken in: handed out by a call of `next`
+     * before the latest one (as the store's subscription counts: the reader may not have taken
+     * in what the latest call returns until it asks for more).
+     */
+    let handedOut = options.after ?? -1n;
+    /** The event the latest `next` returned, counted as handed out at the next call. */
+    let returned: bigint | undefined;
+    /** This subscription's readTo (never past an event taken from the store and not handed out: being revealed, ready, returned by the latest call, or failed), and the waits on it. */
+    const readTo = new ReadToPosition(handedOut);
+    const moveReadTo = () => readTo.moveTo(ready.length > 0 || revealing > 0 || failure || returned !== undefined ? handedOut : inner.readTo);
     /** Taken from the store, being revealed. */
     let revealing = 0;
     /** The store's next event, asked for while gathering and not there within the turn (or its end, or its failure). */
@@ -206,25 +222,51 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
           revealing = batch.length;
         }
         await this.loadKeys(batch);
-        for (const event of batch) ready.push(this.revealNow(event) ?? (await this.reveal(event)));
+        for (const event of batch) {
+          const revealed = this.revealNow(event) ?? (await this.reveal(event));
+          if (!dropErasures || revealed.type !== erasure) ready.push(revealed);
+        }
       } catch (error) {
         failure = { error };
       } finally {
         revealing = 0;
+        moveReadTo();
       }
-      if (ready.length === 0) throw failure!.error;
-      return { done: false, value: ready.shift()! };
+      if (ready.length === 0) {
+        if (failure) throw failure.error;
+        return gather(); // erasures only, dropped: the next event
+      }
+      return handOut();
+    };
+    const handOut = (): IteratorResult<RecordedEvent> => {
+      const event = ready.shift()!;
+      returned = event.position;
+      return { done: false, value: event };
     };
     return {
       get caughtUp() {
         return inner.caughtUp && ready.length === 0 && revealing === 0;
+      },
+      get readTo() {
+        moveReadTo();
+        return readTo.current;
+      },
+      readBeyond: (position) => {
+        // The store's subscription reading on moves this one too, unless it holds events not handed out yet (then handing them out does).
+        void inner.readBeyond(position).then(moveReadTo);
+        return readTo.beyond(position);
       },
       close: () => inner.close(),
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {
         return {
           next: async () => {
-            if (ready.length > 0) return { done: false, value: ready.shift()! };
+            if (returned !== undefined) {
+              handedOut = returned;
+              returned = undefined;
+              moveReadTo();
+            }
+            if (ready.length > 0) return handOut();
             if (failure) throw failure.error;
             return gather();
           },

@@ -31,7 +31,9 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type SubscribeToAllOptions,
 } from '../event-store.port';
+import { ReadToPosition } from '../read-to';
 import { eventIdKind } from '../event-id';
 import {
   CLAIM_EVENT_TYPE,
@@ -215,8 +217,18 @@ export class EventStoreDbEventStore implements EventStore {
     return events;
   }
 
-  subscribeToAll(options: { after?: bigint } = {}): AllSubscription {
+  /**
+   * With `types`, the events of other types are passed over here, as readAll does, not by a
+   * server-side filter: the server's checkpoints of a filtered subscription come only every
+   * checkpoint interval × search window events scanned (32 at least), not when it catches up or
+   * goes idle (KurrentDB#3320, Eventuous#559), so a reader could not tell that it has read the
+   * log to its last event when that event is of another type. Passed over here, each event moves
+   * `readTo` as it comes.
+   */
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     const after = options.after !== undefined && options.after >= 0n ? fromPortPosition(options.after) : undefined;
+    const wanted = options.types && new Set(options.types);
+    const readTo = new ReadToPosition(options.after ?? -1n);
     const source = this.client.subscribeToAll({
       fromPosition: after ?? START,
       filter: excludeSystemEvents(),
@@ -248,6 +260,10 @@ export class EventStoreDbEventStore implements EventStore {
       get caughtUp() {
         return signalled && stillBuffered === 0;
       },
+      get readTo() {
+        return readTo.current;
+      },
+      readBeyond: (position) => readTo.beyond(position),
       close: async () => {
         if (closed) return;
         closed = true;
@@ -268,7 +284,8 @@ export class EventStoreDbEventStore implements EventStore {
           if (event === undefined) continue;
           const position = esdbPositionOf(resolved);
           if (after !== undefined && position !== undefined && comparePositions(position, after) <= 0) continue;
-          yield event;
+          if (wanted === undefined || wanted.has(event.type)) yield event;
+          readTo.moveTo(event.position);
         }
         if (failure !== undefined && !closed) throw failure;
       } catch (error) {

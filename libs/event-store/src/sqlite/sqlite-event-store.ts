@@ -11,7 +11,9 @@ import {
   ReadStreamOptions,
   RecordedEvent,
   StreamAppend,
+  SubscribeToAllOptions,
 } from '../event-store.port';
+import { ReadToPosition } from '../read-to';
 import { EventLogWriter, EventLogWriterThread, EventLogWriterThreadOptions, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
 import { storedCanonicalJson } from '../canonical-json';
@@ -83,6 +85,10 @@ export class SqliteEventStore implements EventStore {
       allOfTypesAfter: db.prepare<[bigint, string, number], EventRow>(
         'SELECT * FROM events WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position ASC LIMIT ?',
       ),
+      // A filtered subscription's page, bounded by the head it read before: it has then read the log up to that head.
+      allOfTypesBetween: db.prepare<[bigint, bigint, string, number], EventRow>(
+        'SELECT * FROM events WHERE position > ? AND position <= ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position ASC LIMIT ?',
+      ),
       head: db.prepare<[], { position: number | null }>('SELECT MAX(position) AS position FROM events'),
       countAfter: db.prepare<[bigint, number], { count: number }>('SELECT COUNT(*) AS count FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       ping: db.prepare('SELECT 1'),
@@ -117,7 +123,12 @@ export class SqliteEventStore implements EventStore {
     return this.statements.allOfTypesAfter.all(options.after ?? -1n, JSON.stringify(options.types), options.maxCount).map(toRecordedEvent);
   }
 
-  subscribeToAll(options: { after?: bigint } = {}): AllSubscription {
+  /**
+   * Reads by pages, and once caught up again at each commit (or every CROSS_PROCESS_POLL_MS). With
+   * `types`, each page is of those types up to the head read just before it: a page that is not
+   * full has read the log to that head, so `readTo` moves there once its events are handed out.
+   */
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     let closed = false;
     let wake: (() => void) | undefined;
     const onAppended = () => wake?.();
@@ -132,12 +143,16 @@ export class SqliteEventStore implements EventStore {
         };
       });
     const store = this;
+    const { types } = options;
+    const readTo = new ReadToPosition(options.after ?? -1n);
     let caughtUp = false;
     async function* follow(): AsyncGenerator<RecordedEvent> {
       let position = options.after ?? -1n;
       try {
         while (!closed) {
-          const page = store.readAllNow(position, SUBSCRIPTION_PAGE);
+          // Taken before the page: what is committed after it comes with a later page.
+          const head = types === undefined ? undefined : store.headNow();
+          const page = head === undefined ? store.readAllNow(position, SUBSCRIPTION_PAGE) : store.readOfTypesNow(position, head, types!, SUBSCRIPTION_PAGE);
           // A page that is not full holds the last stored events: caught up once its last one is out.
           const last = page.length < SUBSCRIPTION_PAGE;
           for (const [index, event] of page.entries()) {
@@ -145,8 +160,11 @@ export class SqliteEventStore implements EventStore {
             if (last && index === page.length - 1) caughtUp = true;
             yield event;
             position = event.position;
+            readTo.moveTo(position);
           }
           if (last && !closed) {
+            if (head !== undefined && head > position) position = head;
+            readTo.moveTo(position);
             caughtUp = true;
             await waitForNews();
           }
@@ -161,6 +179,10 @@ export class SqliteEventStore implements EventStore {
       get caughtUp() {
         return caughtUp;
       },
+      get readTo() {
+        return readTo.current;
+      },
+      readBeyond: (position) => readTo.beyond(position),
       close: async () => {
         closed = true;
         wake?.();
@@ -174,8 +196,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const { position } = this.statements.head.get()!;
-    return position === null ? -1n : BigInt(position);
+    return this.headNow();
   }
 
   /** A random id made the first time it is asked for and kept in the file (the first process to ask makes it). */
@@ -199,6 +220,16 @@ export class SqliteEventStore implements EventStore {
 
   private readAllNow(after: bigint, maxCount: number): RecordedEvent[] {
     return this.statements.allAfter.all(after, maxCount).map(toRecordedEvent);
+  }
+
+  private readOfTypesNow(after: bigint, upTo: bigint, types: readonly string[], maxCount: number): RecordedEvent[] {
+    if (types.length === 0 || upTo <= after) return [];
+    return this.statements.allOfTypesBetween.all(after, upTo, JSON.stringify(types), maxCount).map(toRecordedEvent);
+  }
+
+  private headNow(): bigint {
+    const { position } = this.statements.head.get()!;
+    return position === null ? -1n : BigInt(position);
   }
 }
 

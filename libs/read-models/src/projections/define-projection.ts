@@ -39,9 +39,11 @@ export interface ProjectionDefinition<E extends DomainEvent> {
  * type of the union is named, handled or IGNORED).
  */
 export function defineProjection<E extends DomainEvent>(definition: ProjectionDefinition<E>): Projection {
-  const handlerOf = handlerLookup(definition.streams, definition.handlers as Record<string, ((event: RecordedEvent, docs: DocumentSet) => void) | typeof IGNORED>);
+  const handlers = definition.handlers as Record<string, ((event: RecordedEvent, docs: DocumentSet) => void) | typeof IGNORED>;
+  const handlerOf = handlerLookup(definition.streams, handlers);
   return {
     readModel: definition.name,
+    types: handledTypes(handlers),
     ...(definition.version !== undefined && { version: definition.version }),
     collections: definition.collections,
     ...(definition.derived && { derived: definition.derived }),
@@ -55,6 +57,16 @@ export function defineProjection<E extends DomainEvent>(definition: ProjectionDe
 /** The id in a stream id `<prefix>-<id>` of a stream the projection reads. */
 export function idInStream(event: Pick<RecordedEvent, 'streamId'>, stream: string): string {
   return event.streamId.slice(stream.length + 1);
+}
+
+/** The event types a declared processor (projection or reactor) has a handler for: those it reads from the log. */
+export function handledTypes(handlers: Record<string, unknown>): string[] {
+  return Object.keys(handlers).filter((type) => handlers[type] !== IGNORED);
+}
+
+/** The event types some of these processors read (undefined: every type, when one of them does not say which). */
+export function typesOfAll(processors: readonly { types?: readonly string[] }[]): readonly string[] | undefined {
+  return processors.every((processor) => processor.types) ? [...new Set(processors.flatMap((processor) => processor.types!))] : undefined;
 }
 
 /**

@@ -56,6 +56,12 @@ export interface Projection {
    */
   version?: number;
   collections: CollectionSpec[];
+  /**
+   * The event types `keysOf` can name documents for (absent: any, for a projection that does not
+   * say): the projector reads only those from the log, so events no read model takes (a
+   * uniqueness claim, an assignment turn) are neither read nor revealed.
+   */
+  types?: readonly string[];
   /** The documents `apply` reads or puts for an event (loaded before it; accumulated ones are not named); none when the event does not concern this read model. */
   keysOf(event: RecordedEvent): (DocumentKey | CollectionKey)[];
   apply(event: RecordedEvent, docs: DocumentSet): void;

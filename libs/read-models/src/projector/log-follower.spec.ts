@@ -10,13 +10,14 @@ const captured = (n: number): EventToAppend => ({ id: leadId(n), type: 'LeadCapt
 const HOUR = 3_600_000;
 
 type Reading = 'subscribed' | 'polled';
-type FollowOptions = { backoffMs?: { initial: number; max: number }; pollMs?: number };
+type FollowOptions = { backoffMs?: { initial: number; max: number }; pollMs?: number; types?: readonly string[] };
 
 /** The smallest kind: one processor that keeps the positions it was handed; `failures` batches throw first (a store that fails). */
 class Collector extends LogFollower {
   readonly seen: bigint[] = [];
   private checkpoint = -1n;
   private readonly pollMs: number;
+  private readonly types?: readonly string[];
 
   constructor(
     private readonly events: EventStore,
@@ -26,6 +27,7 @@ class Collector extends LogFollower {
   ) {
     super(options.backoffMs ?? { initial: 5, max: 20 });
     this.pollMs = options.pollMs ?? 10;
+    this.types = options.types;
   }
 
   state() {
@@ -39,7 +41,7 @@ class Collector extends LogFollower {
 
   protected openLog(after: bigint): LogSource {
     return this.reading === 'subscribed'
-      ? subscribedLog(this.events, after, { batchSize: 3, catchUpBatchSize: 3, batchWaitMs: 5 })
+      ? subscribedLog(this.events, after, { batchSize: 3, catchUpBatchSize: 3, batchWaitMs: 5, ...(this.types && { types: this.types }) })
       : polledLog(
           async (from, maxCount) => {
             const events = await this.events.readAll({ after: from, maxCount });
@@ -121,6 +123,23 @@ describe('LogFollower: the one runner core of projections and reactors', () => {
     await follower.stop(); // an hour's pause would outlast the test
     expect(follower.state().status).toBe('stopped');
     expect(await follower.waitFor(0n, 5_000)).toBe(false);
+  });
+
+  it('follows the log subscribed to some event types: hands over those only, and reaches the position of events of other types, also live', async () => {
+    const claim = (n: number): EventToAppend => ({ ...captured(n), id: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`, type: 'Claimed' });
+    await capture(1, 4);
+    for (const n of [1, 2]) await events.append(`claim-${n}`, [claim(n)], 'no_stream');
+    const follower = follow('subscribed', 0, { types: ['LeadCaptured'] });
+    expect(await follower.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await until(() => follower.state().status === 'live');
+    expect(follower.seen).toEqual((await events.readAll({ maxCount: 1_000, types: ['LeadCaptured'] })).map((event) => event.position));
+    // Only an event of another type comes: the follower reaches it, in a batch of no events.
+    await events.append('claim-3', [claim(3)], 'no_stream');
+    expect(await follower.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await capture(5, 5);
+    expect(await follower.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    expect(follower.seen).toEqual((await events.readAll({ maxCount: 1_000, types: ['LeadCaptured'] })).map((event) => event.position));
+    expect(follower.state()).toEqual({ status: 'live', lastError: undefined });
   });
 
   it('reads the log at once when woken rather than at the next poll', async () => {

@@ -48,6 +48,8 @@ export interface LogSource {
 
 const IDLE_FLUSH = Symbol('idle');
 const BATCH_TIME_UP = Symbol('batch time up');
+const READ_ON = Symbol('read on');
+const STILL_WAITING = Symbol('still waiting');
 
 /**
  * The log followed by a catch-up subscription (the projector's way: it runs on a thread or
@@ -55,23 +57,55 @@ const BATCH_TIME_UP = Symbol('batch time up');
  * full, or once caught up when nothing more is waiting (a lone new event is applied at once), or
  * while catching up when it has waited `batchWaitMs` for more: a remote store's stream hands
  * events over a socket read at a time, and a pause between two reads is not the end of the backlog.
+ *
+ * With `types`, the subscription passes the other events over, and each batch is read to where the
+ * subscription has read the log (its `readTo`, past its last event). Once caught up, when the log
+ * moves on only in events of other types, a batch of no events tells how far: the runner's
+ * checkpoints reach the log's last position (what `minPosition` waits for) though no event came.
  */
-export function subscribedLog(events: EventStore, after: bigint, sizes: { batchSize: number; catchUpBatchSize: number; batchWaitMs: number }): LogSource {
-  const subscription = events.subscribeToAll({ after });
+export function subscribedLog(
+  events: EventStore,
+  after: bigint,
+  sizes: { batchSize: number; catchUpBatchSize: number; batchWaitMs: number; types?: readonly string[] },
+): LogSource {
+  const subscription = events.subscribeToAll({ after, ...(sizes.types && { types: sizes.types }) });
   const iterator = subscription[Symbol.asyncIterator]();
   let pending = iterator.next();
   let toldCaughtUp = false;
+  /** The position the last batch was read to. */
+  let told = after;
+  const readOn = (): LogBatch | undefined => {
+    if (subscription.readTo <= told) return undefined;
+    told = subscription.readTo;
+    return { events: [], readTo: told, caughtUp: () => subscription.caughtUp };
+  };
   return {
     close: () => subscription.close(),
     async next() {
-      let first = toldCaughtUp ? await pending : await Promise.race([pending, nextTurn(IDLE_FLUSH)]);
-      if (first === IDLE_FLUSH) {
-        // Nothing is waiting: when the store says the subscription caught up, everything is applied.
-        if (subscription.caughtUp) {
-          toldCaughtUp = true;
-          return CAUGHT_UP;
+      let first: IteratorResult<RecordedEvent> | typeof IDLE_FLUSH | typeof READ_ON | typeof STILL_WAITING;
+      for (;;) {
+        first = toldCaughtUp
+          ? await Promise.race([pending, subscription.readBeyond(told).then((): typeof READ_ON => READ_ON)])
+          : await Promise.race([pending, nextTurn(IDLE_FLUSH)]);
+        if (first === READ_ON) {
+          const passedOver = readOn();
+          if (passedOver) return passedOver;
+          await nextTurn(); // (a subscription whose readBeyond resolved early: not a loop of microtasks)
+          continue;
         }
-        first = await pending;
+        if (first === IDLE_FLUSH) {
+          // Nothing is waiting: when the store says the subscription caught up, everything is applied.
+          if (subscription.caughtUp) {
+            const passedOver = readOn();
+            if (passedOver) return passedOver;
+            toldCaughtUp = true;
+            return CAUGHT_UP;
+          }
+          // Still catching up: the next event, or a look again whether the store says caught up (a tail of other types brings no event).
+          first = await Promise.race([pending, wait(sizes.batchWaitMs, STILL_WAITING, { ref: false })]);
+          if (first === STILL_WAITING) continue;
+        }
+        break;
       }
       toldCaughtUp = false;
       if (first.done) return ENDED;
@@ -90,7 +124,10 @@ export function subscribedLog(events: EventStore, after: bigint, sizes: { batchS
       } finally {
         timeUp.abort();
       }
-      return { events: batch, readTo: batch[batch.length - 1].position, caughtUp: () => subscription.caughtUp };
+      // The subscription's readTo counts no event of `pending` (the latest next()): every event up to it is in this batch or an earlier one.
+      const last = batch[batch.length - 1].position;
+      told = subscription.readTo > last ? subscription.readTo : last;
+      return { events: batch, readTo: told, caughtUp: () => subscription.caughtUp };
     },
   };
 }

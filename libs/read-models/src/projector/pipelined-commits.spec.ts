@@ -85,6 +85,26 @@ describe('Projector over a store that commits on a thread of its own', () => {
     for (const readModel of ['leads', 'seen-numbers']) expect(await behind.readModelState(readModel)).toEqual(await inPlace.readModelState(readModel));
   });
 
+  it('with read models of some event types, checkpoints at the position of a log that ends in events of other types, also when only they come', async () => {
+    const claimed = (n: number): EventToAppend => ({ ...numbered(n), id: `00000000-0000-4000-b000-${String(n).padStart(12, '0')}`, type: 'Claimed' });
+    for (let n = 1; n <= 7; n++) await events.append(`claims-${n}`, [claimed(n)], 'no_stream');
+    const inPlace = open('in-place.sqlite', false);
+    const behind = open('behind.sqlite', true);
+    const numbers = { ...seenNumbers, types: ['Numbered'] };
+    const [a, b] = [run(inPlace, [leadsProjection, numbers]), run(behind, [leadsProjection, numbers])];
+    for (const round of [1, 2]) {
+      const head = await events.headPosition();
+      expect(await a.waitFor(head, 10_000)).toBe(true);
+      expect(await b.waitFor(head, 10_000)).toBe(true);
+      for (const readModel of ['leads', 'seen-numbers']) {
+        expect((await behind.readModelState(readModel)).checkpoints[1]).toBe(head);
+        expect(await behind.readModelState(readModel)).toEqual(await inPlace.readModelState(readModel));
+      }
+      if (round === 1) await events.append('claims-8', [claimed(8)], 'no_stream'); // live: only an event of another type
+    }
+    expect(await behind.get('seen-numbers', 1, 'all')).toEqual({ id: 'all', seen: Array.from({ length: 40 }, (_, i) => i + 1) });
+  });
+
   it('moves no checkpoint for a batch whose commit fails, nor for the batch applied on top of it, and applies each event once in the end', async () => {
     const store = open('behind.sqlite', true);
     const commitBehind = store.commitBehind!;

@@ -220,6 +220,79 @@ describe('Projector', () => {
     expect(await b.waitFor(await events.headPosition(), 10_000)).toBe(true);
     expect((await counts())?.count).toBe(70);
   });
+
+  describe('read models of some event types', () => {
+    /** The event types the projector handed to a read model. */
+    const handed = new Set<string>();
+    beforeEach(() => handed.clear());
+    /** Counts the events of its types (as a projection's `types` says, keysOf names nothing for others). */
+    const countingOf = (readModel: string, types: string[]): Projection => ({
+      readModel,
+      types,
+      collections: [{ name: readModel, filters: [] }],
+      keysOf: (event) => {
+        handed.add(event.type);
+        return types.includes(event.type) ? [{ collection: readModel, id: 'all' }] : [];
+      },
+      apply(_event, docs) {
+        docs.put(readModel, { id: 'all', count: Number(docs.get(readModel, 'all')?.count ?? 0) + 1 }, 0);
+      },
+    });
+    const countOf = async (readModel: string) => (await store.get(readModel, 1, 'all'))?.count;
+    const checkpointOf = async (readModel: string) => (await store.readModelState(readModel)).checkpoints[1];
+    /** Events no read model here reads, as a uniqueness claim or an assignment turn is for the service's. */
+    async function appendClaims(from: number, to: number) {
+      for (let n = from; n <= to; n++) await events.append(`claims-${n}`, [{ ...numbered(n), id: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`, type: 'Claimed' }], 'no_stream');
+    }
+
+    it('reads only those types, and checkpoints at the log\'s last position when the log ends in events of other types, also live', async () => {
+      await appendNumbered(1, 5);
+      await appendClaims(1, 3);
+      const p = projector([countingOf('numbers', ['Numbered'])]);
+      p.start();
+      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      expect(await countOf('numbers')).toBe(5);
+      expect(await checkpointOf('numbers')).toBe(await events.headPosition());
+      expect(p.reports()[0].position).toBe(String(await events.headPosition()));
+
+      // Live: only events of other types come, and the checkpoint follows them.
+      await appendClaims(4, 6);
+      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      expect(await checkpointOf('numbers')).toBe(await events.headPosition());
+      expect(p.reports()[0].status).toBe('live');
+      await appendNumbered(6, 7);
+      await appendClaims(7, 7);
+      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      expect(await countOf('numbers')).toBe(7);
+      expect(await checkpointOf('numbers')).toBe(await events.headPosition());
+      expect([...handed]).toEqual(['Numbered']); // the claims were not read
+    });
+
+    it('reads the types of all its read models, and one that catches up alone reads its own types', async () => {
+      await appendNumbered(1, 5);
+      await appendClaims(1, 3);
+      const first = projector([countingOf('numbers', ['Numbered'])]);
+      first.start();
+      expect(await first.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await first.stop();
+      // A new read model beside it catches up alone from the first event, then joins the main loop.
+      const reads = jest.spyOn(events, 'readAll');
+      const subscriptions = jest.spyOn(events, 'subscribeToAll');
+      const second = projector([countingOf('numbers', ['Numbered']), countingOf('claims', ['Claimed'])]);
+      second.start();
+      expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      expect([await countOf('numbers'), await countOf('claims')]).toEqual([5, 3]);
+      expect(reads.mock.calls.length).toBeGreaterThan(0);
+      expect(reads.mock.calls.every(([options]) => JSON.stringify(options.types) === '["Claimed"]')).toBe(true);
+      expect(subscriptions.mock.calls.length).toBeGreaterThan(0);
+      expect(subscriptions.mock.calls.every(([options]) => JSON.stringify(options?.types) === '["Numbered","Claimed"]')).toBe(true);
+      await appendClaims(4, 5);
+      await appendNumbered(6, 6);
+      expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      expect([await countOf('numbers'), await countOf('claims')]).toEqual([6, 5]);
+      expect([await checkpointOf('numbers'), await checkpointOf('claims')]).toEqual([await events.headPosition(), await events.headPosition()]);
+    });
+  });
 });
 
 describe('Projector, on what its stores tell it', () => {
@@ -278,6 +351,9 @@ describe('Projector, on what its stores tell it', () => {
         get caughtUp() {
           return caughtUp;
         },
+        // Of every type: it has read to the last event it handed out, and moves only with them.
+        readTo: options.after ?? -1n,
+        readBeyond: () => new Promise<void>(() => undefined),
         close: async () => {
           closed = true;
         },

@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent } from '@crm/event-store';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Projection } from '../projections/projection';
+import { typesOfAll } from '../projections/define-projection';
 import { newLeaseOwner } from '../lease-owner';
 import { CheckpointWrite, CommitTooLargeError, DocumentWrite, LeaseLostError, ReadStore } from '../read-store.port';
 import { ProjectionFault, projectBatch } from './document-batch';
@@ -112,6 +113,12 @@ export class Projector extends LogFollower<'standby'> {
   private readonly batchWaitMs: number;
   private readonly leaseTtlMs: number;
   private readonly faultAfterFailures: number;
+  /**
+   * The event types the main loop reads: those of every read model it runs, attached or not (one
+   * catching up alone attaches without a new subscription); undefined (every type) when one of
+   * them does not say.
+   */
+  private readonly types?: readonly string[];
 
   constructor(
     private readonly events: EventStore,
@@ -129,6 +136,7 @@ export class Projector extends LogFollower<'standby'> {
     this.batchWaitMs = options.batchWaitMs ?? 50;
     this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
     this.faultAfterFailures = options.faultAfterFailures ?? DEFAULT_FAULT_AFTER_FAILURES;
+    this.types = typesOfAll(projections);
   }
 
   protected override async beforeStopping(): Promise<void> {
@@ -344,11 +352,12 @@ export class Projector extends LogFollower<'standby'> {
 
   /** Applies the next page of the log (up to `until`) to one stored version of one read model; false when nothing was left. */
   private async fillStep(live: LiveProjection, target: StoredVersion, until: bigint): Promise<boolean> {
-    const page = (await this.events.readAll({ after: target.checkpoint, maxCount: this.batchSize })).filter((e) => e.position <= until);
+    // Of its own types only: past the last one, fillAlone moves the checkpoint to where the main loop is.
+    const { types } = live.projection;
+    const page = (await this.events.readAll({ after: target.checkpoint, maxCount: this.batchSize, ...(types && { types }) })).filter((e) => e.position <= until);
     if (page.length === 0) return false;
-    await this.inBoundedCommits(page, async (events) => {
+    await this.inBoundedCommits(page, page[page.length - 1].position, async (events, position) => {
       const writes = await projectBatch(this.store, [{ projection: live.projection, version: target.version, after: target.checkpoint }], events);
-      const position = events[events.length - 1].position;
       await this.commitInParts(writes, this.checkpointOf(live, target, position));
       if (target === live.served) live.eventsApplied += events.filter((event) => event.position > target.checkpoint).length;
       target.checkpoint = position;
@@ -377,17 +386,19 @@ export class Projector extends LogFollower<'standby'> {
   }
 
   /**
-   * Applies events with `apply` (project and commit), all at once when the commit is within the
-   * read store's bound, else in halves (each projected afresh from where the last one ended).
+   * Applies events read to `readTo` with `apply` (project, and commit with checkpoints at the
+   * position it is given), all at once when the commit is within the read store's bound, else in
+   * halves (each projected afresh from where the last one ended): the first half to its last
+   * event, the second to `readTo`.
    */
-  private async inBoundedCommits(events: RecordedEvent[], apply: (events: RecordedEvent[]) => Promise<void>): Promise<void> {
+  private async inBoundedCommits(events: RecordedEvent[], readTo: bigint, apply: (events: RecordedEvent[], readTo: bigint) => Promise<void>): Promise<void> {
     try {
-      await apply(events);
+      await apply(events, readTo);
     } catch (error) {
-      if (!(error instanceof CommitTooLargeError) || events.length === 1) throw error;
+      if (!(error instanceof CommitTooLargeError) || events.length <= 1) throw error;
       const half = Math.ceil(events.length / 2);
-      await this.inBoundedCommits(events.slice(0, half), apply);
-      await this.inBoundedCommits(events.slice(half), apply);
+      await this.inBoundedCommits(events.slice(0, half), events[half - 1].position, apply);
+      await this.inBoundedCommits(events.slice(half), readTo, apply);
     }
   }
 
@@ -511,7 +522,7 @@ export class Projector extends LogFollower<'standby'> {
 
   /** The main loop reads the log by a subscription: on its thread or process, each append is handed over at once. */
   protected openLog(after: bigint): LogSource {
-    return subscribedLog(this.events, after, { batchSize: this.batchSize, catchUpBatchSize: this.catchUpBatchSize, batchWaitMs: this.batchWaitMs });
+    return subscribedLog(this.events, after, { batchSize: this.batchSize, catchUpBatchSize: this.catchUpBatchSize, batchWaitMs: this.batchWaitMs, ...(this.types && { types: this.types }) });
   }
 
   /** The last batch's commit: written before the subscription counts as ended (a failed one is thrown here). */
@@ -533,11 +544,16 @@ export class Projector extends LogFollower<'standby'> {
     await this.committing?.catch(() => undefined);
   }
 
-  /** Applies a batch to every attached read model, serialised with the last step of a catch-up alone or a rebuild. */
-  protected applyBatch({ events: batch, caughtUp }: LogBatch): Promise<void> {
+  /**
+   * Applies a batch to every attached read model, serialised with the last step of a catch-up
+   * alone or a rebuild. Their checkpoints move to where the batch was read to: past its last
+   * event when the events after it are of types none of them reads, and with a batch of no
+   * events (a commit of checkpoints only) when only such events came.
+   */
+  protected applyBatch({ events: batch, readTo, caughtUp }: LogBatch): Promise<void> {
     return this.exclusive(async () => {
-      await this.inBoundedCommits(batch, (events) => this.applyToAttached(events));
-      this.followed = batch[batch.length - 1].position;
+      await this.inBoundedCommits(batch, readTo, (events, to) => this.applyToAttached(events, to));
+      this.followed = readTo;
       this.applying(caughtUp() ? 'live' : 'catching-up');
     });
   }
@@ -548,10 +564,9 @@ export class Projector extends LogFollower<'standby'> {
    * and detached. A single event whose writes are too large for one commit is committed read
    * model by read model; one whose own writes are still too large passes over the event in the
    * version queries read (they keep their documents) and is rebuilt, where the event is written
-   * in parts before the swap.
+   * in parts before the swap. The checkpoints move to `position`, where the events were read to.
    */
-  private async applyToAttached(events: RecordedEvent[]): Promise<void> {
-    const position = events[events.length - 1].position;
+  private async applyToAttached(events: RecordedEvent[], position: bigint): Promise<void> {
     const projected: { live: LiveProjection; writes: DocumentWrite[] }[] = [];
     for (const live of this.live.values()) {
       if (!live.attached || live.faulted) continue;

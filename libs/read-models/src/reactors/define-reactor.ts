@@ -1,6 +1,6 @@
 import type { DomainEvent } from '@crm/domain';
 import type { RecordedEvent } from '@crm/event-store';
-import { handlerLookup, IGNORED, Recorded } from '../projections/define-projection';
+import { handledTypes, handlerLookup, IGNORED, Recorded } from '../projections/define-projection';
 
 /**
  * A processor with side effects (completing a conversion or a merge), followed by the
@@ -47,7 +47,7 @@ export function defineReactor<E extends DomainEvent>(definition: ReactorDefiniti
   return {
     name: definition.name,
     ...(definition.version !== undefined && { version: definition.version }),
-    types: Object.keys(handlers).filter((type) => handlers[type] !== IGNORED),
+    types: handledTypes(handlers),
     handles: (event) => handlerOf(event) !== undefined,
     async react(event) {
       await handlerOf(event)?.(event);

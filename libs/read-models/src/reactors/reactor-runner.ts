@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ProcessorCheckpoints } from '../read-store.port';
 import { FollowerStatus, LogBatch, LogFollower, LogSource, polledLog, ProcessorError, ProcessorReport } from '../projector/log-follower';
 import type { Reactor } from './define-reactor';
+import { typesOfAll } from '../projections/define-projection';
 
 /** One reactor step: the event a reactor reacted to (what is parked and listed when it keeps failing). */
 export interface ReactorStep {
@@ -116,7 +117,7 @@ export class ReactorRunner extends LogFollower {
     this.batchSize = options.batchSize ?? 2_500;
     this.pollMs = options.pollMs ?? 500;
     this.checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
-    this.types = reactors.every((reactor) => reactor.types) ? [...new Set(reactors.flatMap((reactor) => reactor.types!))] : undefined;
+    this.types = typesOfAll(reactors);
   }
 
   /**
