@@ -2,6 +2,7 @@ export * from './shared/decider';
 export * from './shared/names';
 export * from './shared/domain-error';
 export * from './shared/record-fields';
+export * from './shared/canonical-json';
 export * from './shared/personal-data';
 export * from './lead/lead.types';
 export * from './lead/lead.events';

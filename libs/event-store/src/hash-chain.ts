@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto';
 import { BoundedMap } from './bounded-map';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '@crm/domain/shared/canonical-json';
 import { EventStoreDecorator } from './event-store-decorator';
 import { WrongExpectedRevisionError } from './event-store.port';
 import type { AppendResult, EventMetadata, EventStore, EventToAppend, ExpectedRevision, ReadStreamOptions, RecordedEvent, StreamAppend } from './event-store.port';

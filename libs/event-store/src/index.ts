@@ -4,7 +4,6 @@ export * from './event-id';
 export * from './sqlite/sqlite-event-store';
 export * from './sqlite/open-sqlite-database';
 export * from './eventstoredb/eventstoredb-event-store';
-export * from './canonical-json';
 export * from './hash-chain';
 export * from './personal-data';
 export * from './sqlite/event-log-writer';

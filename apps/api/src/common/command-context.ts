@@ -1,5 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { canonicalJson, EventMetadata } from '@crm/event-store';
+import { canonicalJson } from '@crm/domain';
+import { EventMetadata } from '@crm/event-store';
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { MAX_CORRELATION_ID } from '../observability/logging';

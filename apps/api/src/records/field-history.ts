@@ -1,4 +1,5 @@
-import { canonicalJson, RecordedEvent, toOccurred } from '@crm/event-store';
+import { canonicalJson } from '@crm/domain';
+import { RecordedEvent, toOccurred } from '@crm/event-store';
 import type { Decider, DomainEvent } from '@crm/domain';
 
 /** One change of one field, as `GET /<records>/:id/field-history` lists it. */

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../shared/canonical-json';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
 import type { LeadDetails } from '../lead/lead.types';
 
@@ -39,7 +40,8 @@ function evolve(_state: AssignmentRulesState, event: Occurred<AssignmentRulesEve
 
 function decide(command: AssignmentRulesCommand, state: AssignmentRulesState): AssignmentRulesEvent[] {
   // The same rules again change nothing, so they append nothing (and restart no turn).
-  if (state && JSON.stringify(state.rules) === JSON.stringify(command.rules)) return [];
+  // Compared as canonical JSON: the stored rules may list their keys in another order than the request (the embedded store sorts them).
+  if (state && canonicalJson(state.rules) === canonicalJson(command.rules)) return [];
   return [{ type: 'AssignmentRulesChanged', data: { rules: command.rules } }];
 }
 

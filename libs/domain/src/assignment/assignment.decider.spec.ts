@@ -1,3 +1,4 @@
+import { canonicalJson } from '../shared/canonical-json';
 import { fold } from '../shared/decider';
 import { given } from '../testing/given';
 import { AssignmentRule, assignmentRulesDecider, firstMatchingRule } from './assignment-rules.decider';
@@ -17,6 +18,12 @@ describe('assignment rules decider', () => {
 
   it('appends nothing for the same rules again', () => {
     given(assignmentRulesDecider, [{ type: 'AssignmentRulesChanged', data: { rules } }]).when({ type: 'ChangeAssignmentRules', occurredAt: at, rules }).then([]);
+  });
+
+  it('appends nothing for the same rules stored with their keys in another order (as the embedded store sorts them)', () => {
+    const stored = JSON.parse(canonicalJson(rules)) as AssignmentRule[];
+    expect(JSON.stringify(stored)).not.toBe(JSON.stringify(rules));
+    given(assignmentRulesDecider, [{ type: 'AssignmentRulesChanged', data: { rules: stored } }]).when({ type: 'ChangeAssignmentRules', occurredAt: at, rules }).then([]);
   });
 
   it('replaces the rules as a whole', () => {

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../shared/canonical-json';
 import { given } from '../testing/given';
 import { ScoringModel, scoringModelDecider, scoreLead } from './scoring-model';
 
@@ -19,6 +20,12 @@ describe('scoring model decider', () => {
 
   it('appends nothing for the same model again', () => {
     given(scoringModelDecider, [{ type: 'ScoringModelChanged', data: model }]).when({ type: 'ChangeScoringModel', occurredAt: at, model }).then([]);
+  });
+
+  it('appends nothing for the same model stored with its keys in another order (as the embedded store sorts them)', () => {
+    const stored = JSON.parse(canonicalJson(model)) as ScoringModel;
+    expect(JSON.stringify(stored)).not.toBe(JSON.stringify(model));
+    given(scoringModelDecider, [{ type: 'ScoringModelChanged', data: stored }]).when({ type: 'ChangeScoringModel', occurredAt: at, model }).then([]);
   });
 
   it('records a changed threshold', () => {

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../shared/canonical-json';
 import type { Decider, DomainEvent, Occurred } from '../shared/decider';
 import type { LeadDetails } from '../lead/lead.types';
 
@@ -42,7 +43,8 @@ function decide(command: ScoringModelCommand, state: ScoringModelState): Scoring
   if (state) {
     const { changedAt: _at, ...current } = state;
     // The same model again re-scores nothing, so it appends nothing.
-    if (JSON.stringify(current) === JSON.stringify(command.model)) return [];
+    // Compared as canonical JSON: the stored model may list its keys in another order than the request (the embedded store sorts them).
+    if (canonicalJson(current) === canonicalJson(command.model)) return [];
   }
   return [{ type: 'ScoringModelChanged', data: command.model }];
 }

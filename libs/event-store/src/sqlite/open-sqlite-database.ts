@@ -37,7 +37,8 @@ export async function writeWithoutBlocking<T>(db: Database.Database, write: () =
     try {
       return write();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      // SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, …): the lock is taken.
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw error;
     } finally {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }

@@ -16,7 +16,7 @@ import {
 import { ReadToPosition } from '../read-to';
 import { EventLogWriter, EventLogWriterThread, EventLogWriterThreadOptions, InThreadEventLogWriter } from './event-log-writer';
 import { openSqliteDatabase } from './open-sqlite-database';
-import { storedCanonicalJson } from '../canonical-json';
+import { storedCanonicalJson } from '@crm/domain/shared/canonical-json';
 import { EncodedAppend, EncodedEvent, SCHEMA, SqliteEventWriterOptions } from './sqlite-event-writer';
 
 interface EventRow {

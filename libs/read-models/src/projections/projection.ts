@@ -79,7 +79,8 @@ export interface Projection {
  * so the derived documents come out the same wherever batches fall, and a catch-up batch that
  * holds a record's whole life moves it once instead of once per event. `move` must depend on
  * the two documents only, and `apply` must replace such documents, never change a loaded one in
- * place (the loaded one is `before`).
+ * place (the loaded one is `before`). A document's states between two of its events in one batch
+ * are never moved, so a move that would fail only on such a state fails or not by where batches fall.
  */
 export interface DerivedDocuments {
   collection: string;

@@ -144,14 +144,22 @@ describe('Documents that others are derived from (Projection.derived)', () => {
     ]);
   });
 
-  it("a move that throws is the projection's fault, told at the batch's last event", async () => {
+  it("a move that throws is the projection's fault, told at the last event that changed that document (not at whatever ends the batch)", async () => {
     await appendHistory();
     const all = await events.readAll({ maxCount: 100 });
     await ensureCollections();
-    const failing = talliesProjection([], { move: () => { throw new Error('cannot sum'); } });
-    const attempt = projectBatch(store, [{ projection: failing, version: 1, after: -1n }], all);
-    await expect(attempt).rejects.toBeInstanceOf(ProjectionFault);
-    await expect(attempt).rejects.toMatchObject({ readModel: 'tallies', position: all[all.length - 1].position, reason: 'cannot sum' });
+    const failing = talliesProjection([], {
+      move: (_before, after) => {
+        if (after?.id === 'tally-b') throw new Error('cannot sum');
+      },
+    });
+    const lastOfB = all.filter((e) => e.streamId === 'tally-b').at(-1)!;
+    expect(lastOfB.position).not.toBe(all.at(-1)!.position);
+    for (const batch of [all, all.slice(0, -1)]) {
+      const attempt = projectBatch(store, [{ projection: failing, version: 1, after: -1n }], batch);
+      await expect(attempt).rejects.toBeInstanceOf(ProjectionFault);
+      await expect(attempt).rejects.toMatchObject({ readModel: 'tallies', position: lastOfB.position, eventType: 'Tallied', reason: 'cannot sum' });
+    }
   });
 
   it('a summed document put without being named by keysOf is refused (its state before the batch was never read)', async () => {

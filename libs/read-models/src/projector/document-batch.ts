@@ -11,6 +11,18 @@ interface Accumulated {
 interface Changed {
   doc: ReadDocument | null;
   sortKey: number;
+  /** The event whose handler last changed it (what a failing derived move is told at). */
+  by?: RecordedEvent;
+}
+
+/** A derived move failed: at the document's last event in the batch. */
+class DerivedMoveFailed extends Error {
+  constructor(
+    readonly event: RecordedEvent | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
 }
 
 /**
@@ -60,6 +72,9 @@ export class DocumentBatch implements DocumentSet {
   private readonly accumulated = new ByCollection<Accumulated>();
   /** Collections loaded whole, for `all`. */
   private readonly whole = new Set<string>();
+
+  /** The event being applied (set by projectBatch), recorded with the documents it changes. */
+  applying?: RecordedEvent;
 
   constructor(private readonly versionOf: (collection: string) => number) {}
 
@@ -111,11 +126,11 @@ export class DocumentBatch implements DocumentSet {
     const changed = this.changed.of(collection);
     // A document keeps the sort key of its first put; one deleted earlier in the batch starts afresh.
     const previous = changed.get(doc.id);
-    changed.set(doc.id, { doc, sortKey: previous?.doc ? previous.sortKey : sortKey });
+    changed.set(doc.id, { doc, sortKey: previous?.doc ? previous.sortKey : sortKey, by: this.applying });
   }
 
   delete(collection: string, id: string): void {
-    this.changed.set(collection, id, { doc: null, sortKey: 0 });
+    this.changed.set(collection, id, { doc: null, sortKey: 0, by: this.applying });
   }
 
   accumulate<D>(collection: string, id: string, sortKey: number, change: D, accumulator: Accumulator<D>): void {
@@ -125,15 +140,23 @@ export class DocumentBatch implements DocumentSet {
     else accumulated.set(id, { sortKey, change, accumulator: accumulator as Accumulator<unknown> });
   }
 
-  /** Moves what is derived from each changed document of these collections, from the document as loaded to the document as it is now. */
+  /**
+   * Moves what is derived from each changed document of these collections, from the document as
+   * loaded to the document as it is now. A move that fails is told at the last event that changed
+   * that document (DerivedMoveFailed), whatever else the batch holds.
+   */
   moveDerived(derived: DerivedDocuments[]): void {
     for (const { collection, move } of derived) {
       const loaded = this.loaded.of(collection);
       for (const [id, change] of this.changed.of(collection)) {
-        const before = loaded.get(id);
-        // What it was before the batch is what was loaded: one put without being named was never read.
-        if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${id} has documents derived from it but was not named by keysOf`);
-        if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
+        try {
+          const before = loaded.get(id);
+          // What it was before the batch is what was loaded: one put without being named was never read.
+          if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${id} has documents derived from it but was not named by keysOf`);
+          if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
+        } catch (error) {
+          throw new DerivedMoveFailed(change.by, error);
+        }
       }
     }
   }
@@ -212,18 +235,20 @@ export async function projectBatch(
     if (concerned.length === 0) continue;
     const batch = await new DocumentBatch(() => version).load(store, keys);
     for (const event of concerned) {
+      batch.applying = event;
       try {
         projection.apply(event, batch);
       } catch (error) {
         throw new ProjectionFault(projection.readModel, event, error);
       }
     }
+    batch.applying = undefined;
     if (projection.derived) {
       try {
         batch.moveDerived(projection.derived);
       } catch (error) {
-        // Moved after the batch's last event: the fault is told at it.
-        throw new ProjectionFault(projection.readModel, concerned[concerned.length - 1], error);
+        if (!(error instanceof DerivedMoveFailed)) throw error;
+        throw new ProjectionFault(projection.readModel, error.event ?? concerned[concerned.length - 1], error.cause);
       }
     }
     await batch.foldAccumulated(store);

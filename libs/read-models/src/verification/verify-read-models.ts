@@ -1,4 +1,5 @@
-import { canonicalJson, EventStore } from '@crm/event-store';
+import { canonicalJson } from '@crm/domain';
+import { EventStore } from '@crm/event-store';
 import type { Projection } from '../projections/projection';
 import { Projector } from '../projector/projector';
 import type { ReadDocument, ReadStore } from '../read-store.port';

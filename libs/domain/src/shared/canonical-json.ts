@@ -26,6 +26,7 @@ function sortedCopy(value: unknown, plainOnly: boolean): unknown {
   if (typeof value === 'function' || typeof value === 'symbol') return NOT_COPIED;
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
+    if (plainOnly && (typeof (value as { toJSON?: unknown }).toJSON === 'function' || Object.getPrototypeOf(value) !== Array.prototype)) return NOT_COPIED;
     const copy: unknown[] = new Array(value.length);
     for (let i = 0; i < value.length; i++) {
       const item = sortedCopy(value[i], plainOnly);
