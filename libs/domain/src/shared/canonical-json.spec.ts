@@ -1,3 +1,4 @@
+import { prng } from '../../../../bench/seeded-random';
 import { canonicalJson, storedCanonicalJson } from './canonical-json';
 
 /** The definition, written out plainly: keys sorted by code unit at every level, no spaces, undefined members left out, undefined items null. */
@@ -61,8 +62,7 @@ describe('canonicalJson', () => {
   });
 
   it('gives the same text as the plain definition for thousands of random values', () => {
-    let seed = 42;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const { next } = prng(42);
     for (let n = 0; n < 5_000; n++) {
       const value = randomValue(next);
       expect(canonicalJson(value)).toBe(reference(value));
@@ -79,8 +79,7 @@ describe('storedCanonicalJson', () => {
   const readBack = (value: unknown) => canonicalJson(JSON.parse(JSON.stringify(value)));
 
   it('is the canonical JSON of the value as read back, for thousands of random values without integer-like keys', () => {
-    let seed = 7;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const { next } = prng(7);
     let compared = 0;
     for (let n = 0; n < 5_000; n++) {
       const value = { event: randomValue(next) };

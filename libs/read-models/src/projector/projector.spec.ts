@@ -29,6 +29,11 @@ function countingProjection(options: { failOn?: (n: number) => boolean } = {}): 
 const meta = { actorId: 't', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
 const numbered = (n: number): EventToAppend => ({ id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, type: 'Numbered', data: { n }, metadata: meta });
 
+/** The projector reaches the log's last position (within 5 s). */
+async function expectHeadReached(projector: Projector, log: EventStore): Promise<void> {
+  expect(await projector.waitFor(await log.headPosition(), 5_000)).toBe(true);
+}
+
 describe('Projector', () => {
   let dir: string;
   let file: string;
@@ -84,7 +89,7 @@ describe('Projector', () => {
     );
     const p = projector([leadsProjection]);
     p.start();
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     expect(await store.get('leads', 1, 'l1')).toEqual({
       id: 'l1',
       revision: 1,
@@ -108,9 +113,9 @@ describe('Projector', () => {
     await appendNumbered(1, 250);
     const p = projector([countingProjection()], 40);
     p.start();
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     await appendNumbered(251, 260);
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     const doc = await counts();
     expect(doc?.count).toBe(260);
     expect(new Set(doc?.seen as number[]).size).toBe(260);
@@ -159,7 +164,7 @@ describe('Projector', () => {
     expect(p.reports()[0]).toMatchObject({ status: 'failed', lastError: expect.stringContaining('event 25') });
 
     projection.failing = false;
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     const doc = await counts();
     expect(doc?.count).toBe(30);
     expect([...(doc?.seen as number[])].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -177,7 +182,7 @@ describe('Projector', () => {
 
     const second = projector([countingProjection()], 25);
     second.start();
-    expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(second, events);
     const doc = await counts();
     expect(doc?.count).toBe(500);
     expect(new Set(doc?.seen as number[]).size).toBe(500);
@@ -187,13 +192,13 @@ describe('Projector', () => {
     await appendNumbered(1, 120);
     const p = projector([countingProjection()], 50);
     p.start();
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     const before = await counts(1);
 
     const rebuilding = p.rebuild('event-counts');
     await appendNumbered(121, 130); // writes during the rebuild reach both versions
     await rebuilding;
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     expect(p.versionOf('event-counts')).toBe(2);
     expect((await store.readModelState('event-counts')).activeVersion).toBe(2);
     const rebuilt = await counts(2);
@@ -207,10 +212,10 @@ describe('Projector', () => {
     const a = projector([countingProjection()], 10);
     const b = projector([countingProjection()], 10);
     a.start();
-    expect(await a.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(a, events);
     b.start();
     await appendNumbered(51, 60);
-    expect(await a.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(a, events);
     await sleep(50);
     expect(b.reports()[0].status).toBe('standby');
     expect((await counts())?.count).toBe(60);
@@ -250,19 +255,19 @@ describe('Projector', () => {
       await appendClaims(1, 3);
       const p = projector([countingOf('numbers', ['Numbered'])]);
       p.start();
-      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(p, events);
       expect(await countOf('numbers')).toBe(5);
       expect(await checkpointOf('numbers')).toBe(await events.headPosition());
       expect(p.reports()[0].position).toBe(String(await events.headPosition()));
 
       // Live: only events of other types come, and the checkpoint follows them.
       await appendClaims(4, 6);
-      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(p, events);
       expect(await checkpointOf('numbers')).toBe(await events.headPosition());
       expect(p.reports()[0].status).toBe('live');
       await appendNumbered(6, 7);
       await appendClaims(7, 7);
-      expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(p, events);
       expect(await countOf('numbers')).toBe(7);
       expect(await checkpointOf('numbers')).toBe(await events.headPosition());
       expect([...handed]).toEqual(['Numbered']); // the claims were not read
@@ -273,14 +278,14 @@ describe('Projector', () => {
       await appendClaims(1, 3);
       const first = projector([countingOf('numbers', ['Numbered'])]);
       first.start();
-      expect(await first.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(first, events);
       await first.stop();
       // A new read model beside it catches up alone from the first event, then joins the main loop.
       const reads = jest.spyOn(events, 'readAll');
       const subscriptions = jest.spyOn(events, 'subscribeToAll');
       const second = projector([countingOf('numbers', ['Numbered']), countingOf('claims', ['Claimed'])]);
       second.start();
-      expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(second, events);
       expect([await countOf('numbers'), await countOf('claims')]).toEqual([5, 3]);
       expect(reads.mock.calls.length).toBeGreaterThan(0);
       expect(reads.mock.calls.every(([options]) => JSON.stringify(options.types) === '["Claimed"]')).toBe(true);
@@ -288,7 +293,7 @@ describe('Projector', () => {
       expect(subscriptions.mock.calls.every(([options]) => JSON.stringify(options?.types) === '["Numbered","Claimed"]')).toBe(true);
       await appendClaims(4, 5);
       await appendNumbered(6, 6);
-      expect(await second.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(second, events);
       expect([await countOf('numbers'), await countOf('claims')]).toEqual([6, 5]);
       expect([await checkpointOf('numbers'), await checkpointOf('claims')]).toEqual([await events.headPosition(), await events.headPosition()]);
     });
@@ -407,7 +412,7 @@ describe('Projector, on what its stores tell it', () => {
     const named = { ...countingProjection(), readModel: 'counting' }; // its collection is event-counts
     await append(1, 20);
     const p = start(events, [named], { batchSize: 5 });
-    expect(await p.waitFor(await events.headPosition(), 5_000)).toBe(true);
+    await expectHeadReached(p, events);
     await p.rebuild('counting');
     expect(await store.readModelState('counting')).toEqual({ readModel: 'counting', activeVersion: 2, checkpoints: { 2: await events.headPosition() } });
   });
@@ -417,7 +422,7 @@ describe('Projector, on what its stores tell it', () => {
       await append(1, 30);
       const notices: string[] = [];
       const first = start(events, [countingProjection()]);
-      expect(await first.waitFor(await events.headPosition(), 5_000)).toBe(true);
+      await expectHeadReached(first, events);
       await first.stop();
       // A new event log beside the old read store (a wiped server, another store): its positions mean other events.
       const newLog = SqliteEventStore.open(join(dir, 'new-log.sqlite'));
