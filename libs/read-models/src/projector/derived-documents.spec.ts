@@ -11,7 +11,7 @@ import { Projector } from './projector';
 
 /**
  * A record per stream holds a value and a colour; the totals per colour sum the records' values,
- * as report buckets sum the records' facts. The totals are moved by `summed`, once per batch.
+ * as report buckets sum the records' facts. The totals are moved by `derived`, once per batch.
  */
 interface Tally extends ReadDocument {
   colour: string;
@@ -65,7 +65,7 @@ describe('Documents that others are derived from (Projection.derived)', () => {
   let events: EventStore;
   let store: SqliteReadStore;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'crm-summed-'));
+    dir = mkdtempSync(join(tmpdir(), 'crm-derived-'));
     events = SqliteEventStore.open(join(dir, 'crm.sqlite'));
     store = SqliteReadStore.open(join(dir, 'crm.sqlite'));
   });
@@ -162,7 +162,7 @@ describe('Documents that others are derived from (Projection.derived)', () => {
     }
   });
 
-  it('a summed document put without being named by keysOf is refused (its state before the batch was never read)', async () => {
+  it('a document others derive from, put without being named by keysOf is refused (its state before the batch was never read)', async () => {
     await appendHistory();
     const [event] = await events.readAll({ maxCount: 1 });
     await ensureCollections();
