@@ -154,15 +154,15 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   override async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    const { types } = options;
     const erasure = this.options.erasureEventType;
-    if (types === undefined || types.length === 0 || types.includes(erasure)) return this.revealAll(await this.stored.readAll(options));
+    const withErasures = this.typesWithErasures(options.types);
+    if (withErasures === undefined) return this.revealAll(await this.stored.readAll(options));
     // A filtered read takes the erasures too and drops them once seen: reading one (another process's) forgets the cached keys, as an unfiltered read does.
     const read: RecordedEvent[] = [];
     let wanted = 0;
     for (let after = options.after; ; ) {
       const missing = options.maxCount - wanted;
-      const page = await this.stored.readAll({ after, maxCount: missing, types: [...types, erasure] });
+      const page = await this.stored.readAll({ after, maxCount: missing, types: withErasures });
       read.push(...page);
       wanted += page.filter((event) => event.type !== erasure).length;
       // Short: the log holds no more of these types. Full of them: the page is complete.
@@ -179,11 +179,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
    * an erasure among them forgets the cached keys for the events after it.
    */
   override subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
-    const { types } = options;
     const erasure = this.options.erasureEventType;
     // As a filtered readAll: the erasures are read too (one forgets the cached keys) and dropped once revealed.
-    const dropErasures = types !== undefined && types.length > 0 && !types.includes(erasure);
-    const inner = this.stored.subscribeToAll(dropErasures ? { ...options, types: [...types, erasure] } : options);
+    const withErasures = this.typesWithErasures(options.types);
+    const dropErasures = withErasures !== undefined;
+    const inner = this.stored.subscribeToAll(dropErasures ? { ...options, types: withErasures } : options);
     const events = inner[Symbol.asyncIterator]();
     /** Revealed, not handed out yet. */
     const ready: RecordedEvent[] = [];
@@ -280,6 +280,12 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
         };
       },
     };
+  }
+
+  /** The types a filtered read asks the store for: its own and the erasures; undefined when it reads the erasures anyway (every type, or them too). */
+  private typesWithErasures(types: readonly string[] | undefined): readonly string[] | undefined {
+    const erasure = this.options.erasureEventType;
+    return types === undefined || types.length === 0 || types.includes(erasure) ? undefined : [...types, erasure];
   }
 
   override async close(): Promise<void> {

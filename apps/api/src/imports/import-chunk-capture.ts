@@ -10,7 +10,7 @@ import { CaptureLeadDto } from '../leads/lead.dto';
 import { LEAD, LEAD_EMAIL, LoadState, streamIdOf } from '../records/aggregate-type';
 import { CommandExecutor, Decision } from '../records/command-executor';
 import { UniquenessClaims } from '../records/uniqueness-claims';
-import { AssignmentRouting, turnEventToAppend } from '../working-leads/assignment-routing';
+import { AssignmentRouting, TurnsNow, turnEventToAppend } from '../working-leads/assignment-routing';
 import { ChunkCandidate, ClaimAsRead, decideImportChunk } from './import-chunk';
 import type { ImportLine } from './import-lines';
 import { importedLeadId, importedLineContext, refusedLineOf } from './lead-import.aggregate';
@@ -129,7 +129,7 @@ export class ImportChunks {
       const contexts = new Map(valid.map((v) => [v.line, v.context]));
       const contextOfLead = new Map(valid.map((v) => [v.command.leadId, v.context]));
       const claimsRead = this.readClaims ? await this.readClaimsOf(candidates) : new Map<string, ClaimAsRead & { expectedRevision: number | 'no_stream' }>();
-      const turnsRead = new Map<string, Awaited<ReturnType<AssignmentRouting['turnsNow']>>>();
+      const turnsRead = new Map<string, TurnsNow>();
       for (const { rule } of candidates) if (rule && !turnsRead.has(rule.streamId)) turnsRead.set(rule.streamId, await this.routing.turnsNow(rule.streamId));
 
       const decision = decideImportChunk({
@@ -166,6 +166,7 @@ export class ImportChunks {
 
       try {
         await this.executor.appendTogether(leads, [...claimAppends, ...turnAppends, ...extra]);
+        this.routing.turnsAppendedElsewhere(turnAppends.map(({ streamId }) => streamId));
         this.executor.counted('CaptureLead', 'succeeded', leads.length);
         return met();
       } catch (error) {

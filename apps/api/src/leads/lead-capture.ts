@@ -6,7 +6,7 @@ import type { CommandContext } from '../common/command-context';
 import { occurredAtOrNow, withoutNulls } from '../common/fields';
 import { idempotencyKeyReused, problem, ProblemException } from '../common/problem';
 import { LEAD } from '../records/aggregate-type';
-import { CommandExecutor, CommandOutcome, Decision, ExecuteOptions, failureLabel, outcomeLabel, RefusedInBatch } from '../records/command-executor';
+import { CommandExecutor, CommandOutcome, Decision, ExecuteOptions, RefusedInBatch } from '../records/command-executor';
 import { claimStreamId } from '../records/uniqueness-claims';
 import { AppendTurned, AssignmentRouting, FailedInTurn } from '../working-leads/assignment-routing';
 
@@ -53,14 +53,7 @@ export class LeadCapture {
     const rule = ownerId === undefined && this.executor.appendsAtomically ? await this.routing.matchingRule(details) : undefined;
     if (rule) {
       const unassigned: Extract<LeadCommand, { type: 'CaptureLead' }> = { type: 'CaptureLead', leadId, occurredAt: businessTime, details };
-      try {
-        const outcome = await this.captureInTurn(rule, unassigned, context, options);
-        this.executor.counted('CaptureLead', outcomeLabel(outcome));
-        return outcome;
-      } catch (error) {
-        this.executor.counted('CaptureLead', failureLabel(error));
-        throw error;
-      }
+      return this.executor.countedOutcome('CaptureLead', () => this.captureInTurn(rule, unassigned, context, options));
     }
     // EventStoreDB has no multi-stream transaction: the turn is appended first, then the lead, and a refused capture gives its turn back.
     const turn = ownerId === undefined ? await this.routing.takeTurnForCapture(leadId, details, businessTime, context) : undefined;

@@ -23,7 +23,7 @@ export interface ProcessorMetricsSource {
 
 type ProcessorKind = 'projection' | 'reactor';
 
-export const PROJECTION_STATUSES = ['starting', 'standby', 'catching-up', 'live', 'rebuilding', 'faulted', 'failed', 'stopped', 'external'] as const;
+export const PROJECTION_STATUSES = [...FOLLOWER_STATUSES, 'standby', 'rebuilding', 'faulted', 'external'] as const;
 
 /**
  * The service's Prometheus metrics, in a registry of its own (several apps may share a process
@@ -53,6 +53,8 @@ export class Metrics {
     registers: [this.registry],
   });
   private source?: ProcessorMetricsSource;
+  /** The rows of each kind being read for the scrape under way: its gauges collect together, and share one read. */
+  private readonly reading = new Map<ProcessorKind, Promise<ProcessorMetricsRow[]>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -79,18 +81,28 @@ export class Metrics {
 
   /** A gauge `crm_<kind>_<name>` labelled by the processor's name (and `labelNames`), set from each row at scrape time. */
   private processorGauge(kind: ProcessorKind, name: string, help: string, labelNames: string[], set: (gauge: Gauge, row: ProcessorMetricsRow) => void): void {
-    const source = () => this.source;
+    const rowsOf = () => this.rowsOf(kind);
     new Gauge({
       name: `crm_${kind}_${name}`,
       help,
       labelNames: [kind, ...labelNames],
       registers: [this.registry],
       async collect() {
-        const rows = (await source()?.[`${kind}s`]()) ?? [];
+        const rows = await rowsOf();
         this.reset();
         for (const row of rows) set(this, row);
       },
     });
+  }
+
+  /** The rows of one kind, read once for all the gauges that collect them at the same scrape. */
+  private rowsOf(kind: ProcessorKind): Promise<ProcessorMetricsRow[]> {
+    let rows = this.reading.get(kind);
+    if (!rows) {
+      rows = Promise.resolve(this.source?.[`${kind}s`]() ?? []).finally(() => this.reading.delete(kind));
+      this.reading.set(kind, rows);
+    }
+    return rows;
   }
 
   /** Times every request by the route it matched (never the raw URL: ids would make a series per record). */

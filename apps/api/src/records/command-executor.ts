@@ -91,12 +91,7 @@ export class CommandExecutor {
   ): Promise<CommandOutcome<State, Event>> {
     const turn = new RetryTurn(this.retryTurns, streamIdOf(aggregate, id));
     try {
-      const outcome = await this.decideAndAppend(aggregate, id, requested, context, options, turn);
-      this.counted(requested.type, outcomeLabel(outcome));
-      return outcome;
-    } catch (error) {
-      this.counted(requested.type, failureLabel(error));
-      throw error;
+      return await this.countedOutcome(requested.type, () => this.decideAndAppend(aggregate, id, requested, context, options, turn));
     } finally {
       turn.done();
     }
@@ -199,6 +194,18 @@ export class CommandExecutor {
   /** The outcome of a decision appended by `appendTogether` (its caller counts it: `counted`). */
   appended<State, Event extends DomainEvent>(decision: Extract<Decision<State, Event>, { kind: 'append' }>, result: AppendResult): CommandOutcome<State, Event> {
     return { id: decision.id, revision: result.nextExpectedRevision, position: result.position, state: decision.next, events: decision.events, replayed: false };
+  }
+
+  /** Runs a command to its end and counts it once (as `counted`): its outcome, or its failure. `execute` counts its own so. */
+  async countedOutcome<O extends Pick<CommandOutcome<unknown, DomainEvent>, 'replayed' | 'events'>>(commandType: string, run: () => Promise<O>): Promise<O> {
+    try {
+      const outcome = await run();
+      this.counted(commandType, outcomeLabel(outcome));
+      return outcome;
+    } catch (error) {
+      this.counted(commandType, failureLabel(error));
+      throw error;
+    }
   }
 
   /**

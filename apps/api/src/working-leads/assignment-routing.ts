@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { assignmentTurnsDecider, AssignmentTurnsCommand, AssignmentTurnsEvent, AssignmentTurnsState, firstMatchingRule, LeadDetails, occurred } from '@crm/domain';
-import { EVENT_STORE, EventStore, EventToAppend, StreamAppend, timeOrderedUuid, WrongExpectedRevisionError } from '@crm/event-store';
+import { EVENT_STORE, EventStore, EventToAppend, StreamAppend, timeOrderedUuid, toOccurred, WrongExpectedRevisionError } from '@crm/event-store';
+import { BoundedMap } from '@crm/event-store/bounded-map';
 import { CommandContext, commandMetadata } from '../common/command-context';
 import { LEAD, streamIdOf } from '../records/aggregate-type';
 import { Configuration } from './configuration';
@@ -17,7 +18,7 @@ export interface AssignmentTurn {
 const MAX_ATTEMPTS = 1000;
 /** Turns that wait while an append is under way go into the next one together (one commit for many captures). */
 const MAX_TURNS_PER_APPEND = 500;
-/** Turn streams whose state after this process's last transaction is kept (one per rule of the rule sets in use); past it, all are forgotten. */
+/** Turn streams whose state after this process's last transaction is kept (one per rule of the rule sets in use): about this many, the oldest forgotten first. */
 const MAX_KEPT_TURN_STREAMS = 64;
 
 /**
@@ -45,7 +46,7 @@ export class AssignmentRouting {
    * one) took a turn in between, the append is refused and the turns are decided again on the
    * stream as read (what keeps the turns fair: the stream's revision, not this copy).
    */
-  private readonly turnsAfterLastCapture = new Map<string, TurnsNow>();
+  private readonly turnsAfterLastCapture = new BoundedMap<TurnsNow>(2 * MAX_KEPT_TURN_STREAMS);
   private readonly logger = new Logger('AssignmentRouting');
 
   constructor(
@@ -160,7 +161,7 @@ export class AssignmentRouting {
         leadsTaken.add(capture.leadId);
       }
       if (taken.length === 0) {
-        this.keepTurns(rule.streamId, read); // nothing appended: the stream is as read
+        this.turnsAfterLastCapture.set(rule.streamId, read); // nothing appended: the stream is as read
         return;
       }
       const turns: StreamAppend = {
@@ -170,7 +171,7 @@ export class AssignmentRouting {
       };
       try {
         const results = await appendTurned(taken.map((t) => t.decided), turns);
-        this.keepTurns(rule.streamId, { state, expectedRevision: revisionAfter(read.expectedRevision, taken.length) });
+        this.turnsAfterLastCapture.set(rule.streamId, { state, expectedRevision: revisionAfter(read.expectedRevision, taken.length) });
         taken.forEach(({ waiting }, index) => waiting.resolve(results[index]));
         if (deferred.length === 0) return;
         pending = deferred;
@@ -186,9 +187,9 @@ export class AssignmentRouting {
     }
   }
 
-  private keepTurns(streamId: string, turns: TurnsNow): void {
-    if (this.turnsAfterLastCapture.size >= MAX_KEPT_TURN_STREAMS && !this.turnsAfterLastCapture.has(streamId)) this.turnsAfterLastCapture.clear();
-    this.turnsAfterLastCapture.set(streamId, turns);
+  /** Turns appended to these streams by another path of this process (an import chunk): the next capture reads them again. */
+  turnsAppendedElsewhere(streamIds: Iterable<string>): void {
+    for (const streamId of streamIds) this.turnsAfterLastCapture.delete(streamId);
   }
 
   /**
@@ -198,7 +199,7 @@ export class AssignmentRouting {
   async turnsNow(streamId: string): Promise<TurnsNow> {
     const [last] = await this.store.readStream(streamId, { direction: 'backwards', maxCount: 1 });
     if (!last) return { state: assignmentTurnsDecider.initialState, expectedRevision: 'no_stream' };
-    const state = assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, { ...(last as unknown as AssignmentTurnsEvent), occurredAt: last.metadata.occurredAt });
+    const state = assignmentTurnsDecider.evolve(assignmentTurnsDecider.initialState, toOccurred<AssignmentTurnsEvent>(last));
     return { state, expectedRevision: last.revision };
   }
 

@@ -120,7 +120,7 @@ export interface WriterRestartPolicy {
   healthyAfterMs: number;
 }
 
-export const DEFAULT_WRITER_RESTART: WriterRestartPolicy = { initialMs: 1_000, maxMs: 30_000, healthyAfterMs: 60_000 };
+const DEFAULT_WRITER_RESTART: WriterRestartPolicy = { initialMs: 1_000, maxMs: 30_000, healthyAfterMs: 60_000 };
 
 export interface EventLogWriterThreadOptions {
   restart?: WriterRestartPolicy;

@@ -81,11 +81,8 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
       ),
       allAfter: db.prepare<[bigint, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
-      // No index on type (it would cost every append): the scan from the position runs inside SQLite, and type is read before a row's JSON.
-      allOfTypesAfter: db.prepare<[bigint, string, number], EventRow>(
-        'SELECT * FROM events WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position ASC LIMIT ?',
-      ),
-      // A filtered subscription's page, bounded by the head it read before: it has then read the log up to that head.
+      // Of some types, up to a position (a subscription's page: the head it read before). No index on type (it would cost
+      // every append): the scan from the position runs inside SQLite, and type is read before a row's JSON.
       allOfTypesBetween: db.prepare<[bigint, bigint, string, number], EventRow>(
         'SELECT * FROM events WHERE position > ? AND position <= ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position ASC LIMIT ?',
       ),
@@ -119,8 +116,7 @@ export class SqliteEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     if (options.types === undefined) return this.readAllNow(options.after ?? -1n, options.maxCount);
-    if (options.types.length === 0) return [];
-    return this.statements.allOfTypesAfter.all(options.after ?? -1n, JSON.stringify(options.types), options.maxCount).map(toRecordedEvent);
+    return this.readOfTypesNow(options.after ?? -1n, LAST_POSITION, typesFilter(options.types), options.maxCount);
   }
 
   /**
@@ -143,7 +139,7 @@ export class SqliteEventStore implements EventStore {
         };
       });
     const store = this;
-    const { types } = options;
+    const types = options.types === undefined ? undefined : typesFilter(options.types);
     const readTo = new ReadToPosition(options.after ?? -1n);
     let caughtUp = false;
     async function* follow(): AsyncGenerator<RecordedEvent> {
@@ -222,15 +218,28 @@ export class SqliteEventStore implements EventStore {
     return this.statements.allAfter.all(after, maxCount).map(toRecordedEvent);
   }
 
-  private readOfTypesNow(after: bigint, upTo: bigint, types: readonly string[], maxCount: number): RecordedEvent[] {
-    if (types.length === 0 || upTo <= after) return [];
-    return this.statements.allOfTypesBetween.all(after, upTo, JSON.stringify(types), maxCount).map(toRecordedEvent);
+  private readOfTypesNow(after: bigint, upTo: bigint, types: TypesFilter, maxCount: number): RecordedEvent[] {
+    if (types.none || upTo <= after) return [];
+    return this.statements.allOfTypesBetween.all(after, upTo, types.json, maxCount).map(toRecordedEvent);
   }
 
   private headNow(): bigint {
     const { position } = this.statements.head.get()!;
     return position === null ? -1n : BigInt(position);
   }
+}
+
+/** Past every position (SQLite's largest integer): a read of some types up to the end of the log. */
+const LAST_POSITION = 2n ** 63n - 1n;
+
+/** Event types as the query takes them (a JSON array), written once per subscription or read. */
+interface TypesFilter {
+  none: boolean;
+  json: string;
+}
+
+function typesFilter(types: readonly string[]): TypesFilter {
+  return { none: types.length === 0, json: JSON.stringify(types) };
 }
 
 function encoded({ streamId, events, expectedRevision }: StreamAppend, hashChains: boolean): EncodedAppend {
@@ -243,8 +252,10 @@ function encodedPlain({ id, type, data, metadata }: EventToAppend): EncodedEvent
 
 /** Canonically where it can be (the writer then hashes the stored text without parsing it back), else as any event. */
 function encodedForChain(event: EventToAppend): EncodedEvent {
+  // Metadata that names a hash already has it replaced in its place by the writer: the long way.
+  if (Object.hasOwn(event.metadata, 'hash')) return encodedPlain(event);
   const data = storedCanonicalJson(event.data);
-  const metadata = data !== undefined && !Object.hasOwn(event.metadata, 'hash') ? storedCanonicalJson(event.metadata) : undefined;
+  const metadata = data === undefined ? undefined : storedCanonicalJson(event.metadata);
   return metadata === undefined ? encodedPlain(event) : { id: event.id, type: event.type, data: data!, metadata, canonical: true };
 }
 

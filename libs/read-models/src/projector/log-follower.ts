@@ -204,7 +204,7 @@ export abstract class LogFollower<KindStatus extends string = never> {
   protected abstract prepare(): Promise<boolean>;
   /** How this kind reads the log from `after`. */
   protected abstract openLog(after: bigint): LogSource;
-  /** Applies a batch to the processors and moves `followed` to its last event. */
+  /** Applies a batch to the processors and moves `followed` to the batch's `readTo`. */
   protected abstract applyBatch(batch: LogBatch): Promise<void>;
   /** The checkpoints of the processors a wait for a position waits for. */
   protected abstract checkpoints(): Iterable<bigint>;

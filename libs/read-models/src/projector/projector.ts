@@ -34,9 +34,6 @@ export const DEFAULT_FAULT_AFTER_FAILURES = 12;
 
 export type ProjectionStatus = 'starting' | 'standby' | 'catching-up' | 'live' | 'rebuilding' | 'failed' | 'faulted' | 'stopped';
 
-/** The event a read model could not apply, as GET /projections shows it (API.md: `error`). */
-export type ProjectionError = ProcessorError;
-
 /** `position`: the checkpoint of the version queries read; `error`: while `failed` or `faulted`, the event it could not apply. */
 export interface ProjectionReport extends ProcessorReport<ProjectionStatus> {
   /** The version of the projection's code that filled the stored version queries read. */
