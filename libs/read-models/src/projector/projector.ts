@@ -5,7 +5,7 @@ import { typesOfAll } from '../projections/define-projection';
 import { newLeaseOwner } from '../lease-owner';
 import { CheckpointWrite, CommitTooLargeError, DocumentWrite, LeaseLostError, ReadStore } from '../read-store.port';
 import { ProjectionFault, projectBatch } from './document-batch';
-import { LogBatch, LogFollower, LogSource, ProcessorError, ProcessorReport, subscribedLog } from './log-follower';
+import { LogBatch, LogFollower, LogSource, ProcessorReport, subscribedLog } from './log-follower';
 
 export interface ProjectorOptions {
   /** Events applied per transaction at most. */
