@@ -7,7 +7,7 @@ import { SqliteKeyStore } from '@crm/read-models/keys/sqlite-key-store';
 import { describeEventStoreConformance } from './event-store.conformance';
 import { EventMetadata, EventToAppend, RecordedEvent } from './event-store.port';
 import { HashChainingEventStore, verifyHashChains } from './hash-chain';
-import { PersonalDataErasedError, PersonalDataKeyMissingError, PersonalDataProtectingEventStore, PersonalDataProtectionOptions } from './personal-data';
+import { AppendedPlaintext, PersonalDataErasedError, PersonalDataKeyMissingError, PersonalDataProtectingEventStore, PersonalDataProtectionOptions } from './personal-data';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 const OPTIONS: PersonalDataProtectionOptions = {
@@ -273,6 +273,52 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(dataOf(await keeping.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
     await expect(keeping.readStream('lead-a')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
     await expect(store.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+  });
+
+  it('sends the plaintext of its appends to a reader on another thread, once per turn, and that reader reveals them without keys, once', async () => {
+    const sending = open();
+    const reader = open();
+    const sent: AppendedPlaintext[][] = [];
+    sending.sendAppendedPlaintext((plaintexts) => sent.push(plaintexts));
+    await Promise.all([
+      sending.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org' })], 'no_stream'),
+      sending.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream'),
+      sending.append('lead-c', [event('Captured', { leadId: 'c', lastName: null })], 'no_stream'), // nothing personal: nothing sent
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(1);
+    expect(sent[0].map(([, streamId, values]) => [streamId, JSON.parse(values)]).sort()).toEqual([
+      ['lead-a', ['Lovelace', 'ada@example.org']],
+      ['lead-b', ['Hopper']],
+    ]);
+    // Cloned as a worker thread's message would be.
+    reader.receiveAppendedPlaintext(structuredClone(sent[0]));
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+    const byLead = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.leadId).localeCompare(String(b.leadId));
+    expect(dataOf(await reader.readAll({ maxCount: 10 })).sort(byLead)).toEqual([
+      { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org' },
+      { leadId: 'b', lastName: 'Hopper' },
+      { leadId: 'c', lastName: null },
+    ]);
+    await expect(reader.readStream('lead-a')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+  });
+
+  it('uses no plaintext encrypted before an erasure it has read, though it arrives after it (an append racing an erasure)', async () => {
+    const sending = open();
+    const reader = open();
+    const sent: AppendedPlaintext[] = [];
+    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    await sending.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the erasure a clock tick later
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
+    // The reader reads the erasure first (a filtered read of the erasures only), then the plaintext arrives.
+    expect(await reader.readAll({ maxCount: 10, types: ['PersonalDataErased'] })).toHaveLength(1);
+    reader.receiveAppendedPlaintext(sent);
+    // The capture alone (a read with the erasure in it would forget every plaintext anyway).
+    expect(dataOf(await reader.readStream('lead-a', { maxCount: 1 }))).toEqual([{ leadId: 'a', lastName: '[erased]' }]);
   });
 
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {

@@ -81,6 +81,15 @@ export class PersonalDataKeyMissingError extends Error {
   }
 }
 
+/**
+ * The plaintext of an appended event's personal fields, handed to a reader in this process or on
+ * another of its threads (a projector), which then reveals that event without decrypting it:
+ * the event's id, its stream, the JSON array of the values (what the ciphertext holds, in the
+ * envelope's field order), and when it was encrypted (ms since the epoch): it is used within the
+ * key cache's period, and only if no erasure was seen since (see `forgottenAt`).
+ */
+export type AppendedPlaintext = [eventId: string, streamId: string, values: string, encryptedAt: number];
+
 const KEY_CACHE_LIMIT = 10_000;
 const STREAM_KEY_LIMIT = 10_000;
 /** Keys are made ahead, this many in one write, so that a new person costs no write of its own. */
@@ -115,9 +124,18 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   private readyKeys: { keyId: string; key: Buffer }[] = [];
   /** The batch being stored: resolves to the error it failed with, if it did (never rejects: it may run with no one waiting). */
   private makingKeys?: Promise<unknown>;
-  /** The plaintext of the events this process appended lately, when kept (keepAppendedPlaintext): the projector beside it reads them at once, without decrypting. */
-  private readonly appended = new BoundedMap<{ streamId: string; data: Record<string, unknown>; until: number }>(APPENDED_LIMIT);
+  /** The plaintext of events appended lately (keepAppendedPlaintext, or handed over by another thread: receiveAppendedPlaintext), by event id: revealed without decrypting. */
+  private readonly appended = new BoundedMap<AppendedPlaintext>(APPENDED_LIMIT);
   private keepAppended = false;
+  /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), and what waits for the turn's end to go. */
+  private sendAppended?: (plaintexts: AppendedPlaintext[]) => void;
+  private outbox: AppendedPlaintext[] = [];
+  /**
+   * When an erasure was last seen (read in the log, or made here): plaintext encrypted before it is
+   * not used. An event encrypted before the keys were destroyed may be committed after the erasure,
+   * and its plaintext may arrive from another thread after the erasure was read.
+   */
+  private forgottenAt = 0;
   private readonly keyCacheMs: number;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -134,18 +152,20 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     if (atomically) {
       this.appendAtomically = async (appends) => {
         const stored: StreamAppend[] = [];
-        for (const append of appends) stored.push({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision) });
-        appends.forEach((append, index) => this.rememberAppended(append.streamId, append.events, stored[index].events));
+        const plaintexts = this.appendedPlaintextWanted() ? [] : undefined;
+        for (const append of appends) stored.push({ ...append, events: await this.protectAll(append.streamId, append.events, append.expectedRevision, plaintexts) });
+        if (plaintexts) this.rememberAppended(plaintexts);
         return atomically(stored);
       };
     }
   }
 
   override async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const stored = await this.protectAll(streamId, events, expectedRevision);
+    const plaintexts = this.appendedPlaintextWanted() ? [] : undefined;
+    const stored = await this.protectAll(streamId, events, expectedRevision, plaintexts);
     // Remembered before the append: the projector beside it may read the events before the append's answer arrives.
     // (Only an event stored under that id in that stream is ever answered from it.)
-    this.rememberAppended(streamId, events, stored);
+    if (plaintexts) this.rememberAppended(plaintexts);
     return this.stored.append(streamId, stored, expectedRevision);
   }
 
@@ -298,10 +318,26 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
    * this process that reads them moments later (a projector on this very store): it then reveals
    * them without decrypting. Off unless asked for: without such a reader the plaintext would only
    * be kept alive for the garbage collector (the embedded default's projector has its own thread
-   * and store).
+   * and store, and is sent the plaintext: sendAppendedPlaintext).
    */
   keepAppendedPlaintext(): void {
     this.keepAppended = true;
+  }
+
+  /**
+   * Hands the plaintext of every append to a reader on another thread (the embedded default's
+   * projector thread: `receiveAppendedPlaintext` there), gathered over a turn of the event loop
+   * and sent together. It saves that thread the decryption and the key-store read of what it
+   * reads next, and costs this one a small message per turn; an event whose plaintext has not
+   * arrived when it is read (or never will: its append failed) is decrypted as before.
+   */
+  sendAppendedPlaintext(send: (plaintexts: AppendedPlaintext[]) => void): void {
+    this.sendAppended = send;
+  }
+
+  /** Takes what another thread's store sent (sendAppendedPlaintext), as keepAppendedPlaintext keeps its own. */
+  receiveAppendedPlaintext(plaintexts: readonly AppendedPlaintext[]): void {
+    for (const plaintext of plaintexts) this.appended.set(plaintext[0], plaintext);
   }
 
   /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
@@ -320,7 +356,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
    * Their personal data reads as erased from now on, in every view.
    */
   async erase(streamIds: string[], erasedAt: string): Promise<void> {
-    this.appended.clear();
+    this.forgetPlaintext();
     const keyIds = new Set(streamIds);
     for (const streamId of streamIds) {
       for (const event of await this.stored.readStream(streamId)) {
@@ -335,7 +371,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   /** Awaits only what the caches cannot answer (a key not seen yet); a capture of a new person awaits nothing. */
-  private async protectAll(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<EventToAppend[]> {
+  private async protectAll(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision, plaintexts: AppendedPlaintext[] | undefined): Promise<EventToAppend[]> {
     const protectedEvents: EventToAppend[] = [];
     for (const event of events) {
       const personal = this.personalFieldsOf(event);
@@ -344,7 +380,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
         continue;
       }
       const key = this.keyOfWriterNow(streamId, event, expectedRevision) ?? (await this.keyOfWriter(streamId, event, expectedRevision));
-      protectedEvents.push(this.encrypted(streamId, event, personal, key));
+      const values = JSON.stringify(personal.values);
+      protectedEvents.push(this.encrypted(streamId, event, personal.fields, values, key));
+      plaintexts?.push([event.id, streamId, values, Date.now()]);
     }
     return protectedEvents;
   }
@@ -365,12 +403,15 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     return fields.length === 0 ? undefined : { fields, values };
   }
 
-  private encrypted(streamId: string, event: EventToAppend, { fields, values }: { fields: string[]; values: unknown[] }, { keyId, key }: { keyId: string; key: Buffer }): EventToAppend {
+  /** The event with the personal fields at `fields` replaced by the envelope of `values` (their JSON array) encrypted. */
+  private encrypted(streamId: string, event: EventToAppend, fields: string[], values: string, { keyId, key }: { keyId: string; key: Buffer }): EventToAppend {
     const iv = this.random(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(associatedData(streamId, event.id, keyId, fields));
-    // Written as base64 by the cipher itself (its decoder carries an incomplete group over to `final`): no buffers to join and convert.
-    const ciphertext = cipher.update(JSON.stringify(values), 'utf8', 'base64') + cipher.final('base64');
+    // Buffers in and out, converted once: the cipher's own string output (a decoder stream) costs more than the cipher. GCM's `final` adds no bytes.
+    const encrypted = cipher.update(values, 'utf8');
+    const rest = cipher.final();
+    const ciphertext = (rest.length === 0 ? encrypted : Buffer.concat([encrypted, rest])).toString('base64');
     const envelope: PersonalDataEnvelope = { keyId, fields, iv: iv.toString('base64'), ciphertext, tag: cipher.getAuthTag().toString('base64') };
     const data = withoutPaths(event.data, fields);
     data[PERSONAL_DATA_ENVELOPE] = envelope;
@@ -396,7 +437,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     for (const event of events) {
       if (event.type === this.options.erasureEventType) break;
       const envelope = envelopeOf(event.data);
-      if (envelope && !this.cachedKey(envelope.keyId) && this.appended.get(event.id)?.streamId !== event.streamId) missing.add(envelope.keyId);
+      if (envelope && !this.cachedKey(envelope.keyId) && !this.plaintextOf(event)) missing.add(envelope.keyId);
     }
     if (missing.size < 2) return;
     for (const [keyId, key] of await this.keyStore.getMany([...missing])) this.remember(keyId, key);
@@ -407,11 +448,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     if (event.type === this.options.erasureEventType) this.forgetKeys();
     const envelope = envelopeOf(event.data);
     if (!envelope) return this.options.paths[event.type] === undefined ? event : undefined;
-    const appended = this.appended.get(event.id);
-    if (appended && appended.streamId === event.streamId && appended.until > Date.now()) {
+    const plaintext = this.plaintextOf(event);
+    if (plaintext) {
       // Read once, by the projector, moments after the append: dropped then, so that it dies young (other readers decrypt).
       this.appended.delete(event.id);
-      return { ...event, data: appended.data };
+      return this.withValues(event, envelope, JSON.parse(plaintext[2]) as unknown[]);
     }
     const key = this.cachedKey(envelope.keyId);
     return key && key.state !== 'unknown' ? this.revealed(event, envelope, key) : undefined;
@@ -419,7 +460,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   private revealed(event: RecordedEvent, envelope: PersonalDataEnvelope, key: PersonKey): RecordedEvent {
     if (key.state === 'unknown') throw new PersonalDataKeyMissingError(envelope.keyId, event.streamId, event.revision);
-    const values = key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue);
+    return this.withValues(event, envelope, key.state === 'active' ? decrypt(key.key, envelope, event) : envelope.fields.map(() => this.options.erasedValue));
+  }
+
+  /** The event with its envelope replaced by these values at the envelope's fields. */
+  private withValues(event: RecordedEvent, envelope: PersonalDataEnvelope, values: unknown[]): RecordedEvent {
     const { [PERSONAL_DATA_ENVELOPE]: _envelope, ...data } = event.data;
     return { ...event, data: withValuesAt(data, envelope.fields, values) };
   }
@@ -535,15 +580,41 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /** After an erasure (here or, seen in the log, by another process): keys and plaintext are looked up anew. */
   private forgetKeys(): void {
     this.keys.clear();
-    this.appended.clear();
+    this.forgetPlaintext();
   }
 
-  private rememberAppended(streamId: string, events: EventToAppend[], stored: EventToAppend[]): void {
-    if (!this.keepAppended) return;
-    const until = Date.now() + this.keyCacheMs;
-    events.forEach((event, index) => {
-      if (stored[index] !== event) this.appended.set(event.id, { streamId, data: event.data, until });
-    });
+  private forgetPlaintext(): void {
+    this.appended.clear();
+    this.forgottenAt = Date.now();
+  }
+
+  /**
+   * The plaintext kept or received for this event: under its id and stream, within the key
+   * cache's period, and encrypted after the last erasure seen (strictly: the same millisecond may
+   * be either side of it).
+   */
+  private plaintextOf(event: RecordedEvent): AppendedPlaintext | undefined {
+    const plaintext = this.appended.get(event.id);
+    return plaintext && plaintext[1] === event.streamId && plaintext[3] > this.forgottenAt && plaintext[3] + this.keyCacheMs > Date.now() ? plaintext : undefined;
+  }
+
+  private appendedPlaintextWanted(): boolean {
+    return this.keepAppended || this.sendAppended !== undefined;
+  }
+
+  private rememberAppended(plaintexts: AppendedPlaintext[]): void {
+    if (plaintexts.length === 0) return;
+    if (this.keepAppended) for (const plaintext of plaintexts) this.appended.set(plaintext[0], plaintext);
+    const send = this.sendAppended;
+    if (!send) return;
+    if (this.outbox.length === 0) {
+      setImmediate(() => {
+        const sending = this.outbox;
+        this.outbox = [];
+        send(sending);
+      });
+    }
+    for (const plaintext of plaintexts) this.outbox.push(plaintext);
   }
 
   /** Random bytes (keys, IVs) drawn from a pool: one call into the system's generator per 4 KiB rather than per event. */
@@ -567,8 +638,10 @@ function decrypt(key: Buffer, envelope: PersonalDataEnvelope, event: RecordedEve
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
   decipher.setAAD(associatedData(event.streamId, event.id, envelope.keyId, envelope.fields));
   decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-  // Decoded from base64 and to UTF-8 by the decipher (a character split across `update` and `final` is joined by its decoder).
-  return JSON.parse(decipher.update(envelope.ciphertext, 'base64', 'utf8') + decipher.final('utf8')) as unknown[];
+  // Buffers in and out, as `encrypted` does; `final` authenticates (it throws on a wrong tag) and adds no bytes in GCM.
+  const decrypted = decipher.update(Buffer.from(envelope.ciphertext, 'base64'));
+  const rest = decipher.final();
+  return JSON.parse((rest.length === 0 ? decrypted : Buffer.concat([decrypted, rest])).toString('utf8')) as unknown[];
 }
 
 /** Binds a ciphertext to its event and its field list: moved to another event or relabelled, it fails to decrypt. */

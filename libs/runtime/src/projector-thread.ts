@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
 import { startWorkerThread } from '@crm/event-store';
+import type { AppendedPlaintext, PersonalDataProtectingEventStore } from '@crm/event-store';
 import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
@@ -16,7 +17,9 @@ export type ToProjectorThread =
   | { kind: 'start' }
   | { kind: 'stop' }
   | { kind: 'rebuild' | 'retry'; call: number; readModel: string }
-  | { kind: 'activated'; call: number };
+  | { kind: 'activated'; call: number }
+  /** The plaintext of appends made on the request thread (PersonalDataProtectingEventStore.sendAppendedPlaintext): the thread reads them without decrypting. */
+  | { kind: 'plaintext'; plaintexts: AppendedPlaintext[] };
 
 export interface ProjectorThreadState {
   position: bigint;
@@ -72,8 +75,11 @@ export class ProjectorThread implements ProjectorSurface {
     projections: Projection[],
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
+    /** The request thread's event store: what it appends, the thread is sent in plaintext. */
+    appendsFrom?: PersonalDataProtectingEventStore,
   ) {
     this.changed.setMaxListeners(0);
+    appendsFrom?.sendAppendedPlaintext((plaintexts) => this.thread?.postMessage({ kind: 'plaintext', plaintexts } satisfies ToProjectorThread));
     this.state = {
       position: -1n,
       reports: projections.map(({ readModel, version }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, codeVersion: version ?? 1, eventsApplied: 0 })),

@@ -82,6 +82,9 @@ port.on('message', (message: ToProjectorThread) => {
       );
       publish();
       return;
+    case 'plaintext':
+      events.receiveAppendedPlaintext(message.plaintexts);
+      return;
     case 'activated':
       activations.get(message.call)?.();
       activations.delete(message.call);
