@@ -1,5 +1,7 @@
 import { MongoClient } from 'mongodb';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { leaseOwnerName, thisProcess } from '../lease-owner';
 import { describeReadStoreConformance } from '../read-store.conformance';
 import { LeaseLostError } from '../read-store.port';
 import { databaseOf, MongoReadStore, transactionsRefusal } from './mongo-read-store';
@@ -96,6 +98,31 @@ if (process.env.MONGODB_URL) {
       const bare = await commandsDuring(store, () => store.commit('owner', [put('c')], []));
       expect(leaseWrites(bare)).toHaveLength(1); // no checkpoint to fence it
       expect((await store.readModelState('things')).checkpoints).toEqual({ 1: 2n });
+    });
+
+    it('takes over from a holder that died in the middle of a commit without waiting out its open transaction: it kills that session', async () => {
+      const storeUrl = withFreshDatabase(url).url;
+      const first = await open(storeUrl);
+      await first.commit('owner', [put('a')], [{ readModel: 'things', version: 1, position: 1n }]);
+      // A holder of this host whose process is gone, which left a commit open in its session: the
+      // transaction's writes hold the checkpoint and a document (as a SIGKILL in a commit leaves them).
+      const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+      const dead = leaseOwnerName(randomUUID(), { ...thisProcess(), pid: deadPid });
+      const dying = await MongoReadStore.connect(storeUrl);
+      stores.push(dying);
+      await first.releaseLease('owner');
+      expect(await dying.acquireLease(dead, 60_000)).toBe(true);
+      const left = dying.client.startSession();
+      left.startTransaction();
+      await dying.client.db(databaseOf(storeUrl)).collection('read_model_checkpoints').updateMany({}, { $set: { position: '99' } }, { session: left });
+      await dying.client.db(databaseOf(storeUrl)).collection('rm_things_v1').updateOne({ _id: 'a' } as never, { $set: { 'doc.status': 'Left open' } }, { session: left });
+      // The dead holder's lease names the session it commits in; make it the one left open.
+      await dying.client.db(databaseOf(storeUrl)).collection('projector_lease').updateOne({ owner: dead }, { $set: { session: left.id!.id } });
+
+      expect(await first.acquireLease('owner', 60_000)).toBe(true);
+      await first.commit('owner', [put('a', 2)], [{ readModel: 'things', version: 1, position: 2n }]);
+      expect((await first.readModelState('things')).checkpoints).toEqual({ 1: 2n });
+      expect(await first.get('things', 1, 'a')).toEqual({ id: 'a', status: 'New' });
     });
 
     it('reckons the lease expiry on the server clock, not on a client clock that runs ahead', async () => {

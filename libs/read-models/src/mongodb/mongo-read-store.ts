@@ -45,6 +45,8 @@ interface LeaseRecord {
   epoch?: number;
   /** Bumped by a commit that takes the slow path (no checkpoint, or a new one), so that its lease check is a write (see commit). */
   commits?: number;
+  /** The holder's commit session (its lsid's UUID): the next holder kills it, aborting a commit the holder left open (see acquireLease). */
+  session?: BSON.Binary;
 }
 
 interface VersionRecord {
@@ -119,6 +121,8 @@ export class MongoReadStore implements ReadStore {
   private readonly logBinding: Collection<LogBindingRecord>;
   /** The lease epoch this store took for each owner (see commit). */
   private readonly epochs = new Map<string, number>();
+  /** The one session every commit runs its transaction in (they run one at a time): its id is in the lease document. */
+  private commitSession?: ClientSession;
   /** Commits of this store, one at a time: two at once that move one checkpoint would conflict on it (see commit). */
   private commits: Promise<unknown> = Promise.resolve();
 
@@ -313,27 +317,26 @@ export class MongoReadStore implements ReadStore {
    * primary) runs it again after a pause that doubles each time, up to TRANSACTION_ATTEMPTS
    * (the driver's withTransaction retries at once, for up to 120 s); a commit whose outcome is
    * unknown is committed again. Any other error aborts and is rethrown. `work` only awaits its
-   * operations one after another and swallows no error.
+   * operations one after another and swallows no error. It runs in the store's one commit
+   * session (commits run one at a time: `commits`), whose id the lease document names.
    */
   private async inTransaction(work: (session: ClientSession) => Promise<void>): Promise<void> {
-    const session = this.client.startSession();
-    try {
-      for (let attempt = 1; ; attempt++) {
-        session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' });
-        try {
-          await work(session);
-          await commitTransaction(session);
-          return;
-        } catch (error) {
-          if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-          if (!(hasLabel(error, 'TransientTransactionError') && attempt < TRANSACTION_ATTEMPTS)) throw error;
-          await pause(attempt);
-        }
+    this.commitSessionId();
+    const session = this.commitSession!;
+    for (let attempt = 1; ; attempt++) {
+      session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' });
+      try {
+        await work(session);
+        await commitTransaction(session);
+        return;
+      } catch (error) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        if (!(hasLabel(error, 'TransientTransactionError') && attempt < TRANSACTION_ATTEMPTS)) throw error;
+        await pause(attempt);
       }
-    } finally {
-      await session.endSession();
     }
   }
+
 
   async readModelState(readModel: string): Promise<ReadModelState> {
     // The projector starts from these: from the primary.
@@ -368,7 +371,7 @@ export class MongoReadStore implements ReadStore {
     // Expiry is on the server's clock, the one clock every process of the service shares: a
     // client whose clock runs ahead would otherwise take a lease that has not expired.
     const now = await this.serverTime();
-    const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs) };
+    const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs), session: this.commitSessionId() };
     const held = this.epochs.get(owner);
     if (held !== undefined) {
       // A renewal keeps the epoch: this owner's commits stay fenced in.
@@ -377,6 +380,13 @@ export class MongoReadStore implements ReadStore {
       this.epochs.delete(owner);
     }
     // Taken anew: a new epoch, stamped on every checkpoint before this owner reads them (see commit).
+    const current = await this.lease.findOne({ _id: LEASE_ID }, PRIMARY);
+    const holderGone = current !== null && current.owner !== owner && current.owner !== '' && (current.expiresAt <= now || isGoneFromThisHost(current.owner));
+    // A holder that died in a commit leaves its transaction open, holding every document it wrote
+    // (the checkpoints, maybe this lease) until the server's transactionLifetimeLimitSeconds (60 s
+    // by default): until then each write here would conflict with it, or wait on it. Killing its
+    // session aborts that transaction now.
+    if (holderGone && current.session) await this.killSession(current.session);
     let taken: LeaseRecord | null = null;
     try {
       // Matches the lease when this owner holds it or it has expired (or was released), and then
@@ -389,7 +399,6 @@ export class MongoReadStore implements ReadStore {
     }
     if (!taken) {
       // Held by another owner: taken over at once when that owner is a dead process of this host.
-      const current = await this.lease.findOne({ _id: LEASE_ID }, PRIMARY);
       if (!current || !isGoneFromThisHost(current.owner)) return false;
       taken = await this.lease.findOneAndUpdate({ _id: LEASE_ID, owner: current.owner }, { $set: lease, $inc: { epoch: 1 } }, { returnDocument: 'after' });
       if (!taken) return false;
@@ -398,6 +407,21 @@ export class MongoReadStore implements ReadStore {
     await this.checkpoints.updateMany({ $or: [{ epoch: { $lt: epoch } }, { epoch: { $exists: false } }] }, { $set: { epoch } });
     this.epochs.set(owner, epoch);
     return true;
+  }
+
+  /** The id of the session commits run in (an explicit session holds one server session, its lsid, for its life). */
+  private commitSessionId(): BSON.Binary {
+    this.commitSession ??= this.client.startSession();
+    return this.commitSession.id!.id;
+  }
+
+  /**
+   * Kills a session of a holder that is gone, aborting its open transaction. A server that has
+   * no such command, or will not let this user kill that session, leaves the transaction to
+   * expire by itself: the commits here are then tried again until it has.
+   */
+  private async killSession(id: BSON.Binary): Promise<void> {
+    await this.db.admin().command({ killSessions: [{ id }] }).catch(() => undefined);
   }
 
   /** The server's clock (`localTime` of hello). */
@@ -450,6 +474,7 @@ export class MongoReadStore implements ReadStore {
   }
 
   async close(): Promise<void> {
+    await this.commitSession?.endSession().catch(() => undefined);
     await this.client.close();
   }
 
