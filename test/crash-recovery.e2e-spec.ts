@@ -234,9 +234,10 @@ describe('Restart after a crash', () => {
     return { child, base: `http://127.0.0.1:${(message as { port: number }).port}` };
   }
 
-  // The read's own wait bounds it: minPosition waits 5 s at most (API.md), the lease a killed projector leaves behind is 15 s.
-  // So a 200 proves the restarted service did not wait the lease out; how long it took is printed, not asserted (a timed test fails on a busy machine).
-  it('reads its last acknowledged write with minPosition as soon as it answers /health after a SIGKILL under load (not after the 15 s lease)', async () => {
+  // The read's own wait bounds it: minPosition waits 5 s at most (API.md), and the lease a killed projector leaves behind has
+  // most of its 15 s to run (renewed moments before the kill). So a 200 shows the restarted service did not wait the lease out;
+  // how long it took is printed, not asserted (a timed test fails on a busy machine).
+  it('reads its last acknowledged write with minPosition within its 5 s wait of answering /health after a SIGKILL under load (not after the 15 s lease)', async () => {
     const first = await startService();
     let last = { id: '', position: -1n };
     let acknowledged = 0;

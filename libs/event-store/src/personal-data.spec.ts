@@ -321,6 +321,41 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     expect(dataOf(await reader.readStream('lead-a', { maxCount: 1 }))).toEqual([{ leadId: 'a', lastName: '[erased]' }]);
   });
 
+  it('uses no plaintext sent for another attempt at the same event id (a command decided again after a conflict)', async () => {
+    const sending = open();
+    const reader = open();
+    const sent: AppendedPlaintext[] = [];
+    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    const first = event('Captured', { leadId: 'a', lastName: 'First' });
+    await expect(sending.append('lead-a', [first], 5)).rejects.toThrow();
+    await sending.append('lead-a', [{ ...first, data: { leadId: 'a', lastName: 'Second', email: 'second@example.org' } }], 'no_stream');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sent.map(([id]) => id)).toEqual([first.id, first.id]);
+    // Only the first attempt's plaintext has come: the event is decrypted.
+    reader.receiveAppendedPlaintext([sent[0]]);
+    expect(dataOf(await reader.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Second', email: 'second@example.org' }]);
+  });
+
+  it('uses no plaintext encrypted within a key cache period after an erasure it has read (a writer may still hold the erased key)', async () => {
+    const sending = open();
+    const reader = open();
+    const sent: AppendedPlaintext[] = [];
+    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
+    await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
+    await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
+    expect(await reader.readAll({ maxCount: 10, types: ['PersonalDataErased'] })).toHaveLength(1);
+    // Encrypted after the reader saw the erasure, and sent.
+    await sending.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    reader.receiveAppendedPlaintext(sent);
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+    // Not used: the event is decrypted, and its key is gone.
+    await expect(reader.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
+  });
+
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     const db = new Database(file);

@@ -85,10 +85,19 @@ export class PersonalDataKeyMissingError extends Error {
  * The plaintext of an appended event's personal fields, handed to a reader in this process or on
  * another of its threads (a projector), which then reveals that event without decrypting it:
  * the event's id, its stream, the JSON array of the values (what the ciphertext holds, in the
- * envelope's field order), and when it was encrypted (ms since the epoch): it is used within the
- * key cache's period, and only if no erasure was seen since (see `forgottenAt`).
+ * envelope's field order), when it was encrypted (`plaintextClock`), and the envelope's IV. It is
+ * used only for the event stored with that IV (a command decided again after a conflict appends
+ * other data under the same event ids), within the key cache's period, and not for a key cache's
+ * period after an erasure was seen (see `forgottenAt`).
  */
-export type AppendedPlaintext = [eventId: string, streamId: string, values: string, encryptedAt: number];
+export type AppendedPlaintext = [eventId: string, streamId: string, values: string, encryptedAt: number, iv: string];
+
+/**
+ * The time plaintext is stamped and judged by, in ms: the thread's start on the wall clock plus a
+ * monotonic clock since, so that a step of the wall clock after the threads started does not turn
+ * the order of an encryption and an erasure around.
+ */
+const plaintextClock = () => performance.timeOrigin + performance.now();
 
 const KEY_CACHE_LIMIT = 10_000;
 const STREAM_KEY_LIMIT = 10_000;
@@ -97,8 +106,8 @@ const KEY_BATCH = 256;
 const APPENDED_LIMIT = 5_000;
 /**
  * How long the plaintext of appends is gathered before it is sent to another thread: a message
- * costs about 5 µs whatever it holds, and the reader reads an append no sooner than the log's
- * next commit (a few ms).
+ * costs about 5 µs beside what its contents cost to copy, and the reader reads an append after
+ * the log's next commit (a few ms). Plaintext that comes late is not used: the event is decrypted.
  */
 const PLAINTEXT_SEND_MS = 2;
 /** Events a subscription takes at most in one go when the store has them ready: their keys are read together. */
@@ -133,15 +142,20 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /** The plaintext of events appended lately (keepAppendedPlaintext, or handed over by another thread: receiveAppendedPlaintext), by event id: revealed without decrypting. */
   private readonly appended = new BoundedMap<AppendedPlaintext>(APPENDED_LIMIT);
   private keepAppended = false;
-  /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), and what waits for the turn's end to go. */
+  /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), and what waits PLAINTEXT_SEND_MS to go. */
   private sendAppended?: (plaintexts: AppendedPlaintext[]) => void;
   private outbox: AppendedPlaintext[] = [];
   /**
-   * When an erasure was last seen (read in the log, or made here): plaintext encrypted before it is
-   * not used. An event encrypted before the keys were destroyed may be committed after the erasure,
-   * and its plaintext may arrive from another thread after the erasure was read.
+   * When an erasure was last seen (read in the log, or made here; `plaintextClock`): plaintext
+   * encrypted before it, or within a key cache's period after it, is not used. A writer may hold
+   * an erased person's key in its cache that long (an erasure by another process, or an append
+   * that took the key before this process's erasure), and what it encrypts with it may be
+   * committed after the erasure: decrypted, it reads as erased; its plaintext would not.
    */
-  private forgottenAt = 0;
+  private forgottenAt = -Infinity;
+  /** The last plaintext kept, and the timer that drops them all once a key cache's period has passed without one. */
+  private lastKeptAt = 0;
+  private plaintextSweep?: NodeJS.Timeout;
   private readonly keyCacheMs: number;
   private randomPool: Buffer = Buffer.alloc(0);
   private randomOffset = 0;
@@ -315,6 +329,8 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   }
 
   override async close(): Promise<void> {
+    clearTimeout(this.plaintextSweep);
+    this.appended.clear();
     await this.stored.close();
     await this.keyStore.close();
   }
@@ -333,9 +349,10 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /**
    * Hands the plaintext of every append to a reader on another thread (the embedded default's
    * projector thread: `receiveAppendedPlaintext` there), gathered for PLAINTEXT_SEND_MS and sent
-   * together. It saves that thread the decryption and the key-store read of what it
-   * reads next, and costs this one a small message per turn; an event whose plaintext has not
-   * arrived when it is read (or never will: its append failed) is decrypted as before.
+   * together. It saves that thread the decryption and the key-store read of what it reads next,
+   * and costs this one a message every PLAINTEXT_SEND_MS while it appends; an event whose
+   * plaintext is not there when it is read (late, dropped, or never sent: its append failed) is
+   * decrypted as before.
    */
   sendAppendedPlaintext(send: (plaintexts: AppendedPlaintext[]) => void): void {
     this.sendAppended = send;
@@ -343,7 +360,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   /** Takes what another thread's store sent (sendAppendedPlaintext), as keepAppendedPlaintext keeps its own. */
   receiveAppendedPlaintext(plaintexts: readonly AppendedPlaintext[]): void {
-    for (const plaintext of plaintexts) this.appended.set(plaintext[0], plaintext);
+    this.keepPlaintext(plaintexts);
   }
 
   /** The person of a record: the stream its first event names in `metadata.personId` (a lead's, for a converted contact), else its own. */
@@ -363,6 +380,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
    */
   async erase(streamIds: string[], erasedAt: string): Promise<void> {
     this.forgetPlaintext();
+    this.outbox = [];
     const keyIds = new Set(streamIds);
     for (const streamId of streamIds) {
       for (const event of await this.stored.readStream(streamId)) {
@@ -387,8 +405,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
       }
       const key = this.keyOfWriterNow(streamId, event, expectedRevision) ?? (await this.keyOfWriter(streamId, event, expectedRevision));
       const values = JSON.stringify(personal.values);
-      protectedEvents.push(this.encrypted(streamId, event, personal.fields, values, key));
-      plaintexts?.push([event.id, streamId, values, Date.now()]);
+      const encrypted = this.encrypted(streamId, event, personal.fields, values, key);
+      protectedEvents.push(encrypted);
+      plaintexts?.push([event.id, streamId, values, plaintextClock(), (encrypted.data[PERSONAL_DATA_ENVELOPE] as PersonalDataEnvelope).iv]);
     }
     return protectedEvents;
   }
@@ -443,7 +462,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     for (const event of events) {
       if (event.type === this.options.erasureEventType) break;
       const envelope = envelopeOf(event.data);
-      if (envelope && !this.cachedKey(envelope.keyId) && !this.plaintextOf(event)) missing.add(envelope.keyId);
+      if (envelope && !this.cachedKey(envelope.keyId) && !this.plaintextOf(event, envelope)) missing.add(envelope.keyId);
     }
     if (missing.size < 2) return;
     for (const [keyId, key] of await this.keyStore.getMany([...missing])) this.remember(keyId, key);
@@ -454,9 +473,9 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     if (event.type === this.options.erasureEventType) this.forgetKeys();
     const envelope = envelopeOf(event.data);
     if (!envelope) return this.options.paths[event.type] === undefined ? event : undefined;
-    const plaintext = this.plaintextOf(event);
+    const plaintext = this.plaintextOf(event, envelope);
     if (plaintext) {
-      // Read once, by the projector, moments after the append: dropped then, so that it dies young (other readers decrypt).
+      // Read once, by the projector, moments after the append: dropped then (other readers decrypt).
       this.appended.delete(event.id);
       return this.withValues(event, envelope, JSON.parse(plaintext[2]) as unknown[]);
     }
@@ -591,17 +610,39 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   private forgetPlaintext(): void {
     this.appended.clear();
-    this.forgottenAt = Date.now();
+    this.forgottenAt = plaintextClock();
+  }
+
+  /** The plaintext kept or received for this event, when it may be used (see AppendedPlaintext). */
+  private plaintextOf(event: RecordedEvent, envelope: PersonalDataEnvelope): AppendedPlaintext | undefined {
+    const plaintext = this.appended.get(event.id);
+    return plaintext && plaintext[1] === event.streamId && plaintext[4] === envelope.iv && this.inPeriod(plaintext) ? plaintext : undefined;
+  }
+
+  /** Encrypted within the key cache's period, and more than one such period after the last erasure seen. */
+  private inPeriod([, , , encryptedAt]: AppendedPlaintext): boolean {
+    return encryptedAt > this.forgottenAt + this.keyCacheMs && encryptedAt + this.keyCacheMs > plaintextClock();
   }
 
   /**
-   * The plaintext kept or received for this event: under its id and stream, within the key
-   * cache's period, and encrypted after the last erasure seen (strictly: the same millisecond may
-   * be either side of it).
+   * Keeps plaintext for this store's reads (none that could not be used); once a key cache's
+   * period has passed without more, all of it is dropped, so that personal data does not linger
+   * in a reader that reads nothing (a projector on standby).
    */
-  private plaintextOf(event: RecordedEvent): AppendedPlaintext | undefined {
-    const plaintext = this.appended.get(event.id);
-    return plaintext && plaintext[1] === event.streamId && plaintext[3] > this.forgottenAt && plaintext[3] + this.keyCacheMs > Date.now() ? plaintext : undefined;
+  private keepPlaintext(plaintexts: readonly AppendedPlaintext[]): void {
+    for (const plaintext of plaintexts) if (this.inPeriod(plaintext)) this.appended.set(plaintext[0], plaintext);
+    this.lastKeptAt = plaintextClock();
+    if (this.plaintextSweep) return;
+    const sweep = () => {
+      const idle = plaintextClock() - this.lastKeptAt;
+      if (idle < this.keyCacheMs) {
+        this.plaintextSweep = setTimeout(sweep, this.keyCacheMs - idle).unref();
+        return;
+      }
+      this.appended.clear();
+      this.plaintextSweep = undefined;
+    };
+    this.plaintextSweep = setTimeout(sweep, this.keyCacheMs).unref();
   }
 
   private appendedPlaintextWanted(): boolean {
@@ -610,7 +651,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
 
   private rememberAppended(plaintexts: AppendedPlaintext[]): void {
     if (plaintexts.length === 0) return;
-    if (this.keepAppended) for (const plaintext of plaintexts) this.appended.set(plaintext[0], plaintext);
+    if (this.keepAppended) this.keepPlaintext(plaintexts);
     const send = this.sendAppended;
     if (!send) return;
     if (this.outbox.length === 0) {

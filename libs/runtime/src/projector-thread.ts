@@ -75,7 +75,7 @@ export class ProjectorThread implements ProjectorSurface {
     projections: Projection[],
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
-    /** The request thread's event store: what it appends, the thread is sent in plaintext. */
+    /** The request thread's event store: the plaintext of what it appends is sent to the thread. */
     appendsFrom?: PersonalDataProtectingEventStore,
   ) {
     this.changed.setMaxListeners(0);

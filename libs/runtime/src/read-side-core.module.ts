@@ -86,9 +86,9 @@ export class ReadSideCoreModule {
               // The embedded default's projector runs on a thread of its own; its stand-in here has the
               // Projector's surface (ProjectorSurface), which is all the read side asks of it.
               provide: Projector,
-              useFactory: (projections: Projection[], store: ReadStore, events: EventStore) =>
-                new ProjectorThread({ config: pickThreadConfig(config) }, projections, store, logger, events instanceof PersonalDataProtectingEventStore ? events : undefined) as ProjectorSurface as Projector,
-              inject: [PROJECTIONS, READ_STORE, EVENT_STORE],
+              useFactory: (projections: Projection[], store: ReadStore, events: PersonalDataProtectingEventStore) =>
+                new ProjectorThread({ config: pickThreadConfig(config) }, projections, store, logger, events) as ProjectorSurface as Projector,
+              inject: [PROJECTIONS, READ_STORE, PersonalDataProtectingEventStore],
             },
           ]
         : [

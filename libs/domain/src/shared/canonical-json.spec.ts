@@ -16,7 +16,8 @@ function reference(value: unknown): string {
 /** A random JSON value (seeded, so a failure repeats), with keys that sort differently as strings and as integers. */
 function randomValue(next: () => number, depth = 0): unknown {
   const pick = Math.floor(next() * (depth > 3 ? 6 : 9));
-  const keys = ['b', 'a', 'Z', '10', '9', '0', 'é', 'a b', '_x', 'ab', 'aB', '1a', '__proto__'];
+  // Letters too, so that an object has up to 20 keys: an event's objects have a few to a dozen, and past 16 they are sorted another way.
+  const keys = ['b', 'a', 'Z', '10', '9', '0', 'é', 'a b', '_x', 'ab', 'aB', '1a', '__proto__', ...'cdefghijklmnopqrstuvwxyz'];
   switch (pick) {
     case 0:
       return null;
@@ -33,7 +34,7 @@ function randomValue(next: () => number, depth = 0): unknown {
     case 6:
     case 7: {
       const record: Record<string, unknown> = JSON.parse('{}');
-      const count = Math.floor(next() * 5);
+      const count = Math.floor(next() * (depth === 0 ? 24 : 5));
       for (let i = 0; i < count; i++) {
         const key = keys[Math.floor(next() * keys.length)];
         // Defined as JSON.parse would (an own "__proto__" member), not by assignment.

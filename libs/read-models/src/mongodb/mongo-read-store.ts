@@ -321,8 +321,7 @@ export class MongoReadStore implements ReadStore {
    * session (commits run one at a time: `commits`), whose id the lease document names.
    */
   private async inTransaction(work: (session: ClientSession) => Promise<void>): Promise<void> {
-    this.commitSessionId();
-    const session = this.commitSession!;
+    const session = this.commitSessionOf();
     for (let attempt = 1; ; attempt++) {
       session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' });
       try {
@@ -336,7 +335,6 @@ export class MongoReadStore implements ReadStore {
       }
     }
   }
-
 
   async readModelState(readModel: string): Promise<ReadModelState> {
     // The projector starts from these: from the primary.
@@ -371,7 +369,7 @@ export class MongoReadStore implements ReadStore {
     // Expiry is on the server's clock, the one clock every process of the service shares: a
     // client whose clock runs ahead would otherwise take a lease that has not expired.
     const now = await this.serverTime();
-    const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs), session: this.commitSessionId() };
+    const lease = { owner, expiresAt: new Date(now.getTime() + ttlMs), session: this.commitSessionOf().id!.id };
     const held = this.epochs.get(owner);
     if (held !== undefined) {
       // A renewal keeps the epoch: this owner's commits stay fenced in.
@@ -385,7 +383,10 @@ export class MongoReadStore implements ReadStore {
     // A holder that died in a commit leaves its transaction open, holding every document it wrote
     // (the checkpoints, maybe this lease) until the server's transactionLifetimeLimitSeconds (60 s
     // by default): until then each write here would conflict with it, or wait on it. Killing its
-    // session aborts that transaction now.
+    // session aborts that transaction now. It is killed before the lease is taken (taking it may be
+    // a write to a document that transaction holds). A holder whose lease had just expired and that
+    // renews it in between loses the commit it had in flight (tried again: it keeps the lease),
+    // and this take fails; nothing is written twice or lost.
     if (holderGone && current.session) await this.killSession(current.session);
     let taken: LeaseRecord | null = null;
     try {
@@ -409,16 +410,17 @@ export class MongoReadStore implements ReadStore {
     return true;
   }
 
-  /** The id of the session commits run in (an explicit session holds one server session, its lsid, for its life). */
-  private commitSessionId(): BSON.Binary {
+  /** The session commits run in: an explicit session holds one server session (its id, the lsid) for its life. */
+  private commitSessionOf(): ClientSession {
     this.commitSession ??= this.client.startSession();
-    return this.commitSession.id!.id;
+    return this.commitSession;
   }
 
   /**
-   * Kills a session of a holder that is gone, aborting its open transaction. A server that has
-   * no such command, or will not let this user kill that session, leaves the transaction to
-   * expire by itself: the commits here are then tried again until it has.
+   * Kills a session of a holder that is gone, aborting its open transaction. A server that has no
+   * such command (the wire stand-in), or will not let this user kill that session, leaves the
+   * transaction to expire by itself, as before: until then the commits here fail (after
+   * TRANSACTION_ATTEMPTS tries) and the projector tries its batch again.
    */
   private async killSession(id: BSON.Binary): Promise<void> {
     await this.db.admin().command({ killSessions: [{ id }] }).catch(() => undefined);
