@@ -184,7 +184,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     const plaintexts = this.appendedPlaintextWanted() ? [] : undefined;
     const stored = await this.protectAll(streamId, events, expectedRevision, plaintexts);
     // Remembered before the append: the projector beside it may read the events before the append's answer arrives.
-    // (Only an event stored under that id in that stream is ever answered from it.)
+    // (Only the event stored under that id, in that stream, with that IV is ever answered from it.)
     if (plaintexts) this.rememberAppended(plaintexts);
     return this.stored.append(streamId, stored, expectedRevision);
   }

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
-import { startWorkerThread } from '@crm/event-store';
-import type { AppendedPlaintext, PersonalDataProtectingEventStore } from '@crm/event-store';
+import { startWorkerThread, type AppendedPlaintext, type PersonalDataProtectingEventStore } from '@crm/event-store';
 import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
