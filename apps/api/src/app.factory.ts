@@ -13,6 +13,7 @@ import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { assignCorrelationIds, createRootLogger, logRequests } from './observability/logging';
 import { Metrics } from './observability/metrics';
+import { PersonalDataProtectingEventStore } from '@crm/event-store';
 import { ProjectionStatus } from './read-side/projection-status';
 import { CompletionRecovery } from './processes/completion-recovery';
 import { serveWebApp } from './web-app/serve-web-app';
@@ -55,6 +56,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const projections = app.get(ProjectionStatus);
   const reactors = app.get(CompletionRecovery);
   metrics.observeProcessors({ projections: () => projections.rows(), reactors: () => reactors.rows() });
+  const events = app.get(PersonalDataProtectingEventStore);
+  const projectorThread = projections.projectorThread();
+  metrics.observePersonalData(() => [
+    { thread: 'request', revealed: events.revealedEvents() },
+    ...(projectorThread ? [{ thread: 'projector' as const, revealed: projectorThread.revealedEvents() }] : []),
+  ]);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

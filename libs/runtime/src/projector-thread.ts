@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
-import { startWorkerThread, type AppendedPlaintext, type PersonalDataProtectingEventStore } from '@crm/event-store';
+import { SqliteEventStore, startWorkerThread, storedEvents, type AppendedPlaintext, type PersonalDataProtectingEventStore, type RevealedEvents } from '@crm/event-store';
 import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
@@ -18,7 +18,9 @@ export type ToProjectorThread =
   | { kind: 'rebuild' | 'retry'; call: number; readModel: string }
   | { kind: 'activated'; call: number }
   /** The plaintext of appends made on the request thread (PersonalDataProtectingEventStore.sendAppendedPlaintext): the thread reads them without decrypting. */
-  | { kind: 'plaintext'; plaintexts: AppendedPlaintext[] };
+  | { kind: 'plaintext'; plaintexts: AppendedPlaintext[] }
+  /** The request thread's store committed appends: the thread reads them now, not at its subscription's next poll (100 ms). */
+  | { kind: 'committed' };
 
 export interface ProjectorThreadState {
   position: bigint;
@@ -26,6 +28,8 @@ export interface ProjectorThreadState {
   versions: [string, number | undefined][];
   refusals: [string, string | undefined][];
   retryRefusals: [string, string | undefined][];
+  /** What the thread's store revealed since the thread started (crm_personal_data_revealed_events). */
+  revealed: RevealedEvents;
 }
 
 export type FromProjectorThread =
@@ -74,17 +78,20 @@ export class ProjectorThread implements ProjectorSurface {
     projections: Projection[],
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
-    /** The request thread's event store: the plaintext of what it appends is sent to the thread. */
+    /** The request thread's event store: the thread is told of each of its commits, and sent the plaintext of what it appends. */
     appendsFrom?: PersonalDataProtectingEventStore,
   ) {
     this.changed.setMaxListeners(0);
     appendsFrom?.sendAppendedPlaintext((plaintexts) => this.thread?.postMessage({ kind: 'plaintext', plaintexts } satisfies ToProjectorThread));
+    const stored = appendsFrom && storedEvents(appendsFrom);
+    if (stored instanceof SqliteEventStore) stored.whenCommitted(() => this.thread?.postMessage({ kind: 'committed' } satisfies ToProjectorThread));
     this.state = {
       position: -1n,
       reports: projections.map(({ readModel, version }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, codeVersion: version ?? 1, eventsApplied: 0 })),
       versions: [],
       refusals: projections.map(({ readModel }) => [readModel, 'the projector is starting']),
       retryRefusals: projections.map(({ readModel }) => [readModel, 'the projector is starting']),
+      revealed: { plaintext: 0, decrypted: 0 },
     };
   }
 
@@ -133,6 +140,11 @@ export class ProjectorThread implements ProjectorSurface {
 
   reports(): ProjectionReport[] {
     return this.state.reports;
+  }
+
+  /** What the thread's store revealed, as it last told. */
+  revealedEvents(): RevealedEvents {
+    return this.state.revealed;
   }
 
   rebuildRefusal(readModel: string): string | undefined {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RevealedEvents } from '@crm/event-store';
 import { FOLLOWER_STATUSES } from '@crm/read-models';
 
 /** What a command came to, as counted in `crm_commands_total`. */
@@ -53,6 +54,7 @@ export class Metrics {
     registers: [this.registry],
   });
   private source?: ProcessorMetricsSource;
+  private revealedBy: () => { thread: 'request' | 'projector'; revealed: RevealedEvents }[] = () => [];
   /** The rows of each kind being read for the scrape under way: its gauges collect together, and share one read. */
   private readonly reading = new Map<ProcessorKind, Promise<ProcessorMetricsRow[]>>();
 
@@ -60,9 +62,32 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     this.processorGauges('projection', 'applied', PROJECTION_STATUSES);
     this.processorGauges('reactor', 'handled', FOLLOWER_STATUSES);
+    const revealedBy = () => this.revealedBy();
+    new Gauge({
+      name: 'crm_personal_data_revealed_events',
+      help: 'Protected events revealed since the thread started, by thread (request, projector) and how: from the plaintext of an append, or decrypted',
+      labelNames: ['thread', 'how'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { thread, revealed } of revealedBy()) {
+          this.set({ thread, how: 'plaintext' }, revealed.plaintext);
+          this.set({ thread, how: 'decrypted' }, revealed.decrypted);
+        }
+      },
+    });
     this.processorGauge('projection', 'events_applied', 'Events applied to each projection by this process since it started', [], (gauge, row) => {
       if (row.eventsApplied !== undefined) gauge.set({ projection: row.name }, row.eventsApplied);
     });
+  }
+
+  /**
+   * Protected events revealed by each thread's store: from plaintext (the projector thread's, sent
+   * by the request thread) or decrypted. A projector thread that decrypts what this process just
+   * captured says the hand-off is not reaching it.
+   */
+  observePersonalData(revealedBy: () => { thread: 'request' | 'projector'; revealed: RevealedEvents }[]): void {
+    this.revealedBy = revealedBy;
   }
 
   /** The processors' figures are read from here at each scrape. */

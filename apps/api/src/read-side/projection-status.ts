@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EVENT_STORE, EventStore } from '@crm/event-store';
 import { Projection, Projector, READ_STORE, ReadStore } from '@crm/read-models';
+import { ProjectorThread } from '@crm/runtime/projector-thread';
 import { PROJECTIONS } from '@crm/runtime/projection-list';
 
 /** Lag beyond this many events is reported as this number (counting costs a scan on EventStoreDB). */
@@ -49,6 +50,11 @@ export class ProjectionStatus {
     @Inject(PROJECTIONS) private readonly projections: Projection[],
     @Optional() private readonly projector?: Projector,
   ) {}
+
+  /** The embedded default's projector thread, when this process runs one (its store's figures are the thread's). */
+  projectorThread(): ProjectorThread | undefined {
+    return this.projector instanceof ProjectorThread ? this.projector : undefined;
+  }
 
   async rows(): Promise<ProjectionStatusRow[]> {
     return withLags(this.events, this.projector ? this.projector.reports() : await this.storedReports());
