@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
-import { SqliteEventStore, startWorkerThread, storedEvents, type AppendedPlaintext, type PersonalDataProtectingEventStore, type RevealedEvents } from '@crm/event-store';
+import { startWorkerThread, type AppendedPlaintext, type PersonalDataProtectingEventStore, type RevealedEvents } from '@crm/event-store';
 import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
@@ -18,9 +18,7 @@ export type ToProjectorThread =
   | { kind: 'rebuild' | 'retry'; call: number; readModel: string }
   | { kind: 'activated'; call: number }
   /** The plaintext of appends made on the request thread (PersonalDataProtectingEventStore.sendAppendedPlaintext): the thread reads them without decrypting. */
-  | { kind: 'plaintext'; plaintexts: AppendedPlaintext[] }
-  /** The request thread's store committed appends: the thread reads them now, not at its subscription's next poll (100 ms). */
-  | { kind: 'committed' };
+  | { kind: 'plaintext'; plaintexts: AppendedPlaintext[] };
 
 export interface ProjectorThreadState {
   position: bigint;
@@ -78,13 +76,11 @@ export class ProjectorThread implements ProjectorSurface {
     projections: Projection[],
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
-    /** The request thread's event store: the thread is told of each of its commits, and sent the plaintext of what it appends. */
+    /** The request thread's event store: the plaintext of what it appends is sent to the thread. */
     appendsFrom?: PersonalDataProtectingEventStore,
   ) {
     this.changed.setMaxListeners(0);
     appendsFrom?.sendAppendedPlaintext((plaintexts) => this.thread?.postMessage({ kind: 'plaintext', plaintexts } satisfies ToProjectorThread));
-    const stored = appendsFrom && storedEvents(appendsFrom);
-    if (stored instanceof SqliteEventStore) stored.whenCommitted(() => this.thread?.postMessage({ kind: 'committed' } satisfies ToProjectorThread));
     this.state = {
       position: -1n,
       reports: projections.map(({ readModel, version }) => ({ name: readModel, position: '-1', status: 'starting', version: 1, codeVersion: version ?? 1, eventsApplied: 0 })),

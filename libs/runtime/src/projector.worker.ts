@@ -5,7 +5,6 @@
  * nothing changes, not at all), and runs the rebuilds it is asked for.
  */
 import 'reflect-metadata';
-import { SqliteEventStore, storedEvents } from '@crm/event-store';
 import { SqliteReadStore } from '@crm/read-models';
 import { parentPort, workerData } from 'node:worker_threads';
 import { embeddedDatabaseFile, openEventStore } from './event-store.module';
@@ -20,8 +19,6 @@ const port = parentPort!;
 const { config } = workerData as ProjectorThreadData;
 const { dataDir } = config;
 const events = openEventStore({ ...config, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
-/** The log beneath the protection: told of the request thread's commits, its subscriptions read at once. */
-const logStore = storedEvents(events);
 // Commits in place, not on a commit thread of their own (commitThread): on 2 shared cores the
 // thread bought no overlap and cost about 10 % more CPU (bench:catch-up prints both).
 const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
@@ -88,9 +85,6 @@ port.on('message', (message: ToProjectorThread) => {
       return;
     case 'plaintext':
       events.receiveAppendedPlaintext(message.plaintexts);
-      return;
-    case 'committed':
-      if (logStore instanceof SqliteEventStore) logStore.committedElsewhere();
       return;
     case 'activated':
       activations.get(message.call)?.();

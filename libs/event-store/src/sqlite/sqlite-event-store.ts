@@ -94,20 +94,6 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  /** Calls `listener` after each commit of this store's appends; returns what stops it. */
-  whenCommitted(listener: () => void): () => void {
-    this.appended.on('appended', listener);
-    return () => this.appended.off('appended', listener);
-  }
-
-  /**
-   * Another connection to the file committed (told by the process that did, e.g. the request
-   * thread to the projector thread): live subscriptions read now rather than at their next poll.
-   */
-  committedElsewhere(): void {
-    this.appended.emit('appended');
-  }
-
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision }, this.hashChains)]);
     return result;
