@@ -46,6 +46,20 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     return opening;
   }
   const dataOf = (events: RecordedEvent[]) => events.map((e) => e.data);
+  /** Every key gone from the key store (what only kept or received plaintext can then read). */
+  const deleteAllKeys = () => {
+    const db = new Database(file);
+    db.prepare('DELETE FROM personal_data_keys').run();
+    db.close();
+  };
+  /** A store that sends its appends' plaintext (each message kept in `messages`), and a reader beside it. */
+  function sendingAndReader(): { sending: PersonalDataProtectingEventStore; reader: PersonalDataProtectingEventStore; messages: AppendedPlaintext[][]; sent: () => AppendedPlaintext[]; whenSent: () => Promise<void> } {
+    const sending = open();
+    const messages: AppendedPlaintext[][] = [];
+    sending.sendAppendedPlaintext((plaintexts) => messages.push(plaintexts));
+    // Sent within PLAINTEXT_SEND_MS: 20 ms is ample.
+    return { sending, reader: open(), messages, sent: () => messages.flat(), whenSent: () => new Promise((resolve) => setTimeout(resolve, 20)) };
+  }
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'crm-personal-'));
@@ -267,25 +281,20 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     await keeping.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     await store.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
     // Without the keys, only what was kept can be read: the keeping store's own append, once.
-    const db = new Database(file);
-    db.prepare('DELETE FROM personal_data_keys').run();
-    db.close();
+    deleteAllKeys();
     expect(dataOf(await keeping.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Lovelace' }]);
     await expect(keeping.readStream('lead-a')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
     await expect(store.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
   });
 
   it('sends the plaintext of its appends to a reader on another thread, gathered into one message, and that reader reveals them without keys, once', async () => {
-    const sending = open();
-    const reader = open();
-    const sent: AppendedPlaintext[][] = [];
-    sending.sendAppendedPlaintext((plaintexts) => sent.push(plaintexts));
+    const { sending, reader, messages: sent, whenSent } = sendingAndReader();
     await Promise.all([
       sending.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org' })], 'no_stream'),
       sending.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream'),
       sending.append('lead-c', [event('Captured', { leadId: 'c', lastName: null })], 'no_stream'), // nothing personal: nothing sent
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await whenSent();
     expect(sent).toHaveLength(1);
     expect(sent[0].map(([, streamId, values]) => [streamId, JSON.parse(values)]).sort()).toEqual([
       ['lead-a', ['Lovelace', 'ada@example.org']],
@@ -293,9 +302,7 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
     ]);
     // Cloned as a worker thread's message would be.
     reader.receiveAppendedPlaintext(structuredClone(sent[0]));
-    const db = new Database(file);
-    db.prepare('DELETE FROM personal_data_keys').run();
-    db.close();
+    deleteAllKeys();
     const byLead = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.leadId).localeCompare(String(b.leadId));
     expect(dataOf(await reader.readAll({ maxCount: 10 })).sort(byLead)).toEqual([
       { leadId: 'a', lastName: 'Lovelace', email: 'ada@example.org' },
@@ -306,61 +313,48 @@ describe('Personal data encrypted per person (crypto-shredding)', () => {
   });
 
   it('uses no plaintext encrypted before an erasure it has read, though it arrives after it (an append racing an erasure)', async () => {
-    const sending = open();
-    const reader = open();
-    const sent: AppendedPlaintext[] = [];
-    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    const { sending, reader, sent, whenSent } = sendingAndReader();
     await sending.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
-    await new Promise((resolve) => setTimeout(resolve, 20)); // sent, and the erasure a clock tick later
+    await whenSent(); // and the erasure a clock tick later
     await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
     await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
     // The reader reads the erasure first (a filtered read of the erasures only), then the plaintext arrives.
     expect(await reader.readAll({ maxCount: 10, types: ['PersonalDataErased'] })).toHaveLength(1);
-    reader.receiveAppendedPlaintext(sent);
+    reader.receiveAppendedPlaintext(sent());
     // The capture alone (a read with the erasure in it would forget every plaintext anyway).
     expect(dataOf(await reader.readStream('lead-a', { maxCount: 1 }))).toEqual([{ leadId: 'a', lastName: '[erased]' }]);
   });
 
   it('uses no plaintext sent for another attempt at the same event id (a command decided again after a conflict)', async () => {
-    const sending = open();
-    const reader = open();
-    const sent: AppendedPlaintext[] = [];
-    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    const { sending, reader, sent, whenSent } = sendingAndReader();
     const first = event('Captured', { leadId: 'a', lastName: 'First' });
     await expect(sending.append('lead-a', [first], 5)).rejects.toThrow();
     await sending.append('lead-a', [{ ...first, data: { leadId: 'a', lastName: 'Second', email: 'second@example.org' } }], 'no_stream');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(sent.map(([id]) => id)).toEqual([first.id, first.id]);
+    await whenSent();
+    expect(sent().map(([id]) => id)).toEqual([first.id, first.id]);
     // Only the first attempt's plaintext has come: the event is decrypted.
-    reader.receiveAppendedPlaintext([sent[0]]);
+    reader.receiveAppendedPlaintext([sent()[0]]);
     expect(dataOf(await reader.readStream('lead-a'))).toEqual([{ leadId: 'a', lastName: 'Second', email: 'second@example.org' }]);
   });
 
   it('uses no plaintext encrypted within a key cache period after an erasure it has read (a writer may still hold the erased key)', async () => {
-    const sending = open();
-    const reader = open();
-    const sent: AppendedPlaintext[] = [];
-    sending.sendAppendedPlaintext((plaintexts) => sent.push(...plaintexts));
+    const { sending, reader, sent, whenSent } = sendingAndReader();
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
     await store.erase(['lead-a'], '2026-12-01T10:00:00.000Z');
     await store.append('lead-a', [event('PersonalDataErased', { leadId: 'a', reason: 'Request #1' })], 0);
     expect(await reader.readAll({ maxCount: 10, types: ['PersonalDataErased'] })).toHaveLength(1);
     // Encrypted after the reader saw the erasure, and sent.
     await sending.append('lead-b', [event('Captured', { leadId: 'b', lastName: 'Hopper' })], 'no_stream');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    reader.receiveAppendedPlaintext(sent);
-    const db = new Database(file);
-    db.prepare('DELETE FROM personal_data_keys').run();
-    db.close();
+    await whenSent();
+    reader.receiveAppendedPlaintext(sent());
+    deleteAllKeys();
     // Not used: the event is decrypted, and its key is gone.
     await expect(reader.readStream('lead-b')).rejects.toBeInstanceOf(PersonalDataKeyMissingError);
   });
 
   it('fails loudly, naming no data, when the key store is not the one the log was written with', async () => {
     await store.append('lead-a', [event('Captured', { leadId: 'a', lastName: 'Lovelace' })], 'no_stream');
-    const db = new Database(file);
-    db.prepare('DELETE FROM personal_data_keys').run();
-    db.close();
+    deleteAllKeys();
     const error = await open().readStream('lead-a').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PersonalDataKeyMissingError);
     expect((error as Error).message).not.toContain('Lovelace');
