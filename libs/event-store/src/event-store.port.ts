@@ -55,6 +55,10 @@ export interface RecordedEvent {
   revision: number;
   position: bigint;
   type: string;
+  /**
+   * As appended, except the order of object keys, which a store need not keep (the embedded store
+   * writes chained events' JSON with keys sorted): compare data as values (canonicalJson), never as text.
+   */
   data: Record<string, unknown>;
   metadata: EventMetadata;
   /** When the store recorded it (ISO-8601 UTC). */

@@ -152,6 +152,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), what waits to go, and when the last went. */
   private sendAppended?: (plaintexts: AppendedPlaintext[]) => void;
   private outbox: AppendedPlaintext[] = [];
+  private sendScheduled = false;
   private lastSentAt = -Infinity;
   /**
    * When an erasure was last seen (read in the log, or made here; `plaintextClock`): plaintext
@@ -412,6 +413,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /** Awaits only what the caches cannot answer (a key not seen yet); a capture of a new person awaits nothing. */
   private async protectAll(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision, plaintexts: AppendedPlaintext[] | undefined): Promise<EventToAppend[]> {
     const protectedEvents: EventToAppend[] = [];
+    const encryptedAt = plaintextClock();
     for (const event of events) {
       const personal = this.personalFieldsOf(event);
       if (!personal) {
@@ -422,7 +424,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
       const values = JSON.stringify(personal.values);
       const encrypted = this.encrypted(streamId, event, personal.fields, values, key);
       protectedEvents.push(encrypted);
-      plaintexts?.push([event.id, streamId, values, plaintextClock(), (encrypted.data[PERSONAL_DATA_ENVELOPE] as PersonalDataEnvelope).iv]);
+      plaintexts?.push([event.id, streamId, values, encryptedAt, (encrypted.data[PERSONAL_DATA_ENVELOPE] as PersonalDataEnvelope).iv]);
     }
     return protectedEvents;
   }
@@ -673,12 +675,15 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
     if (this.keepAppended) this.keepPlaintext(plaintexts);
     const send = this.sendAppended;
     if (!send) return;
-    if (this.outbox.length === 0) {
+    if (!this.sendScheduled) {
+      this.sendScheduled = true;
       const flush = () => {
         const sending = this.outbox;
         this.outbox = [];
+        this.sendScheduled = false;
         this.lastSentAt = plaintextClock();
-        send(sending);
+        // (Emptied by an erasure meanwhile: nothing to send.)
+        if (sending.length > 0) send(sending);
       };
       // At once (after this turn) when the last message went out long enough ago: a lone append's plaintext then comes before its commit is read.
       const wait = this.lastSentAt + PLAINTEXT_SEND_MS - plaintextClock();

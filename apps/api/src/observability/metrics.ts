@@ -24,6 +24,9 @@ export interface ProcessorMetricsSource {
 
 type ProcessorKind = 'projection' | 'reactor';
 
+/** What each thread's protecting store revealed (crm_personal_data_revealed_events). */
+export type RevealedByThread = { thread: 'request' | 'projector'; revealed: RevealedEvents };
+
 export const PROJECTION_STATUSES = [...FOLLOWER_STATUSES, 'standby', 'rebuilding', 'faulted', 'external'] as const;
 
 /**
@@ -54,7 +57,7 @@ export class Metrics {
     registers: [this.registry],
   });
   private source?: ProcessorMetricsSource;
-  private revealedBy: () => { thread: 'request' | 'projector'; revealed: RevealedEvents }[] = () => [];
+  private revealedBy: () => RevealedByThread[] = () => [];
   /** The rows of each kind being read for the scrape under way: its gauges collect together, and share one read. */
   private readonly reading = new Map<ProcessorKind, Promise<ProcessorMetricsRow[]>>();
 
@@ -86,7 +89,7 @@ export class Metrics {
    * by the request thread) or decrypted. A projector thread that decrypts what this process just
    * captured says the hand-off is not reaching it.
    */
-  observePersonalData(revealedBy: () => { thread: 'request' | 'projector'; revealed: RevealedEvents }[]): void {
+  observePersonalData(revealedBy: () => RevealedByThread[]): void {
     this.revealedBy = revealedBy;
   }
 

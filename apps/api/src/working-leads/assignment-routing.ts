@@ -18,7 +18,7 @@ export interface AssignmentTurn {
 const MAX_ATTEMPTS = 1000;
 /** Turns that wait while an append is under way go into the next one together (one commit for many captures). */
 const MAX_TURNS_PER_APPEND = 500;
-/** Turn streams whose state after this process's last transaction is kept (one per rule of the rule sets in use): about this many, the oldest forgotten first. */
+/** Turn streams whose state after this process's last transaction is kept (one per rule of the rule sets in use): at least this many, at most twice (the older half dropped at once: BoundedMap). */
 const MAX_KEPT_TURN_STREAMS = 64;
 
 /**

@@ -40,7 +40,7 @@ function evolve(_state: AssignmentRulesState, event: Occurred<AssignmentRulesEve
 
 function decide(command: AssignmentRulesCommand, state: AssignmentRulesState): AssignmentRulesEvent[] {
   // The same rules again change nothing, so they append nothing (and restart no turn).
-  // Compared as canonical JSON: the stored rules may list their keys in another order than the request (the embedded store sorts them).
+  // Compared as canonical JSON: the stored rules may list their keys in another order than the request (a store need not keep key order: RecordedEvent.data).
   if (state && canonicalJson(state.rules) === canonicalJson(command.rules)) return [];
   return [{ type: 'AssignmentRulesChanged', data: { rules: command.rules } }];
 }

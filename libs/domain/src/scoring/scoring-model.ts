@@ -43,7 +43,7 @@ function decide(command: ScoringModelCommand, state: ScoringModelState): Scoring
   if (state) {
     const { changedAt: _at, ...current } = state;
     // The same model again re-scores nothing, so it appends nothing.
-    // Compared as canonical JSON: the stored model may list its keys in another order than the request (the embedded store sorts them).
+    // Compared as canonical JSON: the stored model may list its keys in another order than the request (a store need not keep key order: RecordedEvent.data).
     if (canonicalJson(current) === canonicalJson(command.model)) return [];
   }
   return [{ type: 'ScoringModelChanged', data: command.model }];

@@ -148,17 +148,18 @@ export class SqliteEventWriter {
  */
 function chainedRows(events: EncodedEvent[], previousHash: string | null): EncodedEvent[] {
   let previous = previousHash;
-  return events.map(({ canonical, ...event }) => {
+  // One new row per event with the fields the insert reads (`canonical` is the writer's alone).
+  return events.map(({ id, type, data, metadata: text, canonical }) => {
     if (canonical) {
       // Written canonically where the append came from: the stored text is what a verifier reads back, as it is.
-      const hash = eventHashOfCanonical(event.type, event.data, event.metadata, previous);
+      const hash = eventHashOfCanonical(type, data, text, previous);
       previous = hash;
-      return { ...event, metadata: withHashAppended(event.metadata, hash) };
+      return { id, type, data, metadata: withHashAppended(text, hash) };
     }
-    const metadata = JSON.parse(event.metadata) as EventMetadata;
-    const hash = eventHash({ type: event.type, data: JSON.parse(event.data), metadata }, previous);
+    const metadata = JSON.parse(text) as EventMetadata;
+    const hash = eventHash({ type, data: JSON.parse(data), metadata }, previous);
     previous = hash;
-    return { ...event, metadata: Object.prototype.hasOwnProperty.call(metadata, 'hash') ? JSON.stringify({ ...metadata, hash }) : withHashAppended(event.metadata, hash) };
+    return { id, type, data, metadata: Object.prototype.hasOwnProperty.call(metadata, 'hash') ? JSON.stringify({ ...metadata, hash }) : withHashAppended(text, hash) };
   });
 }
 

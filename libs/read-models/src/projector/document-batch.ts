@@ -15,16 +15,6 @@ interface Changed {
   by?: RecordedEvent;
 }
 
-/** A derived move failed: at the document's last event in the batch. */
-class DerivedMoveFailed extends Error {
-  constructor(
-    readonly event: RecordedEvent | undefined,
-    override readonly cause: unknown,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause));
-  }
-}
-
 /**
  * Values by collection, then by id: a map per collection rather than one keyed by
  * `collection + id`, so that no key string is built per lookup (a batch looks documents up
@@ -142,10 +132,10 @@ export class DocumentBatch implements DocumentSet {
 
   /**
    * Moves what is derived from each changed document of these collections, from the document as
-   * loaded to the document as it is now. A move that fails is told at the last event that changed
-   * that document (DerivedMoveFailed), whatever else the batch holds.
+   * loaded to the document as it is now. A move that fails faults `readModel` at the last event
+   * that changed that document (`lastEvent` when none is known), whatever else the batch holds.
    */
-  moveDerived(derived: DerivedDocuments[]): void {
+  moveDerived(derived: DerivedDocuments[], readModel: string, lastEvent: RecordedEvent): void {
     for (const { collection, move } of derived) {
       const loaded = this.loaded.of(collection);
       for (const [id, change] of this.changed.of(collection)) {
@@ -155,7 +145,7 @@ export class DocumentBatch implements DocumentSet {
           if (before === undefined && !this.whole.has(collection)) throw new Error(`Document ${collection}/${id} has documents derived from it but was not named by keysOf`);
           if (change.doc !== (before ?? null)) move(before ?? null, change.doc, this);
         } catch (error) {
-          throw new DerivedMoveFailed(change.by, error);
+          throw new ProjectionFault(readModel, change.by ?? lastEvent, error);
         }
       }
     }
@@ -243,14 +233,7 @@ export async function projectBatch(
       }
     }
     batch.applying = undefined;
-    if (projection.derived) {
-      try {
-        batch.moveDerived(projection.derived);
-      } catch (error) {
-        if (!(error instanceof DerivedMoveFailed)) throw error;
-        throw new ProjectionFault(projection.readModel, error.event ?? concerned[concerned.length - 1], error.cause);
-      }
-    }
+    if (projection.derived) batch.moveDerived(projection.derived, projection.readModel, concerned[concerned.length - 1]);
     await batch.foldAccumulated(store);
     // Not push(...writes): a batch that re-scores every lead writes more documents than a call takes arguments.
     for (const write of batch.writes()) writes.push(write);

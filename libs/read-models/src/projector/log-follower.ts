@@ -90,7 +90,7 @@ export function subscribedLog(
         if (first === READ_ON) {
           const passedOver = readOn();
           if (passedOver) return passedOver;
-          await nextTurn(); // (a subscription whose readBeyond resolved early: not a loop of microtasks)
+          await nextTurn(); // (only for an adapter whose readBeyond resolves early, which this project's do not: not a loop of microtasks)
           continue;
         }
         if (first === IDLE_FLUSH) {

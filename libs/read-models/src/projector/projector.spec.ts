@@ -356,7 +356,7 @@ describe('Projector, on what its stores tell it', () => {
         get caughtUp() {
           return caughtUp;
         },
-        // Of every type: it has read to the last event it handed out, and moves only with them.
+        // Of every type: it never moves; subscribedLog takes a batch as read to its last event.
         readTo: options.after ?? -1n,
         readBeyond: () => new Promise<void>(() => undefined),
         close: async () => {

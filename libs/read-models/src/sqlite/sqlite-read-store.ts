@@ -17,7 +17,7 @@ import {
   ScanQuery,
   StoredFault,
 } from '../read-store.port';
-import { writeWithoutBlocking } from '@crm/event-store/sqlite/open-sqlite-database';
+import { writeWithoutBlocking } from '@crm/event-store';
 import { isGoneFromThisHost } from '../lease-owner';
 import { SqliteCommitThread } from './sqlite-commit-thread';
 import { EncodedCommit, openReadStoreConnection, SqliteDocumentWriter, SqlValue } from './sqlite-document-writer';
@@ -315,7 +315,8 @@ export class SqliteReadStore implements ReadStore {
   async saveLogPosition(name: string, position: bigint): Promise<void> {
     await this.settled();
     const save = this.statements.get('INSERT INTO log_positions (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position');
-    await writeWithoutBlocking(this.db, () => this.writing(() => save.run(name, position)));
+    // One statement: it takes the lock as it starts (no transaction around it).
+    await writeWithoutBlocking(this.db, () => save.run(name, position));
   }
 
   async acquireLease(owner: string, ttlMs: number): Promise<boolean> {
