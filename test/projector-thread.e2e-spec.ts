@@ -51,7 +51,7 @@ describe('Projector thread (embedded default)', () => {
         await t.http().get(`/leads/${lead.id}`).query({ minPosition: lead.position }).expect(200);
         readAfterMs.push(Math.round(performance.now() - asked));
       }
-      // The thread's subscription looks at the file every 100 ms for appends of another connection (printed, not asserted).
+      // Each read that waits tells the thread to read the log now, not at its next look at the file (printed, not asserted).
       console.log(`Projector thread: each capture read back with minPosition in ${readAfterMs.join(', ')} ms`);
       await new Promise((resolve) => setTimeout(resolve, 20));
       const sent = posted.mock.calls.flatMap(([message]) => ((message as { kind: string }).kind === 'plaintext' ? (message as { plaintexts: [string, string, string][] }).plaintexts : []));
@@ -66,6 +66,26 @@ describe('Projector thread (embedded default)', () => {
     expect(after.plaintext - before.plaintext + (after.decrypted - before.decrypted)).toBe(10);
     expect(after.plaintext - before.plaintext).toBeGreaterThan(0);
     console.log(`Projector thread, 10 captures one after another: ${after.plaintext - before.plaintext} revealed from plaintext, ${after.decrypted - before.decrypted} decrypted`);
+  });
+
+  it('is told to read the log now by a read that waits for a position, never by captures alone', async () => {
+    const thread = (t.app.get(Projector) as unknown as { thread: Worker }).thread;
+    const posted = jest.spyOn(thread, 'postMessage');
+    const readNowMessages = () => posted.mock.calls.filter(([message]) => (message as { kind: string }).kind === 'read-now').length;
+    try {
+      for (let n = 0; n < 5; n++) await t.http().post('/leads').send({ lastName: `Unread ${n}`, company: 'Quiet' }).expect(201);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(readNowMessages()).toBe(0);
+      for (let n = 0; n < 5; n++) {
+        const { id, position } = (await t.http().post('/leads').send({ lastName: `Read ${n}`, company: 'Awaited' }).expect(201)).body;
+        await t.http().get(`/leads/${id}`).query({ minPosition: position }).expect(200);
+      }
+      // A read that finds its position projected already sends nothing; five in a row right after their capture do not.
+      expect(readNowMessages()).toBeGreaterThan(0);
+      expect(readNowMessages()).toBeLessThanOrEqual(5);
+    } finally {
+      posted.mockRestore();
+    }
   });
 
   it('starts the thread again when it dies, and the read models go on', async () => {
