@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { SqliteEventStore } from '@crm/event-store';
+import { Logger } from '@nestjs/common';
 import { Projection, Projector, RECORD_PROJECTIONS, SqliteReadStore } from '@crm/read-models';
 import { ALL_PROJECTIONS } from '@crm/runtime/projection-list';
+import { ProjectorThread } from '@crm/runtime/projector-thread';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLeadHistory } from './lead-history';
-import { machine, peakRssMiB, printTable } from './support';
+import { machine, peakRssMiB, printTable, resetPeakRss } from './support';
 
 /**
  * Catch-up of every read model from an event log of EVENTS events on the embedded backend:
@@ -16,11 +18,15 @@ import { machine, peakRssMiB, printTable } from './support';
  */
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 /**
- * Loads the log into a fresh file and projects it from scratch into `projections`; with
- * `commitThread` the read store commits on a thread of its own and the next batch is applied
- * meanwhile, else (as the service's projector) every commit is written before the next batch.
+ * How the catch-up runs: a projector on this thread over a read store that commits in place or
+ * (`commitThread`) whose catch-up batches commit on a thread of their own while the next batch is
+ * applied; or, as the service runs it on the embedded default, the projector's thread (which
+ * does the latter, with a larger young generation).
  */
-async function catchUp(name: string, projections: Projection[], commitThread = false) {
+type Runner = { projections: Projection[]; commitThread?: boolean } | 'service projector thread';
+
+/** Loads the log into a fresh file and projects it from scratch as `runner` says. */
+async function catchUp(name: string, runner: Runner) {
   const dir = mkdtempSync(join(tmpdir(), 'crm-catchup-'));
   const file = join(dir, 'crm.sqlite');
   const events = SqliteEventStore.open(file);
@@ -29,9 +35,13 @@ async function catchUp(name: string, projections: Projection[], commitThread = f
     const head = await loadLeadHistory(events, EVENTS);
     const loadSeconds = (Date.now() - loadStart) / 1000;
 
-    const readStore = SqliteReadStore.open(file, { commitThread });
+    const onThread = runner === 'service projector thread';
+    const readStore = SqliteReadStore.open(file, { commitThread: !onThread && runner.commitThread });
+    resetPeakRss();
     const cpuBefore = process.cpuUsage();
-    const projector = new Projector(events, readStore, projections);
+    const projector = onThread
+      ? new ProjectorThread({ config: { dataDir: dir, projectorLeaseMs: 15_000, projectionFaultAfterFailures: 5 } }, ALL_PROJECTIONS, readStore, new Logger('bench'))
+      : new Projector(events, readStore, runner.projections);
     let peakHeap = process.memoryUsage().heapUsed;
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
     const start = process.hrtime.bigint();
@@ -51,8 +61,9 @@ async function catchUp(name: string, projections: Projection[], commitThread = f
       'events/s': Math.round(Number(head) / seconds),
       // Every thread of the process: on a shared machine a steadier measure of the work than the time taken.
       'CPU s': ((cpu.user + cpu.system) / 1e6).toFixed(1),
-      'peak heap MiB': Math.round(peakHeap / 2 ** 20),
-      'peak RSS MiB (process so far)': peakRssMiB(process.pid),
+      // Of the heap of this thread: not the projector's when it runs on a thread of its own.
+      'peak heap MiB (this thread)': onThread ? '-' : Math.round(peakHeap / 2 ** 20),
+      'peak RSS MiB': peakRssMiB(process.pid),
     };
   } finally {
     await events.close();
@@ -62,9 +73,10 @@ async function catchUp(name: string, projections: Projection[], commitThread = f
 
 async function main() {
   const rows = [
-    await catchUp('leads, accounts, contacts, opportunities', RECORD_PROJECTIONS),
-    await catchUp('all: records and report views', ALL_PROJECTIONS),
-    await catchUp('all, commits on a thread of their own (pipelined)', ALL_PROJECTIONS, true),
+    await catchUp('leads, accounts, contacts, opportunities', { projections: RECORD_PROJECTIONS }),
+    await catchUp('all: records and report views, commits in place', { projections: ALL_PROJECTIONS }),
+    await catchUp('all, catch-up batches commit on a thread of their own (pipelined)', { projections: ALL_PROJECTIONS, commitThread: true }),
+    await catchUp("all, on the service's projector thread (pipelined, 128 MiB young generation)", 'service projector thread'),
   ];
   printTable(`Catch-up from an event log of ${EVENTS.toLocaleString('en')} events — embedded SQLite — ${machine()}`, rows);
 }

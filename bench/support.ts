@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** Starts a compiled script in a child process and resolves once it answers on `url`. */
@@ -30,6 +30,15 @@ export async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /** Peak resident memory of a process (Linux), in MiB. */
+/** Starts this process's peak RSS (VmHWM) afresh, where Linux allows it: each row of a bench then shows its own. */
+export function resetPeakRss(): void {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // not Linux, or not allowed: the peak stays the process's so far
+  }
+}
+
 export function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Math.round(Number(match[1]) / 1024) : NaN;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { ResourceLimits, Worker } from 'node:worker_threads';
 
 /**
  * Starts the worker thread whose entry is `entry` (a path without extension, beside its caller's
@@ -8,10 +8,10 @@ import { Worker } from 'node:worker_threads';
  * file, loaded through scripts/transpile-typescript-on-require.js, since Node itself runs no
  * TypeScript.
  */
-export function startWorkerThread(entry: string, workerData: unknown): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(`${entry}.js`, { workerData });
+export function startWorkerThread(entry: string, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(`${entry}.js`, { workerData, resourceLimits });
   const hook = join(__dirname, '..', '..', '..', 'scripts', 'transpile-typescript-on-require.js');
   const bootstrap = `require(${JSON.stringify(hook)}); require(${JSON.stringify(`${entry}.ts`)});`;
   // No inherited execArgv: the test runner's flags are not the worker's.
-  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [], resourceLimits });
 }

@@ -42,6 +42,13 @@ export type FromProjectorThread =
 
 /** After the thread died on its own, how long before it is started again. */
 const RESTART_DELAY_MS = 1_000;
+/**
+ * The projector thread's young generation (V8's default is about 16–32 MiB): most of what a batch
+ * allocates dies with the batch, and a larger nursery lets it die without being copied. Catching
+ * up 200,000 events on the thread: 10–15 % less CPU and time (README, "Catch-up"); resident memory
+ * grows by up to this much once it is used.
+ */
+const PROJECTOR_YOUNG_GENERATION_MB = 128;
 /** At most one read-now message per this long (see askToReadNow). */
 const READ_NOW_SPACING_MS = 10;
 
@@ -200,7 +207,7 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   private spawn(): void {
-    const thread = startWorkerThread(join(__dirname, 'projector.worker'), this.data);
+    const thread = startWorkerThread(join(__dirname, 'projector.worker'), this.data, { maxYoungGenerationSizeMb: PROJECTOR_YOUNG_GENERATION_MB });
     this.thread = thread;
     // The HTTP server keeps the process alive; the projector alone does not.
     thread.unref();

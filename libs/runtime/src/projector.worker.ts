@@ -22,9 +22,9 @@ const { dataDir } = config;
 const events = openEventStore({ ...config, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
 /** The log beneath the protection: its live subscriptions read at once when a read on the request thread waits. */
 const logStore = storedEvents(events);
-// Commits in place, not on a commit thread of their own (commitThread): on 2 shared cores the
-// thread bought no overlap and cost about 10 % more CPU (bench:catch-up prints both).
-const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir));
+// While catching up, batches commit on a thread of their own and the next batch is applied
+// meanwhile; once caught up (small batches) in place, without the hand-over's copies (see the README).
+const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir), { commitThread: true });
 const post = (message: FromProjectorThread) => port.postMessage(message);
 const activations = new Map<number, () => void>();
 let nextActivation = 0;

@@ -105,6 +105,23 @@ describe('Projector over a store that commits on a thread of its own', () => {
     expect(await behind.get('seen-numbers', 1, 'all')).toEqual({ id: 'all', seen: Array.from({ length: 40 }, (_, i) => i + 1) });
   });
 
+  it('commits behind while catching up, and in place once caught up', async () => {
+    const store = open('behind.sqlite', true);
+    const commitBehind = jest.spyOn(store, 'commitBehind');
+    const commit = jest.spyOn(store, 'commit');
+    const p = run(store, [leadsProjection, seenNumbers]);
+    expect(await p.waitFor(await events.headPosition(), 10_000)).toBe(true);
+    // 88 events in batches of 5: all but the last batch of the catch-up were handed over.
+    expect(commitBehind.mock.calls.length).toBeGreaterThan(10);
+    commitBehind.mockClear();
+    commit.mockClear();
+    await events.append('numbers-live', [numbered(41)], 'no_stream');
+    expect(await p.waitFor(await events.headPosition(), 10_000)).toBe(true);
+    expect(commitBehind).not.toHaveBeenCalled();
+    expect(commit).toHaveBeenCalled();
+    expect(await store.get('seen-numbers', 1, 'all')).toEqual({ id: 'all', seen: Array.from({ length: 41 }, (_, i) => i + 1) });
+  });
+
   it('moves no checkpoint for a batch whose commit fails, nor for the batch applied on top of it, and applies each event once in the end', async () => {
     const store = open('behind.sqlite', true);
     const commitBehind = store.commitBehind!;

@@ -549,7 +549,9 @@ export class Projector extends LogFollower<'standby'> {
    */
   protected applyBatch({ events: batch, readTo, caughtUp }: LogBatch): Promise<void> {
     return this.exclusive(async () => {
-      await this.inBoundedCommits(batch, readTo, (events, to) => this.applyToAttached(events, to));
+      // Committed behind while catching up (a next batch is there to apply meanwhile); once caught up, in place.
+      const behind = !caughtUp();
+      await this.inBoundedCommits(batch, readTo, (events, to) => this.applyToAttached(events, to, behind));
       this.followed = readTo;
       this.applying(caughtUp() ? 'live' : 'catching-up');
     });
@@ -557,13 +559,14 @@ export class Projector extends LogFollower<'standby'> {
 
   /**
    * Projects events into each attached read model and commits all their writes and checkpoints
-   * in one transaction. One whose handler throws is left out (its writes and its checkpoint)
+   * in one transaction (`behind`, to a store that commits behind: handed over, not waited for,
+   * and the next batch applied meanwhile). One whose handler throws is left out (its writes and its checkpoint)
    * and detached. A single event whose writes are too large for one commit is committed read
    * model by read model; one whose own writes are still too large passes over the event in the
    * version queries read (they keep their documents) and is rebuilt, where the event is written
    * in parts before the swap. The checkpoints move to `position`, where the events were read to.
    */
-  private async applyToAttached(events: RecordedEvent[], position: bigint): Promise<void> {
+  private async applyToAttached(events: RecordedEvent[], position: bigint, behind: boolean): Promise<void> {
     const projected: { live: LiveProjection; writes: DocumentWrite[] }[] = [];
     for (const live of this.live.values()) {
       if (!live.attached || live.faulted) continue;
@@ -592,7 +595,7 @@ export class Projector extends LogFollower<'standby'> {
     };
     try {
       const checkpoints = projected.map(({ live }) => this.checkpointOf(live, live.served, position));
-      if (this.store.commitBehind) {
+      if (this.store.commitBehind && behind) {
         const { committed } = this.store.commitBehind(this.owner, writes, checkpoints);
         const served = projected.map(({ live }) => ({ live, target: live.served }));
         // Told at once: applyBatch has set the status already (in place, it tells position and status together).

@@ -13,8 +13,12 @@ const freshFile = () => {
 };
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-// Every commit goes through the commit thread: the store must behave as the one that commits in place.
-describeReadStoreConformance('SQLite, commits on a thread of their own', () => SqliteReadStore.open(freshFile(), { commitThread: true }));
+// Every commit handed to the commit thread (as the projector's catch-up batches are): the store must behave as the one that commits in place.
+describeReadStoreConformance('SQLite, commits on a thread of their own', () => {
+  const store = SqliteReadStore.open(freshFile(), { commitThread: true });
+  store.commit = async (leaseOwner, writes, checkpoints) => store.commitBehind!(leaseOwner, writes, checkpoints).committed;
+  return store;
+});
 
 describe('SqliteReadStore with a commit thread', () => {
   const owner = 'owner-a';
@@ -42,6 +46,21 @@ describe('SqliteReadStore with a commit thread', () => {
     expect((await store.find('things', 1, { filter: { colour: 'green' }, limit: 10 })).items).toEqual([{ id: 'a', colour: 'green' }]);
     expect((await store.readModelState('things')).checkpoints).toEqual({ 1: 7n });
     await committed;
+  });
+
+  it('writes a commit in place when every commit handed over is answered, and behind those that are not, in order', async () => {
+    const handedOver = jest.spyOn((store as unknown as { commitThread: { commit(commit: unknown): Promise<void> } }).commitThread, 'commit');
+    await store.commit(owner, [thing('a', 'red')], [{ readModel: 'things', version: 1, position: 1n }]);
+    expect(handedOver).not.toHaveBeenCalled();
+    expect(await store.get('things', 1, 'a')).toEqual({ id: 'a', colour: 'red' });
+
+    const behind = store.commitBehind!(owner, [thing('a', 'green')], [{ readModel: 'things', version: 1, position: 2n }]);
+    const after = store.commit(owner, [thing('a', 'blue')], [{ readModel: 'things', version: 1, position: 3n }]);
+    // Handed over too: written in place now, it would be overwritten by the earlier commit still on the thread.
+    expect(handedOver).toHaveBeenCalledTimes(2);
+    await Promise.all([behind.committed, after]);
+    expect(await store.get('things', 1, 'a')).toEqual({ id: 'a', colour: 'blue' });
+    expect((await store.readModelState('things')).checkpoints).toEqual({ 1: 3n });
   });
 
   it('refuses a commit too large at once, before anything is handed over', () => {

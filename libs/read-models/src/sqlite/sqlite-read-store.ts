@@ -38,9 +38,10 @@ export interface SqliteReadStoreOptions {
   /** A lower commit bound than MAX_COMMIT_BYTES (never a higher one), so that a test meets the bound with a few documents. */
   maxCommitBytes?: number;
   /**
-   * Commits on a thread of their own (the projector's store): `commitBehind` then returns at once
-   * and the projector applies its next batch while this one commits. Off: every commit runs on
-   * this thread's connection before it returns (a store that only answers queries commits nothing).
+   * A thread of its own for `commitBehind` (the projector's store, for its batches while it
+   * catches up): that returns at once, and the projector applies its next batch while this one
+   * commits. `commit` still writes on this thread's connection before it returns, unless commits
+   * handed over are not answered yet. Off: there is no commitBehind.
    */
   commitThread?: boolean;
 }
@@ -207,7 +208,9 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
-    if (this.commitThread) await this.handOver(this.commitThread, leaseOwner, writes, checkpoints).committed;
+    // On the commit thread only behind commits handed over and not answered yet (it must come after them); else in
+    // place: the file has every earlier commit, and this connection keeps its page cache and copies nothing over.
+    if (this.commitThread && this.unanswered > 0) await this.handOver(this.commitThread, leaseOwner, writes, checkpoints).committed;
     else this.writer.commit(this.encoded(leaseOwner, writes, checkpoints));
   }
 
