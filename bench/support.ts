@@ -29,7 +29,6 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-/** Peak resident memory of a process (Linux), in MiB. */
 /** Starts this process's peak RSS (VmHWM) afresh, where Linux allows it: each row of a bench then shows its own. */
 export function resetPeakRss(): void {
   try {
@@ -38,6 +37,8 @@ export function resetPeakRss(): void {
     // not Linux, or not allowed: the peak stays the process's so far
   }
 }
+
+/** Peak resident memory of a process (Linux), in MiB. */
 
 export function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

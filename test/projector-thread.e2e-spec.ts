@@ -82,7 +82,24 @@ describe('Projector thread (embedded default)', () => {
       }
       // A read that finds its position projected already sends nothing; five in a row right after their capture do not.
       expect(readNowMessages()).toBeGreaterThan(0);
-      expect(readNowMessages()).toBeLessThanOrEqual(5);
+    } finally {
+      posted.mockRestore();
+    }
+  });
+
+  it('sends at most one read-now per 10 ms: reads waiting at once send one now and one once the spacing is up', async () => {
+    const projector = t.app.get(Projector) as unknown as ProjectorThread;
+    const thread = (projector as unknown as { thread: Worker }).thread;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // past the spacing of any earlier read-now
+    const posted = jest.spyOn(thread, 'postMessage');
+    const readNowMessages = () => posted.mock.calls.filter(([message]) => (message as { kind: string }).kind === 'read-now').length;
+    try {
+      // A position nobody has appended yet: every wait waits (and times out).
+      const ahead = (await t.store.headPosition()) + 1_000n;
+      const waits = Array.from({ length: 5 }, () => projector.waitFor(ahead, 50));
+      expect(readNowMessages()).toBe(1);
+      expect(await Promise.all(waits)).toEqual([false, false, false, false, false]);
+      expect(readNowMessages()).toBe(2);
     } finally {
       posted.mockRestore();
     }

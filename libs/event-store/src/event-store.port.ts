@@ -125,6 +125,12 @@ export interface AllSubscription extends AsyncIterable<RecordedEvent> {
    * reader waiting for the next event learns that the log moved on in events it passes over.
    */
   readBeyond(position: bigint): Promise<void>;
+  /**
+   * Optional: reads the log now rather than at the subscription's next look for appends it is
+   * not told of (another connection's or process's); asked while it is busy with a page, its
+   * next wait does not wait. Absent where the store tells its subscriptions of every append itself.
+   */
+  readNow?(): void;
   close(): Promise<void>;
 }
 

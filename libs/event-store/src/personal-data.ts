@@ -307,6 +307,7 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
         void inner.readBeyond(position).then(moveReadTo);
         return readTo.beyond(position);
       },
+      ...(inner.readNow && { readNow: () => inner.readNow!() }),
       close: () => inner.close(),
       // A plain iterator rather than an async generator: every event of a catch-up passes through it.
       [Symbol.asyncIterator]() {

@@ -5,7 +5,6 @@
  * nothing changes, not at all), and runs the rebuilds it is asked for.
  */
 import 'reflect-metadata';
-import { SqliteEventStore, storedEvents } from '@crm/event-store';
 import { SqliteReadStore } from '@crm/read-models';
 import { parentPort, workerData } from 'node:worker_threads';
 import { embeddedDatabaseFile, openEventStore } from './event-store.module';
@@ -20,8 +19,6 @@ const port = parentPort!;
 const { config } = workerData as ProjectorThreadData;
 const { dataDir } = config;
 const events = openEventStore({ ...config, eventStoreUrl: undefined, mongodbUrl: undefined }, undefined, 'in-thread');
-/** The log beneath the protection: its live subscriptions read at once when a read on the request thread waits. */
-const logStore = storedEvents(events);
 // While catching up, batches commit on a thread of their own and the next batch is applied
 // meanwhile; once caught up (small batches) in place, without the hand-over's copies (see the README).
 const store = SqliteReadStore.open(embeddedDatabaseFile(dataDir), { commitThread: true });
@@ -90,7 +87,7 @@ port.on('message', (message: ToProjectorThread) => {
       events.receiveAppendedPlaintext(message.plaintexts);
       return;
     case 'read-now':
-      if (logStore instanceof SqliteEventStore) logStore.readNow();
+      projector.wake();
       return;
     case 'activated':
       activations.get(message.call)?.();

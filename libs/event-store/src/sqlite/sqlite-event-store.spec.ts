@@ -140,7 +140,7 @@ describe('SqliteEventStore identity', () => {
   });
 });
 
-describe('SqliteEventStore.readNow', () => {
+describe('SqliteEventStore subscription readNow', () => {
   const meta = { actorId: 'a', occurredAt: '2026-01-01T00:00:00.000Z', correlationId: 'c', causationId: 'c' };
   const event = (x: number) => ({ id: randomUUID(), type: 'T', data: { x }, metadata: meta });
   /** The data of the event `next` gives, or 'waiting' if it has given none once every pending callback but timers has run. */
@@ -148,35 +148,42 @@ describe('SqliteEventStore.readNow', () => {
     Promise.race([next.then(({ value }) => value.data), new Promise((resolve) => setImmediate(() => resolve('waiting')))]);
   const nextOrWaiting = (events: AsyncIterator<{ data: unknown }>) => dataOrWaiting(events.next());
 
-  it("makes a live subscription read another connection's commit now, also when asked while it was busy with a page", async () => {
+  it("reads another connection's commit now, also when asked while busy with a page, and after a look at the file of its own", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
     dirs.push(dir);
     const file = join(dir, 'events.sqlite');
     const writing = SqliteEventStore.open(file);
     const reading = SqliteEventStore.open(file);
-    // Its look at the file every 100 ms never comes: only readNow can make it read.
+    // Its look at the file every 100 ms comes only when the test moves the clock: else only readNow makes it read.
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const subscription = reading.subscribeToAll();
     const events = subscription[Symbol.asyncIterator]();
     try {
       await writing.append('s-1', [event(1)], 'no_stream');
-      reading.readNow(); // before the subscription's first read: it reads at once anyway
       expect(await nextOrWaiting(events)).toEqual({ x: 1 });
 
       // Caught up and waiting: another connection's commit is not seen until readNow.
       const next = events.next();
       await writing.append('s-1', [event(2)], 0);
       expect(await dataOrWaiting(next)).toBe('waiting');
-      reading.readNow();
+      subscription.readNow!();
       expect(await dataOrWaiting(next)).toEqual({ x: 2 });
 
       // Asked while the subscription was busy (its last event handed out, its wait not begun): its next wait does not wait.
       await writing.append('s-1', [event(3)], 1);
-      reading.readNow();
+      subscription.readNow!();
       expect(await nextOrWaiting(events)).toEqual({ x: 3 });
       // And the request is used up: the next commit waits for the next readNow again.
+      const fourth = events.next();
       await writing.append('s-1', [event(4)], 2);
-      expect(await nextOrWaiting(events)).toBe('waiting');
+      expect(await dataOrWaiting(fourth)).toBe('waiting');
+
+      // Its own look at the file finds the fourth; asked while it is busy with that, it reads again at once.
+      jest.advanceTimersByTime(100);
+      expect(await dataOrWaiting(fourth)).toEqual({ x: 4 });
+      await writing.append('s-1', [event(5)], 3);
+      subscription.readNow!();
+      expect(await nextOrWaiting(events)).toEqual({ x: 5 });
     } finally {
       jest.useRealTimers();
       await subscription.close();

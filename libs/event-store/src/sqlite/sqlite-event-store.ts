@@ -94,16 +94,6 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  /**
-   * Someone waits for appends that another connection to the file committed (the request thread
-   * tells the projector's thread, a read with `?minPosition=` waiting): live subscriptions read
-   * now rather than at their next look at the file, and one busy with a page reads again as soon
-   * as it is done with it.
-   */
-  readNow(): void {
-    this.appended.emit('read-now');
-  }
-
   async append(streamId: string, events: EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     const [result] = await this.writer.write([encoded({ streamId, events, expectedRevision }, this.hashChains)]);
     return result;
@@ -137,19 +127,20 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeToAllOptions = {}): AllSubscription {
     let closed = false;
     let wake: (() => void) | undefined;
-    /** readNow came while no page was awaited: the next wait does not wait. */
+    /** readNow came while the subscription was not waiting (busy with a page): its next wait does not wait. */
     let readNowAsked = false;
     const onAppended = () => wake?.();
-    const onReadNow = () => (wake ? wake() : (readNowAsked = true));
     this.appended.on('appended', onAppended);
-    this.appended.on('read-now', onReadNow);
     const waitForNews = () =>
       new Promise<void>((resolve) => {
         if (readNowAsked) {
           readNowAsked = false;
           return resolve();
         }
-        const timer = setTimeout(resolve, CROSS_PROCESS_POLL_MS);
+        const timer = setTimeout(() => {
+          wake = undefined;
+          resolve();
+        }, CROSS_PROCESS_POLL_MS);
         wake = () => {
           clearTimeout(timer);
           wake = undefined;
@@ -185,7 +176,6 @@ export class SqliteEventStore implements EventStore {
         }
       } finally {
         store.appended.off('appended', onAppended);
-        store.appended.off('read-now', onReadNow);
       }
     }
     const iterator = follow();
@@ -198,6 +188,7 @@ export class SqliteEventStore implements EventStore {
         return readTo.current;
       },
       readBeyond: (position) => readTo.beyond(position),
+      readNow: () => (wake ? wake() : (readNowAsked = true)),
       close: async () => {
         closed = true;
         wake?.();

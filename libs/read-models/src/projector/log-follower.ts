@@ -42,7 +42,7 @@ export interface LogSource {
   next(): Promise<LogBatch | typeof CAUGHT_UP | typeof ENDED>;
   /** Ends the reading: a `next` waiting resolves ENDED. */
   close(): Promise<void>;
-  /** Reads now rather than after the pause (a source that waits between reads). */
+  /** Reads now rather than after the pause or the subscription's next look (a source that waits between reads). */
   wake?(): void;
 }
 
@@ -81,6 +81,7 @@ export function subscribedLog(
   };
   return {
     close: () => subscription.close(),
+    wake: () => subscription.readNow?.(),
     async next() {
       let first: IteratorResult<RecordedEvent> | typeof IDLE_FLUSH | typeof READ_ON | typeof STILL_WAITING;
       for (;;) {
@@ -260,7 +261,7 @@ export abstract class LogFollower<KindStatus extends string = never> {
     return this.until(() => (this.position() >= position ? true : this.running ? undefined : false), timeoutMs, false);
   }
 
-  /** Reads the log now rather than at the next poll (a subscription needs no waking). */
+  /** Reads the log now rather than at the next poll, or at its subscription's next look for appends of another connection. */
   wake(): void {
     this.source?.wake?.();
   }

@@ -111,8 +111,10 @@ describe('Projector over a store that commits on a thread of its own', () => {
     const commit = jest.spyOn(store, 'commit');
     const p = run(store, [leadsProjection, seenNumbers]);
     expect(await p.waitFor(await events.headPosition(), 10_000)).toBe(true);
-    // 88 events in batches of 5: all but the last batch of the catch-up were handed over.
-    expect(commitBehind.mock.calls.length).toBeGreaterThan(10);
+    // 88 events in batches of 5 (18): handed over but for the last one or two (the subscription may say it caught up
+    // while the batch before the last is applied: it reads one event ahead).
+    expect(commitBehind.mock.calls.length).toBeGreaterThanOrEqual(16);
+    expect(commit.mock.calls.length).toBeLessThanOrEqual(2);
     commitBehind.mockClear();
     commit.mockClear();
     await events.append('numbers-live', [numbered(41)], 'no_stream');

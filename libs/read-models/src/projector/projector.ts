@@ -549,7 +549,8 @@ export class Projector extends LogFollower<'standby'> {
    */
   protected applyBatch({ events: batch, readTo, caughtUp }: LogBatch): Promise<void> {
     return this.exclusive(async () => {
-      // Committed behind while catching up (a next batch is there to apply meanwhile); once caught up, in place.
+      // Committed behind until the subscription says it caught up (on SQLite: first reached the log's end), a next
+      // batch being there to apply meanwhile; then in place.
       const behind = !caughtUp();
       await this.inBoundedCommits(batch, readTo, (events, to) => this.applyToAttached(events, to, behind));
       this.followed = readTo;

@@ -48,19 +48,27 @@ describe('SqliteReadStore with a commit thread', () => {
     await committed;
   });
 
-  it('writes a commit in place when every commit handed over is answered, and behind those that are not, in order', async () => {
+  it('writes a commit in place, after the commits handed over before it, whatever their answer', async () => {
     const handedOver = jest.spyOn((store as unknown as { commitThread: { commit(commit: unknown): Promise<void> } }).commitThread, 'commit');
     await store.commit(owner, [thing('a', 'red')], [{ readModel: 'things', version: 1, position: 1n }]);
     expect(handedOver).not.toHaveBeenCalled();
     expect(await store.get('things', 1, 'a')).toEqual({ id: 'a', colour: 'red' });
 
     const behind = store.commitBehind!(owner, [thing('a', 'green')], [{ readModel: 'things', version: 1, position: 2n }]);
+    // Written in place at once, it would be overwritten by the earlier commit still on the thread.
     const after = store.commit(owner, [thing('a', 'blue')], [{ readModel: 'things', version: 1, position: 3n }]);
-    // Handed over too: written in place now, it would be overwritten by the earlier commit still on the thread.
-    expect(handedOver).toHaveBeenCalledTimes(2);
+    expect(handedOver).toHaveBeenCalledTimes(1);
     await Promise.all([behind.committed, after]);
     expect(await store.get('things', 1, 'a')).toEqual({ id: 'a', colour: 'blue' });
     expect((await store.readModelState('things')).checkpoints).toEqual({ 1: 3n });
+
+    // A commit handed over that fails takes no commit in place with it.
+    const failing = store.commitBehind!('not-the-owner', [thing('a', 'grey')], [{ readModel: 'things', version: 1, position: 4n }]);
+    const inPlace = store.commit(owner, [thing('b', 'white')], [{ readModel: 'things', version: 1, position: 5n }]);
+    await expect(failing.committed).rejects.toBeInstanceOf(LeaseLostError);
+    await inPlace;
+    expect([...(await store.getMany('things', 1, ['a', 'b'])).values()]).toEqual([{ id: 'a', colour: 'blue' }, { id: 'b', colour: 'white' }]);
+    expect(handedOver).toHaveBeenCalledTimes(2);
   });
 
   it('refuses a commit too large at once, before anything is handed over', () => {

@@ -40,8 +40,8 @@ export interface SqliteReadStoreOptions {
   /**
    * A thread of its own for `commitBehind` (the projector's store, for its batches while it
    * catches up): that returns at once, and the projector applies its next batch while this one
-   * commits. `commit` still writes on this thread's connection before it returns, unless commits
-   * handed over are not answered yet. Off: there is no commitBehind.
+   * commits. `commit` still writes on this thread's connection, once the commits handed over
+   * before it are answered. Off: there is no commitBehind.
    */
   commitThread?: boolean;
 }
@@ -208,10 +208,11 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async commit(leaseOwner: string, writes: DocumentWrite[], checkpoints: CheckpointWrite[]): Promise<void> {
-    // On the commit thread only behind commits handed over and not answered yet (it must come after them); else in
-    // place: the file has every earlier commit, and this connection keeps its page cache and copies nothing over.
-    if (this.commitThread && this.unanswered > 0) await this.handOver(this.commitThread, leaseOwner, writes, checkpoints).committed;
-    else this.writer.commit(this.encoded(leaseOwner, writes, checkpoints));
+    // In place, after the commits handed over before it are answered (whatever the answer: it does not fail with them,
+    // nor they with it): it lands after them, before any handed over later, and nothing is copied to the thread.
+    const commit = this.encoded(leaseOwner, writes, checkpoints);
+    if (this.unanswered > 0) await this.lastCommit;
+    this.writer.commit(commit);
   }
 
   /** See ReadStore.commitBehind: hands the commit to the commit thread. */
