@@ -105,6 +105,7 @@ export class CommandExecutor {
     options: ExecuteOptions,
     turn: RetryTurn,
   ): Promise<CommandOutcome<State, Event>> {
+    await turn.queueIfTaken();
     for (let attempt = 1; ; attempt++) {
       const decision = await this.decide(aggregate, id, requested, context, options, attempt);
       if (decision.kind === 'decided') return decision.outcome;

@@ -7,6 +7,11 @@
 export class RetryTurns {
   private readonly last = new Map<string, Promise<void>>();
 
+  /** Whether a command holds or waits for a turn on the stream. */
+  taken(streamId: string): boolean {
+    return this.last.has(streamId);
+  }
+
   /** Waits for the turns taken before on the stream; the turn is held until the returned release is called. */
   async take(streamId: string): Promise<() => void> {
     const before = this.last.get(streamId) ?? Promise.resolve();
@@ -34,6 +39,15 @@ export class RetryTurn {
   async take(): Promise<void> {
     this.done();
     this.release = await this.turns.take(this.streamId);
+  }
+
+  /**
+   * Before a first attempt: while others retry on the stream in turns, this command takes its turn
+   * behind them rather than racing the one whose turn it is (under load a command could otherwise
+   * lose every one of its attempts to newcomers).
+   */
+  async queueIfTaken(): Promise<void> {
+    if (this.turns.taken(this.streamId)) await this.take();
   }
 
   done(): void {
