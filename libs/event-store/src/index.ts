@@ -8,3 +8,4 @@ export * from './hash-chain';
 export * from './personal-data';
 export * from './sqlite/event-log-writer';
 export * from './worker-thread';
+export * from './spaced-calls';

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AllSubscription, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamAppend, SubscribeToAllOptions } from './event-store.port';
 import { BoundedMap } from './bounded-map';
+import { SpacedCalls } from './spaced-calls';
 import { ReadToPosition } from './read-to';
 import { EventStoreDecorator } from './event-store-decorator';
 import { timeOrderedUuid } from './event-id';
@@ -149,11 +150,11 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   /** The plaintext of events appended lately (keepAppendedPlaintext, or handed over by another thread: receiveAppendedPlaintext), by event id: revealed without decrypting. */
   private readonly appended = new BoundedMap<AppendedPlaintext>(APPENDED_LIMIT);
   private keepAppended = false;
-  /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), what waits to go, and when the last went. */
+  /** Where the plaintext of appends goes to a reader on another thread (sendAppendedPlaintext), what waits to go, and its sending. */
   private sendAppended?: (plaintexts: AppendedPlaintext[]) => void;
   private outbox: AppendedPlaintext[] = [];
-  private sendScheduled = false;
-  private lastSentAt = -Infinity;
+  // At once (after this turn) when the last message went out long enough ago: a lone append's plaintext then comes before its commit is read.
+  private readonly outboxSends = new SpacedCalls(PLAINTEXT_SEND_MS, () => this.sendOutbox(), { afterThisTurn: true });
   /**
    * When an erasure was last seen (read in the log, or made here; `plaintextClock`): plaintext
    * encrypted before it, or within a key cache's period after it, is not used. A writer may hold
@@ -674,24 +675,16 @@ export class PersonalDataProtectingEventStore extends EventStoreDecorator {
   private rememberAppended(plaintexts: AppendedPlaintext[]): void {
     if (plaintexts.length === 0) return;
     if (this.keepAppended) this.keepPlaintext(plaintexts);
-    const send = this.sendAppended;
-    if (!send) return;
-    if (!this.sendScheduled) {
-      this.sendScheduled = true;
-      const flush = () => {
-        const sending = this.outbox;
-        this.outbox = [];
-        this.sendScheduled = false;
-        this.lastSentAt = plaintextClock();
-        // (Emptied by an erasure meanwhile: nothing to send.)
-        if (sending.length > 0) send(sending);
-      };
-      // At once (after this turn) when the last message went out long enough ago: a lone append's plaintext then comes before its commit is read.
-      const wait = this.lastSentAt + PLAINTEXT_SEND_MS - plaintextClock();
-      if (wait <= 0) setImmediate(flush).unref();
-      else setTimeout(flush, wait).unref();
-    }
+    if (!this.sendAppended) return;
     for (const plaintext of plaintexts) this.outbox.push(plaintext);
+    this.outboxSends.ask();
+  }
+
+  private sendOutbox(): void {
+    const sending = this.outbox;
+    this.outbox = [];
+    // (Emptied by an erasure meanwhile: nothing to send.)
+    if (sending.length > 0) this.sendAppended?.(sending);
   }
 
   /** Random bytes (keys, IVs) drawn from a pool: one call into the system's generator per 4 KiB rather than per event. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from './app-config';
-import { startWorkerThread, type AppendedPlaintext, type PersonalDataProtectingEventStore, type RevealedEvents } from '@crm/event-store';
+import { SpacedCalls, startWorkerThread, type AppendedPlaintext, type PersonalDataProtectingEventStore, type RevealedEvents } from '@crm/event-store';
 import { untilSettled } from '@crm/read-models';
 import type { Projection, ProjectionReport, Projector, ReadStore } from '@crm/read-models';
 import { EventEmitter } from 'node:events';
@@ -49,7 +49,7 @@ const RESTART_DELAY_MS = 1_000;
  * same CPU, and resident memory grew (README, "Pipelined commits while catching up").
  */
 const PROJECTOR_YOUNG_GENERATION_MB = 128;
-/** At most one read-now message per this long (see askToReadNow). */
+/** At most one read-now message per this long (see `readNow`). */
 const READ_NOW_SPACING_MS = 10;
 
 /** What the request thread asks of the projector (the surface ReadModels, ProjectionStatus and the controller use). */
@@ -74,9 +74,13 @@ export class ProjectorThread implements ProjectorSurface {
   /** Rebuilds asked for and not yet told of by the thread: asked twice, the second is refused here. */
   private readonly rebuildsAsked = new Set<string>();
   private restartTimer?: NodeJS.Timeout;
-  /** A read-now message waiting for its turn (askToReadNow), and when the last one went. */
-  private readNowTimer?: NodeJS.Timeout;
-  private lastReadNowAt = -Infinity;
+  /**
+   * Tells the thread that a read waits (a `?minPosition=` past its position), at most once per
+   * READ_NOW_SPACING_MS. Captures alone never wake it: its batches stay as large as its look at the
+   * file every 100 ms makes them (waking it at every commit cost 25–40 µs of CPU per capture under
+   * load: many small read-model commits). Only reads that wait pay, and at most 100 wakes a second.
+   */
+  private readonly readNow = new SpacedCalls(READ_NOW_SPACING_MS, () => this.thread?.postMessage({ kind: 'read-now' } satisfies ToProjectorThread));
   /** The lease owner of the thread's projector: a thread that died holding the lease is let go of here, so that the next one need not wait it out. */
   private leaseOwner?: string;
   /**
@@ -115,8 +119,7 @@ export class ProjectorThread implements ProjectorSurface {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.restartTimer);
-    clearTimeout(this.readNowTimer);
-    this.readNowTimer = undefined;
+    this.readNow.cancel();
     if (this.thread) {
       // Held open until it has stopped: at shutdown the thread may be all that is left to wait for.
       this.thread.ref();
@@ -147,7 +150,7 @@ export class ProjectorThread implements ProjectorSurface {
   }
 
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.running && position > this.state.position) this.askToReadNow();
+    if (this.running && this.thread && position > this.state.position) this.readNow.ask();
     return untilSettled(this.changed, 'state', () => (this.state.position >= position ? true : this.running ? undefined : false), timeoutMs, false);
   }
 
@@ -178,24 +181,6 @@ export class ProjectorThread implements ProjectorSurface {
 
   retry(readModel: string): Promise<void> {
     return this.call('retry', readModel);
-  }
-
-  /**
-   * Tells the thread that a read waits (a `?minPosition=` past its position), at most once per
-   * READ_NOW_SPACING_MS. Captures alone never wake it: its batches stay as large as its look at the
-   * file every 100 ms makes them (waking it at every commit cost 25–40 µs of CPU per capture under
-   * load: many small read-model commits). Only reads that wait pay, and at most 100 wakes a second.
-   */
-  private askToReadNow(): void {
-    if (this.readNowTimer || !this.thread) return;
-    const send = () => {
-      this.readNowTimer = undefined;
-      this.lastReadNowAt = performance.now();
-      this.thread?.postMessage({ kind: 'read-now' } satisfies ToProjectorThread);
-    };
-    const wait = this.lastReadNowAt + READ_NOW_SPACING_MS - performance.now();
-    if (wait <= 0) send();
-    else this.readNowTimer = setTimeout(send, wait).unref();
   }
 
   /** Asks the thread's projector to rebuild or retry a read model; settles with its answer. */
